@@ -1,0 +1,91 @@
+//! Kinds of entities that telemetry, alerts and incidents refer to.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// What an entity is. Entities link alerts into incidents and are the
+/// targets of response tasks.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    Device,
+    User,
+    Ip,
+    Process,
+    File,
+    FileHash,
+    Url,
+    Domain,
+    Mailbox,
+    CloudResource,
+}
+
+impl EntityKind {
+    pub const ALL: [EntityKind; 10] = [
+        EntityKind::Device,
+        EntityKind::User,
+        EntityKind::Ip,
+        EntityKind::Process,
+        EntityKind::File,
+        EntityKind::FileHash,
+        EntityKind::Url,
+        EntityKind::Domain,
+        EntityKind::Mailbox,
+        EntityKind::CloudResource,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Device => "device",
+            EntityKind::User => "user",
+            EntityKind::Ip => "ip",
+            EntityKind::Process => "process",
+            EntityKind::File => "file",
+            EntityKind::FileHash => "file_hash",
+            EntityKind::Url => "url",
+            EntityKind::Domain => "domain",
+            EntityKind::Mailbox => "mailbox",
+            EntityKind::CloudResource => "cloud_resource",
+        }
+    }
+}
+
+impl fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The text was not an entity kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown entity kind {0:?}: expected one of device, user, ip, process, file, file_hash, url, domain, mailbox, cloud_resource"
+)]
+pub struct ParseEntityKindError(pub String);
+
+impl FromStr for EntityKind {
+    type Err = ParseEntityKindError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.replace('-', "_");
+        EntityKind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(&wanted))
+            .ok_or_else(|| ParseEntityKindError(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entity_kind_round_trips_through_its_name() {
+        for kind in EntityKind::ALL {
+            assert_eq!(kind.as_str().parse(), Ok(kind));
+        }
+        assert_eq!("file-hash".parse(), Ok(EntityKind::FileHash));
+        assert!("printer".parse::<EntityKind>().is_err());
+    }
+}

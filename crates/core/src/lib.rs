@@ -1,0 +1,18 @@
+//! Vigil's domain vocabulary.
+//!
+//! This crate is pure: it performs no IO, spawns nothing and never reads the
+//! clock. Time is passed in by the caller (see [`time`]). Everything that
+//! crosses a process boundary (HTTP, SQL, files) is converted at the edge, in
+//! the crates that own that boundary.
+
+pub mod audit;
+pub mod entity;
+pub mod id;
+pub mod severity;
+pub mod tenant;
+pub mod time;
+
+pub use entity::EntityKind;
+pub use id::{Id, TenantId};
+pub use severity::Severity;
+pub use time::Timestamp;

@@ -1,0 +1,172 @@
+//! The behaviour every backend must show. Each backend's tests call
+//! [`run_all`] with a fresh, migrated store.
+
+use serde_json::json;
+use vigil_core::audit::{Actor, AuditEntry, ChainVerifier};
+use vigil_core::tenant::{
+    Lifecycle, ResponseAuthorisation, SettingChange, Tenant, TenantName, TenantSlug,
+};
+use vigil_core::{TenantId, Timestamp};
+
+use crate::{Store, StoreError};
+
+fn at(s: &str) -> Timestamp {
+    s.parse().expect("test timestamp")
+}
+
+fn tenant(slug: &str, now: Timestamp) -> Tenant {
+    Tenant::new(
+        TenantSlug::parse(slug).expect("slug"),
+        TenantName::parse(&format!("{slug} corp")).expect("name"),
+        now,
+    )
+}
+
+fn entry(action: &str, t: &Tenant, now: Timestamp) -> AuditEntry {
+    AuditEntry::new(
+        now,
+        &Actor::Cli("tester".into()),
+        action,
+        Some(t.id),
+        format!("tenant:{}", t.slug),
+        json!({"slug": t.slug}),
+    )
+}
+
+/// Run every conformance check; panics with the check's name on failure.
+pub async fn run_all(store: &dyn Store) {
+    tenants_round_trip_with_their_settings(store).await;
+    duplicate_slugs_are_refused(store).await;
+    stale_updates_are_refused_as_conflicts(store).await;
+    tenants_list_in_slug_order(store).await;
+    every_change_extends_one_verifiable_audit_chain(store).await;
+    migrating_twice_applies_nothing_the_second_time(store).await;
+}
+
+async fn tenants_round_trip_with_their_settings(store: &dyn Store) {
+    let now = at("2026-11-27T08:00:00.123456Z");
+    let mut t = tenant("roundtrip", now);
+    store
+        .insert_tenant(&t, entry("tenant.create", &t, now))
+        .await
+        .expect("insert");
+    let expected = t.version;
+    t.apply(
+        &[
+            SettingChange::Authorisation(ResponseAuthorisation::Managed),
+            SettingChange::AddExclusion("device:DC01".parse().expect("asset")),
+        ],
+        now,
+    )
+    .expect("apply");
+    t.transition(Lifecycle::Monitoring, now, None)
+        .expect("transition");
+    store
+        .update_tenant(&t, expected, entry("tenant.settings", &t, now))
+        .await
+        .expect("update");
+    let by_slug = store
+        .tenant_by_slug(&t.slug)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(by_slug, t, "tenant read back equals tenant written");
+    let by_id = store
+        .tenant_by_id(t.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(by_id, t);
+    let missing = TenantId::new_at(now);
+    assert!(store.tenant_by_id(missing).await.expect("read").is_none());
+}
+
+async fn duplicate_slugs_are_refused(store: &dyn Store) {
+    let now = at("2026-11-27T08:00:00Z");
+    let t = tenant("dupe", now);
+    store
+        .insert_tenant(&t, entry("tenant.create", &t, now))
+        .await
+        .expect("first insert");
+    let again = tenant("dupe", now);
+    let err = store
+        .insert_tenant(&again, entry("tenant.create", &again, now))
+        .await
+        .expect_err("second insert refused");
+    assert!(
+        matches!(err, StoreError::Duplicate { .. }),
+        "duplicate slug: {err}"
+    );
+}
+
+async fn stale_updates_are_refused_as_conflicts(store: &dyn Store) {
+    let now = at("2026-11-27T08:00:00Z");
+    let mut t = tenant("stale", now);
+    store
+        .insert_tenant(&t, entry("tenant.create", &t, now))
+        .await
+        .expect("insert");
+    let v1 = t.version;
+    t.apply(&[SettingChange::LearningPeriodDays(3)], now)
+        .expect("apply");
+    store
+        .update_tenant(&t, v1, entry("tenant.settings", &t, now))
+        .await
+        .expect("first update");
+    let err = store
+        .update_tenant(&t, v1, entry("tenant.settings", &t, now))
+        .await
+        .expect_err("stale version");
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+}
+
+async fn tenants_list_in_slug_order(store: &dyn Store) {
+    let slugs: Vec<String> = store
+        .list_tenants()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|t| t.slug.to_string())
+        .collect();
+    let mut sorted = slugs.clone();
+    sorted.sort();
+    assert_eq!(slugs, sorted);
+    assert!(slugs.contains(&"roundtrip".to_owned()));
+}
+
+async fn every_change_extends_one_verifiable_audit_chain(store: &dyn Store) {
+    let now = at("2026-11-27T09:00:00Z");
+    store
+        .append_audit(AuditEntry::new(
+            now,
+            &Actor::System,
+            "system.check",
+            None,
+            "system",
+            json!({}),
+        ))
+        .await
+        .expect("append");
+    let mut verifier = ChainVerifier::default();
+    let mut after = 0;
+    let mut actions = Vec::new();
+    loop {
+        // A small page size exercises paging.
+        let page = store.audit_page(after, 2).await.expect("page");
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for r in &page {
+            verifier.check(r).expect("chain verifies");
+            actions.push(r.action.clone());
+        }
+    }
+    assert!(verifier.checked() >= 6, "records: {actions:?}");
+    assert_eq!(actions.last().map(String::as_str), Some("system.check"));
+    assert!(actions.contains(&"tenant.settings".to_owned()));
+}
+
+async fn migrating_twice_applies_nothing_the_second_time(store: &dyn Store) {
+    let report = store.migrate().await.expect("migrate");
+    assert!(report.applied.is_empty(), "{report:?}");
+    assert!(report.version >= 1);
+}

@@ -1,0 +1,43 @@
+use std::path::PathBuf;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} {key:?} already exists")]
+    Duplicate { what: &'static str, key: String },
+    #[error("{what} {key:?} was changed by someone else meanwhile; reload and retry")]
+    Conflict { what: &'static str, key: String },
+    #[error("{what} {key:?} not found")]
+    NotFound { what: &'static str, key: String },
+    #[error(
+        "the database at {location} has schema version {found}, newer than this vigil supports ({supported}); upgrade vigil"
+    )]
+    SchemaTooNew {
+        location: String,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
+        "migration {version} ({name}) applied to this database differs from the one this vigil ships; the database was made by a different build"
+    )]
+    MigrationChanged { version: i64, name: String },
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("stored {what} is unreadable: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+    #[error("database error: {0}")]
+    Backend(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(what: &'static str, reason: impl ToString) -> Self {
+        StoreError::Corrupt {
+            what,
+            reason: reason.to_string(),
+        }
+    }
+}

@@ -1,0 +1,87 @@
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+use vigil_core::audit::{AuditEntry, AuditRecord, GENESIS_HASH};
+use vigil_core::time::{from_micros, to_micros};
+
+use super::SqliteStore;
+use crate::{AuditStore, Result, StoreError};
+
+/// Append `entry` after the current head of the chain, inside the caller's
+/// write transaction.
+pub(super) async fn append_in(
+    conn: &mut SqliteConnection,
+    entry: AuditEntry,
+) -> Result<AuditRecord> {
+    let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (seq, prev) = match head {
+        Some(row) => (
+            row.try_get::<i64, _>("seq")? + 1,
+            row.try_get::<String, _>("hash")?,
+        ),
+        None => (1, GENESIS_HASH.to_owned()),
+    };
+    let record = entry.seal(seq, prev);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor, action, tenant_id, target, details, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(record.seq)
+    .bind(to_micros(record.at))
+    .bind(&record.actor)
+    .bind(&record.action)
+    .bind(record.tenant_id.map(|t| t.to_string()))
+    .bind(&record.target)
+    .bind(&record.details)
+    .bind(&record.prev_hash)
+    .bind(&record.hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(record)
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn append_audit(&self, entry: AuditEntry) -> Result<AuditRecord> {
+        let mut tx = self.write_tx().await?;
+        let record = append_in(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn audit_page(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, tenant_id, target, details, prev_hash, hash
+             FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode).collect()
+    }
+}
+
+fn decode(row: &SqliteRow) -> Result<AuditRecord> {
+    let seq: i64 = row.try_get("seq")?;
+    let at: i64 = row.try_get("at")?;
+    let tenant: Option<String> = row.try_get("tenant_id")?;
+    Ok(AuditRecord {
+        seq,
+        at: from_micros(at).ok_or_else(|| {
+            StoreError::corrupt("audit record", format!("{seq}: time out of range"))
+        })?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        tenant_id: tenant
+            .map(|t| t.parse())
+            .transpose()
+            .map_err(|e| StoreError::corrupt("audit record", format!("{seq}: tenant id: {e}")))?,
+        target: row.try_get("target")?,
+        details: row.try_get("details")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}

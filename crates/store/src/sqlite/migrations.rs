@@ -1,0 +1,82 @@
+use sqlx::Row;
+
+use super::SqliteStore;
+use crate::{Migration, MigrationReport, Result, StoreError};
+
+/// The SQLite schema, in order. Never edit a released migration: add one.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "tenants_and_audit",
+    sql: include_str!("../../migrations/sqlite/0001_tenants_and_audit.sql"),
+}];
+
+pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {
+    let mut tx = store.write_tx().await?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS vigil_schema (
+            version    INTEGER PRIMARY KEY NOT NULL,
+            name       TEXT NOT NULL,
+            checksum   TEXT NOT NULL,
+            applied_at INTEGER NOT NULL
+        ) STRICT",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let rows = sqlx::query("SELECT version, name, checksum FROM vigil_schema ORDER BY version")
+        .fetch_all(&mut *tx)
+        .await?;
+    let supported = MIGRATIONS.last().map_or(0, |m| m.version);
+    let mut current = 0;
+    for row in &rows {
+        let version: i64 = row.try_get("version")?;
+        let name: String = row.try_get("name")?;
+        let checksum: String = row.try_get("checksum")?;
+        let Some(known) = MIGRATIONS.iter().find(|m| m.version == version) else {
+            return Err(StoreError::SchemaTooNew {
+                location: store.describe_location(),
+                found: version,
+                supported,
+            });
+        };
+        if known.checksum() != checksum {
+            return Err(StoreError::MigrationChanged { version, name });
+        }
+        current = current.max(version);
+    }
+    let mut applied = Vec::new();
+    let start = current;
+    for m in MIGRATIONS.iter().filter(|m| m.version > start) {
+        sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO vigil_schema (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(m.checksum())
+        .bind(now_micros())
+        .execute(&mut *tx)
+        .await?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+        applied.push((m.version, m.name.to_owned()));
+        current = m.version;
+    }
+    tx.commit().await?;
+    Ok(MigrationReport {
+        applied,
+        version: current,
+    })
+}
+
+impl SqliteStore {
+    fn describe_location(&self) -> String {
+        self.path().display().to_string()
+    }
+}
+
+/// Wall-clock time for the bookkeeping column `applied_at` only; domain
+/// times always come from the caller.
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
