@@ -21,7 +21,7 @@ pub enum StoreError {
         "migration {version} ({name}) applied to this database differs from the one this vigil ships; the database was made by a different build"
     )]
     MigrationChanged { version: i64, name: String },
-    #[error("cannot open database {path}: {source}")]
+    #[error("cannot open database {path}")]
     Open {
         path: PathBuf,
         #[source]

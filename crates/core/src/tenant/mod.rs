@@ -13,7 +13,7 @@ pub use settings::{
     AssetKind, AssetRef, Channel, ChannelKind, Contact, ContactKind, Coverage, IrProvider,
     ResponseAuthorisation, Secret, SettingsError, TenantSettings, WebhookFormat,
 };
-pub use sla::{SlaPolicy, SlaTargets};
+pub use sla::{SlaPolicy, SlaTargets, parse_duration};
 
 use crate::{TenantId, Timestamp};
 

@@ -65,6 +65,21 @@ impl SlaPolicy {
     }
 }
 
+/// Parse a friendly duration: `30m`, `4h`, `1h 30m`, `2d` (a day is 24 h).
+pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
+    let span: jiff::Span = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("{text:?} is not a duration like 30m, 4h or 2d: {e}"))?;
+    if span.get_months() != 0 || span.get_years() != 0 {
+        return Err(format!(
+            "{text:?}: months and years have no fixed length; use days"
+        ));
+    }
+    span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|e| format!("{text:?}: {e}"))
+}
+
 /// Durations as friendly text (`1h`, `4h 30m`) in stored and shown settings.
 mod friendly {
     use jiff::SignedDuration;
@@ -76,7 +91,7 @@ mod friendly {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SignedDuration, D::Error> {
         let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
+        super::parse_duration(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -94,6 +109,15 @@ mod tests {
             p.for_severity(Severity::Informational),
             SlaTargets::hours(24, 72)
         );
+    }
+
+    #[test]
+    fn durations_parse_in_minutes_hours_and_days() {
+        assert_eq!(parse_duration("30m"), Ok(SignedDuration::from_mins(30)));
+        assert_eq!(parse_duration("1h 30m"), Ok(SignedDuration::from_mins(90)));
+        assert_eq!(parse_duration("2d"), Ok(SignedDuration::from_hours(48)));
+        assert!(parse_duration("1mo").is_err());
+        assert!(parse_duration("soon").is_err());
     }
 
     #[test]

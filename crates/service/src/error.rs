@@ -1,0 +1,40 @@
+use vigil_core::audit::ChainBreak;
+use vigil_core::tenant::{InvalidName, InvalidSlug, SettingsError, TransitionError};
+use vigil_store::StoreError;
+
+/// Why a use case failed. Callers map these to exit codes or HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    InvalidSlug(#[from] InvalidSlug),
+    #[error(transparent)]
+    InvalidName(#[from] InvalidName),
+    #[error(transparent)]
+    InvalidSetting(#[from] SettingsError),
+    #[error("{what} {key:?} not found")]
+    NotFound { what: &'static str, key: String },
+    #[error("{what} {key:?} already exists")]
+    AlreadyExists { what: &'static str, key: String },
+    #[error("cannot change the lifecycle of tenant {slug}: {reason}")]
+    TransitionRefused {
+        slug: String,
+        reason: TransitionError,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the audit log is broken: {0}")]
+    AuditBroken(#[from] ChainBreak),
+    #[error(transparent)]
+    Storage(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Duplicate { what, key } => ServiceError::AlreadyExists { what, key },
+            StoreError::NotFound { what, key } => ServiceError::NotFound { what, key },
+            StoreError::Conflict { .. } => ServiceError::Conflict(e.to_string()),
+            other => ServiceError::Storage(other),
+        }
+    }
+}

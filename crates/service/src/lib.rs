@@ -1,0 +1,43 @@
+//! Vigil's use cases. The API, the portal and the CLI call this crate and
+//! nothing below it; it takes and returns plain Rust types.
+//!
+//! Every state change goes through a store method that writes its audit
+//! record in the same transaction (see `vigil-store`).
+
+mod audit;
+mod clock;
+mod error;
+mod tenants;
+
+use std::sync::Arc;
+
+use vigil_store::Store;
+
+pub use audit::AuditVerification;
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::ServiceError;
+pub use vigil_core::audit::Actor;
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// The application: a store and a clock.
+#[derive(Clone, Debug)]
+pub struct Service {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Service { store, clock }
+    }
+
+    /// Apply pending schema migrations.
+    pub async fn migrate(&self) -> Result<vigil_store::MigrationReport> {
+        Ok(self.store.migrate().await?)
+    }
+
+    pub fn store_description(&self) -> String {
+        self.store.describe()
+    }
+}

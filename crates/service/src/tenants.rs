@@ -1,0 +1,139 @@
+//! Tenant use cases: create, read, change settings, move through the lifecycle.
+
+use serde_json::json;
+use vigil_core::audit::{Actor, AuditEntry};
+use vigil_core::tenant::{AppliedChange, Lifecycle, SettingChange, Tenant, TenantName, TenantSlug};
+
+use crate::{Result, Service, ServiceError};
+
+/// How often a change is retried when another writer got there first.
+const CONFLICT_RETRIES: usize = 3;
+
+impl Service {
+    pub async fn create_tenant(&self, actor: &Actor, slug: &str, name: &str) -> Result<Tenant> {
+        let slug = TenantSlug::parse(slug)?;
+        let name = TenantName::parse(name)?;
+        let now = self.clock.now();
+        let tenant = Tenant::new(slug, name, now);
+        let audit = AuditEntry::new(
+            now,
+            actor,
+            "tenant.create",
+            Some(tenant.id),
+            target(&tenant),
+            json!({"slug": tenant.slug, "name": tenant.name, "lifecycle": tenant.lifecycle}),
+        );
+        self.store.insert_tenant(&tenant, audit).await?;
+        tracing::info!(tenant = %tenant.slug, id = %tenant.id, "tenant created");
+        Ok(tenant)
+    }
+
+    pub async fn list_tenants(&self, _actor: &Actor) -> Result<Vec<Tenant>> {
+        Ok(self.store.list_tenants().await?)
+    }
+
+    pub async fn tenant(&self, _actor: &Actor, slug: &str) -> Result<Tenant> {
+        let slug = TenantSlug::parse(slug)?;
+        self.store
+            .tenant_by_slug(&slug)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "tenant",
+                key: slug.to_string(),
+            })
+    }
+
+    /// Apply `changes` together; all or nothing. Returns the tenant after the
+    /// change and what each change did.
+    pub async fn update_tenant(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        changes: &[SettingChange],
+    ) -> Result<(Tenant, Vec<AppliedChange>)> {
+        if changes.is_empty() {
+            return Err(ServiceError::InvalidSetting(
+                vigil_core::tenant::SettingsError::Invalid {
+                    setting: "settings",
+                    reason: "no change given".into(),
+                },
+            ));
+        }
+        self.modify(actor, slug, |tenant, now| {
+            let applied = tenant.apply(changes, now)?;
+            let details = json!({ "changes": applied });
+            Ok(("tenant.settings", details, applied))
+        })
+        .await
+    }
+
+    /// Move the tenant through its lifecycle. `override_reason` lifts the
+    /// time guards and is recorded in the audit log.
+    pub async fn transition_tenant(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        to: Lifecycle,
+        override_reason: Option<&str>,
+    ) -> Result<Tenant> {
+        let (tenant, ()) = self
+            .modify(actor, slug, |tenant, now| {
+                let from = tenant.lifecycle;
+                tenant
+                    .transition(to, now, override_reason)
+                    .map_err(|reason| ServiceError::TransitionRefused {
+                        slug: tenant.slug.to_string(),
+                        reason,
+                    })?;
+                let details = json!({"from": from, "to": to, "override_reason": override_reason});
+                Ok(("tenant.transition", details, ()))
+            })
+            .await?;
+        tracing::info!(tenant = %tenant.slug, lifecycle = %tenant.lifecycle, "tenant lifecycle changed");
+        Ok(tenant)
+    }
+
+    /// Load, change and save a tenant with its audit record, retrying when a
+    /// concurrent writer changed the tenant in between.
+    async fn modify<T>(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        mut change: impl FnMut(
+            &mut Tenant,
+            vigil_core::Timestamp,
+        ) -> Result<(&'static str, serde_json::Value, T)>,
+    ) -> Result<(Tenant, T)> {
+        let mut attempt = 0;
+        loop {
+            let mut tenant = self.tenant(actor, slug).await?;
+            let expected = tenant.version;
+            let now = self.clock.now();
+            let (action, details, out) = change(&mut tenant, now)?;
+            let audit = AuditEntry::new(
+                now,
+                actor,
+                action,
+                Some(tenant.id),
+                target(&tenant),
+                details,
+            );
+            match self.store.update_tenant(&tenant, expected, audit).await {
+                Ok(_) => return Ok((tenant, out)),
+                Err(vigil_store::StoreError::Conflict { .. }) if attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(
+                        tenant = slug,
+                        attempt,
+                        "tenant changed concurrently; retrying"
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+fn target(t: &Tenant) -> String {
+    format!("tenant:{}", t.slug)
+}

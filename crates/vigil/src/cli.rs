@@ -1,0 +1,263 @@
+//! The command line, as clap types. Parsing only; the work is in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::LogFormat;
+
+const ABOUT: &str = "Vigil runs a managed detection and response (MDR) service: it watches the \
+security telemetry of many customer organisations (tenants), detects and investigates threats, \
+and hands each customer's SOC an investigation summary plus response tasks.";
+
+const AFTER_HELP: &str = "\
+Configuration: vigil.toml (from --config, $VIGIL_CONFIG, or ./vigil.toml), overridden by
+VIGIL_* environment variables (VIGIL_DATA_DIR, VIGIL_LOG_LEVEL, ...), overridden by flags.
+Run `vigil config show` to see the effective values and where each came from.
+
+Exit codes: 0 success, 1 unexpected failure, 2 invalid usage or input, 3 invalid
+configuration, 4 not found, 5 refused (invalid lifecycle move, duplicate, conflict),
+6 storage unavailable, 7 audit log verification failed.
+
+Examples:
+  vigil tenant create --slug acme --name \"Acme Corp\"
+  vigil tenant set acme --authorisation managed --sla high=30m/4h
+  vigil tenant transition acme --to monitoring
+  vigil audit verify";
+
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about = ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: ./vigil.toml when present]
+    #[arg(long, global = true, env = "VIGIL_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Data directory (database and files) [config: data_dir]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `vigil=debug` [config: log.level]
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Log format on standard error [config: log.format]
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, inspect and change tenants (customer organisations)
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Apply pending database migrations (also done on every start)
+    Migrate(JsonFlag),
+    /// Check the hash-chained audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct JsonFlag {
+    /// Print machine-readable JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (secrets redacted) and where each value came from
+    Show(JsonFlag),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify every record of the audit chain; names the first broken record (exit 7)
+    Verify(JsonFlag),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant in the onboarding state
+    Create {
+        /// Short handle: lowercase letters, digits and hyphens, e.g. `acme`
+        #[arg(long)]
+        slug: String,
+        /// Display name, e.g. "Acme Corp"
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// List all tenants
+    List(JsonFlag),
+    /// Show one tenant with all its settings
+    Show {
+        slug: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Change a tenant's name and settings; all changes apply together or not at all
+    Set(Box<SetArgs>),
+    /// Move a tenant through its lifecycle: onboarding, monitoring, live, offboarding, deleted
+    Transition {
+        slug: String,
+        /// The state to move to
+        #[arg(long, value_name = "STATE")]
+        to: String,
+        /// Lift the learning-period or grace-period guard; recorded in the audit log
+        #[arg(long, value_name = "TEXT")]
+        override_reason: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+ASSET is KIND:NAME with KIND one of device, user, device_group, user_group,
+e.g. device:DC01 or \"user_group:Tier0 Admins\".
+
+CONTACT is comma-separated key=value pairs:
+  kind=incident|service_review, name=NAME, email=ADDRESS, phone=NUMBER, priority=N
+  e.g. --add-contact 'kind=incident,name=Jane Doe,email=jane@acme.example,phone=+1 555 0100,priority=1'
+
+CHANNEL is comma-separated key=value pairs:
+  email:   name=NAME,kind=email,to=ADDRESS[;ADDRESS...]
+  webhook: name=NAME,kind=webhook,url=URL,format=generic|slack|teams,secret=KEY (16+ characters)
+
+SLA is SEVERITY=ACKNOWLEDGE/COMPLETE with durations like 30m, 4h, 2d,
+e.g. --sla high=30m/4h (severities: critical, high, medium, low).")]
+pub struct SetArgs {
+    pub slug: String,
+    /// New display name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Response authorisation: guided (experts recommend, customer acts) or managed
+    #[arg(long, value_name = "MODE")]
+    pub authorisation: Option<String>,
+    /// Exclude an asset from direct remediation (repeatable)
+    #[arg(long, value_name = "ASSET")]
+    pub add_exclusion: Vec<String>,
+    /// Remove an exclusion (repeatable)
+    #[arg(long, value_name = "ASSET")]
+    pub remove_exclusion: Vec<String>,
+    /// Record that the exclusions were reviewed with the customer now
+    #[arg(long)]
+    pub exclusions_reviewed: bool,
+    /// Cover all assets (the default)
+    #[arg(long)]
+    pub coverage_all: bool,
+    /// Limit coverage to listed assets; adds one (repeatable)
+    #[arg(long, value_name = "ASSET")]
+    pub add_coverage: Vec<String>,
+    /// Remove an asset from scoped coverage (repeatable)
+    #[arg(long, value_name = "ASSET")]
+    pub remove_coverage: Vec<String>,
+    /// Add a contact (repeatable)
+    #[arg(long, value_name = "CONTACT")]
+    pub add_contact: Vec<String>,
+    /// Remove a contact by email or name (repeatable)
+    #[arg(long, value_name = "EMAIL|NAME")]
+    pub remove_contact: Vec<String>,
+    /// Add a notification channel (repeatable)
+    #[arg(long, value_name = "CHANNEL")]
+    pub add_channel: Vec<String>,
+    /// Remove a channel by name (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub remove_channel: Vec<String>,
+    /// SLA targets for one severity (repeatable)
+    #[arg(long, value_name = "SLA")]
+    pub sla: Vec<String>,
+    /// Incident-response provider's name
+    #[arg(long, value_name = "NAME", requires_all = ["ir_contact", "ir_engagement"])]
+    pub ir_name: Option<String>,
+    /// How to reach the IR provider (email, phone)
+    #[arg(long, value_name = "TEXT", requires = "ir_name")]
+    pub ir_contact: Option<String>,
+    /// How to engage the IR provider (retainer, hotline procedure)
+    #[arg(long, value_name = "TEXT", requires = "ir_name")]
+    pub ir_engagement: Option<String>,
+    /// Remove the IR provider
+    #[arg(long, conflicts_with = "ir_name")]
+    pub clear_ir_provider: bool,
+    /// Days in monitoring before the tenant may go live
+    #[arg(long, value_name = "DAYS")]
+    pub learning_period_days: Option<u32>,
+    /// Days data is kept while offboarding before deletion
+    #[arg(long, value_name = "DAYS")]
+    pub grace_period_days: Option<u32>,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+/// A malformed `key=value,...` or `SEVERITY=A/B` argument.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {flag} {value:?}: {reason}")]
+pub struct SpecError {
+    pub flag: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+/// Split `a=1,b=2` into pairs, refusing keys outside `allowed`.
+pub fn key_values<'a>(
+    flag: &'static str,
+    spec: &'a str,
+    allowed: &[&str],
+) -> Result<Vec<(&'a str, &'a str)>, SpecError> {
+    let fail = |reason: String| SpecError {
+        flag,
+        value: spec.to_owned(),
+        reason,
+    };
+    let mut pairs = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| fail(format!("{part:?} is not key=value")))?;
+        let k = k.trim();
+        if !allowed.contains(&k) {
+            return Err(fail(format!(
+                "unknown key {k:?}; expected {}",
+                allowed.join(", ")
+            )));
+        }
+        if pairs.iter().any(|(seen, _)| *seen == k) {
+            return Err(fail(format!("{k:?} given twice")));
+        }
+        pairs.push((k, v.trim()));
+    }
+    Ok(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn key_values_refuse_unknown_and_repeated_keys() {
+        assert_eq!(
+            key_values("--x", "a=1, b = 2", &["a", "b"]).expect("ok"),
+            vec![("a", "1"), ("b", "2")]
+        );
+        let err = key_values("--x", "a=1,c=2", &["a", "b"]).expect_err("unknown");
+        assert!(err.to_string().contains("unknown key \"c\""), "{err}");
+        assert!(key_values("--x", "a=1,a=2", &["a"]).is_err());
+        assert!(key_values("--x", "a", &["a"]).is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! Each subcommand: load what it needs, call the service, print the result.
+
+mod audit;
+mod config;
+mod tenant;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use vigil_service::{Actor, Service, SystemClock};
+use vigil_store::{SqliteStore, Store};
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config::{self as cfg, Config, FlagValues, Loaded};
+
+/// The data directory or database cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use data directory {path}")]
+pub struct DataDirError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let loaded = cfg::load(
+        cli.global.config.as_deref(),
+        &env,
+        &flag_values(&cli.global),
+    )?;
+    crate::logging::init(&loaded.config.log)?;
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(dispatch(cli.command, loaded))
+}
+
+async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
+    match command {
+        Command::Config(c) => config::run(c, &loaded),
+        Command::Migrate(out) => {
+            let (service, report) = open(&loaded.config).await?;
+            crate::output::migrations(&service, &report, out.json)
+        }
+        Command::Tenant(c) => {
+            let (service, _) = open(&loaded.config).await?;
+            tenant::run(c, &service, &operator()).await
+        }
+        Command::Audit(c) => {
+            let (service, _) = open(&loaded.config).await?;
+            audit::run(c, &service).await
+        }
+    }
+}
+
+fn flag_values(g: &GlobalArgs) -> FlagValues {
+    let mut flags = Vec::new();
+    if let Some(d) = &g.data_dir {
+        flags.push(("data_dir", "--data-dir", d.display().to_string()));
+    }
+    if let Some(l) = &g.log_level {
+        flags.push(("log.level", "--log-level", l.clone()));
+    }
+    if let Some(f) = g.log_format {
+        let v = match f {
+            cfg::LogFormat::Human => "human",
+            cfg::LogFormat::Json => "json",
+        };
+        flags.push(("log.format", "--log-format", v.to_owned()));
+    }
+    flags
+}
+
+/// The person at the terminal, as named by the operating system.
+fn operator() -> Actor {
+    let name = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    Actor::Cli(name)
+}
+
+/// Create the data directory, open the database and apply migrations.
+async fn open(config: &Config) -> anyhow::Result<(Service, vigil_store::MigrationReport)> {
+    let db = config.database_path()?;
+    ensure_dir(&config.data_dir)?;
+    if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+        ensure_dir(parent)?;
+    }
+    let store = SqliteStore::open(&db).await?;
+    let report = store.migrate().await?;
+    tracing::debug!(store = %store.describe(), version = report.version, "store ready");
+    let service = Service::new(Arc::new(store), Arc::new(SystemClock));
+    Ok((service, report))
+}
+
+fn ensure_dir(path: &Path) -> Result<(), DataDirError> {
+    let err = |source| DataDirError {
+        path: path.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(path).map_err(err)?;
+    // Creating succeeds on an existing read-only directory; probe writing.
+    let probe = path.join(".vigil-write-probe");
+    std::fs::write(&probe, b"").map_err(err)?;
+    std::fs::remove_file(&probe).map_err(err)?;
+    Ok(())
+}

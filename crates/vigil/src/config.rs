@@ -1,0 +1,480 @@
+//! Configuration: defaults < `vigil.toml` < `VIGIL_*` environment < flags.
+//!
+//! The file is `--config PATH`, else `$VIGIL_CONFIG`, else `./vigil.toml`
+//! when it exists. Unknown keys in the file are refused with the key, line
+//! and file named. Every key `a.b` can be set by the variable `VIGIL_A_B`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The effective configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where Vigil keeps its database and files; created on first use.
+    pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+    pub server: ServerConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./vigil-data"),
+            database: DatabaseConfig::default(),
+            log: LogConfig::default(),
+            server: ServerConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite:PATH`; empty means `sqlite:<data_dir>/vigil.db`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `debug`, `vigil=debug,sqlx=warn`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: LogFormat::Human,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address `vigil serve` listens on.
+    pub listen: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+        }
+    }
+}
+
+/// Every configuration key, in `section.key` form.
+pub const KEYS: &[&str] = &[
+    "data_dir",
+    "database.url",
+    "log.level",
+    "log.format",
+    "server.listen",
+];
+
+/// Keys whose values are secret or may embed one.
+const SECRET_KEYS: &[&str] = &["database.url"];
+
+/// Variables starting with `VIGIL_` that are not configuration keys.
+const OTHER_VARIABLES: &[&str] = &["VIGIL_CONFIG", "VIGIL_CORPUS"];
+
+/// The environment variable that sets `key`.
+pub fn env_name(key: &str) -> String {
+    format!("VIGIL_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+/// A configuration problem, named precisely.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid configuration file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("invalid value for {key} from {source_name}: {message}")]
+    Value {
+        key: String,
+        source_name: String,
+        message: String,
+    },
+}
+
+/// Where an effective value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "from", content = "name")]
+pub enum Source {
+    Default,
+    File(PathBuf),
+    Env(String),
+    Flag(String),
+}
+
+/// The configuration and where each key's value came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub file: Option<PathBuf>,
+    pub sources: BTreeMap<&'static str, Source>,
+    /// Things worth a warning once logging is up.
+    pub warnings: Vec<String>,
+}
+
+/// Values given as command-line flags, by key.
+pub type FlagValues = Vec<(&'static str, &'static str, String)>;
+
+/// Load the configuration. `env` is the process environment (passed in so
+/// tests need not mutate it); `flags` holds (key, flag name, value).
+pub fn load(
+    explicit_file: Option<&Path>,
+    env: &BTreeMap<String, String>,
+    flags: &FlagValues,
+) -> Result<Loaded, ConfigError> {
+    let mut table = toml::Table::try_from(Config::default()).map_err(|e| ConfigError::File {
+        path: PathBuf::from("<defaults>"),
+        message: e.to_string(),
+    })?;
+    let mut sources: BTreeMap<&'static str, Source> =
+        KEYS.iter().map(|k| (*k, Source::Default)).collect();
+    let mut warnings = Vec::new();
+
+    let file = match explicit_file {
+        Some(p) => Some(p.to_owned()),
+        None => Some(PathBuf::from("vigil.toml")).filter(|p| p.is_file()),
+    };
+    if let Some(path) = &file {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        // Deserialising the file alone names unknown keys and bad values
+        // with their line.
+        toml::from_str::<Config>(&text).map_err(|e| ConfigError::File {
+            path: path.clone(),
+            message: one_line(&e.to_string()),
+        })?;
+        let file_table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::File {
+            path: path.clone(),
+            message: one_line(&e.to_string()),
+        })?;
+        for key in KEYS {
+            if let Some(v) = lookup(&file_table, key) {
+                set(&mut table, key, v.clone());
+                sources.insert(key, Source::File(path.clone()));
+            }
+        }
+    }
+
+    for (name, value) in env {
+        if !name.starts_with("VIGIL_") {
+            continue;
+        }
+        match KEYS.iter().find(|k| env_name(k) == *name) {
+            Some(key) => {
+                let v = typed_value(&table, key, value);
+                check_alone(key, v.clone(), name)?;
+                set(&mut table, key, v);
+                sources.insert(key, Source::Env(name.clone()));
+            }
+            None if OTHER_VARIABLES.contains(&name.as_str()) => {}
+            None => warnings.push(format!(
+                "ignoring environment variable {name}: not a configuration key (keys: {})",
+                KEYS.iter()
+                    .map(|k| env_name(k))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+
+    for (key, flag, value) in flags {
+        let v = typed_value(&table, key, value);
+        check_alone(key, v.clone(), flag)?;
+        set(&mut table, key, v);
+        sources.insert(key, Source::Flag((*flag).to_owned()));
+    }
+
+    let config: Config = table
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::Value {
+            key: "configuration".into(),
+            source_name: "merged layers".into(),
+            message: one_line(&e.to_string()),
+        })?;
+    Ok(Loaded {
+        config,
+        file,
+        sources,
+        warnings,
+    })
+}
+
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "|")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn lookup<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Value> {
+    match key.split_once('.') {
+        None => table.get(key),
+        Some((section, rest)) => table.get(section)?.as_table()?.get(rest),
+    }
+}
+
+fn set(table: &mut toml::Table, key: &str, value: toml::Value) {
+    match key.split_once('.') {
+        None => {
+            table.insert(key.to_owned(), value);
+        }
+        Some((section, rest)) => {
+            let entry = table
+                .entry(section.to_owned())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let Some(t) = entry.as_table_mut() {
+                t.insert(rest.to_owned(), value);
+            }
+        }
+    }
+}
+
+/// Environment and flag values are text; give them the type the key has.
+fn typed_value(defaults: &toml::Table, key: &str, raw: &str) -> toml::Value {
+    match lookup(defaults, key) {
+        Some(toml::Value::Integer(_)) => raw
+            .parse()
+            .map_or_else(|_| toml::Value::String(raw.into()), toml::Value::Integer),
+        Some(toml::Value::Boolean(_)) => raw
+            .parse()
+            .map_or_else(|_| toml::Value::String(raw.into()), toml::Value::Boolean),
+        _ => toml::Value::String(raw.to_owned()),
+    }
+}
+
+/// Check one value against the schema on its own, to name its source.
+fn check_alone(key: &str, value: toml::Value, source_name: &str) -> Result<(), ConfigError> {
+    let mut t = toml::Table::new();
+    set(&mut t, key, value);
+    t.try_into::<Config>()
+        .map(|_| ())
+        .map_err(|e: toml::de::Error| ConfigError::Value {
+            key: key.to_owned(),
+            source_name: source_name.to_owned(),
+            message: one_line(e.message()),
+        })
+}
+
+impl Config {
+    /// The SQLite database file.
+    pub fn database_path(&self) -> Result<PathBuf, ConfigError> {
+        let url = self.database.url.trim();
+        if url.is_empty() {
+            return Ok(self.data_dir.join("vigil.db"));
+        }
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            return Ok(PathBuf::from(path));
+        }
+        Err(ConfigError::Value {
+            key: "database.url".into(),
+            source_name: "configuration".into(),
+            message: format!(
+                "{} is not supported by this build; use sqlite:PATH",
+                redact_url(url)
+            ),
+        })
+    }
+
+    /// The configuration as TOML with secrets redacted.
+    pub fn redacted(&self) -> toml::Table {
+        let mut t = toml::Table::try_from(self).unwrap_or_default();
+        for key in SECRET_KEYS {
+            if let Some(toml::Value::String(s)) = lookup(&t, key) {
+                let shown = redact_url(s);
+                set(&mut t, key, toml::Value::String(shown));
+            }
+        }
+        t
+    }
+}
+
+/// Hide the password in `scheme://user:password@host/...`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:<redacted>@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join("vigil.toml");
+        std::fs::write(&p, text).expect("write config");
+        p
+    }
+
+    #[test]
+    fn every_default_key_is_listed_and_settable_from_the_environment() {
+        let mut cfg = Config::default();
+        cfg.database.url = "sqlite:x".into();
+        let table = toml::Table::try_from(&cfg).expect("table");
+        let mut found = Vec::new();
+        for (k, v) in &table {
+            match v.as_table() {
+                Some(section) => found.extend(section.keys().map(|s| format!("{k}.{s}"))),
+                None => found.push(k.clone()),
+            }
+        }
+        found.sort();
+        let mut keys: Vec<String> = KEYS.iter().map(|k| (*k).to_owned()).collect();
+        keys.sort();
+        assert_eq!(found, keys);
+        assert_eq!(env_name("log.format"), "VIGIL_LOG_FORMAT");
+    }
+
+    #[test]
+    fn defaults_apply_without_file_env_or_flags() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = write(dir.path(), "");
+        let loaded = load(Some(&path), &env(&[]), &vec![]).expect("load");
+        assert_eq!(loaded.config, Config::default());
+        assert_eq!(loaded.sources["data_dir"], Source::Default);
+    }
+
+    #[test]
+    fn file_overrides_defaults_env_overrides_file_and_flags_override_env() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = write(
+            dir.path(),
+            "data_dir = \"/from/file\"\n[log]\nlevel = \"debug\"\nformat = \"json\"\n",
+        );
+        let e = env(&[("VIGIL_LOG_LEVEL", "warn"), ("VIGIL_DATA_DIR", "/from/env")]);
+        let flags: FlagValues = vec![("data_dir", "--data-dir", "/from/flag".into())];
+        let loaded = load(Some(&path), &e, &flags).expect("load");
+        assert_eq!(loaded.config.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(loaded.config.log.level, "warn", "env beats file");
+        assert_eq!(
+            loaded.config.log.format,
+            LogFormat::Json,
+            "file beats default"
+        );
+        assert_eq!(loaded.config.server.listen, "127.0.0.1:8080");
+        assert_eq!(
+            loaded.sources["data_dir"],
+            Source::Flag("--data-dir".into())
+        );
+        assert_eq!(
+            loaded.sources["log.level"],
+            Source::Env("VIGIL_LOG_LEVEL".into())
+        );
+        assert_eq!(loaded.sources["log.format"], Source::File(path));
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_refused_with_the_key_and_file_named() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = write(dir.path(), "[log]\nlevel = \"info\"\nverbosity = 3\n");
+        let err = load(Some(&path), &env(&[]), &vec![]).expect_err("unknown key");
+        let msg = err.to_string();
+        assert!(msg.contains("verbosity"), "{msg}");
+        assert!(msg.contains(&path.display().to_string()), "{msg}");
+        assert!(!msg.contains('\n'), "one line: {msg}");
+    }
+
+    #[test]
+    fn malformed_toml_is_refused_with_the_file_named() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = write(dir.path(), "data_dir = \n[log\n");
+        let err = load(Some(&path), &env(&[]), &vec![]).expect_err("malformed");
+        assert!(
+            err.to_string().contains("invalid configuration file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_environment_value_names_the_variable() {
+        let err = load(None, &env(&[("VIGIL_LOG_FORMAT", "xml")]), &vec![]).expect_err("bad");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("VIGIL_LOG_FORMAT") && msg.contains("log.format"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn unknown_vigil_variables_are_warned_about_not_fatal() {
+        let loaded = load(
+            None,
+            &env(&[("VIGIL_DATADIR", "/x"), ("VIGIL_CORPUS", "/c")]),
+            &vec![],
+        )
+        .expect("load");
+        assert_eq!(loaded.warnings.len(), 1);
+        assert!(loaded.warnings[0].contains("VIGIL_DATADIR"));
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error() {
+        let err = load(
+            Some(Path::new("/nonexistent/vigil.toml")),
+            &env(&[]),
+            &vec![],
+        )
+        .expect_err("missing");
+        assert!(err.to_string().contains("/nonexistent/vigil.toml"));
+    }
+
+    #[test]
+    fn passwords_in_database_urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://vigil:s3cret@db.example:5432/vigil"),
+            "postgres://vigil:<redacted>@db.example:5432/vigil"
+        );
+        assert_eq!(
+            redact_url("sqlite:/var/lib/vigil.db"),
+            "sqlite:/var/lib/vigil.db"
+        );
+        let mut cfg = Config::default();
+        cfg.database.url = "postgres://u:pw@h/db".into();
+        let shown = cfg.redacted().to_string();
+        assert!(!shown.contains("pw@"), "{shown}");
+    }
+}

@@ -1,0 +1,58 @@
+//! Exit codes: each says what kind of failure happened, for scripts.
+
+use vigil_service::ServiceError;
+use vigil_store::StoreError;
+
+use crate::config::ConfigError;
+
+/// What the process exit status means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Unexpected failure.
+    Failure = 1,
+    /// Invalid command line or input value (clap uses 2 as well).
+    Usage = 2,
+    /// The configuration file or environment is invalid.
+    Config = 3,
+    /// The named thing does not exist.
+    NotFound = 4,
+    /// Refused: an invalid lifecycle move, a duplicate, a concurrent change.
+    Refused = 5,
+    /// The data directory or database cannot be used.
+    Storage = 6,
+    /// The audit log failed verification.
+    AuditBroken = 7,
+}
+
+pub fn code_for(err: &anyhow::Error) -> Exit {
+    for cause in err.chain() {
+        if cause.downcast_ref::<ConfigError>().is_some() {
+            return Exit::Config;
+        }
+        if let Some(e) = cause.downcast_ref::<ServiceError>() {
+            return match e {
+                ServiceError::InvalidSlug(_)
+                | ServiceError::InvalidName(_)
+                | ServiceError::InvalidSetting(_) => Exit::Usage,
+                ServiceError::NotFound { .. } => Exit::NotFound,
+                ServiceError::AlreadyExists { .. }
+                | ServiceError::TransitionRefused { .. }
+                | ServiceError::Conflict(_) => Exit::Refused,
+                ServiceError::AuditBroken(_) => Exit::AuditBroken,
+                ServiceError::Storage(_) => Exit::Storage,
+            };
+        }
+        if cause.downcast_ref::<StoreError>().is_some()
+            || cause
+                .downcast_ref::<crate::commands::DataDirError>()
+                .is_some()
+        {
+            return Exit::Storage;
+        }
+        if cause.downcast_ref::<crate::cli::SpecError>().is_some() {
+            return Exit::Usage;
+        }
+    }
+    Exit::Failure
+}

@@ -1,0 +1,21 @@
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogConfig, LogFormat};
+
+/// Logs go to standard error, so standard output stays clean for results.
+pub fn init(cfg: &LogConfig) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(&cfg.level)
+        .map_err(|e| anyhow::anyhow!("invalid log.level {:?}: {e}", cfg.level))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = match cfg.format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Human => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+}
