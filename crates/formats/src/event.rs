@@ -1,0 +1,201 @@
+//! [`FlatEvent`]: one event as a flat list of named text values.
+//!
+//! Keys and values live in one string buffer; fields are spans into it, so
+//! building an event costs two allocations, and a cleared event is reused
+//! without any. Names compare case-insensitively (ASCII), as Windows field
+//! names do. When a name occurs more than once the last payload value wins,
+//! then the last `System` value, except for `Channel`, `EventID` and
+//! `EventRecordID`, where `System` always wins.
+
+use std::ops::Range;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    key: (u32, u32),
+    value: (u32, u32),
+    system: bool,
+}
+
+/// One decoded event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlatEvent {
+    buf: String,
+    fields: Vec<Span>,
+}
+
+/// Names whose `System` value always wins over a payload field of that name.
+const SYSTEM_FIRST: [&str; 3] = ["Channel", "EventID", "EventRecordID"];
+
+impl FlatEvent {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forget all fields, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.fields.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    fn range((start, end): (u32, u32)) -> Range<usize> {
+        start as usize..end as usize
+    }
+
+    fn key_of(&self, s: &Span) -> &str {
+        &self.buf[Self::range(s.key)]
+    }
+
+    fn value_of(&self, s: &Span) -> &str {
+        &self.buf[Self::range(s.value)]
+    }
+
+    fn offset(&self) -> u32 {
+        u32::try_from(self.buf.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Start a field named `name`; its value is what is appended until
+    /// [`FlatEvent::end_field`].
+    pub(crate) fn begin_field(&mut self, name: &str) -> (u32, u32) {
+        let start = self.offset();
+        self.buf.push_str(name);
+        (start, self.offset())
+    }
+
+    pub(crate) fn buf_mut(&mut self) -> &mut String {
+        &mut self.buf
+    }
+
+    pub(crate) fn end_field(&mut self, key: (u32, u32), value_start: u32, system: bool) {
+        let value = (value_start, self.offset());
+        self.fields.push(Span { key, value, system });
+    }
+
+    pub(crate) fn value_start(&self) -> u32 {
+        self.offset()
+    }
+
+    /// Add a field.
+    pub fn push(&mut self, name: &str, value: &str, system: bool) {
+        let key = self.begin_field(name);
+        let start = self.value_start();
+        self.buf.push_str(value);
+        self.end_field(key, start, system);
+    }
+
+    /// The value of field `name` (case-insensitive), or `None` when absent.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let matches = |s: &&Span| {
+            let (a, b) = s.key;
+            (b - a) as usize == name.len() && self.key_of(s).eq_ignore_ascii_case(name)
+        };
+        let system_first = SYSTEM_FIRST.iter().any(|n| n.eq_ignore_ascii_case(name));
+        let payload = || self.fields.iter().rev().filter(|s| !s.system).find(matches);
+        let system = || self.fields.iter().rev().filter(|s| s.system).find(matches);
+        let found = if system_first {
+            system().or_else(payload)
+        } else {
+            payload().or_else(system)
+        };
+        found.map(|s| self.value_of(s))
+    }
+
+    /// Every (name, value) pair in the order added, duplicates included.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields
+            .iter()
+            .map(|s| (self.key_of(s), self.value_of(s)))
+    }
+
+    /// Every value, for field-less (keyword) search.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|s| self.value_of(s))
+    }
+
+    /// `System/EventID` as a number.
+    pub fn event_id(&self) -> Option<u32> {
+        self.get("EventID")?.trim().parse().ok()
+    }
+
+    pub fn channel(&self) -> Option<&str> {
+        self.get("Channel")
+    }
+
+    pub fn computer(&self) -> Option<&str> {
+        self.get("Computer")
+    }
+
+    pub fn provider(&self) -> Option<&str> {
+        self.get("Provider_Name")
+    }
+
+    pub fn record_id(&self) -> Option<u64> {
+        self.get("EventRecordID")?.trim().parse().ok()
+    }
+
+    /// `System/TimeCreated@SystemTime`, as written.
+    pub fn system_time(&self) -> Option<&str> {
+        self.get("SystemTime")
+    }
+
+    /// The event as one flat JSON object (last value wins per name).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        for s in self.fields.iter().filter(|s| s.system) {
+            map.insert(self.key_of(s).to_owned(), self.value_of(s).into());
+        }
+        for s in self.fields.iter().filter(|s| !s.system) {
+            let k = self.key_of(s);
+            if SYSTEM_FIRST.iter().any(|n| n.eq_ignore_ascii_case(k)) && map.contains_key(k) {
+                continue;
+            }
+            map.insert(k.to_owned(), self.value_of(s).into());
+        }
+        serde_json::Value::Object(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_ignore_ascii_case() {
+        let mut e = FlatEvent::new();
+        e.push("CommandLine", "whoami /all", false);
+        assert_eq!(e.get("commandline"), Some("whoami /all"));
+        assert_eq!(e.get("Command"), None);
+    }
+
+    #[test]
+    fn payload_beats_system_except_for_channel_event_id_and_record_id() {
+        let mut e = FlatEvent::new();
+        e.push("ProcessID", "4", true);
+        e.push("Channel", "System", true);
+        e.push("EventID", "104", true);
+        e.push("ProcessId", "1234", false);
+        e.push("Channel", "Microsoft-Windows-Sysmon/Operational", false);
+        assert_eq!(e.get("ProcessId"), Some("1234"));
+        assert_eq!(e.channel(), Some("System"));
+        assert_eq!(e.event_id(), Some(104));
+        assert_eq!(e.to_json()["Channel"], "System");
+    }
+
+    #[test]
+    fn a_cleared_event_is_empty_and_reusable() {
+        let mut e = FlatEvent::new();
+        e.push("a", "1", false);
+        e.clear();
+        assert!(e.is_empty());
+        e.push("b", "2", false);
+        assert_eq!(e.get("a"), None);
+        assert_eq!(e.get("b"), Some("2"));
+    }
+}

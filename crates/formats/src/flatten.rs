@@ -1,0 +1,461 @@
+//! JSON events into [`FlatEvent`]s, in one streaming pass (no JSON tree).
+//!
+//! The shapes: `evtx_dump`'s `{"Event":{"System":…,"EventData"|"UserData":…}}`
+//! and flat or nested objects. The rules, shared with the reference oracle
+//! so that results compare like with like:
+//!
+//! - A leaf is named after the element that holds it; the path is dropped
+//!   (`UserData/LogFileCleared/SubjectUserName` → `SubjectUserName`).
+//! - `#text` takes its parent's name; each `#attributes` entry becomes a
+//!   field named after the attribute, prefixed `Provider_` on a `Provider`
+//!   element; `xmlns*` attributes are dropped; `Event`'s own attributes are
+//!   ignored.
+//! - Whitespace is removed from names (`Threat Name` → `ThreatName`).
+//! - `null` is absent; booleans are `true`/`false`; numbers keep their JSON
+//!   text; a list of scalars is joined with `\n`; a list of objects is walked
+//!   element by element.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::fmt::Write as _;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::FlatEvent;
+
+/// Why a JSON event could not be flattened.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FlattenError(String);
+
+impl FlattenError {
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Flatten one JSON value (an object) from `json` into `out`, which is
+/// cleared first.
+pub fn flatten_json(json: &[u8], out: &mut FlatEvent) -> Result<(), FlattenError> {
+    out.clear();
+    let mut de = serde_json::Deserializer::from_slice(json);
+    Root { out }
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| FlattenError(e.to_string()))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    System,
+    Payload,
+}
+
+/// The top level: an object, maybe with an `Event` wrapper.
+struct Root<'a> {
+    out: &'a mut FlatEvent,
+}
+
+impl<'de> DeserializeSeed<'de> for Root<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Root<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object (one event)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "Event" {
+                map.next_value_seed(EventBody { out: self.out })?;
+            } else {
+                let name = clean_name(&key);
+                map.next_value_seed(Node {
+                    out: self.out,
+                    name: &name,
+                    section: Section::Payload,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The inside of `Event`: `System`, then the payload sections.
+struct EventBody<'a> {
+    out: &'a mut FlatEvent,
+}
+
+impl<'de> DeserializeSeed<'de> for EventBody<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventBody<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an Event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "#attributes" {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let section = if key == "System" {
+                Section::System
+            } else {
+                Section::Payload
+            };
+            let name = clean_name(&key);
+            map.next_value_seed(Node {
+                out: self.out,
+                name: &name,
+                section,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn clean_name(key: &str) -> Cow<'_, str> {
+    if key.contains(char::is_whitespace) {
+        Cow::Owned(key.chars().filter(|c| !c.is_whitespace()).collect())
+    } else {
+        Cow::Borrowed(key)
+    }
+}
+
+/// Any value held by the element `name`.
+struct Node<'a, 'n> {
+    out: &'a mut FlatEvent,
+    name: &'n str,
+    section: Section,
+}
+
+impl Node<'_, '_> {
+    fn leaf(self, write: impl FnOnce(&mut String)) {
+        let key = self.out.begin_field(self.name);
+        let start = self.out.value_start();
+        write(self.out.buf_mut());
+        self.out
+            .end_field(key, start, self.section == Section::System);
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Node<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Node<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.leaf(|b| b.push_str(v));
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.leaf(|b| b.push_str(if v { "true" } else { "false" }));
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.leaf(|b| {
+            let _ = write!(b, "{v}");
+        });
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.leaf(|b| {
+            let _ = write!(b, "{v}");
+        });
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.leaf(|b| {
+            let _ = write!(b, "{v}");
+        });
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut joined: Option<String> = None;
+        while let Some(()) = seq.next_element_seed(ListItem {
+            out: &mut *self.out,
+            name: self.name,
+            section: self.section,
+            joined: &mut joined,
+        })? {}
+        if let Some(text) = joined {
+            self.leaf(|b| b.push_str(&text));
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "#text" => map.next_value_seed(Node {
+                    out: &mut *self.out,
+                    name: self.name,
+                    section: self.section,
+                })?,
+                "#attributes" => map.next_value_seed(Attributes {
+                    out: &mut *self.out,
+                    provider: self.name == "Provider",
+                    section: self.section,
+                })?,
+                other => {
+                    let name = clean_name(other);
+                    map.next_value_seed(Node {
+                        out: &mut *self.out,
+                        name: &name,
+                        section: self.section,
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One element of a list: scalars are joined, objects are walked.
+struct ListItem<'a, 'n, 'j> {
+    out: &'a mut FlatEvent,
+    name: &'n str,
+    section: Section,
+    joined: &'j mut Option<String>,
+}
+
+impl ListItem<'_, '_, '_> {
+    fn scalar(self, write: impl FnOnce(&mut String)) {
+        let s = self.joined.get_or_insert_with(String::new);
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        write(s);
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ListItem<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ListItem<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list element")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.scalar(|b| b.push_str(v));
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.scalar(|b| b.push_str(if v { "true" } else { "false" }));
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.scalar(|b| {
+            let _ = write!(b, "{v}");
+        });
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.scalar(|b| {
+            let _ = write!(b, "{v}");
+        });
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.scalar(|b| {
+            let _ = write!(b, "{v}");
+        });
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        Node {
+            out: self.out,
+            name: self.name,
+            section: self.section,
+        }
+        .visit_seq(seq)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        Node {
+            out: self.out,
+            name: self.name,
+            section: self.section,
+        }
+        .visit_map(map)
+    }
+}
+
+/// An `#attributes` object.
+struct Attributes<'a> {
+    out: &'a mut FlatEvent,
+    provider: bool,
+    section: Section,
+}
+
+impl<'de> DeserializeSeed<'de> for Attributes<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Attributes<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an #attributes object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key.starts_with("xmlns") {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let cleaned = clean_name(&key);
+            let name: Cow<'_, str> = if self.provider {
+                Cow::Owned(format!("Provider_{cleaned}"))
+            } else {
+                cleaned
+            };
+            map.next_value_seed(Node {
+                out: &mut *self.out,
+                name: &name,
+                section: self.section,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(json: &str) -> FlatEvent {
+        let mut e = FlatEvent::new();
+        flatten_json(json.as_bytes(), &mut e).expect("flattens");
+        e
+    }
+
+    #[test]
+    fn evtx_dump_events_flatten_to_leaf_names() {
+        let e = flat(
+            r##"{"Event":{"#attributes":{"xmlns":"http://schemas.microsoft.com/win/2004/08/events/event"},
+            "System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon","Guid":"{5770385F}"}},
+              "EventID":{"#text":1,"#attributes":{"Qualifiers":0}},"Channel":"Microsoft-Windows-Sysmon/Operational",
+              "Computer":"WIN10","EventRecordID":42,"Execution":{"#attributes":{"ProcessID":4,"ThreadID":8}},
+              "TimeCreated":{"#attributes":{"SystemTime":"2019-03-19T23:34:25.123Z"}},"Security":{"#attributes":{"UserID":"S-1-5-18"}}},
+            "EventData":{"Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd /c whoami","ProcessId":1234,"IsExecutable":true,"Empty":"","Gone":null}}}"##,
+        );
+        assert_eq!(e.provider(), Some("Microsoft-Windows-Sysmon"));
+        assert_eq!(e.get("Provider_Guid"), Some("{5770385F}"));
+        assert_eq!(e.event_id(), Some(1));
+        assert_eq!(e.get("Qualifiers"), Some("0"));
+        assert_eq!(e.record_id(), Some(42));
+        assert_eq!(e.get("ThreadID"), Some("8"));
+        assert_eq!(e.get("UserID"), Some("S-1-5-18"));
+        assert_eq!(e.system_time(), Some("2019-03-19T23:34:25.123Z"));
+        assert_eq!(e.get("Image"), Some(r"C:\Windows\System32\cmd.exe"));
+        assert_eq!(e.get("ProcessId"), Some("1234"), "payload beats System");
+        assert_eq!(e.get("IsExecutable"), Some("true"));
+        assert_eq!(e.get("Empty"), Some(""));
+        assert_eq!(e.get("Gone"), None);
+        assert_eq!(e.get("xmlns"), None);
+    }
+
+    #[test]
+    fn user_data_and_unnamed_data_lists_flatten() {
+        let e = flat(
+            r##"{"Event":{"System":{"EventID":104,"Channel":"System"},
+            "UserData":{"LogFileCleared":{"SubjectUserName":"admin","Channel":"Security"}}}}"##,
+        );
+        assert_eq!(e.get("SubjectUserName"), Some("admin"));
+        assert_eq!(e.channel(), Some("System"), "System's Channel is kept");
+        let e = flat(
+            r##"{"Event":{"System":{"EventID":400},"EventData":{"Data":{"#text":["a","b",3]}}}}"##,
+        );
+        assert_eq!(e.get("Data"), Some("a\nb\n3"));
+    }
+
+    #[test]
+    fn names_lose_their_whitespace() {
+        let e =
+            flat(r##"{"Event":{"System":{"EventID":1116},"EventData":{"Threat Name":"EICAR"}}}"##);
+        assert_eq!(e.get("ThreatName"), Some("EICAR"));
+    }
+
+    #[test]
+    fn flat_objects_flatten_nested_fields_by_leaf_name() {
+        let e = flat(
+            r##"{"EventID":4688,"process":{"name":"cmd.exe","args":["/c","dir"]},"tags":[{"k":"v"}]}"##,
+        );
+        assert_eq!(e.event_id(), Some(4688));
+        assert_eq!(e.get("name"), Some("cmd.exe"));
+        assert_eq!(e.get("args"), Some("/c\ndir"));
+        assert_eq!(e.get("k"), Some("v"));
+    }
+
+    #[test]
+    fn malformed_json_is_an_error_not_a_panic() {
+        let mut e = FlatEvent::new();
+        for bad in [
+            "",
+            "[1,2]",
+            "{\"a\":",
+            "{\"a\":1} trailing",
+            "\"text\"",
+            "{\"a\":1e999}",
+        ] {
+            let r = flatten_json(bad.as_bytes(), &mut e);
+            assert!(r.is_err(), "{bad:?} should fail");
+        }
+    }
+}
