@@ -1,0 +1,276 @@
+//! Loading rule packs: files and directories of Sigma YAML, each file parsed
+//! on its own so that every problem names its file, and a bad rule never
+//! stops the others from loading.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rsigma_eval::{CompiledRule, Engine};
+use rsigma_parser::{CorrelationRule, FilterRule, SigmaRule, parse_sigma_yaml};
+
+use crate::{Needles, RuleInfo, needles, rewrite};
+
+/// A detection rule ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct LoadedRule {
+    pub info: RuleInfo,
+    pub compiled: CompiledRule,
+    pub needles: Needles,
+    /// The parsed rule after Vigil's rewrites (for correlation engines).
+    pub parsed: SigmaRule,
+}
+
+/// What kind of problem a diagnostic reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiagnosticKind {
+    /// The file or rule is invalid and was not loaded.
+    Invalid,
+    /// The rule is valid but will not run here (e.g. its logsource has no
+    /// mapping); set by the detection layer.
+    Skipped,
+}
+
+/// A problem with one file or rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub kind: DiagnosticKind,
+    pub path: PathBuf,
+    /// The rule's id or title, when known.
+    pub rule: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            DiagnosticKind::Invalid => "invalid",
+            DiagnosticKind::Skipped => "skipped",
+        };
+        write!(f, "{}: ", self.path.display())?;
+        if let Some(r) = &self.rule {
+            write!(f, "rule {r}: ")?;
+        }
+        write!(f, "{kind}: {}", self.reason)
+    }
+}
+
+/// Every rule loaded from a set of paths.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<LoadedRule>,
+    pub correlations: Vec<(CorrelationRule, PathBuf)>,
+    pub filters: Vec<(FilterRule, PathBuf)>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Rule files read.
+    pub files: usize,
+}
+
+/// Load every `*.yml` / `*.yaml` under `paths` (files or directories,
+/// recursively, in sorted order).
+pub fn load(paths: &[PathBuf]) -> RuleSet {
+    let mut files = Vec::new();
+    let mut set = RuleSet::default();
+    for p in paths {
+        collect(p, &mut files, &mut set.diagnostics);
+    }
+    files.sort();
+    files.dedup();
+    let mut parsed = Vec::new();
+    for file in &files {
+        match std::fs::read_to_string(file) {
+            Ok(text) => parse_into(&text, file, &mut parsed, &mut set),
+            Err(e) => set
+                .diagnostics
+                .push(invalid(file, None, format!("cannot read: {e}"))),
+        }
+    }
+    set.files = files.len();
+    compile(parsed, &mut set);
+    set
+}
+
+/// Load rules from one YAML text (one or more documents), named `name` in
+/// diagnostics.
+pub fn load_str(yaml: &str, name: &str) -> RuleSet {
+    let mut set = RuleSet::default();
+    let mut parsed = Vec::new();
+    parse_into(yaml, Path::new(name), &mut parsed, &mut set);
+    set.files = 1;
+    compile(parsed, &mut set);
+    set
+}
+
+fn invalid(path: &Path, rule: Option<String>, reason: String) -> Diagnostic {
+    Diagnostic {
+        kind: DiagnosticKind::Invalid,
+        path: path.to_owned(),
+        rule,
+        reason,
+    }
+}
+
+fn collect(path: &Path, files: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return diags.push(invalid(path, None, format!("cannot read: {e}"))),
+    };
+    if meta.is_file() {
+        files.push(path.to_owned());
+        return;
+    }
+    let entries = match std::fs::read_dir(path) {
+        Ok(e) => e,
+        Err(e) => return diags.push(invalid(path, None, format!("cannot list: {e}"))),
+    };
+    for entry in entries.flatten() {
+        let p = entry.path();
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            collect(&p, files, diags);
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+        {
+            files.push(p);
+        }
+    }
+}
+
+fn parse_into(text: &str, file: &Path, parsed: &mut Vec<(SigmaRule, PathBuf)>, set: &mut RuleSet) {
+    let collection = match parse_sigma_yaml(text) {
+        Ok(c) => c,
+        Err(e) => return set.diagnostics.push(invalid(file, None, e.to_string())),
+    };
+    for e in collection.errors {
+        set.diagnostics.push(invalid(file, None, e));
+    }
+    for mut rule in collection.rules {
+        rewrite::rule(&mut rule);
+        parsed.push((rule, file.to_owned()));
+    }
+    for c in collection.correlations {
+        set.correlations.push((c, file.to_owned()));
+    }
+    for f in collection.filters {
+        set.filters.push((f, file.to_owned()));
+    }
+}
+
+fn compile(parsed: Vec<(SigmaRule, PathBuf)>, set: &mut RuleSet) {
+    let mut engine = Engine::new();
+    let errors = engine.add_rules(parsed.iter().map(|(r, _)| r));
+    let mut failed = vec![false; parsed.len()];
+    for (idx, e) in errors {
+        if let Some((rule, path)) = parsed.get(idx) {
+            failed[idx] = true;
+            set.diagnostics
+                .push(invalid(path, Some(rule_name(rule)), e.to_string()));
+        }
+    }
+    for (filter, path) in &set.filters {
+        if let Err(e) = engine.apply_filter(filter) {
+            set.diagnostics.push(invalid(
+                path,
+                Some(filter.id.clone().unwrap_or_else(|| filter.title.clone())),
+                format!("filter not applied: {e}"),
+            ));
+        }
+    }
+    let compiled = engine.rules();
+    let ok = parsed
+        .into_iter()
+        .zip(failed)
+        .filter(|(_, f)| !f)
+        .map(|(p, _)| p);
+    for ((rule, path), compiled) in ok.zip(compiled) {
+        set.rules.push(LoadedRule {
+            info: RuleInfo::from_rule(&rule, path),
+            compiled: compiled.clone(),
+            needles: needles::of_rule(&rule),
+            parsed: rule,
+        });
+    }
+}
+
+fn rule_name(rule: &SigmaRule) -> String {
+    rule.id.clone().unwrap_or_else(|| rule.title.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "title: Whoami\nid: 11111111-1111-1111-1111-111111111111\nlevel: high\ntags: [attack.discovery, attack.t1033]\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel\n";
+
+    #[test]
+    fn good_rules_load_with_metadata_and_needles() {
+        let set = load_str(GOOD, "whoami.yml");
+        assert!(set.diagnostics.is_empty(), "{:?}", set.diagnostics);
+        let r = &set.rules[0];
+        assert_eq!(r.info.level, vigil_core::Severity::High);
+        assert_eq!(r.info.techniques, vec!["T1033"]);
+        assert_eq!(r.info.category.as_deref(), Some("process_creation"));
+        assert_eq!(r.needles, Needles::OneOf(vec!["\\whoami.exe".into()]));
+    }
+
+    #[test]
+    fn bad_rules_give_diagnostics_and_the_rest_still_load() {
+        let bad_modifier = GOOD.replace("endswith", "endswithh");
+        let bad_condition = GOOD.replace("condition: sel", "condition: sel and and");
+        let unknown_ident = GOOD.replace("condition: sel", "condition: filter");
+        let broken_yaml = "title: [unclosed\n";
+        let dir = tempfile::tempdir().expect("dir");
+        for (name, text) in [
+            ("a.yml", GOOD),
+            ("b.yml", bad_modifier.as_str()),
+            ("c.yml", bad_condition.as_str()),
+            ("d.yml", unknown_ident.as_str()),
+            ("e.yaml", broken_yaml),
+            ("notes.txt", "not a rule"),
+        ] {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+        let set = load(&[dir.path().to_owned()]);
+        assert_eq!(set.files, 5, "only .yml/.yaml files are read");
+        assert_eq!(set.rules.len(), 1);
+        let reasons: Vec<String> = set.diagnostics.iter().map(ToString::to_string).collect();
+        assert_eq!(reasons.len(), 4, "{reasons:#?}");
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("b.yml") && r.contains("endswithh")),
+            "{reasons:#?}"
+        );
+        assert!(reasons.iter().any(|r| r.contains("c.yml")), "{reasons:#?}");
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("d.yml") && r.contains("filter")),
+            "{reasons:#?}"
+        );
+        assert!(reasons.iter().any(|r| r.contains("e.yaml")), "{reasons:#?}");
+        assert!(
+            set.diagnostics
+                .iter()
+                .all(|d| d.kind == DiagnosticKind::Invalid)
+        );
+    }
+
+    #[test]
+    fn a_missing_path_is_a_diagnostic() {
+        let set = load(&[PathBuf::from("/nonexistent/rules")]);
+        assert!(set.rules.is_empty());
+        assert!(
+            set.diagnostics[0]
+                .to_string()
+                .contains("/nonexistent/rules")
+        );
+    }
+}

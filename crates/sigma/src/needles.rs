@@ -1,0 +1,297 @@
+//! The literals one of which must occur in an event for a rule to match.
+//!
+//! Detection runs one Aho-Corasick automaton over an event's values and
+//! evaluates only the rules whose literals occurred (plus the rules that
+//! have none). That is sound only if every match of the rule contains one
+//! of its needles, so the analysis is conservative: whatever it cannot
+//! prove (regular expressions, encodings, numbers, `null`, negations,
+//! non-ASCII text) makes the sub-expression `Any`, and `Any` spreads
+//! upwards through `or` but is dropped by `and` when a sibling has needles.
+//!
+//! Needles are lowercase ASCII and are matched ASCII-case-insensitively, so
+//! `cased` values stay sound too.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rsigma_parser::{
+    ConditionExpr, Detection, DetectionItem, Modifier, Quantifier, SelectorPattern, SigmaRule,
+    SigmaValue, StringPart,
+};
+
+/// What the prefilter knows about a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Needles {
+    /// No literal is certain: evaluate the rule on every routed event.
+    Any,
+    /// At least one of these (lowercase) literals occurs in every match.
+    OneOf(Vec<String>),
+}
+
+/// Needles shorter than this are not worth a prefilter entry on their own.
+const MIN_USEFUL: usize = 3;
+
+type Need = Option<BTreeSet<String>>;
+
+/// The needles of a rule (after any rewrite).
+pub fn of_rule(rule: &SigmaRule) -> Needles {
+    let named = &rule.detection.named;
+    let mut total: Need = Some(BTreeSet::new());
+    if rule.detection.conditions.is_empty() {
+        return Needles::Any;
+    }
+    for cond in &rule.detection.conditions {
+        total = or(total, condition(cond, named));
+    }
+    match total {
+        Some(set) if !set.is_empty() => Needles::OneOf(set.into_iter().collect()),
+        _ => Needles::Any,
+    }
+}
+
+fn or(a: Need, b: Need) -> Need {
+    match (a, b) {
+        (Some(mut a), Some(b)) => {
+            a.extend(b);
+            Some(a)
+        }
+        _ => None,
+    }
+}
+
+/// The better of needs that must all hold: the one whose shortest literal
+/// is longest, then the one with fewer literals.
+fn and(needs: impl IntoIterator<Item = Need>) -> Need {
+    needs
+        .into_iter()
+        .flatten()
+        .filter(|set| !set.is_empty())
+        .max_by_key(|set| {
+            let shortest = set.iter().map(String::len).min().unwrap_or(0);
+            (shortest.min(16), usize::MAX - set.len())
+        })
+}
+
+fn condition(expr: &ConditionExpr, named: &HashMap<String, Detection>) -> Need {
+    match expr {
+        ConditionExpr::And(parts) => and(parts.iter().map(|p| condition(p, named))),
+        ConditionExpr::Or(parts) => parts
+            .iter()
+            .map(|p| condition(p, named))
+            .fold(Some(BTreeSet::new()), or),
+        ConditionExpr::Not(_) => None,
+        ConditionExpr::Identifier(name) => named.get(name).and_then(detection),
+        ConditionExpr::Selector {
+            quantifier,
+            pattern,
+        } => {
+            let selected = |skip_private: bool| {
+                named.iter().filter(move |(name, _)| {
+                    let hit = match pattern {
+                        SelectorPattern::Them => true,
+                        SelectorPattern::Pattern(p) => glob(p, name),
+                    };
+                    hit && !(skip_private && name.starts_with('_'))
+                })
+            };
+            match quantifier {
+                Quantifier::All => and(selected(true).map(|(_, d)| detection(d))),
+                Quantifier::Any | Quantifier::Count(_) => {
+                    let mut any = false;
+                    let mut acc: Need = Some(BTreeSet::new());
+                    for (_, d) in selected(false) {
+                        any = true;
+                        acc = or(acc, detection(d));
+                    }
+                    if any { acc } else { None }
+                }
+            }
+        }
+    }
+}
+
+/// `*` matches any run of characters; everything else literally.
+fn glob(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let mut rest = name;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = r;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(pos) => rest = &rest[pos + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+fn detection(d: &Detection) -> Need {
+    match d {
+        Detection::AllOf(items) => and(items.iter().map(item)),
+        Detection::AnyOf(ds) => ds.iter().map(detection).fold(Some(BTreeSet::new()), or),
+        Detection::Keywords(values) => values
+            .iter()
+            .map(|v| literal(v).map(|l| BTreeSet::from([l])))
+            .fold(Some(BTreeSet::new()), or),
+        Detection::And(ds) => and(ds.iter().map(detection)),
+        Detection::ArrayMatch { .. } | Detection::Conditional { .. } => None,
+    }
+}
+
+fn item(it: &DetectionItem) -> Need {
+    let safe = it.field.modifiers.iter().all(|m| {
+        matches!(
+            m,
+            Modifier::Contains
+                | Modifier::StartsWith
+                | Modifier::EndsWith
+                | Modifier::All
+                | Modifier::Cased
+        )
+    });
+    if !safe || it.values.is_empty() {
+        return None;
+    }
+    let lits = it
+        .values
+        .iter()
+        .map(|v| literal(v).map(|l| BTreeSet::from([l])));
+    if it.field.has_modifier(Modifier::All) {
+        and(lits)
+    } else {
+        lits.fold(Some(BTreeSet::new()), or)
+    }
+}
+
+/// The longest wildcard-free ASCII run of a string value, lowercased.
+fn literal(v: &SigmaValue) -> Option<String> {
+    let SigmaValue::String(s) = v else {
+        return None;
+    };
+    let best = s
+        .parts
+        .iter()
+        .filter_map(|p| match p {
+            StringPart::Plain(t) => Some(t.as_str()),
+            StringPart::Special(_) => None,
+        })
+        .max_by_key(|t| t.len())?;
+    if best.is_empty() || !best.is_ascii() {
+        return None;
+    }
+    Some(best.to_ascii_lowercase())
+}
+
+impl Needles {
+    /// Whether the prefilter can skip this rule on events lacking all needles
+    /// (and the needles are long enough to be worth it).
+    pub fn is_selective(&self) -> bool {
+        matches!(self, Needles::OneOf(n) if n.iter().all(|l| l.len() >= MIN_USEFUL))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needles(yaml: &str) -> Needles {
+        let c = rsigma_parser::parse_sigma_yaml(yaml).expect("parses");
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        of_rule(&c.rules[0])
+    }
+
+    fn rule(detection: &str) -> String {
+        format!("title: t\nlogsource: {{product: windows}}\ndetection:\n{detection}\n")
+    }
+
+    fn one_of(lits: &[&str]) -> Needles {
+        Needles::OneOf(lits.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    #[test]
+    fn a_selection_picks_its_most_selective_field() {
+        let n = needles(&rule(
+            "  sel:\n    Image|endswith: '\\rundll32.exe'\n    CommandLine|contains: ['a', 'b']\n  condition: sel",
+        ));
+        assert_eq!(n, one_of(&["\\rundll32.exe"]));
+    }
+
+    #[test]
+    fn alternatives_are_united_and_wildcards_split_literals() {
+        let n = needles(&rule(
+            "  a:\n    CommandLine|contains: 'Invoke-Mimikatz'\n  b:\n    Image: '*\\procdump*.exe'\n  condition: a or b",
+        ));
+        assert_eq!(n, one_of(&["\\procdump", "invoke-mimikatz"]));
+    }
+
+    #[test]
+    fn negations_regexes_and_numbers_give_no_needle() {
+        for det in [
+            "  a:\n    Image|re: 'cmd\\.exe'\n  condition: a",
+            "  a:\n    Image: 'x.exe'\n  condition: not a",
+            "  a:\n    EventID: 4688\n  condition: a",
+            "  a:\n    Image: null\n  condition: a",
+            "  a:\n    Image|base64offset|contains: 'http'\n  condition: a",
+        ] {
+            assert_eq!(needles(&rule(det)), Needles::Any, "{det}");
+        }
+    }
+
+    #[test]
+    fn and_keeps_the_known_side_of_a_negation() {
+        let n = needles(&rule(
+            "  sel:\n    Image|endswith: '\\whoami.exe'\n  filter:\n    User: 'SYSTEM'\n  condition: sel and not filter",
+        ));
+        assert_eq!(n, one_of(&["\\whoami.exe"]));
+    }
+
+    #[test]
+    fn selectors_follow_their_quantifier() {
+        let n = needles(&rule(
+            "  sel_a:\n    CommandLine|contains: 'alpha'\n  sel_b:\n    CommandLine|contains: 'bravo1'\n  condition: 1 of sel_*",
+        ));
+        assert_eq!(n, one_of(&["alpha", "bravo1"]));
+        let n = needles(&rule(
+            "  sel_a:\n    CommandLine|contains: 'alpha'\n  sel_b:\n    CommandLine|contains: 'bravo1'\n  condition: all of sel_*",
+        ));
+        assert_eq!(n, one_of(&["bravo1"]));
+    }
+
+    #[test]
+    fn keywords_are_needles_and_all_picks_one_value() {
+        let n = needles(&rule(
+            "  keywords:\n    - 'Mimikatz'\n    - 'sekurlsa'\n  condition: keywords",
+        ));
+        assert_eq!(n, one_of(&["mimikatz", "sekurlsa"]));
+        let n = needles(&rule(
+            "  sel:\n    CommandLine|contains|all: [' -w ', 'hidden-window']\n  condition: sel",
+        ));
+        assert_eq!(n, one_of(&["hidden-window"]));
+    }
+
+    #[test]
+    fn non_ascii_literals_are_not_needles() {
+        let n = needles(&rule(
+            "  sel:\n    CommandLine|contains: 'Ärger'\n  condition: sel",
+        ));
+        assert_eq!(n, Needles::Any);
+    }
+
+    #[test]
+    fn globs_match_selector_patterns() {
+        assert!(glob("sel*", "selection"));
+        assert!(glob("*_x", "a_x"));
+        assert!(glob("a*b*c", "a-b-c"));
+        assert!(!glob("sel*", "filter"));
+        assert!(!glob("a*b", "a-c"));
+    }
+}
