@@ -1,0 +1,29 @@
+//! Detection: which rules match which events.
+//!
+//! [`WindowsDetector`] routes each event by channel and EventID to the rules
+//! whose logsource selects it, runs one Aho-Corasick automaton per route
+//! over the event's values to find the rules whose literals occur (see
+//! `vigil_sigma::needles`), and evaluates only those with `rsigma-eval`.
+//! [`scan`] runs a detector over files in parallel; [`correlate`] runs
+//! Sigma correlation rules over the hits in time order.
+//!
+//! Pure: no clock, no storage, no printing. Results are pushed to the
+//! caller.
+
+mod adapter;
+pub mod correlate;
+mod route;
+pub mod scan;
+mod windows;
+
+pub use adapter::Doc;
+pub use windows::{Hit, Scratch, WindowsDetector, WindowsOptions};
+
+use vigil_formats::FlatEvent;
+
+/// Something that finds rule matches in one event.
+pub trait Detector: Send + Sync {
+    /// Push every match of `event` to `out`, in rule order. `scratch` is
+    /// per-thread working memory, reused across events.
+    fn detect(&self, event: &FlatEvent, scratch: &mut Scratch, out: &mut Vec<Hit>);
+}

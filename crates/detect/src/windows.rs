@@ -1,0 +1,331 @@
+//! The detector for Windows events.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rsigma_eval::evaluate_rule;
+use vigil_formats::FlatEvent;
+use vigil_formats::logsource::{LogSource, WindowsClassifier};
+use vigil_sigma::{Diagnostic, DiagnosticKind, LoadedRule, RuleSet};
+
+use crate::route::Route;
+use crate::{Detector, Doc};
+
+/// How to build a [`WindowsDetector`].
+#[derive(Debug, Clone, Default)]
+pub struct WindowsOptions {
+    /// Evaluate every routed rule, without the literal prefilter (for
+    /// checking that the prefilter never changes a result).
+    pub no_prefilter: bool,
+}
+
+/// One rule that matched one event.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// Index into [`WindowsDetector::rules`].
+    pub rule: u32,
+    /// The fields and values that satisfied the rule.
+    pub matched: Vec<(String, String)>,
+    /// The evaluation as `rsigma-eval` reports it (for correlation).
+    pub result: rsigma_eval::EvaluationResult,
+}
+
+/// Per-thread working memory for [`Detector::detect`].
+#[derive(Debug, Default)]
+pub struct Scratch {
+    channel: String,
+    seen: Vec<u32>,
+    generation: u32,
+    candidates: Vec<u32>,
+}
+
+#[derive(Debug, Default)]
+struct ChannelRoutes {
+    by_event_id: HashMap<u32, Route>,
+    rest: Route,
+}
+
+/// Sigma detection over Windows events, routed by channel and EventID.
+#[derive(Debug)]
+pub struct WindowsDetector {
+    rules: Vec<LoadedRule>,
+    channels: HashMap<String, ChannelRoutes>,
+    no_prefilter: bool,
+    /// Rules that will run; the others are reported as skipped.
+    routed: usize,
+}
+
+impl WindowsDetector {
+    /// Build from a rule set. Rules whose logsource selects no Windows
+    /// events are returned as `Skipped` diagnostics.
+    pub fn new(set: RuleSet, options: &WindowsOptions) -> (Self, Vec<Diagnostic>) {
+        let classifier = WindowsClassifier::builtin();
+        let mut skipped = Vec::new();
+        // channel (lowercase) -> (event id or None for all) -> rules
+        let mut plan: BTreeMap<String, BTreeMap<Option<u32>, Vec<u32>>> = BTreeMap::new();
+        let mut routed = 0;
+        for (idx, rule) in set.rules.iter().enumerate() {
+            let ls = LogSource {
+                product: rule.info.product.clone(),
+                service: rule.info.service.clone(),
+                category: rule.info.category.clone(),
+            };
+            match classifier.target(&ls) {
+                Ok(target) => {
+                    routed += 1;
+                    for (channel, ids) in target.channels {
+                        let entry = plan.entry(channel.to_ascii_lowercase()).or_default();
+                        if ids.is_empty() {
+                            entry.entry(None).or_default().push(idx as u32);
+                        }
+                        for id in ids {
+                            entry.entry(Some(id)).or_default().push(idx as u32);
+                        }
+                    }
+                }
+                Err(why) => skipped.push(Diagnostic {
+                    kind: DiagnosticKind::Skipped,
+                    path: rule.info.path.clone(),
+                    rule: Some(rule.info.id.clone()),
+                    reason: why.to_string(),
+                }),
+            }
+        }
+        let rules = set.rules;
+        let channels = plan
+            .into_iter()
+            .map(|(channel, by_id)| {
+                let wide: Vec<u32> = by_id.get(&None).cloned().unwrap_or_default();
+                let by_event_id = by_id
+                    .iter()
+                    .filter_map(|(id, ids)| id.map(|id| (id, ids)))
+                    .map(|(id, ids)| {
+                        let mut all = wide.clone();
+                        all.extend(ids);
+                        all.sort_unstable();
+                        all.dedup();
+                        (id, Route::build(&all, &rules))
+                    })
+                    .collect();
+                let routes = ChannelRoutes {
+                    by_event_id,
+                    rest: Route::build(&wide, &rules),
+                };
+                (channel, routes)
+            })
+            .collect();
+        let detector = WindowsDetector {
+            rules,
+            channels,
+            no_prefilter: options.no_prefilter,
+            routed,
+        };
+        (detector, skipped)
+    }
+
+    pub fn rules(&self) -> &[LoadedRule] {
+        &self.rules
+    }
+
+    /// How many rules can match some Windows event.
+    pub fn routed_rules(&self) -> usize {
+        self.routed
+    }
+
+    fn route(&self, event: &FlatEvent, scratch: &mut Scratch) -> Option<&Route> {
+        let channel = event.channel()?;
+        scratch.channel.clear();
+        scratch.channel.push_str(channel);
+        scratch.channel.make_ascii_lowercase();
+        let routes = self.channels.get(scratch.channel.as_str())?;
+        Some(
+            event
+                .event_id()
+                .and_then(|id| routes.by_event_id.get(&id))
+                .unwrap_or(&routes.rest),
+        )
+    }
+
+    /// The rules worth evaluating on `event`, in `scratch.candidates`.
+    fn candidates(&self, route: &Route, event: &FlatEvent, scratch: &mut Scratch) {
+        scratch.candidates.clear();
+        scratch.candidates.extend_from_slice(&route.always);
+        let Some(ac) = &route.ac else { return };
+        if self.no_prefilter {
+            scratch
+                .candidates
+                .extend(route.pattern_rules.iter().flatten().copied());
+        } else {
+            if scratch.seen.len() < self.rules.len() {
+                scratch.seen.resize(self.rules.len(), 0);
+            }
+            scratch.generation = scratch.generation.wrapping_add(1);
+            if scratch.generation == 0 {
+                scratch.seen.fill(0);
+                scratch.generation = 1;
+            }
+            let generation = scratch.generation;
+            for value in event.values() {
+                for m in ac.find_overlapping_iter(value) {
+                    for &rule in &route.pattern_rules[m.pattern().as_usize()] {
+                        let seen = &mut scratch.seen[rule as usize];
+                        if *seen != generation {
+                            *seen = generation;
+                            scratch.candidates.push(rule);
+                        }
+                    }
+                }
+            }
+        }
+        scratch.candidates.sort_unstable();
+        scratch.candidates.dedup();
+    }
+}
+
+impl Detector for WindowsDetector {
+    fn detect(&self, event: &FlatEvent, scratch: &mut Scratch, out: &mut Vec<Hit>) {
+        out.clear();
+        let Some(route) = self.route(event, scratch) else {
+            return;
+        };
+        self.candidates(route, event, scratch);
+        let doc = Doc(event);
+        for &rule in &scratch.candidates {
+            if let Some(result) = evaluate_rule(&self.rules[rule as usize].compiled, &doc) {
+                let matched = result
+                    .as_detection()
+                    .map(|d| {
+                        d.matched_fields
+                            .iter()
+                            .map(|f| {
+                                let v = match &f.value {
+                                    serde_json::Value::String(s) => s.clone(),
+                                    other => other.to_string(),
+                                };
+                                (f.field.clone(), v)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push(Hit {
+                    rule,
+                    matched,
+                    result,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &str = r"
+title: Whoami
+id: r-whoami
+logsource: {product: windows, category: process_creation}
+detection:
+  sel:
+    Image|endswith: '\whoami.exe'
+  condition: sel
+---
+title: Log cleared
+id: r-cleared
+logsource: {product: windows, service: system}
+detection:
+  sel:
+    EventID: 104
+  condition: sel
+---
+title: Not cmd
+id: r-notcmd
+logsource: {product: windows, category: process_creation}
+detection:
+  sel:
+    Image|endswith: '.exe'
+  filter:
+    Image|endswith: '\cmd.exe'
+  condition: sel and not filter
+---
+title: Linux thing
+id: r-linux
+logsource: {product: linux, category: process_creation}
+detection:
+  sel:
+    Image|endswith: '/bash'
+  condition: sel
+";
+
+    fn event(pairs: &[(&str, &str)]) -> FlatEvent {
+        let mut e = FlatEvent::new();
+        for (k, v) in pairs {
+            e.push(k, v, matches!(*k, "Channel" | "EventID"));
+        }
+        e
+    }
+
+    fn ids(d: &WindowsDetector, e: &FlatEvent) -> Vec<String> {
+        let mut out = Vec::new();
+        d.detect(e, &mut Scratch::default(), &mut out);
+        out.iter()
+            .map(|h| d.rules()[h.rule as usize].info.id.clone())
+            .collect()
+    }
+
+    fn detector(no_prefilter: bool) -> WindowsDetector {
+        let set = vigil_sigma::load_str(RULES, "test.yml");
+        assert!(set.diagnostics.is_empty(), "{:?}", set.diagnostics);
+        let (d, skipped) = WindowsDetector::new(set, &WindowsOptions { no_prefilter });
+        assert_eq!(skipped.len(), 1);
+        assert!(skipped[0].reason.contains("linux"));
+        d
+    }
+
+    #[test]
+    fn events_reach_only_the_rules_of_their_channel_and_event_id() {
+        for d in [detector(false), detector(true)] {
+            let sysmon = "Microsoft-Windows-Sysmon/Operational";
+            let whoami = event(&[
+                ("Channel", sysmon),
+                ("EventID", "1"),
+                ("Image", r"C:\Windows\System32\WHOAMI.EXE"),
+            ]);
+            assert_eq!(ids(&d, &whoami), vec!["r-whoami", "r-notcmd"]);
+            let cmd = event(&[
+                ("Channel", sysmon),
+                ("EventID", "1"),
+                ("Image", r"C:\Windows\System32\cmd.exe"),
+            ]);
+            assert!(ids(&d, &cmd).is_empty());
+            let wrong_id = event(&[
+                ("Channel", sysmon),
+                ("EventID", "3"),
+                ("Image", r"C:\x\whoami.exe"),
+            ]);
+            assert!(ids(&d, &wrong_id).is_empty());
+            let cleared = event(&[("Channel", "System"), ("EventID", "104")]);
+            assert_eq!(ids(&d, &cleared), vec!["r-cleared"]);
+            let no_channel = event(&[("EventID", "104")]);
+            assert!(ids(&d, &no_channel).is_empty());
+        }
+    }
+
+    #[test]
+    fn hits_carry_the_matched_fields() {
+        let d = detector(false);
+        let e = event(&[
+            ("Channel", "Microsoft-Windows-Sysmon/Operational"),
+            ("EventID", "1"),
+            ("Image", r"C:\Windows\System32\whoami.exe"),
+        ]);
+        let mut out = Vec::new();
+        d.detect(&e, &mut Scratch::default(), &mut out);
+        assert_eq!(
+            out[0].matched,
+            vec![(
+                "Image".to_owned(),
+                r"C:\Windows\System32\whoami.exe".to_owned()
+            )]
+        );
+    }
+}
