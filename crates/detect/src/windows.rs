@@ -191,21 +191,16 @@ impl Detector for WindowsDetector {
         let doc = Doc(event);
         for &rule in &scratch.candidates {
             if let Some(result) = evaluate_rule(&self.rules[rule as usize].compiled, &doc) {
-                let matched = result
-                    .as_detection()
-                    .map(|d| {
-                        d.matched_fields
-                            .iter()
-                            .map(|f| {
-                                let v = match &f.value {
-                                    serde_json::Value::String(s) => s.clone(),
-                                    other => other.to_string(),
-                                };
-                                (f.field.clone(), v)
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let mut matched: Vec<(String, String)> = Vec::new();
+                for f in result.as_detection().map_or(&[][..], |d| &d.matched_fields) {
+                    let v = match &f.value {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    if !matched.iter().any(|(k, x)| *k == f.field && *x == v) {
+                        matched.push((f.field.clone(), v));
+                    }
+                }
                 out.push(Hit {
                     rule,
                     matched,

@@ -18,7 +18,9 @@ use vigil_detect::{WindowsDetector, WindowsOptions};
 type Key = (String, String, u64);
 
 fn lines(name: &str) -> Vec<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .lines()
@@ -70,16 +72,28 @@ fn vigil_agrees_with_the_reference_oracle_on_the_attack_samples() {
         .iter()
         .map(|v| v["rule_id"].as_str().expect("rule_id").to_owned())
         .collect();
-    let oracle: BTreeSet<Key> = lines("oracle-evtx-attack-samples.jsonl").iter().map(key).collect();
+    let oracle: BTreeSet<Key> = lines("oracle-evtx-attack-samples.jsonl")
+        .iter()
+        .map(key)
+        .collect();
     assert_eq!(oracle.len(), 1216);
-    let known: BTreeSet<Key> = lines("oracle-disagreements.jsonl").iter().map(key).collect();
+    let known: BTreeSet<Key> = lines("oracle-disagreements.jsonl")
+        .iter()
+        .map(key)
+        .collect();
 
     let ours: BTreeSet<Key> = vigil_matches(&corpus, WindowsOptions::default())
         .into_iter()
         .filter(|(rule, _, _)| !skipped.contains(rule))
         .collect();
-    let only_ours: Vec<&Key> = ours.difference(&oracle).filter(|k| !known.contains(*k)).collect();
-    let only_oracle: Vec<&Key> = oracle.difference(&ours).filter(|k| !known.contains(*k)).collect();
+    let only_ours: Vec<&Key> = ours
+        .difference(&oracle)
+        .filter(|k| !known.contains(*k))
+        .collect();
+    let only_oracle: Vec<&Key> = oracle
+        .difference(&ours)
+        .filter(|k| !known.contains(*k))
+        .collect();
     assert!(
         only_ours.is_empty() && only_oracle.is_empty(),
         "undocumented disagreements\nonly Vigil: {only_ours:#?}\nonly the oracle: {only_oracle:#?}"
@@ -88,7 +102,10 @@ fn vigil_agrees_with_the_reference_oracle_on_the_attack_samples() {
         .iter()
         .filter(|k| ours.contains(*k) == oracle.contains(*k))
         .collect();
-    assert!(stale.is_empty(), "documented disagreements that no longer occur: {stale:#?}");
+    assert!(
+        stale.is_empty(),
+        "documented disagreements that no longer occur: {stale:#?}"
+    );
 }
 
 #[test]

@@ -63,6 +63,50 @@ pub enum Command {
     /// Check the hash-chained audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run Sigma rules over event log files (EVTX, JSON, JSON lines) offline
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  vigil scan --rules sigma/rules/windows logs/
+  vigil scan --rules sigma/rules --format jsonl --min-level high case-42/*.evtx > hits.jsonl
+  vigil scan --rules my-rules/ --stats --format csv Security.evtx
+
+Files: .evtx, .json (one event, a list, or several values), .jsonl/.ndjson;
+directories are searched recursively. Rules whose logsource is not a Windows
+event log are skipped (see --stats). Hits go to standard output; progress,
+warnings and statistics to standard error.")]
+pub struct ScanArgs {
+    /// Sigma rule file or directory (repeatable; directories are read recursively)
+    #[arg(long = "rules", short = 'r', value_name = "PATH", required = true)]
+    pub rules: Vec<PathBuf>,
+    /// Event log files or directories to scan
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    pub format: ScanFormat,
+    /// Drop hits of rules below this level (informational, low, medium, high, critical)
+    #[arg(long, value_name = "LEVEL", default_value = "informational")]
+    pub min_level: String,
+    /// Print statistics to standard error: rules loaded and skipped with reasons, files, events, events/s
+    #[arg(long)]
+    pub stats: bool,
+    /// Worker threads [default: one per core]
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Never show a progress bar
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScanFormat {
+    Table,
+    Csv,
+    Jsonl,
 }
 
 #[derive(Debug, Args, Clone, Copy)]

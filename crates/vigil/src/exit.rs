@@ -56,3 +56,11 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
     }
     Exit::Failure
 }
+
+/// The reader of our output went away (`vigil scan | head`): not an error.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

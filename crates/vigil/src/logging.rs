@@ -6,7 +6,13 @@ use crate::config::{LogConfig, LogFormat};
 
 /// Logs go to standard error, so standard output stays clean for results.
 pub fn init(cfg: &LogConfig) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(&cfg.level)
+    // The EVTX decoder logs every chunk at info: keep it quiet unless asked.
+    let level = if cfg.level.contains("evtx") {
+        cfg.level.clone()
+    } else {
+        format!("{},evtx=warn", cfg.level)
+    };
+    let filter = EnvFilter::try_new(&level)
         .map_err(|e| anyhow::anyhow!("invalid log.level {:?}: {e}", cfg.level))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

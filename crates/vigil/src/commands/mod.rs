@@ -2,6 +2,7 @@
 
 mod audit;
 mod config;
+mod scan;
 mod tenant;
 
 use std::collections::BTreeMap;
@@ -35,6 +36,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
+    // CPU-bound work runs on its own threads, outside the async runtime.
+    if let Command::Scan(args) = &cli.command {
+        return scan::run(args);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -54,6 +59,7 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
             let (service, _) = open(&loaded.config).await?;
             tenant::run(c, &service, &operator()).await
         }
+        Command::Scan(args) => scan::run(&args),
         Command::Audit(c) => {
             let (service, _) = open(&loaded.config).await?;
             audit::run(c, &service).await

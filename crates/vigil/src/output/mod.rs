@@ -11,6 +11,8 @@ use vigil_store::MigrationReport;
 
 use crate::config::{KEYS, Loaded, Source};
 
+pub mod scan;
+
 fn emit(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
