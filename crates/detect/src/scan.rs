@@ -74,6 +74,8 @@ pub struct FileReport {
     pub path: PathBuf,
     pub events: u64,
     pub errors: Vec<RecordError>,
+    pub routed_events: u64,
+    pub evaluations: u64,
 }
 
 /// The result of a scan.
@@ -83,6 +85,10 @@ pub struct ScanReport {
     pub hits: Vec<ScanHit>,
     pub files: Vec<FileReport>,
     pub events: u64,
+    /// Events that reached at least one rule after routing.
+    pub routed_events: u64,
+    /// Rule evaluations after routing and the prefilter.
+    pub evaluations: u64,
 }
 
 /// Progress, reported as work completes.
@@ -181,6 +187,8 @@ pub fn scan(
         ..ScanReport::default()
     };
     for (file, hits) in per_file {
+        report.routed_events += file.routed_events;
+        report.evaluations += file.evaluations;
         report.files.push(file);
         report.hits.extend(hits);
     }
@@ -236,6 +244,8 @@ fn scan_file(
         path: path.to_owned(),
         events: stats.events,
         errors,
+        routed_events: scratch.routed_events,
+        evaluations: scratch.evaluations,
     };
     (report, hits)
 }

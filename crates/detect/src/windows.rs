@@ -36,6 +36,10 @@ pub struct Scratch {
     seen: Vec<u32>,
     generation: u32,
     candidates: Vec<u32>,
+    /// Rule evaluations done with this scratch (for statistics).
+    pub evaluations: u64,
+    /// Events routed to at least one rule.
+    pub routed_events: u64,
 }
 
 #[derive(Debug, Default)]
@@ -73,12 +77,24 @@ impl WindowsDetector {
                 Ok(target) => {
                     routed += 1;
                     for (channel, ids) in target.channels {
+                        // The logsource's ids, narrowed by the ids the rule
+                        // itself requires (both are necessary).
+                        let ids: Option<Vec<u32>> = match (&rule.event_ids, ids.is_empty()) {
+                            (None, true) => None,
+                            (None, false) => Some(ids),
+                            (Some(req), true) => Some(req.clone()),
+                            (Some(req), false) => {
+                                Some(ids.into_iter().filter(|i| req.contains(i)).collect())
+                            }
+                        };
                         let entry = plan.entry(channel.to_ascii_lowercase()).or_default();
-                        if ids.is_empty() {
-                            entry.entry(None).or_default().push(idx as u32);
-                        }
-                        for id in ids {
-                            entry.entry(Some(id)).or_default().push(idx as u32);
+                        match ids {
+                            None => entry.entry(None).or_default().push(idx as u32),
+                            Some(ids) => {
+                                for id in ids {
+                                    entry.entry(Some(id)).or_default().push(idx as u32);
+                                }
+                            }
                         }
                     }
                 }
@@ -188,6 +204,8 @@ impl Detector for WindowsDetector {
             return;
         };
         self.candidates(route, event, scratch);
+        scratch.routed_events += 1;
+        scratch.evaluations += scratch.candidates.len() as u64;
         let doc = Doc(event);
         for &rule in &scratch.candidates {
             if let Some(result) = evaluate_rule(&self.rules[rule as usize].compiled, &doc) {

@@ -120,8 +120,13 @@ impl FlatEvent {
     }
 
     /// `System/EventID` as a number.
+    /// Also accepts the forms a numeric comparison accepts (`4624.0`).
     pub fn event_id(&self) -> Option<u32> {
-        self.get("EventID")?.trim().parse().ok()
+        let text = self.get("EventID")?.trim();
+        text.parse().ok().or_else(|| {
+            let f: f64 = text.parse().ok()?;
+            (f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f)).then_some(f as u32)
+        })
     }
 
     pub fn channel(&self) -> Option<&str> {

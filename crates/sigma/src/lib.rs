@@ -10,6 +10,7 @@
 //!
 //! Knows nothing of telemetry formats, storage or async.
 
+pub mod event_ids;
 mod info;
 mod load;
 pub mod needles;

@@ -16,6 +16,8 @@ pub struct LoadedRule {
     pub info: RuleInfo,
     pub compiled: CompiledRule,
     pub needles: Needles,
+    /// The EventIDs the rule can match, when its detection pins them down.
+    pub event_ids: Option<Vec<u32>>,
     /// The parsed rule after Vigil's rewrites (for correlation engines).
     pub parsed: SigmaRule,
 }
@@ -194,6 +196,7 @@ fn compile(parsed: Vec<(SigmaRule, PathBuf)>, set: &mut RuleSet) {
             info: RuleInfo::from_rule(&rule, path),
             compiled: compiled.clone(),
             needles: needles::of_rule(&rule),
+            event_ids: crate::event_ids::required(&rule),
             parsed: rule,
         });
     }

@@ -13,6 +13,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use rsigma_parser::{
     ConditionExpr, Detection, DetectionItem, Modifier, Quantifier, SelectorPattern, SigmaRule,
     SigmaValue, StringPart,
@@ -110,7 +112,7 @@ fn condition(expr: &ConditionExpr, named: &HashMap<String, Detection>) -> Need {
 }
 
 /// `*` matches any run of characters; everything else literally.
-fn glob(pattern: &str, name: &str) -> bool {
+pub(crate) fn glob(pattern: &str, name: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
         return pattern == name;
@@ -140,7 +142,7 @@ fn detection(d: &Detection) -> Need {
         Detection::AnyOf(ds) => ds.iter().map(detection).fold(Some(BTreeSet::new()), or),
         Detection::Keywords(values) => values
             .iter()
-            .map(|v| literal(v).map(|l| BTreeSet::from([l])))
+            .map(|v| literals(v, &Transform::default()))
             .fold(Some(BTreeSet::new()), or),
         Detection::And(ds) => and(ds.iter().map(detection)),
         Detection::ArrayMatch { .. } | Detection::Conditional { .. } => None,
@@ -148,23 +150,26 @@ fn detection(d: &Detection) -> Need {
 }
 
 fn item(it: &DetectionItem) -> Need {
-    let safe = it.field.modifiers.iter().all(|m| {
-        matches!(
-            m,
+    let mut transform = Transform::default();
+    for m in &it.field.modifiers {
+        match m {
             Modifier::Contains
-                | Modifier::StartsWith
-                | Modifier::EndsWith
-                | Modifier::All
-                | Modifier::Cased
-        )
-    });
-    if !safe || it.values.is_empty() {
+            | Modifier::StartsWith
+            | Modifier::EndsWith
+            | Modifier::All
+            | Modifier::Cased => {}
+            Modifier::Base64 => transform.base64 = true,
+            Modifier::Base64Offset => transform.base64offset = true,
+            Modifier::Wide => transform.utf16 = Some(Utf16::Le),
+            Modifier::Utf16be => transform.utf16 = Some(Utf16::Be),
+            Modifier::Utf16 => transform.utf16 = Some(Utf16::Bom),
+            _ => return None,
+        }
+    }
+    if it.values.is_empty() {
         return None;
     }
-    let lits = it
-        .values
-        .iter()
-        .map(|v| literal(v).map(|l| BTreeSet::from([l])));
+    let lits = it.values.iter().map(|v| literals(v, &transform));
     if it.field.has_modifier(Modifier::All) {
         and(lits)
     } else {
@@ -172,11 +177,88 @@ fn item(it: &DetectionItem) -> Need {
     }
 }
 
-/// The longest wildcard-free ASCII run of a string value, lowercased.
-fn literal(v: &SigmaValue) -> Option<String> {
+#[derive(Debug, Clone, Copy)]
+enum Utf16 {
+    Le,
+    Be,
+    Bom,
+}
+
+/// Value transformations a needle must go through too.
+#[derive(Debug, Default)]
+struct Transform {
+    base64: bool,
+    base64offset: bool,
+    utf16: Option<Utf16>,
+}
+
+/// The needles one value gives: alternatives, one of which occurs in any
+/// text the value matches.
+fn literals(v: &SigmaValue, t: &Transform) -> Need {
     let SigmaValue::String(s) = v else {
         return None;
     };
+    if !t.base64 && !t.base64offset {
+        // A wide string alone is text with NULs between characters: no needle.
+        if t.utf16.is_some() {
+            return None;
+        }
+        return ascii_run(s).map(|l| BTreeSet::from([l]));
+    }
+    // Encodings need the whole value: wildcards make it unknowable.
+    let mut text = String::new();
+    for p in &s.parts {
+        match p {
+            StringPart::Plain(t) => text.push_str(t),
+            StringPart::Special(_) => return None,
+        }
+    }
+    let bytes = match t.utf16 {
+        None => text.into_bytes(),
+        Some(kind) => {
+            let mut b = Vec::new();
+            if let Utf16::Bom = kind {
+                b.extend_from_slice(&[0xFF, 0xFE]);
+            }
+            for unit in text.encode_utf16() {
+                match kind {
+                    Utf16::Be => b.extend_from_slice(&unit.to_be_bytes()),
+                    Utf16::Le | Utf16::Bom => b.extend_from_slice(&unit.to_le_bytes()),
+                }
+            }
+            b
+        }
+    };
+    let encoded: Vec<String> = if t.base64 {
+        vec![STANDARD.encode(&bytes)]
+    } else {
+        (0..3)
+            .map(|offset| {
+                let mut padded = vec![0u8; offset];
+                padded.extend_from_slice(&bytes);
+                let e = STANDARD.encode(&padded);
+                // Characters that depend on the neighbouring bytes are dropped.
+                let start = (offset * 4).div_ceil(3);
+                e.get(start..).unwrap_or_default().to_owned()
+            })
+            .collect()
+    };
+    let mut set = BTreeSet::new();
+    for e in encoded {
+        // The last characters depend on what follows: keep only the stable middle.
+        let stable = e.trim_end_matches('=');
+        let stable = &stable[..stable.len().saturating_sub(3)];
+        if stable.len() < MIN_USEFUL {
+            return None;
+        }
+        set.insert(stable.to_ascii_lowercase());
+    }
+    Some(set)
+}
+
+/// The longest run of ASCII text without wildcards in a string value,
+/// lowercased. Any part of a literal is as necessary as the whole.
+fn ascii_run(s: &rsigma_parser::SigmaString) -> Option<String> {
     let best = s
         .parts
         .iter()
@@ -184,8 +266,9 @@ fn literal(v: &SigmaValue) -> Option<String> {
             StringPart::Plain(t) => Some(t.as_str()),
             StringPart::Special(_) => None,
         })
+        .flat_map(|t| t.split(|c: char| !c.is_ascii()))
         .max_by_key(|t| t.len())?;
-    if best.is_empty() || !best.is_ascii() {
+    if best.is_empty() {
         return None;
     }
     Some(best.to_ascii_lowercase())
@@ -240,7 +323,8 @@ mod tests {
             "  a:\n    Image: 'x.exe'\n  condition: not a",
             "  a:\n    EventID: 4688\n  condition: a",
             "  a:\n    Image: null\n  condition: a",
-            "  a:\n    Image|base64offset|contains: 'http'\n  condition: a",
+            "  a:\n    Image|base64offset|contains: 'ht'\n  condition: a",
+            "  a:\n    Image|wide|contains: 'http'\n  condition: a",
         ] {
             assert_eq!(needles(&rule(det)), Needles::Any, "{det}");
         }
@@ -279,11 +363,40 @@ mod tests {
     }
 
     #[test]
-    fn non_ascii_literals_are_not_needles() {
+    fn non_ascii_text_leaves_its_longest_ascii_run() {
+        let n = needles(&rule(
+            "  sel:\n    Description: 'GnuPG’s OpenPGP tool'\n  condition: sel",
+        ));
+        assert_eq!(n, one_of(&["s openpgp tool"]));
         let n = needles(&rule(
             "  sel:\n    CommandLine|contains: 'Ärger'\n  condition: sel",
         ));
-        assert_eq!(n, Needles::Any);
+        assert_eq!(n, one_of(&["rger"]));
+    }
+
+    #[test]
+    fn encoded_values_give_their_stable_encoded_middle() {
+        // "IEX (New" at byte offsets 0, 1 and 2, base64-encoded, without the
+        // characters that depend on neighbouring bytes.
+        let n = needles(&rule(
+            "  sel:\n    CommandLine|base64offset|contains: 'IEX (New'\n  condition: sel",
+        ));
+        assert_eq!(n, one_of(&["jrvggke5", "lfwcaot", "suvyicho"]));
+        let n = needles(&rule(
+            "  sel:\n    CommandLine|wide|base64offset|contains: 'IEX (New'\n  condition: sel",
+        ));
+        assert_eq!(
+            n,
+            one_of(&[
+                "jaeuawaagacgatgbla",
+                "karqbyacaakaboagua",
+                "sqbfafgaiaaoae4azqb"
+            ])
+        );
+        let n = needles(&rule(
+            "  sel:\n    CommandLine|base64: 'IEX (New'\n  condition: sel",
+        ));
+        assert_eq!(n, one_of(&["suvyicho"]));
     }
 
     #[test]

@@ -1,5 +1,11 @@
 //! Fixes Vigil applies to parsed rules before compiling them.
 //!
+//! `base64offset`: the value is encoded at each of the three byte offsets
+//! and only the characters that do not depend on the neighbouring bytes are
+//! kept, at the start and at the end. `rsigma-eval` 0.23 keeps the end
+//! characters, which depend on what follows, and so misses real encodings;
+//! Vigil writes the three trimmed variants as plain `contains` values.
+//!
 //! `windash`: the Sigma specification expands a dash or slash that starts a
 //! word (`-accepteula`, `/accepteula`) into each of `-`, `/`, `–`, `—`, `―`.
 //! `rsigma-eval` 0.23 expands only `-`, and every dash, so Vigil expands the
@@ -14,28 +20,136 @@ const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 pub fn rule(rule: &mut SigmaRule) {
     for det in rule.detection.named.values_mut() {
         windash(det);
+        base64offset(det);
     }
+}
+
+fn base64offset(det: &mut Detection) {
+    match det {
+        Detection::AllOf(items) => {
+            for it in items {
+                let m = &it.field.modifiers;
+                if !m.contains(&Modifier::Base64Offset)
+                    || !m.iter().all(|x| {
+                        matches!(
+                            x,
+                            Modifier::Base64Offset
+                                | Modifier::Contains
+                                | Modifier::Wide
+                                | Modifier::Utf16
+                                | Modifier::Utf16be
+                        )
+                    })
+                {
+                    continue;
+                }
+                let encoding = if m.contains(&Modifier::Wide) {
+                    Some(Modifier::Wide)
+                } else if m.contains(&Modifier::Utf16be) {
+                    Some(Modifier::Utf16be)
+                } else if m.contains(&Modifier::Utf16) {
+                    Some(Modifier::Utf16)
+                } else {
+                    None
+                };
+                let mut values = Vec::new();
+                for v in &it.values {
+                    let SigmaValue::String(s) = v else { return };
+                    let Some(text) = plain_text(s) else { return };
+                    for variant in base64_offsets(&encode(&text, encoding)) {
+                        values.push(SigmaValue::String(SigmaString {
+                            parts: vec![StringPart::Plain(variant)],
+                            original: s.original.clone(),
+                        }));
+                    }
+                }
+                it.values = values;
+                it.field.modifiers = vec![Modifier::Contains];
+            }
+        }
+        Detection::AnyOf(ds) | Detection::And(ds) => ds.iter_mut().for_each(base64offset),
+        Detection::ArrayMatch { body, .. } => base64offset(body),
+        Detection::Conditional { named, .. } => named.values_mut().for_each(base64offset),
+        Detection::Keywords(_) => {}
+    }
+}
+
+/// The text of a value without wildcards.
+fn plain_text(s: &SigmaString) -> Option<String> {
+    let mut out = String::new();
+    for p in &s.parts {
+        match p {
+            StringPart::Plain(t) => out.push_str(t),
+            StringPart::Special(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The bytes a value stands for under `wide`, `utf16be` or `utf16`.
+fn encode(text: &str, encoding: Option<Modifier>) -> Vec<u8> {
+    let mut b = Vec::new();
+    match encoding {
+        None => b.extend_from_slice(text.as_bytes()),
+        Some(Modifier::Utf16be) => text
+            .encode_utf16()
+            .for_each(|u| b.extend_from_slice(&u.to_be_bytes())),
+        Some(m) => {
+            if m == Modifier::Utf16 {
+                b.extend_from_slice(&[0xFF, 0xFE]);
+            }
+            text.encode_utf16()
+                .for_each(|u| b.extend_from_slice(&u.to_le_bytes()));
+        }
+    }
+    b
+}
+
+/// The three offset encodings of `bytes`, trimmed of the characters that
+/// depend on neighbouring bytes (as the Sigma specification's reference
+/// implementation does).
+pub fn base64_offsets(bytes: &[u8]) -> Vec<String> {
+    use base64::Engine as _;
+    const START: [usize; 3] = [0, 2, 3];
+    const END_TRIM: [usize; 3] = [0, 3, 2];
+    (0..3)
+        .map(|i| {
+            let mut padded = vec![b' '; i];
+            padded.extend_from_slice(bytes);
+            let e = base64::engine::general_purpose::STANDARD.encode(&padded);
+            let end = e.len() - END_TRIM[(bytes.len() + i) % 3];
+            e.get(START[i]..end).unwrap_or_default().to_owned()
+        })
+        .collect()
 }
 
 fn windash(det: &mut Detection) {
     match det {
         Detection::AllOf(items) => {
-            for it in items {
-                let m = &mut it.field.modifiers;
-                if !m.contains(&Modifier::WindAsh) || m.contains(&Modifier::All) {
+            let mut out = Vec::with_capacity(items.len());
+            for mut it in std::mem::take(items) {
+                if !it.field.modifiers.contains(&Modifier::WindAsh) {
+                    out.push(it);
                     continue;
                 }
-                m.retain(|x| *x != Modifier::WindAsh);
-                let values = std::mem::take(&mut it.values);
-                for v in values {
-                    match v {
-                        SigmaValue::String(s) => it
-                            .values
-                            .extend(expand(&s).into_iter().map(SigmaValue::String)),
-                        other => it.values.push(other),
+                it.field.modifiers.retain(|x| *x != Modifier::WindAsh);
+                let all = it.field.modifiers.contains(&Modifier::All);
+                if all {
+                    // `all` of the values, each in any of its spellings: one
+                    // item per value, the items joined by the selection's AND.
+                    it.field.modifiers.retain(|x| *x != Modifier::All);
+                    for v in std::mem::take(&mut it.values) {
+                        let mut one = it.clone();
+                        one.values = expand_value(v);
+                        out.push(one);
                     }
+                } else {
+                    let values = std::mem::take(&mut it.values);
+                    it.values = values.into_iter().flat_map(expand_value).collect();
+                    out.push(it);
                 }
             }
+            *items = out;
         }
         Detection::AnyOf(ds) | Detection::And(ds) => ds.iter_mut().for_each(windash),
         Detection::ArrayMatch { body, .. } => windash(body),
@@ -44,12 +158,24 @@ fn windash(det: &mut Detection) {
     }
 }
 
+fn expand_value(v: SigmaValue) -> Vec<SigmaValue> {
+    match v {
+        SigmaValue::String(s) => expand(&s).into_iter().map(SigmaValue::String).collect(),
+        other => vec![other],
+    }
+}
+
+/// At most this many spellings of one value; past it, each switch gets the
+/// same dash (the common case) rather than every combination.
+const MAX_VARIANTS: usize = 625;
+
 fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
-/// The variants of one value: every word-starting `-` or `/` replaced by the
-/// same one of the five dashes (so five variants, or one if none occurs).
+/// The spellings of one value: every word-starting `-` or `/` in any of
+/// the five dashes, in every combination (as the specification's reference
+/// implementation expands it).
 pub fn expand(s: &SigmaString) -> Vec<SigmaString> {
     let starts_word = |text: &str, i: usize, c: char| -> bool {
         if c != '-' && c != '/' {
@@ -59,23 +185,48 @@ pub fn expand(s: &SigmaString) -> Vec<SigmaString> {
         let next_is_word = text[i + c.len_utf8()..].chars().next().is_some_and(is_word);
         !prev_is_word && next_is_word
     };
-    let any = s.parts.iter().any(|p| match p {
-        StringPart::Plain(t) => t.char_indices().any(|(i, c)| starts_word(t, i, c)),
-        StringPart::Special(_) => false,
-    });
-    if !any {
+    let switches: usize = s
+        .parts
+        .iter()
+        .map(|p| match p {
+            StringPart::Plain(t) => t
+                .char_indices()
+                .filter(|(i, c)| starts_word(t, *i, *c))
+                .count(),
+            StringPart::Special(_) => 0,
+        })
+        .sum();
+    if switches == 0 {
         return vec![s.clone()];
     }
-    DASHES
-        .iter()
-        .map(|dash| {
+    let combinations = u32::try_from(switches)
+        .ok()
+        .and_then(|n| DASHES.len().checked_pow(n))
+        .filter(|n| *n <= MAX_VARIANTS);
+    // Each variant is a number in base 5: digit k picks the dash of switch k.
+    let (count, same_dash) = match combinations {
+        Some(n) => (n, false),
+        None => (DASHES.len(), true),
+    };
+    (0..count)
+        .map(|variant| {
+            let mut k = 0u32;
+            let mut pick = || {
+                let digit = if same_dash {
+                    variant
+                } else {
+                    variant / DASHES.len().pow(k) % DASHES.len()
+                };
+                k += 1;
+                DASHES[digit]
+            };
             let parts = s
                 .parts
                 .iter()
                 .map(|p| match p {
                     StringPart::Plain(t) => StringPart::Plain(
                         t.char_indices()
-                            .map(|(i, c)| if starts_word(t, i, c) { *dash } else { c })
+                            .map(|(i, c)| if starts_word(t, i, c) { pick() } else { c })
                             .collect(),
                     ),
                     special => special.clone(),
@@ -104,20 +255,51 @@ mod tests {
     }
 
     #[test]
-    fn word_starting_dashes_and_slashes_expand_to_five_variants() {
+    fn base64_offsets_keep_only_the_stable_characters() {
+        // The reference implementation's answers for "http://".
+        assert_eq!(
+            base64_offsets(b"http://"),
+            vec!["aHR0cDovL", "h0dHA6Ly", "odHRwOi8v"]
+        );
+    }
+
+    #[test]
+    fn every_combination_of_dashes_is_a_variant() {
         let v: Vec<String> = expand(&SigmaString::new(" /accepteula -ma"))
             .iter()
             .map(plain)
             .collect();
+        assert_eq!(v.len(), 25);
+        assert_eq!(v[0], " -accepteula -ma");
+        assert!(v.contains(&" /accepteula -ma".to_owned()));
+        assert!(v.contains(&" -accepteula /ma".to_owned()));
+        assert!(v.contains(&" \u{2014}accepteula \u{2015}ma".to_owned()));
+        let one: Vec<String> = expand(&SigmaString::new("-enc"))
+            .iter()
+            .map(plain)
+            .collect();
         assert_eq!(
-            v,
-            vec![
-                " -accepteula -ma",
-                " /accepteula /ma",
-                " \u{2013}accepteula \u{2013}ma",
-                " \u{2014}accepteula \u{2014}ma",
-                " \u{2015}accepteula \u{2015}ma",
-            ]
+            one,
+            vec!["-enc", "/enc", "\u{2013}enc", "\u{2014}enc", "\u{2015}enc"]
+        );
+    }
+
+    #[test]
+    fn windash_with_all_becomes_one_item_per_value() {
+        let yaml = "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains|all|windash: [' -a', ' -b']\n  condition: sel\n";
+        let mut r = rsigma_parser::parse_sigma_yaml(yaml)
+            .expect("parses")
+            .rules
+            .remove(0);
+        rule(&mut r);
+        let Detection::AllOf(items) = &r.detection.named["sel"] else {
+            panic!("selection shape")
+        };
+        assert_eq!(items.len(), 2);
+        assert!(
+            items
+                .iter()
+                .all(|i| i.values.len() == 5 && i.field.modifiers == vec![Modifier::Contains])
         );
     }
 

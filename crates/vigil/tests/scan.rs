@@ -53,13 +53,24 @@ fn fixture() -> tempfile::TempDir {
 #[test]
 fn scan_prints_one_json_line_per_detection_with_the_event_context() {
     let dir = fixture();
-    let out = vigil(dir.path(), &["scan", "--rules", "rules.yml", "logs", "--format", "jsonl"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = vigil(
+        dir.path(),
+        &["scan", "--rules", "rules.yml", "logs", "--format", "jsonl"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let hits: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
-    assert_eq!(hits.len(), 2, "whoami on EventID 1 and the /enc command line; not EventID 3");
+    assert_eq!(
+        hits.len(),
+        2,
+        "whoami on EventID 1 and the /enc command line; not EventID 3"
+    );
     let w = &hits[0];
     assert_eq!(w["rule_id"], "00000000-0000-0000-0000-00000000a001");
     assert_eq!(w["rule_title"], "Whoami Execution");
@@ -73,9 +84,15 @@ fn scan_prints_one_json_line_per_detection_with_the_event_context() {
     assert_eq!(w["record_id"], 7);
     assert!(w["path"].as_str().expect("path").ends_with("events.jsonl"));
     assert_eq!(w["matched"]["Image"], r"C:\Windows\System32\whoami.exe");
-    assert_eq!(hits[1]["record_id"], 8, "windash matches a slash-written switch");
+    assert_eq!(
+        hits[1]["record_id"], 8,
+        "windash matches a slash-written switch"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("events.jsonl: line 2"), "the bad line is reported: {stderr}");
+    assert!(
+        stderr.contains("events.jsonl: line 2"),
+        "the bad line is reported: {stderr}"
+    );
 }
 
 #[test]
@@ -83,13 +100,26 @@ fn scan_filters_by_level_and_writes_csv() {
     let dir = fixture();
     let out = vigil(
         dir.path(),
-        &["scan", "-r", "rules.yml", "logs/events.jsonl", "--format", "csv", "--min-level", "medium"],
+        &[
+            "scan",
+            "-r",
+            "rules.yml",
+            "logs/events.jsonl",
+            "--format",
+            "csv",
+            "--min-level",
+            "medium",
+        ],
     );
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("timestamp,level,rule_id"));
-    assert_eq!(lines.len(), 2, "only the high rule passes --min-level medium: {text}");
+    assert_eq!(
+        lines.len(),
+        2,
+        "only the high rule passes --min-level medium: {text}"
+    );
     assert!(lines[1].contains(",high,"));
 }
 
@@ -100,10 +130,16 @@ fn scan_stats_report_rules_files_events_and_rate() {
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("2 detection rules loaded"), "{stderr}");
-    assert!(stderr.contains("scanned: 1 files, 3 events, 1 unreadable records"), "{stderr}");
+    assert!(
+        stderr.contains("scanned: 1 files, 3 events, 1 unreadable records"),
+        "{stderr}"
+    );
     assert!(stderr.contains("events/s"), "{stderr}");
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(table.contains("Whoami Execution") && table.contains("2 detections: 1 high, 1 low"), "{table}");
+    assert!(
+        table.contains("Whoami Execution") && table.contains("2 detections: 1 high, 1 low"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -114,10 +150,25 @@ fn scan_reports_invalid_rules_and_goes_on() {
         "title: Bad\nlogsource: {product: windows, service: security}\ndetection:\n  sel:\n    Image|endswithh: x\n  condition: sel\n",
     )
     .expect("write");
-    let out = vigil(dir.path(), &["scan", "-r", "rules.yml", "-r", "bad.yml", "logs", "--format", "jsonl"]);
+    let out = vigil(
+        dir.path(),
+        &[
+            "scan",
+            "-r",
+            "rules.yml",
+            "-r",
+            "bad.yml",
+            "logs",
+            "--format",
+            "jsonl",
+        ],
+    );
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bad.yml") && stderr.contains("endswithh"), "{stderr}");
+    assert!(
+        stderr.contains("bad.yml") && stderr.contains("endswithh"),
+        "{stderr}"
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
 }
 
@@ -150,7 +201,10 @@ fn scan_finds_the_attack_samples_detections() {
         .map(|l| serde_json::from_str(l).expect("json"))
         .collect();
     assert!(
-        hits.iter().any(|h| h["techniques"].as_array().is_some_and(|t| t.iter().any(|x| x.as_str().is_some_and(|s| s.starts_with("T1003"))))),
+        hits.iter()
+            .any(|h| h["techniques"].as_array().is_some_and(|t| t
+                .iter()
+                .any(|x| x.as_str().is_some_and(|s| s.starts_with("T1003"))))),
         "credential dumping (T1003) is detected in the credential access samples"
     );
 }

@@ -142,6 +142,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
             skipped_by,
             files: report.files.len(),
             events: report.events,
+            routed_events: report.routed_events,
+            evaluations: report.evaluations,
             record_errors: report.files.iter().map(|f| f.errors.len()).sum(),
             hits: report.hits.len(),
             firings: firings.as_ref().map_or(0, |(_, f)| f.len()),

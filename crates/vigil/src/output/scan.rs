@@ -216,6 +216,8 @@ pub struct Stats {
     pub skipped_by: BTreeMap<String, usize>,
     pub files: usize,
     pub events: u64,
+    pub routed_events: u64,
+    pub evaluations: u64,
     pub record_errors: usize,
     pub hits: usize,
     pub firings: usize,
@@ -243,6 +245,15 @@ impl Stats {
         s.push_str(&format!(
             "scanned: {} files, {} events, {} unreadable records\n",
             self.files, self.events, self.record_errors
+        ));
+        let per_event = if self.routed_events > 0 {
+            self.evaluations as f64 / self.routed_events as f64
+        } else {
+            0.0
+        };
+        s.push_str(&format!(
+            "routing: {} events reached rules; prefilter left {:.1} rule evaluations per routed event\n",
+            self.routed_events, per_event
         ));
         s.push_str(&format!(
             "found: {} detections, {} correlation firings\n",
