@@ -27,7 +27,13 @@ fn fixture() -> Option<&'static Fixture> {
         let (files, _) = discover(&[corpus.join("evtx-attack-samples")]);
         let mut events = Vec::new();
         for (path, kind) in files {
-            read_file(&path, kind, 1, &mut |_, e| events.push(e.clone()), &mut |_| {});
+            read_file(
+                &path,
+                kind,
+                1,
+                &mut |_, e| events.push(e.clone()),
+                &mut |_| {},
+            );
         }
         Some(Fixture { detector, events })
     })
