@@ -44,7 +44,7 @@ impl std::fmt::Debug for Correlator {
     }
 }
 
-fn info(c: &CorrelationRule, path: &PathBuf) -> RuleInfo {
+fn info(c: &CorrelationRule, path: &std::path::Path) -> RuleInfo {
     let (techniques, tactics) = attack_ids(&c.tags);
     RuleInfo {
         id: c.id.clone().unwrap_or_else(|| format!("title:{}", c.title)),
@@ -63,7 +63,7 @@ fn info(c: &CorrelationRule, path: &PathBuf) -> RuleInfo {
         product: None,
         service: None,
         category: None,
-        path: path.clone(),
+        path: path.to_owned(),
     }
 }
 

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use vigil_formats::name_hash;
 use vigil_sigma::{LoadedRule, Needles};
 
 #[derive(Debug, Default)]
@@ -14,6 +15,9 @@ pub(crate) struct Route {
     pub ac: Option<AhoCorasick>,
     /// For each pattern of `ac`, the rules it admits.
     pub pattern_rules: Vec<Vec<u32>>,
+    /// Name hashes of the fields the needle rules name, sorted; `None`
+    /// means every field must be scanned (a keyword rule is among them).
+    pub fields: Option<Vec<u32>>,
 }
 
 impl Route {
@@ -22,9 +26,15 @@ impl Route {
         let mut patterns: Vec<&str> = Vec::new();
         let mut index: HashMap<&str, usize> = HashMap::new();
         let mut pattern_rules: Vec<Vec<u32>> = Vec::new();
+        let mut fields: Option<Vec<u32>> = Some(Vec::new());
         for &id in rule_ids {
-            match &rules[id as usize].needles {
+            let rule = &rules[id as usize];
+            match &rule.needles {
                 n @ Needles::OneOf(lits) if n.is_selective() => {
+                    match (&mut fields, &rule.fields) {
+                        (Some(acc), Some(names)) => acc.extend(names.iter().map(|n| name_hash(n))),
+                        _ => fields = None,
+                    }
                     for lit in lits {
                         let p = *index.entry(lit.as_str()).or_insert_with(|| {
                             patterns.push(lit.as_str());
@@ -42,6 +52,7 @@ impl Route {
         } else {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
+                .kind(Some(AhoCorasickKind::DFA))
                 .match_kind(MatchKind::Standard)
                 .build(&patterns)
                 .ok()
@@ -53,10 +64,15 @@ impl Route {
             always.dedup();
             pattern_rules.clear();
         }
+        if let Some(f) = &mut fields {
+            f.sort_unstable();
+            f.dedup();
+        }
         Route {
             always,
             ac,
             pattern_rules,
+            fields,
         }
     }
 }

@@ -36,6 +36,7 @@ pub struct Scratch {
     seen: Vec<u32>,
     generation: u32,
     candidates: Vec<u32>,
+    folded: String,
     /// Rule evaluations done with this scratch (for statistics).
     pub evaluations: u64,
     /// Events routed to at least one rule.
@@ -180,7 +181,24 @@ impl WindowsDetector {
                 scratch.generation = 1;
             }
             let generation = scratch.generation;
-            for value in event.values() {
+            for (hash, value) in event.hashed_values() {
+                if let Some(fields) = &route.fields
+                    && fields.binary_search(&hash).is_err()
+                {
+                    continue;
+                }
+                // Characters that Unicode-lowercase to ASCII letters match
+                // those letters in rsigma: scan them folded too.
+                let value = if memchr::memchr2(0xE2, 0xC4, value.as_bytes()).is_some()
+                    && value.contains(['\u{212A}', '\u{0130}'])
+                {
+                    scratch.folded.clear();
+                    scratch.folded.push_str(value);
+                    fold_ascii_lookalikes(&mut scratch.folded);
+                    scratch.folded.as_str()
+                } else {
+                    value
+                };
                 for m in ac.find_overlapping_iter(value) {
                     for &rule in &route.pattern_rules[m.pattern().as_usize()] {
                         let seen = &mut scratch.seen[rule as usize];
@@ -195,6 +213,11 @@ impl WindowsDetector {
         scratch.candidates.sort_unstable();
         scratch.candidates.dedup();
     }
+}
+
+/// Replace the characters whose Unicode lowercase is an ASCII letter.
+fn fold_ascii_lookalikes(s: &mut String) {
+    *s = s.replace('\u{212A}', "k").replace('\u{0130}', "i");
 }
 
 impl Detector for WindowsDetector {

@@ -34,10 +34,10 @@ fn expectations(info: &Path) -> Vec<Expectation> {
             }
         } else if let Some(p) = t.strip_prefix("path:") {
             tests.push((p.trim().to_owned(), 1));
-        } else if let Some(n) = t.strip_prefix("match_count:") {
-            if let Some(last) = tests.last_mut() {
-                last.1 = n.trim().parse().expect("match_count is a number");
-            }
+        } else if let Some(n) = t.strip_prefix("match_count:")
+            && let Some(last) = tests.last_mut()
+        {
+            last.1 = n.trim().parse().expect("match_count is a number");
         }
     }
     tests

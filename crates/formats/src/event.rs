@@ -13,8 +13,30 @@ use std::ops::Range;
 struct Span {
     key: (u32, u32),
     value: (u32, u32),
+    /// [`name_hash`] of the key, to skip most comparisons.
+    hash: u32,
     system: bool,
 }
+
+/// FNV-1a over the ASCII-lowercased bytes of a field name: equal for names
+/// that compare equal case-insensitively.
+pub const fn name_hash(name: &str) -> u32 {
+    let bytes = name.as_bytes();
+    let mut h: u32 = 0x811c_9dc5;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i].to_ascii_lowercase() as u32;
+        h = h.wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    h
+}
+
+const SYSTEM_FIRST_HASHES: [u32; 3] = [
+    name_hash("Channel"),
+    name_hash("EventID"),
+    name_hash("EventRecordID"),
+];
 
 /// One decoded event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,7 +97,13 @@ impl FlatEvent {
 
     pub(crate) fn end_field(&mut self, key: (u32, u32), value_start: u32, system: bool) {
         let value = (value_start, self.offset());
-        self.fields.push(Span { key, value, system });
+        let hash = name_hash(&self.buf[Self::range(key)]);
+        self.fields.push(Span {
+            key,
+            value,
+            hash,
+            system,
+        });
     }
 
     pub(crate) fn value_start(&self) -> u32 {
@@ -92,19 +120,26 @@ impl FlatEvent {
 
     /// The value of field `name` (case-insensitive), or `None` when absent.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let matches = |s: &&Span| {
+        let hash = name_hash(name);
+        let system_first = SYSTEM_FIRST_HASHES.contains(&hash)
+            && SYSTEM_FIRST.iter().any(|n| n.eq_ignore_ascii_case(name));
+        let mut payload_hit = None;
+        let mut system_hit = None;
+        for s in self.fields.iter().rev() {
             let (a, b) = s.key;
-            (b - a) as usize == name.len() && self.key_of(s).eq_ignore_ascii_case(name)
-        };
-        let system_first = SYSTEM_FIRST.iter().any(|n| n.eq_ignore_ascii_case(name));
-        let payload = || self.fields.iter().rev().filter(|s| !s.system).find(matches);
-        let system = || self.fields.iter().rev().filter(|s| s.system).find(matches);
-        let found = if system_first {
-            system().or_else(payload)
-        } else {
-            payload().or_else(system)
-        };
-        found.map(|s| self.value_of(s))
+            if s.hash != hash
+                || (b - a) as usize != name.len()
+                || !self.key_of(s).eq_ignore_ascii_case(name)
+            {
+                continue;
+            }
+            match (s.system, system_first) {
+                (false, false) | (true, true) => return Some(self.value_of(s)),
+                (false, true) => payload_hit = payload_hit.or(Some(s)),
+                (true, false) => system_hit = system_hit.or(Some(s)),
+            }
+        }
+        payload_hit.or(system_hit).map(|s| self.value_of(s))
     }
 
     /// Every (name, value) pair in the order added, duplicates included.
@@ -112,6 +147,11 @@ impl FlatEvent {
         self.fields
             .iter()
             .map(|s| (self.key_of(s), self.value_of(s)))
+    }
+
+    /// Every (name hash, value) pair, for scans that select fields by name.
+    pub fn hashed_values(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.fields.iter().map(|s| (s.hash, self.value_of(s)))
     }
 
     /// Every value, for field-less (keyword) search.

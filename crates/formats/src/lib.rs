@@ -11,7 +11,7 @@ pub mod flatten;
 pub mod logsource;
 pub mod read;
 
-pub use event::FlatEvent;
+pub use event::{FlatEvent, name_hash};
 pub use flatten::{FlattenError, flatten_json};
 pub use logsource::{LogSource, WindowsClassifier};
 pub use read::{FileKind, RecordError, read_file};

@@ -16,6 +16,8 @@ pub struct LoadedRule {
     pub info: RuleInfo,
     pub compiled: CompiledRule,
     pub needles: Needles,
+    /// The fields the rule names (`None`: it may match in any field).
+    pub fields: Option<Vec<String>>,
     /// The EventIDs the rule can match, when its detection pins them down.
     pub event_ids: Option<Vec<u32>>,
     /// The parsed rule after Vigil's rewrites (for correlation engines).
@@ -157,7 +159,9 @@ fn parse_into(text: &str, file: &Path, parsed: &mut Vec<(SigmaRule, PathBuf)>, s
         rewrite::rule(&mut rule);
         parsed.push((rule, file.to_owned()));
     }
-    for c in collection.correlations {
+    for mut c in collection.correlations {
+        let had_condition = correlation_has_condition(text, &c);
+        rewrite::correlation(&mut c, had_condition);
         set.correlations.push((c, file.to_owned()));
     }
     for f in collection.filters {
@@ -197,9 +201,26 @@ fn compile(parsed: Vec<(SigmaRule, PathBuf)>, set: &mut RuleSet) {
             compiled: compiled.clone(),
             needles: needles::of_rule(&rule),
             event_ids: crate::event_ids::required(&rule),
+            fields: needles::fields(&rule).map(|f| f.into_iter().collect()),
             parsed: rule,
         });
     }
+}
+
+/// Whether the YAML document of correlation `c` writes a `condition` in its
+/// `correlation` block (the parser fills in a default when it does not).
+fn correlation_has_condition(text: &str, c: &CorrelationRule) -> bool {
+    let key = c.id.as_deref().unwrap_or(&c.title);
+    text.split("\n---")
+        .filter(|doc| doc.contains(key))
+        .filter_map(|doc| doc.split_once("correlation:").map(|(_, rest)| rest))
+        .any(|block| {
+            block
+                .lines()
+                .skip(1)
+                .take_while(|l| l.starts_with(' ') || l.trim().is_empty())
+                .any(|l| l.trim_start().starts_with("condition:"))
+        })
 }
 
 fn rule_name(rule: &SigmaRule) -> String {

@@ -274,6 +274,36 @@ fn ascii_run(s: &rsigma_parser::SigmaString) -> Option<String> {
     Some(best.to_ascii_lowercase())
 }
 
+/// Every field a rule's detection names, or `None` when it also searches
+/// without a field (keywords) and so may match in any field.
+pub fn fields(rule: &SigmaRule) -> Option<BTreeSet<String>> {
+    fn walk(d: &Detection, out: &mut BTreeSet<String>) -> Option<()> {
+        match d {
+            Detection::AllOf(items) => {
+                for it in items {
+                    out.insert(it.field.name.clone()?);
+                }
+            }
+            Detection::AnyOf(ds) | Detection::And(ds) => {
+                for d in ds {
+                    walk(d, out)?;
+                }
+            }
+            Detection::Keywords(_)
+            | Detection::ArrayMatch { .. }
+            | Detection::Conditional { .. } => {
+                return None;
+            }
+        }
+        Some(())
+    }
+    let mut out = BTreeSet::new();
+    for d in rule.detection.named.values() {
+        walk(d, &mut out)?;
+    }
+    Some(out)
+}
+
 impl Needles {
     /// Whether the prefilter can skip this rule on events lacking all needles
     /// (and the needles are long enough to be worth it).

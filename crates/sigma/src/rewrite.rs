@@ -12,7 +12,10 @@
 //! values itself and drops the modifier (except together with `all`, where
 //! the expansion cannot be written as a flat list).
 
-use rsigma_parser::{Detection, Modifier, SigmaRule, SigmaString, SigmaValue, StringPart};
+use rsigma_parser::{
+    ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, Detection, Modifier,
+    SigmaRule, SigmaString, SigmaValue, StringPart,
+};
 
 const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 
@@ -21,6 +24,55 @@ pub fn rule(rule: &mut SigmaRule) {
     for det in rule.detection.named.values_mut() {
         windash(det);
         base64offset(det);
+        keywords_all(det);
+    }
+}
+
+/// `keywords: {'|all': [a, b]}`: every keyword must occur somewhere in the
+/// event. `rsigma-eval` 0.23 compiles that form as exact matches one value
+/// must all equal, so it never matches; Vigil writes it as one keyword
+/// search per value, all of which must hold.
+fn keywords_all(det: &mut Detection) {
+    match det {
+        Detection::AllOf(items) => {
+            let is_keyword_all = |it: &rsigma_parser::DetectionItem| {
+                it.field.name.is_none() && it.field.modifiers == [Modifier::All]
+            };
+            if !items.iter().any(is_keyword_all) {
+                return;
+            }
+            let (kw, rest): (Vec<_>, Vec<_>) =
+                std::mem::take(items).into_iter().partition(is_keyword_all);
+            let mut parts = Vec::new();
+            if !rest.is_empty() {
+                parts.push(Detection::AllOf(rest));
+            }
+            for it in kw {
+                parts.extend(it.values.into_iter().map(|v| Detection::Keywords(vec![v])));
+            }
+            *det = Detection::And(parts);
+        }
+        Detection::AnyOf(ds) | Detection::And(ds) => ds.iter_mut().for_each(keywords_all),
+        Detection::ArrayMatch { body, .. } => keywords_all(body),
+        Detection::Conditional { named, .. } => named.values_mut().for_each(keywords_all),
+        Detection::Keywords(_) => {}
+    }
+}
+
+/// A `temporal` or `temporal_ordered` correlation without a condition needs
+/// every one of its rules (Sigma specification); `rsigma-parser` 0.23 gives
+/// it `gte: 1`, which fires on the first rule alone.
+pub fn correlation(c: &mut CorrelationRule, had_condition: bool) {
+    let temporal = matches!(
+        c.correlation_type,
+        CorrelationType::Temporal | CorrelationType::TemporalOrdered
+    );
+    if temporal && !had_condition {
+        c.condition = CorrelationCondition::Threshold {
+            predicates: vec![(ConditionOperator::Gte, c.rules.len() as u64)],
+            field: None,
+            percentile: None,
+        };
     }
 }
 
