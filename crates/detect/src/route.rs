@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use vigil_formats::name_hash;
 use vigil_sigma::{LoadedRule, Needles};
 
@@ -52,7 +52,6 @@ impl Route {
         } else {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
-                .kind(Some(AhoCorasickKind::DFA))
                 .match_kind(MatchKind::Standard)
                 .build(&patterns)
                 .ok()

@@ -1,0 +1,62 @@
+//! Decoding alone, in one process: every EVTX attack sample through the
+//! `evtx` crate's JSON rendering and Vigil's flattening, one thread. This
+//! is Vigil's own parsing floor (the `evtx_dump` figure in BENCHMARKS.md
+//! also pays a process start per file).
+//!
+//! `cargo bench -p vigil-formats --bench decode`. Needs the corpus.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use divan::counter::ItemsCount;
+use vigil_formats::FileKind;
+use vigil_formats::read::read_file;
+
+fn files() -> Option<&'static Vec<PathBuf>> {
+    static F: OnceLock<Option<Vec<PathBuf>>> = OnceLock::new();
+    F.get_or_init(|| {
+        let root = vigil_testkit::corpus()?.join("evtx-attack-samples");
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).ok()?.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if FileKind::from_path(&p) == Some(FileKind::Evtx) {
+                    out.push(p);
+                }
+            }
+        }
+        out.sort();
+        Some(out)
+    })
+    .as_ref()
+}
+
+fn main() {
+    if files().is_none() {
+        eprintln!("skipping the decode benchmark: the test corpus is absent (set VIGIL_CORPUS)");
+        return;
+    }
+    divan::main();
+}
+
+/// All 277 files, decoded and flattened, one decoder thread.
+#[divan::bench(sample_count = 10)]
+fn decode_attack_samples(bencher: divan::Bencher) {
+    let Some(files) = files() else { return };
+    bencher.counter(ItemsCount::new(8255usize)).bench(|| {
+        let mut events = 0usize;
+        for f in files {
+            read_file(
+                f,
+                FileKind::Evtx,
+                1,
+                &mut |_, e| events += e.len(),
+                &mut |_| {},
+            );
+        }
+        divan::black_box(events)
+    });
+}
