@@ -1,5 +1,5 @@
 //! One route: the rules that apply to events of one channel (and EventID),
-//! with the prefilter over their literals.
+//! with the prefilter over their needles.
 
 use std::collections::HashMap;
 
@@ -7,16 +7,24 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use vigil_formats::name_hash;
 use vigil_sigma::{LoadedRule, Needles};
 
+/// A rule a pattern admits, when found in the named field (any field when
+/// `field` is `None`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Admit {
+    pub rule: u32,
+    pub field: Option<u32>,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Route {
-    /// Rules without a usable literal: evaluated on every routed event.
+    /// Rules without a usable needle: evaluated on every routed event.
     pub always: Vec<u32>,
-    /// Over all needles of the other rules, ASCII-case-insensitive.
+    /// Over all needle literals of the other rules, ASCII-case-insensitive.
     pub ac: Option<AhoCorasick>,
-    /// For each pattern of `ac`, the rules it admits.
-    pub pattern_rules: Vec<Vec<u32>>,
-    /// Name hashes of the fields the needle rules name, sorted; `None`
-    /// means every field must be scanned (a keyword rule is among them).
+    /// For each pattern of `ac`, the rules it admits and where.
+    pub pattern_rules: Vec<Vec<Admit>>,
+    /// Name hashes of the fields that hold needles, sorted; `None` means
+    /// every field must be scanned (a keyword needle is among them).
     pub fields: Option<Vec<u32>>,
 }
 
@@ -25,23 +33,23 @@ impl Route {
         let mut always = Vec::new();
         let mut patterns: Vec<&str> = Vec::new();
         let mut index: HashMap<&str, usize> = HashMap::new();
-        let mut pattern_rules: Vec<Vec<u32>> = Vec::new();
+        let mut pattern_rules: Vec<Vec<Admit>> = Vec::new();
         let mut fields: Option<Vec<u32>> = Some(Vec::new());
         for &id in rule_ids {
-            let rule = &rules[id as usize];
-            match &rule.needles {
-                n @ Needles::OneOf(lits) if n.is_selective() => {
-                    match (&mut fields, &rule.fields) {
-                        (Some(acc), Some(names)) => acc.extend(names.iter().map(|n| name_hash(n))),
-                        _ => fields = None,
-                    }
-                    for lit in lits {
-                        let p = *index.entry(lit.as_str()).or_insert_with(|| {
-                            patterns.push(lit.as_str());
+            match &rules[id as usize].needles {
+                n @ Needles::OneOf(needles) if n.is_selective() => {
+                    for needle in needles {
+                        let p = *index.entry(needle.literal.as_str()).or_insert_with(|| {
+                            patterns.push(needle.literal.as_str());
                             pattern_rules.push(Vec::new());
                             patterns.len() - 1
                         });
-                        pattern_rules[p].push(id);
+                        let field = needle.field.as_deref().map(name_hash);
+                        match (&mut fields, field) {
+                            (Some(acc), Some(h)) => acc.push(h),
+                            _ => fields = None,
+                        }
+                        pattern_rules[p].push(Admit { rule: id, field });
                     }
                 }
                 _ => always.push(id),
@@ -58,7 +66,7 @@ impl Route {
         };
         if ac.is_none() {
             // Without an automaton every rule must be evaluated.
-            always.extend(pattern_rules.iter().flatten().copied());
+            always.extend(pattern_rules.iter().flatten().map(|a| a.rule));
             always.sort_unstable();
             always.dedup();
             pattern_rules.clear();

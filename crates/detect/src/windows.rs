@@ -170,7 +170,7 @@ impl WindowsDetector {
         if self.no_prefilter {
             scratch
                 .candidates
-                .extend(route.pattern_rules.iter().flatten().copied());
+                .extend(route.pattern_rules.iter().flatten().map(|a| a.rule));
         } else {
             if scratch.seen.len() < self.rules.len() {
                 scratch.seen.resize(self.rules.len(), 0);
@@ -200,7 +200,11 @@ impl WindowsDetector {
                     value
                 };
                 for m in ac.find_overlapping_iter(value) {
-                    for &rule in &route.pattern_rules[m.pattern().as_usize()] {
+                    for admit in &route.pattern_rules[m.pattern().as_usize()] {
+                        if admit.field.is_some_and(|f| f != hash) {
+                            continue;
+                        }
+                        let rule = admit.rule;
                         let seen = &mut scratch.seen[rule as usize];
                         if *seen != generation {
                             *seen = generation;

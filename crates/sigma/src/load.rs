@@ -16,8 +16,6 @@ pub struct LoadedRule {
     pub info: RuleInfo,
     pub compiled: CompiledRule,
     pub needles: Needles,
-    /// The fields the rule names (`None`: it may match in any field).
-    pub fields: Option<Vec<String>>,
     /// The EventIDs the rule can match, when its detection pins them down.
     pub event_ids: Option<Vec<u32>>,
     /// The parsed rule after Vigil's rewrites (for correlation engines).
@@ -201,7 +199,6 @@ fn compile(parsed: Vec<(SigmaRule, PathBuf)>, set: &mut RuleSet) {
             compiled: compiled.clone(),
             needles: needles::of_rule(&rule),
             event_ids: crate::event_ids::required(&rule),
-            fields: needles::fields(&rule).map(|f| f.into_iter().collect()),
             parsed: rule,
         });
     }
@@ -241,7 +238,13 @@ mod tests {
         assert_eq!(r.info.level, vigil_core::Severity::High);
         assert_eq!(r.info.techniques, vec!["T1033"]);
         assert_eq!(r.info.category.as_deref(), Some("process_creation"));
-        assert_eq!(r.needles, Needles::OneOf(vec!["\\whoami.exe".into()]));
+        assert_eq!(
+            r.needles,
+            Needles::OneOf(vec![needles::Needle {
+                literal: "\\whoami.exe".into(),
+                field: Some("Image".into()),
+            }])
+        );
     }
 
     #[test]

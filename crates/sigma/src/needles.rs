@@ -25,14 +25,23 @@ use rsigma_parser::{
 pub enum Needles {
     /// No literal is certain: evaluate the rule on every routed event.
     Any,
-    /// At least one of these (lowercase) literals occurs in every match.
-    OneOf(Vec<String>),
+    /// At least one of these occurs in every match.
+    OneOf(Vec<Needle>),
+}
+
+/// A literal that occurs in a match, and where.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Needle {
+    /// Lowercase ASCII.
+    pub literal: String,
+    /// The field whose value holds it; `None` for keywords (any field).
+    pub field: Option<String>,
 }
 
 /// Needles shorter than this are not worth a prefilter entry on their own.
 const MIN_USEFUL: usize = 3;
 
-type Need = Option<BTreeSet<String>>;
+type Need = Option<BTreeSet<Needle>>;
 
 /// The needles of a rule (after any rewrite).
 pub fn of_rule(rule: &SigmaRule) -> Needles {
@@ -68,7 +77,7 @@ fn and(needs: impl IntoIterator<Item = Need>) -> Need {
         .flatten()
         .filter(|set| !set.is_empty())
         .max_by_key(|set| {
-            let shortest = set.iter().map(String::len).min().unwrap_or(0);
+            let shortest = set.iter().map(|n| n.literal.len()).min().unwrap_or(0);
             (shortest.min(16), usize::MAX - set.len())
         })
 }
@@ -169,7 +178,17 @@ fn item(it: &DetectionItem) -> Need {
     if it.values.is_empty() {
         return None;
     }
-    let lits = it.values.iter().map(|v| literals(v, &transform));
+    let field = it.field.name.clone();
+    let lits = it.values.iter().map(|v| {
+        literals(v, &transform).map(|set| {
+            set.into_iter()
+                .map(|n| Needle {
+                    field: field.clone(),
+                    ..n
+                })
+                .collect()
+        })
+    });
     if it.field.has_modifier(Modifier::All) {
         and(lits)
     } else {
@@ -203,7 +222,12 @@ fn literals(v: &SigmaValue, t: &Transform) -> Need {
         if t.utf16.is_some() {
             return None;
         }
-        return ascii_run(s).map(|l| BTreeSet::from([l]));
+        return ascii_run(s).map(|literal| {
+            BTreeSet::from([Needle {
+                literal,
+                field: None,
+            }])
+        });
     }
     // Encodings need the whole value: wildcards make it unknowable.
     let mut text = String::new();
@@ -251,7 +275,10 @@ fn literals(v: &SigmaValue, t: &Transform) -> Need {
         if stable.len() < MIN_USEFUL {
             return None;
         }
-        set.insert(stable.to_ascii_lowercase());
+        set.insert(Needle {
+            literal: stable.to_ascii_lowercase(),
+            field: None,
+        });
     }
     Some(set)
 }
@@ -274,41 +301,11 @@ fn ascii_run(s: &rsigma_parser::SigmaString) -> Option<String> {
     Some(best.to_ascii_lowercase())
 }
 
-/// Every field a rule's detection names, or `None` when it also searches
-/// without a field (keywords) and so may match in any field.
-pub fn fields(rule: &SigmaRule) -> Option<BTreeSet<String>> {
-    fn walk(d: &Detection, out: &mut BTreeSet<String>) -> Option<()> {
-        match d {
-            Detection::AllOf(items) => {
-                for it in items {
-                    out.insert(it.field.name.clone()?);
-                }
-            }
-            Detection::AnyOf(ds) | Detection::And(ds) => {
-                for d in ds {
-                    walk(d, out)?;
-                }
-            }
-            Detection::Keywords(_)
-            | Detection::ArrayMatch { .. }
-            | Detection::Conditional { .. } => {
-                return None;
-            }
-        }
-        Some(())
-    }
-    let mut out = BTreeSet::new();
-    for d in rule.detection.named.values() {
-        walk(d, &mut out)?;
-    }
-    Some(out)
-}
-
 impl Needles {
     /// Whether the prefilter can skip this rule on events lacking all needles
     /// (and the needles are long enough to be worth it).
     pub fn is_selective(&self) -> bool {
-        matches!(self, Needles::OneOf(n) if n.iter().all(|l| l.len() >= MIN_USEFUL))
+        matches!(self, Needles::OneOf(n) if n.iter().all(|l| l.literal.len() >= MIN_USEFUL))
     }
 }
 
@@ -326,8 +323,23 @@ mod tests {
         format!("title: t\nlogsource: {{product: windows}}\ndetection:\n{detection}\n")
     }
 
-    fn one_of(lits: &[&str]) -> Needles {
-        Needles::OneOf(lits.iter().map(|s| (*s).to_owned()).collect())
+    /// The literals of a rule's needles, sorted, for comparison.
+    fn one_of(lits: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = lits.iter().map(|s| (*s).to_owned()).collect();
+        v.sort();
+        v
+    }
+
+    fn literals_of(n: &Needles) -> Vec<String> {
+        match n {
+            Needles::Any => vec!["<any>".into()],
+            Needles::OneOf(v) => {
+                let mut l: Vec<String> = v.iter().map(|n| n.literal.clone()).collect();
+                l.sort();
+                l.dedup();
+                l
+            }
+        }
     }
 
     #[test]
@@ -335,7 +347,7 @@ mod tests {
         let n = needles(&rule(
             "  sel:\n    Image|endswith: '\\rundll32.exe'\n    CommandLine|contains: ['a', 'b']\n  condition: sel",
         ));
-        assert_eq!(n, one_of(&["\\rundll32.exe"]));
+        assert_eq!(literals_of(&n), one_of(&["\\rundll32.exe"]));
     }
 
     #[test]
@@ -343,7 +355,7 @@ mod tests {
         let n = needles(&rule(
             "  a:\n    CommandLine|contains: 'Invoke-Mimikatz'\n  b:\n    Image: '*\\procdump*.exe'\n  condition: a or b",
         ));
-        assert_eq!(n, one_of(&["\\procdump", "invoke-mimikatz"]));
+        assert_eq!(literals_of(&n), one_of(&["\\procdump", "invoke-mimikatz"]));
     }
 
     #[test]
@@ -365,7 +377,7 @@ mod tests {
         let n = needles(&rule(
             "  sel:\n    Image|endswith: '\\whoami.exe'\n  filter:\n    User: 'SYSTEM'\n  condition: sel and not filter",
         ));
-        assert_eq!(n, one_of(&["\\whoami.exe"]));
+        assert_eq!(literals_of(&n), one_of(&["\\whoami.exe"]));
     }
 
     #[test]
@@ -373,11 +385,11 @@ mod tests {
         let n = needles(&rule(
             "  sel_a:\n    CommandLine|contains: 'alpha'\n  sel_b:\n    CommandLine|contains: 'bravo1'\n  condition: 1 of sel_*",
         ));
-        assert_eq!(n, one_of(&["alpha", "bravo1"]));
+        assert_eq!(literals_of(&n), one_of(&["alpha", "bravo1"]));
         let n = needles(&rule(
             "  sel_a:\n    CommandLine|contains: 'alpha'\n  sel_b:\n    CommandLine|contains: 'bravo1'\n  condition: all of sel_*",
         ));
-        assert_eq!(n, one_of(&["bravo1"]));
+        assert_eq!(literals_of(&n), one_of(&["bravo1"]));
     }
 
     #[test]
@@ -385,11 +397,11 @@ mod tests {
         let n = needles(&rule(
             "  keywords:\n    - 'Mimikatz'\n    - 'sekurlsa'\n  condition: keywords",
         ));
-        assert_eq!(n, one_of(&["mimikatz", "sekurlsa"]));
+        assert_eq!(literals_of(&n), one_of(&["mimikatz", "sekurlsa"]));
         let n = needles(&rule(
             "  sel:\n    CommandLine|contains|all: [' -w ', 'hidden-window']\n  condition: sel",
         ));
-        assert_eq!(n, one_of(&["hidden-window"]));
+        assert_eq!(literals_of(&n), one_of(&["hidden-window"]));
     }
 
     #[test]
@@ -397,11 +409,11 @@ mod tests {
         let n = needles(&rule(
             "  sel:\n    Description: 'GnuPG’s OpenPGP tool'\n  condition: sel",
         ));
-        assert_eq!(n, one_of(&["s openpgp tool"]));
+        assert_eq!(literals_of(&n), one_of(&["s openpgp tool"]));
         let n = needles(&rule(
             "  sel:\n    CommandLine|contains: 'Ärger'\n  condition: sel",
         ));
-        assert_eq!(n, one_of(&["rger"]));
+        assert_eq!(literals_of(&n), one_of(&["rger"]));
     }
 
     #[test]
@@ -411,12 +423,15 @@ mod tests {
         let n = needles(&rule(
             "  sel:\n    CommandLine|base64offset|contains: 'IEX (New'\n  condition: sel",
         ));
-        assert_eq!(n, one_of(&["jrvggke5", "lfwcaot", "suvyicho"]));
+        assert_eq!(
+            literals_of(&n),
+            one_of(&["jrvggke5", "lfwcaot", "suvyicho"])
+        );
         let n = needles(&rule(
             "  sel:\n    CommandLine|wide|base64offset|contains: 'IEX (New'\n  condition: sel",
         ));
         assert_eq!(
-            n,
+            literals_of(&n),
             one_of(&[
                 "jaeuawaagacgatgbla",
                 "karqbyacaakaboagua",
@@ -426,7 +441,25 @@ mod tests {
         let n = needles(&rule(
             "  sel:\n    CommandLine|base64: 'IEX (New'\n  condition: sel",
         ));
-        assert_eq!(n, one_of(&["suvyicho"]));
+        assert_eq!(literals_of(&n), one_of(&["suvyicho"]));
+    }
+
+    #[test]
+    fn needles_remember_their_field_and_keywords_have_none() {
+        let n = needles(&rule(
+            "  a:\n    Image|endswith: '\\cmd.exe'\n  b:\n    - 'mimikatz'\n  condition: a or b",
+        ));
+        let Needles::OneOf(v) = n else {
+            panic!("needles expected")
+        };
+        let fields: Vec<(&str, Option<&str>)> = v
+            .iter()
+            .map(|n| (n.literal.as_str(), n.field.as_deref()))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![("\\cmd.exe", Some("Image")), ("mimikatz", None)]
+        );
     }
 
     #[test]
