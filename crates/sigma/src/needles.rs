@@ -159,6 +159,9 @@ fn detection(d: &Detection) -> Need {
 }
 
 fn item(it: &DetectionItem) -> Need {
+    if it.field.has_modifier(Modifier::Re) {
+        return regex_item(it);
+    }
     let mut transform = Transform::default();
     for m in &it.field.modifiers {
         match m {
@@ -194,6 +197,51 @@ fn item(it: &DetectionItem) -> Need {
     } else {
         lits.fold(Some(BTreeSet::new()), or)
     }
+}
+
+/// `field|re: pattern`: every match starts with one of the pattern's prefix
+/// literals, or ends with one of its suffix literals, when those sets are
+/// finite. The better of the two gives the needles.
+fn regex_item(it: &DetectionItem) -> Need {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let only_flags = it.field.modifiers.iter().all(|m| {
+        matches!(
+            m,
+            Modifier::Re | Modifier::IgnoreCase | Modifier::Multiline | Modifier::DotAll
+        )
+    });
+    if !only_flags || it.values.is_empty() {
+        return None;
+    }
+    let field = it.field.name.clone();
+    let mut all: Need = Some(BTreeSet::new());
+    for v in &it.values {
+        let SigmaValue::String(s) = v else {
+            return None;
+        };
+        let hir = regex_syntax::Parser::new().parse(&s.original).ok()?;
+        let best = [ExtractKind::Prefix, ExtractKind::Suffix]
+            .into_iter()
+            .filter_map(|kind| {
+                let seq = Extractor::new().kind(kind).extract(&hir);
+                let mut set = BTreeSet::new();
+                for lit in seq.literals()? {
+                    let run = lit
+                        .as_bytes()
+                        .split(|b| !b.is_ascii())
+                        .max_by_key(|r| r.len())
+                        .filter(|r| !r.is_empty())?;
+                    set.insert(Needle {
+                        literal: String::from_utf8_lossy(run).to_ascii_lowercase(),
+                        field: field.clone(),
+                    });
+                }
+                Some(set)
+            })
+            .max_by_key(|set| set.iter().map(|n| n.literal.len()).min().unwrap_or(0));
+        all = or(all, best);
+    }
+    all
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -361,7 +409,8 @@ mod tests {
     #[test]
     fn negations_regexes_and_numbers_give_no_needle() {
         for det in [
-            "  a:\n    Image|re: 'cmd\\.exe'\n  condition: a",
+            "  a:\n    Image|re: '.*cmd\\.exe.*'\n  condition: a",
+            "  a:\n    Image|re: 'a|b*'\n  condition: a",
             "  a:\n    Image: 'x.exe'\n  condition: not a",
             "  a:\n    EventID: 4688\n  condition: a",
             "  a:\n    Image: null\n  condition: a",
@@ -460,6 +509,30 @@ mod tests {
             fields,
             vec![("\\cmd.exe", Some("Image")), ("mimikatz", None)]
         );
+    }
+
+    #[test]
+    fn regexes_give_their_prefix_or_suffix_literals() {
+        let n = needles(&rule(
+            "  a:\n    Image|re: '(?i)echo.*clip'\n  condition: a",
+        ));
+        assert_eq!(
+            literals_of(&n),
+            one_of(&["clip"]),
+            "the suffix, as long as the prefix"
+        );
+        let n = needles(&rule(
+            "  a:\n    CommandLine|re: '(Copy-Item|cpi) .{2,128} -Destination'\n  condition: a",
+        ));
+        assert_eq!(
+            literals_of(&n),
+            one_of(&[" -destination"]),
+            "the longer suffix wins"
+        );
+        let n = needles(&rule(
+            "  a:\n    Image|re: '.*\\\\wsass\\.exe'\n  condition: a",
+        ));
+        assert_eq!(literals_of(&n), one_of(&["\\wsass.exe"]));
     }
 
     #[test]
