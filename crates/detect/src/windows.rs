@@ -189,8 +189,8 @@ impl WindowsDetector {
                 }
                 // Characters that Unicode-lowercase to ASCII letters match
                 // those letters in rsigma: scan them folded too.
-                let value = if memchr::memchr2(0xE2, 0xC4, value.as_bytes()).is_some()
-                    && value.contains(['\u{212A}', '\u{0130}'])
+                let value = if memchr::memchr3(0xE2, 0xC4, 0xC5, value.as_bytes()).is_some()
+                    && value.contains(['\u{212A}', '\u{0130}', '\u{017F}'])
                 {
                     scratch.folded.clear();
                     scratch.folded.push_str(value);
@@ -219,9 +219,13 @@ impl WindowsDetector {
     }
 }
 
-/// Replace the characters whose Unicode lowercase is an ASCII letter.
+/// Replace the characters that Unicode case rules equate with an ASCII
+/// letter (Kelvin sign and `k`, dotted capital I and `i`, long s and `s`).
 fn fold_ascii_lookalikes(s: &mut String) {
-    *s = s.replace('\u{212A}', "k").replace('\u{0130}', "i");
+    *s = s
+        .replace('\u{212A}', "k")
+        .replace('\u{0130}', "i")
+        .replace('\u{017F}', "s");
 }
 
 impl Detector for WindowsDetector {

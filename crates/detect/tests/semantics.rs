@@ -1974,6 +1974,16 @@ fn characters_that_lowercase_to_ascii_match_like_their_ascii_letter() {
 }
 
 #[test]
+fn a_case_insensitive_regex_matches_a_long_s_like_an_s() {
+    // Unicode case folding equates U+017F (long s) with 's'; the prefilter
+    // must not hide the rule from such a value.
+    assert!(check(
+        "sel:\n  CommandLine|re: '(?i)sekurlsa'\ncondition: sel",
+        &[("CommandLine", "mimikatz \u{017F}ekurlsa::logonpasswords")],
+    ));
+}
+
+#[test]
 fn a_process_creation_rule_sees_only_sysmon_event_1() {
     let yaml = r"
 title: Whoami
