@@ -45,6 +45,47 @@ pub fn flatten_json(json: &[u8], out: &mut FlatEvent) -> Result<(), FlattenError
         .map_err(|e| FlattenError(e.to_string()))
 }
 
+/// The scalar `visit_*` methods of a visitor that writes each scalar's text
+/// through `self.$sink(|buf| ...)`.
+macro_rules! scalar_visits {
+    ($sink:ident) => {
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+            self.$sink(|b| b.push_str(v));
+            Ok(())
+        }
+
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+            self.$sink(|b| b.push_str(if v { "true" } else { "false" }));
+            Ok(())
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+            self.$sink(|b| {
+                let _ = write!(b, "{v}");
+            });
+            Ok(())
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+            self.$sink(|b| {
+                let _ = write!(b, "{v}");
+            });
+            Ok(())
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+            self.$sink(|b| {
+                let _ = write!(b, "{v}");
+            });
+            Ok(())
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+    };
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Section {
     System,
@@ -164,40 +205,7 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
         f.write_str("a JSON value")
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.leaf(|b| b.push_str(v));
-        Ok(())
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.leaf(|b| b.push_str(if v { "true" } else { "false" }));
-        Ok(())
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.leaf(|b| {
-            let _ = write!(b, "{v}");
-        });
-        Ok(())
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.leaf(|b| {
-            let _ = write!(b, "{v}");
-        });
-        Ok(())
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.leaf(|b| {
-            let _ = write!(b, "{v}");
-        });
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
+    scalar_visits!(leaf);
 
     fn visit_none<E: de::Error>(self) -> Result<(), E> {
         Ok(())
@@ -275,40 +283,7 @@ impl<'de> Visitor<'de> for ListItem<'_, '_, '_> {
         f.write_str("a list element")
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.scalar(|b| b.push_str(v));
-        Ok(())
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.scalar(|b| b.push_str(if v { "true" } else { "false" }));
-        Ok(())
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.scalar(|b| {
-            let _ = write!(b, "{v}");
-        });
-        Ok(())
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.scalar(|b| {
-            let _ = write!(b, "{v}");
-        });
-        Ok(())
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.scalar(|b| {
-            let _ = write!(b, "{v}");
-        });
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
+    scalar_visits!(scalar);
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
         Node {

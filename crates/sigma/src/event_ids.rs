@@ -4,98 +4,41 @@
 //!
 //! Conservative like [`crate::needles`]: anything unprovable means "any id".
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use rsigma_parser::{
-    ConditionExpr, Detection, DetectionItem, Quantifier, SelectorPattern, SigmaRule, SigmaValue,
-    StringPart,
-};
+use rsigma_parser::{DetectionItem, SigmaRule, SigmaValue, StringPart};
 
-use crate::needles::glob;
+use crate::analysis::{self, Analysis, Fact};
 
-/// `None`: the rule may match any EventID.
-type Ids = Option<BTreeSet<u32>>;
+struct EventIdAnalysis;
+
+impl Analysis for EventIdAnalysis {
+    type Item = u32;
+
+    fn item(&self, it: &DetectionItem) -> Fact<u32> {
+        item(it)
+    }
+
+    fn keywords(&self, _: &[SigmaValue]) -> Fact<u32> {
+        None
+    }
+
+    /// Every constraint must hold: their intersection.
+    fn and(&self, parts: Vec<Fact<u32>>) -> Fact<u32> {
+        parts
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| a.intersection(&b).copied().collect())
+    }
+}
 
 /// The EventIDs the rule can match, if it pins them down.
 pub fn required(rule: &SigmaRule) -> Option<Vec<u32>> {
-    let named = &rule.detection.named;
-    let mut all: Ids = Some(BTreeSet::new());
-    if rule.detection.conditions.is_empty() {
-        return None;
-    }
-    for c in &rule.detection.conditions {
-        all = or(all, condition(c, named));
-    }
-    all.filter(|s| !s.is_empty())
-        .map(|s| s.into_iter().collect())
-}
-
-fn or(a: Ids, b: Ids) -> Ids {
-    match (a, b) {
-        (Some(mut a), Some(b)) => {
-            a.extend(b);
-            Some(a)
-        }
-        _ => None,
-    }
-}
-
-/// Every constraint must hold: their intersection.
-fn and(parts: impl IntoIterator<Item = Ids>) -> Ids {
-    parts
-        .into_iter()
-        .flatten()
-        .reduce(|a, b| a.intersection(&b).copied().collect())
-}
-
-fn condition(expr: &ConditionExpr, named: &HashMap<String, Detection>) -> Ids {
-    match expr {
-        ConditionExpr::And(parts) => and(parts.iter().map(|p| condition(p, named))),
-        ConditionExpr::Or(parts) => parts
-            .iter()
-            .map(|p| condition(p, named))
-            .fold(Some(BTreeSet::new()), or),
-        ConditionExpr::Not(_) => None,
-        ConditionExpr::Identifier(name) => named.get(name).and_then(detection),
-        ConditionExpr::Selector {
-            quantifier,
-            pattern,
-        } => {
-            let selected = named.iter().filter(|(name, _)| match pattern {
-                SelectorPattern::Them => true,
-                SelectorPattern::Pattern(p) => glob(p, name),
-            });
-            match quantifier {
-                Quantifier::All => and(selected
-                    .filter(|(name, _)| !name.starts_with('_'))
-                    .map(|(_, d)| detection(d))),
-                Quantifier::Any | Quantifier::Count(_) => {
-                    let mut any = false;
-                    let mut acc: Ids = Some(BTreeSet::new());
-                    for (_, d) in selected {
-                        any = true;
-                        acc = or(acc, detection(d));
-                    }
-                    if any { acc } else { None }
-                }
-            }
-        }
-    }
-}
-
-fn detection(d: &Detection) -> Ids {
-    match d {
-        Detection::AllOf(items) => and(items.iter().map(item)),
-        Detection::AnyOf(ds) => ds.iter().map(detection).fold(Some(BTreeSet::new()), or),
-        Detection::And(ds) => and(ds.iter().map(detection)),
-        Detection::Keywords(_) | Detection::ArrayMatch { .. } | Detection::Conditional { .. } => {
-            None
-        }
-    }
+    analysis::rule(&EventIdAnalysis, rule).map(|s| s.into_iter().collect())
 }
 
 /// `EventID: N` or `EventID: [N, M]` with no modifier.
-fn item(it: &DetectionItem) -> Ids {
+fn item(it: &DetectionItem) -> Fact<u32> {
     let name = it.field.name.as_deref()?;
     if !name.eq_ignore_ascii_case("EventID") || !it.field.modifiers.is_empty() {
         return None;

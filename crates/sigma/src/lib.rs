@@ -10,6 +10,7 @@
 //!
 //! Knows nothing of telemetry formats, storage or async.
 
+mod analysis;
 pub mod event_ids;
 mod info;
 mod load;

@@ -11,14 +11,13 @@
 //! Needles are lowercase ASCII and are matched ASCII-case-insensitively, so
 //! `cased` values stay sound too.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use rsigma_parser::{
-    ConditionExpr, Detection, DetectionItem, Modifier, Quantifier, SelectorPattern, SigmaRule,
-    SigmaValue, StringPart,
-};
+use rsigma_parser::{DetectionItem, Modifier, SigmaRule, SigmaValue, StringPart};
+
+use crate::analysis::{self, Analysis, Fact, or};
 
 /// What the prefilter knows about a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,36 +40,39 @@ pub struct Needle {
 /// Needles shorter than this are not worth a prefilter entry on their own.
 const MIN_USEFUL: usize = 3;
 
-type Need = Option<BTreeSet<Needle>>;
+type Need = Fact<Needle>;
+
+struct NeedleAnalysis;
+
+impl Analysis for NeedleAnalysis {
+    type Item = Needle;
+
+    fn item(&self, it: &DetectionItem) -> Need {
+        item(it)
+    }
+
+    fn keywords(&self, values: &[SigmaValue]) -> Need {
+        values
+            .iter()
+            .map(|v| literals(v, &Transform::default()))
+            .fold(Some(BTreeSet::new()), or)
+    }
+
+    /// The better of needs that must all hold: the one whose shortest
+    /// literal is longest, then the one with fewer literals.
+    fn and(&self, parts: Vec<Need>) -> Need {
+        and(parts)
+    }
+}
 
 /// The needles of a rule (after any rewrite).
 pub fn of_rule(rule: &SigmaRule) -> Needles {
-    let named = &rule.detection.named;
-    let mut total: Need = Some(BTreeSet::new());
-    if rule.detection.conditions.is_empty() {
-        return Needles::Any;
-    }
-    for cond in &rule.detection.conditions {
-        total = or(total, condition(cond, named));
-    }
-    match total {
-        Some(set) if !set.is_empty() => Needles::OneOf(set.into_iter().collect()),
-        _ => Needles::Any,
+    match analysis::rule(&NeedleAnalysis, rule) {
+        Some(set) => Needles::OneOf(set.into_iter().collect()),
+        None => Needles::Any,
     }
 }
 
-fn or(a: Need, b: Need) -> Need {
-    match (a, b) {
-        (Some(mut a), Some(b)) => {
-            a.extend(b);
-            Some(a)
-        }
-        _ => None,
-    }
-}
-
-/// The better of needs that must all hold: the one whose shortest literal
-/// is longest, then the one with fewer literals.
 fn and(needs: impl IntoIterator<Item = Need>) -> Need {
     needs
         .into_iter()
@@ -80,82 +82,6 @@ fn and(needs: impl IntoIterator<Item = Need>) -> Need {
             let shortest = set.iter().map(|n| n.literal.len()).min().unwrap_or(0);
             (shortest.min(16), usize::MAX - set.len())
         })
-}
-
-fn condition(expr: &ConditionExpr, named: &HashMap<String, Detection>) -> Need {
-    match expr {
-        ConditionExpr::And(parts) => and(parts.iter().map(|p| condition(p, named))),
-        ConditionExpr::Or(parts) => parts
-            .iter()
-            .map(|p| condition(p, named))
-            .fold(Some(BTreeSet::new()), or),
-        ConditionExpr::Not(_) => None,
-        ConditionExpr::Identifier(name) => named.get(name).and_then(detection),
-        ConditionExpr::Selector {
-            quantifier,
-            pattern,
-        } => {
-            let selected = |skip_private: bool| {
-                named.iter().filter(move |(name, _)| {
-                    let hit = match pattern {
-                        SelectorPattern::Them => true,
-                        SelectorPattern::Pattern(p) => glob(p, name),
-                    };
-                    hit && !(skip_private && name.starts_with('_'))
-                })
-            };
-            match quantifier {
-                Quantifier::All => and(selected(true).map(|(_, d)| detection(d))),
-                Quantifier::Any | Quantifier::Count(_) => {
-                    let mut any = false;
-                    let mut acc: Need = Some(BTreeSet::new());
-                    for (_, d) in selected(false) {
-                        any = true;
-                        acc = or(acc, detection(d));
-                    }
-                    if any { acc } else { None }
-                }
-            }
-        }
-    }
-}
-
-/// `*` matches any run of characters; everything else literally.
-pub(crate) fn glob(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == name;
-    }
-    let mut rest = name;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            let Some(r) = rest.strip_prefix(part) else {
-                return false;
-            };
-            rest = r;
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(part);
-        } else {
-            match rest.find(part) {
-                Some(pos) => rest = &rest[pos + part.len()..],
-                None => return false,
-            }
-        }
-    }
-    true
-}
-
-fn detection(d: &Detection) -> Need {
-    match d {
-        Detection::AllOf(items) => and(items.iter().map(item)),
-        Detection::AnyOf(ds) => ds.iter().map(detection).fold(Some(BTreeSet::new()), or),
-        Detection::Keywords(values) => values
-            .iter()
-            .map(|v| literals(v, &Transform::default()))
-            .fold(Some(BTreeSet::new()), or),
-        Detection::And(ds) => and(ds.iter().map(detection)),
-        Detection::ArrayMatch { .. } | Detection::Conditional { .. } => None,
-    }
 }
 
 fn item(it: &DetectionItem) -> Need {
@@ -533,14 +459,5 @@ mod tests {
             "  a:\n    Image|re: '.*\\\\wsass\\.exe'\n  condition: a",
         ));
         assert_eq!(literals_of(&n), one_of(&["\\wsass.exe"]));
-    }
-
-    #[test]
-    fn globs_match_selector_patterns() {
-        assert!(glob("sel*", "selection"));
-        assert!(glob("*_x", "a_x"));
-        assert!(glob("a*b*c", "a-b-c"));
-        assert!(!glob("sel*", "filter"));
-        assert!(!glob("a*b", "a-c"));
     }
 }

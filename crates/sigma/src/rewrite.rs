@@ -22,10 +22,23 @@ const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 /// Apply every rewrite to `rule`.
 pub fn rule(rule: &mut SigmaRule) {
     for det in rule.detection.named.values_mut() {
-        windash(det);
-        base64offset(det);
-        keywords_all(det);
+        visit(det, &mut |d| {
+            windash(d);
+            base64offset(d);
+            keywords_all(d);
+        });
     }
+}
+
+/// Call `f` on every node of a detection, children first.
+fn visit(det: &mut Detection, f: &mut dyn FnMut(&mut Detection)) {
+    match det {
+        Detection::AnyOf(ds) | Detection::And(ds) => ds.iter_mut().for_each(|d| visit(d, f)),
+        Detection::ArrayMatch { body, .. } => visit(body, f),
+        Detection::Conditional { named, .. } => named.values_mut().for_each(|d| visit(d, f)),
+        Detection::AllOf(_) | Detection::Keywords(_) => {}
+    }
+    f(det);
 }
 
 /// `keywords: {'|all': [a, b]}`: every keyword must occur somewhere in the
@@ -33,30 +46,24 @@ pub fn rule(rule: &mut SigmaRule) {
 /// must all equal, so it never matches; Vigil writes it as one keyword
 /// search per value, all of which must hold.
 fn keywords_all(det: &mut Detection) {
-    match det {
-        Detection::AllOf(items) => {
-            let is_keyword_all = |it: &rsigma_parser::DetectionItem| {
-                it.field.name.is_none() && it.field.modifiers == [Modifier::All]
-            };
-            if !items.iter().any(is_keyword_all) {
-                return;
-            }
-            let (kw, rest): (Vec<_>, Vec<_>) =
-                std::mem::take(items).into_iter().partition(is_keyword_all);
-            let mut parts = Vec::new();
-            if !rest.is_empty() {
-                parts.push(Detection::AllOf(rest));
-            }
-            for it in kw {
-                parts.extend(it.values.into_iter().map(|v| Detection::Keywords(vec![v])));
-            }
-            *det = Detection::And(parts);
-        }
-        Detection::AnyOf(ds) | Detection::And(ds) => ds.iter_mut().for_each(keywords_all),
-        Detection::ArrayMatch { body, .. } => keywords_all(body),
-        Detection::Conditional { named, .. } => named.values_mut().for_each(keywords_all),
-        Detection::Keywords(_) => {}
+    let Detection::AllOf(items) = det else {
+        return;
+    };
+    let is_keyword_all = |it: &rsigma_parser::DetectionItem| {
+        it.field.name.is_none() && it.field.modifiers == [Modifier::All]
+    };
+    if !items.iter().any(is_keyword_all) {
+        return;
     }
+    let (kw, rest): (Vec<_>, Vec<_>) = std::mem::take(items).into_iter().partition(is_keyword_all);
+    let mut parts = Vec::new();
+    if !rest.is_empty() {
+        parts.push(Detection::AllOf(rest));
+    }
+    for it in kw {
+        parts.extend(it.values.into_iter().map(|v| Detection::Keywords(vec![v])));
+    }
+    *det = Detection::And(parts);
 }
 
 /// A `temporal` or `temporal_ordered` correlation without a condition needs
@@ -77,52 +84,47 @@ pub fn correlation(c: &mut CorrelationRule, had_condition: bool) {
 }
 
 fn base64offset(det: &mut Detection) {
-    match det {
-        Detection::AllOf(items) => {
-            for it in items {
-                let m = &it.field.modifiers;
-                if !m.contains(&Modifier::Base64Offset)
-                    || !m.iter().all(|x| {
-                        matches!(
-                            x,
-                            Modifier::Base64Offset
-                                | Modifier::Contains
-                                | Modifier::Wide
-                                | Modifier::Utf16
-                                | Modifier::Utf16be
-                        )
-                    })
-                {
-                    continue;
-                }
-                let encoding = if m.contains(&Modifier::Wide) {
-                    Some(Modifier::Wide)
-                } else if m.contains(&Modifier::Utf16be) {
-                    Some(Modifier::Utf16be)
-                } else if m.contains(&Modifier::Utf16) {
-                    Some(Modifier::Utf16)
-                } else {
-                    None
-                };
-                let mut values = Vec::new();
-                for v in &it.values {
-                    let SigmaValue::String(s) = v else { return };
-                    let Some(text) = plain_text(s) else { return };
-                    for variant in base64_offsets(&encode(&text, encoding)) {
-                        values.push(SigmaValue::String(SigmaString {
-                            parts: vec![StringPart::Plain(variant)],
-                            original: s.original.clone(),
-                        }));
-                    }
-                }
-                it.values = values;
-                it.field.modifiers = vec![Modifier::Contains];
+    let Detection::AllOf(items) = det else {
+        return;
+    };
+    for it in items {
+        let m = &it.field.modifiers;
+        if !m.contains(&Modifier::Base64Offset)
+            || !m.iter().all(|x| {
+                matches!(
+                    x,
+                    Modifier::Base64Offset
+                        | Modifier::Contains
+                        | Modifier::Wide
+                        | Modifier::Utf16
+                        | Modifier::Utf16be
+                )
+            })
+        {
+            continue;
+        }
+        let encoding = if m.contains(&Modifier::Wide) {
+            Some(Modifier::Wide)
+        } else if m.contains(&Modifier::Utf16be) {
+            Some(Modifier::Utf16be)
+        } else if m.contains(&Modifier::Utf16) {
+            Some(Modifier::Utf16)
+        } else {
+            None
+        };
+        let mut values = Vec::new();
+        for v in &it.values {
+            let SigmaValue::String(s) = v else { return };
+            let Some(text) = plain_text(s) else { return };
+            for variant in base64_offsets(&encode(&text, encoding)) {
+                values.push(SigmaValue::String(SigmaString {
+                    parts: vec![StringPart::Plain(variant)],
+                    original: s.original.clone(),
+                }));
             }
         }
-        Detection::AnyOf(ds) | Detection::And(ds) => ds.iter_mut().for_each(base64offset),
-        Detection::ArrayMatch { body, .. } => base64offset(body),
-        Detection::Conditional { named, .. } => named.values_mut().for_each(base64offset),
-        Detection::Keywords(_) => {}
+        it.values = values;
+        it.field.modifiers = vec![Modifier::Contains];
     }
 }
 
@@ -176,38 +178,33 @@ pub fn base64_offsets(bytes: &[u8]) -> Vec<String> {
 }
 
 fn windash(det: &mut Detection) {
-    match det {
-        Detection::AllOf(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for mut it in std::mem::take(items) {
-                if !it.field.modifiers.contains(&Modifier::WindAsh) {
-                    out.push(it);
-                    continue;
-                }
-                it.field.modifiers.retain(|x| *x != Modifier::WindAsh);
-                let all = it.field.modifiers.contains(&Modifier::All);
-                if all {
-                    // `all` of the values, each in any of its spellings: one
-                    // item per value, the items joined by the selection's AND.
-                    it.field.modifiers.retain(|x| *x != Modifier::All);
-                    for v in std::mem::take(&mut it.values) {
-                        let mut one = it.clone();
-                        one.values = expand_value(v);
-                        out.push(one);
-                    }
-                } else {
-                    let values = std::mem::take(&mut it.values);
-                    it.values = values.into_iter().flat_map(expand_value).collect();
-                    out.push(it);
-                }
-            }
-            *items = out;
+    let Detection::AllOf(items) = det else {
+        return;
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for mut it in std::mem::take(items) {
+        if !it.field.modifiers.contains(&Modifier::WindAsh) {
+            out.push(it);
+            continue;
         }
-        Detection::AnyOf(ds) | Detection::And(ds) => ds.iter_mut().for_each(windash),
-        Detection::ArrayMatch { body, .. } => windash(body),
-        Detection::Conditional { named, .. } => named.values_mut().for_each(windash),
-        Detection::Keywords(_) => {}
+        it.field.modifiers.retain(|x| *x != Modifier::WindAsh);
+        let all = it.field.modifiers.contains(&Modifier::All);
+        if all {
+            // `all` of the values, each in any of its spellings: one
+            // item per value, the items joined by the selection's AND.
+            it.field.modifiers.retain(|x| *x != Modifier::All);
+            for v in std::mem::take(&mut it.values) {
+                let mut one = it.clone();
+                one.values = expand_value(v);
+                out.push(one);
+            }
+        } else {
+            let values = std::mem::take(&mut it.values);
+            it.values = values.into_iter().flat_map(expand_value).collect();
+            out.push(it);
+        }
     }
+    *items = out;
 }
 
 fn expand_value(v: SigmaValue) -> Vec<SigmaValue> {
