@@ -139,7 +139,7 @@ impl Correlator {
         epoch_secs: i64,
     ) -> Vec<(usize, EvaluationResult)> {
         self.engine
-            .process_with_detections(&Doc(event), detections, epoch_secs)
+            .process_with_detections(&Doc::plain(event), detections, epoch_secs)
             .into_iter()
             .filter(|r| r.as_correlation().is_some())
             .filter_map(|r| self.index_of(&r).map(|i| (i, r)))

@@ -1,7 +1,7 @@
 //! One route: the rules that apply to events of one channel (and EventID),
 //! with the prefilter over their needles.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use vigil_formats::name_hash;
@@ -26,10 +26,18 @@ pub(crate) struct Route {
     /// Name hashes of the fields that hold needles, sorted; `None` means
     /// every field must be scanned (a keyword needle is among them).
     pub fields: Option<Vec<u32>>,
+    /// The field map of the route's channel: rule name → event name.
+    pub aliases: Vec<(String, String)>,
 }
 
 impl Route {
-    pub fn build(rule_ids: &[u32], rules: &[LoadedRule]) -> Route {
+    /// `field_map` maps rule field names to the names the route's events
+    /// carry (see `data/windows.toml`).
+    pub fn build(
+        rule_ids: &[u32],
+        rules: &[LoadedRule],
+        field_map: Option<&BTreeMap<String, String>>,
+    ) -> Route {
         let mut always = Vec::new();
         let mut patterns: Vec<&str> = Vec::new();
         let mut index: HashMap<&str, usize> = HashMap::new();
@@ -44,12 +52,22 @@ impl Route {
                             pattern_rules.push(Vec::new());
                             patterns.len() - 1
                         });
-                        let field = needle.field.as_deref().map(name_hash);
-                        match (&mut fields, field) {
-                            (Some(acc), Some(h)) => acc.push(h),
-                            _ => fields = None,
+                        // The event's own name is looked up first, then
+                        // the mapped one: the literal may be in either.
+                        let mapped = needle.field.as_deref().and_then(|f| {
+                            field_map?
+                                .iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case(f))
+                                .map(|(_, v)| name_hash(v))
+                        });
+                        let own = needle.field.as_deref().map(name_hash);
+                        for field in std::iter::once(own).chain(mapped.map(Some)) {
+                            match (&mut fields, field) {
+                                (Some(acc), Some(h)) => acc.push(h),
+                                _ => fields = None,
+                            }
+                            pattern_rules[p].push(Admit { rule: id, field });
                         }
-                        pattern_rules[p].push(Admit { rule: id, field });
                     }
                 }
                 _ => always.push(id),
@@ -80,6 +98,11 @@ impl Route {
             ac,
             pattern_rules,
             fields,
+            aliases: field_map
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         }
     }
 }

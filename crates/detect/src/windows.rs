@@ -111,6 +111,7 @@ impl WindowsDetector {
         let channels = plan
             .into_iter()
             .map(|(channel, by_id)| {
+                let field_map = classifier.field_map(&channel);
                 let wide: Vec<u32> = by_id.get(&None).cloned().unwrap_or_default();
                 let by_event_id = by_id
                     .iter()
@@ -120,12 +121,12 @@ impl WindowsDetector {
                         all.extend(ids);
                         all.sort_unstable();
                         all.dedup();
-                        (id, Route::build(&all, &rules))
+                        (id, Route::build(&all, &rules, field_map))
                     })
                     .collect();
                 let routes = ChannelRoutes {
                     by_event_id,
-                    rest: Route::build(&wide, &rules),
+                    rest: Route::build(&wide, &rules, field_map),
                 };
                 (channel, routes)
             })
@@ -237,7 +238,7 @@ impl Detector for WindowsDetector {
         self.candidates(route, event, scratch);
         scratch.routed_events += 1;
         scratch.evaluations += scratch.candidates.len() as u64;
-        let doc = Doc(event);
+        let doc = Doc(event, &route.aliases);
         for &rule in &scratch.candidates {
             if let Some(result) = evaluate_rule(&self.rules[rule as usize].compiled, &doc) {
                 let mut matched: Vec<(String, String)> = Vec::new();
@@ -352,6 +353,23 @@ detection:
             let no_channel = event(&[("EventID", "104")]);
             assert!(ids(&d, &no_channel).is_empty());
         }
+    }
+
+    #[test]
+    fn process_creation_rules_read_security_4688_through_the_field_map() {
+        let d = detector(false);
+        let audit = event(&[
+            ("Channel", "Security"),
+            ("EventID", "4688"),
+            ("NewProcessName", r"C:\Windows\System32\whoami.exe"),
+        ]);
+        assert_eq!(ids(&d, &audit), vec!["r-whoami", "r-notcmd"]);
+        let other = event(&[
+            ("Channel", "Security"),
+            ("EventID", "4624"),
+            ("NewProcessName", r"C:\Windows\System32\whoami.exe"),
+        ]);
+        assert!(ids(&d, &other).is_empty());
     }
 
     #[test]

@@ -1984,7 +1984,7 @@ fn a_case_insensitive_regex_matches_a_long_s_like_an_s() {
 }
 
 #[test]
-fn a_process_creation_rule_sees_only_sysmon_event_1() {
+fn a_process_creation_rule_sees_sysmon_event_1_and_security_4688_only() {
     let yaml = r"
 title: Whoami
 id: t-whoami
@@ -1996,7 +1996,7 @@ detection:
 ";
     let image = ("Image", r"C:\Windows\System32\whoami.exe");
     let sysmon = "Microsoft-Windows-Sysmon/Operational";
-    let cases: [(&str, Fields<'_>, bool); 5] = [
+    let cases: [(&str, Fields<'_>, bool); 7] = [
         (
             "sysmon event 1",
             &[("Channel", sysmon), ("EventID", "1"), image],
@@ -2022,8 +2022,26 @@ detection:
             false,
         ),
         (
-            "security event 4688",
+            "security event 4688 with the field under the rule's name",
             &[("Channel", "Security"), ("EventID", "4688"), image],
+            true,
+        ),
+        (
+            "security event 4688 with its own field name",
+            &[
+                ("Channel", "Security"),
+                ("EventID", "4688"),
+                ("NewProcessName", r"C:\Windows\System32\whoami.exe"),
+            ],
+            true,
+        ),
+        (
+            "security event 4689 (process exit)",
+            &[
+                ("Channel", "Security"),
+                ("EventID", "4689"),
+                ("NewProcessName", r"C:\Windows\System32\whoami.exe"),
+            ],
             false,
         ),
     ];

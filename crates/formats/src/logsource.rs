@@ -41,6 +41,8 @@ pub enum Unmapped {
 struct WindowsMap {
     services: BTreeMap<String, Vec<String>>,
     categories: BTreeMap<String, BTreeMap<String, Vec<u32>>>,
+    #[serde(default)]
+    fields: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// Maps Sigma logsources to Windows channels and event ids.
@@ -103,6 +105,12 @@ impl WindowsClassifier {
         Ok(target)
     }
 
+    /// Rule field name → event field name for the events of a channel
+    /// (empty when the channel's events use the rules' names).
+    pub fn field_map(&self, channel: &str) -> Option<&BTreeMap<String, String>> {
+        self.map.fields.get(self.service_of(channel)?)
+    }
+
     /// The Sigma service of a Windows channel, if any.
     pub fn service_of(&self, channel: &str) -> Option<&str> {
         self.map
@@ -150,6 +158,21 @@ mod tests {
             .expect("mapped");
         assert_eq!(t.channels.len(), 2, "both PowerShell channels");
         assert!(t.channels.values().all(|ids| ids == &vec![4104]));
+    }
+
+    #[test]
+    fn process_creation_covers_sysmon_and_security_audit_events() {
+        let c = WindowsClassifier::builtin();
+        let t = c
+            .target(&ls("windows", None, Some("process_creation")))
+            .expect("mapped");
+        assert_eq!(t.channels.get("Security"), Some(&vec![4688]));
+        let map = c.field_map("Security").expect("security has a field map");
+        assert_eq!(map.get("Image").map(String::as_str), Some("NewProcessName"));
+        assert!(
+            c.field_map("Microsoft-Windows-Sysmon/Operational")
+                .is_none()
+        );
     }
 
     #[test]
