@@ -208,3 +208,83 @@ fn scan_finds_the_attack_samples_detections() {
         "credential dumping (T1003) is detected in the credential access samples"
     );
 }
+
+const CORRELATION_RULES: &str = r"
+title: Failed logon
+id: 00000000-0000-0000-0000-00000000b001
+name: failed_logon
+level: low
+logsource: {product: windows, service: security}
+detection:
+  sel:
+    EventID: 4625
+  condition: sel
+---
+title: Password guessing against one account
+id: 00000000-0000-0000-0000-00000000b002
+level: high
+tags: [attack.credential_access, attack.t1110.001]
+correlation:
+  type: event_count
+  rules: [failed_logon]
+  group-by: [TargetUserName]
+  timespan: 5m
+  condition:
+    gte: 3
+";
+
+fn failed_logon(user: &str, second: u32, record: u32) -> String {
+    format!(
+        r##"{{"Event":{{"System":{{"Channel":"Security","EventID":4625,"EventRecordID":{record},"Computer":"DC01","TimeCreated":{{"#attributes":{{"SystemTime":"2026-11-01T10:00:{second:02}Z"}}}}}},"EventData":{{"TargetUserName":"{user}","IpAddress":"10.0.0.9"}}}}}}"##
+    )
+}
+
+#[test]
+fn scan_runs_correlation_rules_over_the_detections_in_time_order() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("rules.yml"), CORRELATION_RULES).expect("rules");
+    // Three failures for alice within a minute (written out of order across
+    // two files) and two for bob: only alice's group reaches the threshold.
+    let a: Vec<String> = vec![failed_logon("alice", 30, 3), failed_logon("bob", 1, 4)];
+    let b: Vec<String> = vec![
+        failed_logon("alice", 10, 1),
+        failed_logon("alice", 20, 2),
+        failed_logon("bob", 40, 5),
+    ];
+    std::fs::write(dir.path().join("a.jsonl"), a.join("\n")).expect("a");
+    std::fs::write(dir.path().join("b.jsonl"), b.join("\n")).expect("b");
+    let out = vigil(
+        dir.path(),
+        &[
+            "scan",
+            "-r",
+            "rules.yml",
+            "a.jsonl",
+            "b.jsonl",
+            "--format",
+            "jsonl",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(rows.iter().filter(|r| r["kind"] == "detection").count(), 5);
+    let fired: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "correlation").collect();
+    assert_eq!(fired.len(), 1, "{fired:#?}");
+    let c = fired[0];
+    assert_eq!(c["rule_id"], "00000000-0000-0000-0000-00000000b002");
+    assert_eq!(c["level"], "high");
+    assert_eq!(c["techniques"][0], "T1110.001");
+    assert_eq!(c["group"]["TargetUserName"], "alice");
+    assert_eq!(c["value"], 3.0);
+    assert_eq!(
+        c["timestamp"], "2026-11-01T10:00:30Z",
+        "the event that completed it"
+    );
+}
