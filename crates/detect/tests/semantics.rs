@@ -1008,7 +1008,6 @@ fn windash_with_all_matches_every_dash_spelling() {
 }
 
 #[test]
-#[ignore = "limitation: past 625 spellings (5 flags) vigil_sigma::rewrite::expand gives every flag the same dash, while the Sigma spec takes every combination"]
 fn windash_matches_mixed_spellings_of_five_flags() {
     expect(
         r"

@@ -90,7 +90,10 @@ pub fn read_file(
         });
     };
     match kind {
-        FileKind::Evtx => read_evtx(path, threads, on_event, &mut err, &mut stats),
+        FileKind::Evtx => match evtx::EvtxParser::from_path(path) {
+            Ok(parser) => read_evtx(parser, threads, on_event, &mut err, &mut stats),
+            Err(e) => err("file".into(), chain(&e), &mut stats),
+        },
         FileKind::Json | FileKind::JsonLines => match std::fs::read(path) {
             Ok(bytes) if kind == FileKind::Json => {
                 read_json(&bytes, on_event, &mut err, &mut stats)
@@ -119,18 +122,41 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-fn read_evtx(
-    path: &Path,
+/// Decode an EVTX file held in memory, on the calling thread, as
+/// [`read_file`] decodes one on disk. Errors name the path `<memory>`; a
+/// buffer that does not start with an EVTX file header is a single error
+/// with location `file`.
+pub fn read_evtx_bytes(
+    bytes: Vec<u8>,
+    on_event: &mut dyn FnMut(Position, &FlatEvent),
+    on_error: &mut dyn FnMut(RecordError),
+) -> ReadStats {
+    let mut stats = ReadStats::default();
+    let mut err = |location: String, reason: String, stats: &mut ReadStats| {
+        stats.errors += 1;
+        on_error(RecordError {
+            path: PathBuf::from("<memory>"),
+            location,
+            reason,
+        });
+    };
+    match evtx::EvtxParser::from_buffer(bytes) {
+        Ok(parser) => read_evtx(parser, 1, on_event, &mut err, &mut stats),
+        Err(e) => err("file".into(), chain(&e), &mut stats),
+    }
+    stats
+}
+
+/// The records of an opened EVTX file, decoded by `threads` workers.
+fn read_evtx<T: std::io::Read + std::io::Seek>(
+    parser: evtx::EvtxParser<T>,
     threads: usize,
     on_event: &mut dyn FnMut(Position, &FlatEvent),
     err: &mut ErrFn<'_>,
     stats: &mut ReadStats,
 ) {
     let settings = evtx::ParserSettings::new().num_threads(threads);
-    let mut parser = match evtx::EvtxParser::from_path(path) {
-        Ok(p) => p.with_configuration(settings),
-        Err(e) => return err("file".into(), chain(&e), stats),
-    };
+    let mut parser = parser.with_configuration(settings);
     // Decoding and flattening run on the parser's worker threads.
     let records = parser.serialized_records(|record| {
         let record = record?;

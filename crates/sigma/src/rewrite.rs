@@ -14,7 +14,7 @@
 
 use rsigma_parser::{
     ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, Detection, Modifier,
-    SigmaRule, SigmaString, SigmaValue, StringPart,
+    SigmaRule, SigmaString, SigmaValue, SpecialChar, StringPart,
 };
 
 const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
@@ -188,23 +188,131 @@ fn windash(det: &mut Detection) {
             continue;
         }
         it.field.modifiers.retain(|x| *x != Modifier::WindAsh);
+        let too_many = it.values.iter().any(|v| match v {
+            SigmaValue::String(s) => variants(switches(s)).is_none(),
+            _ => false,
+        });
+        if too_many && let Some(regexes) = as_regexes(&it) {
+            // Every combination as one pattern per value.
+            it.field.modifiers.retain(|m| *m == Modifier::All);
+            it.field.modifiers.insert(0, Modifier::Re);
+            it.values = regexes;
+        }
         let all = it.field.modifiers.contains(&Modifier::All);
         if all {
-            // `all` of the values, each in any of its spellings: one
-            // item per value, the items joined by the selection's AND.
+            // `all` of the values, each in any of its spellings: one item per
+            // value, the items joined by the selection's AND.
             it.field.modifiers.retain(|x| *x != Modifier::All);
             for v in std::mem::take(&mut it.values) {
                 let mut one = it.clone();
-                one.values = expand_value(v);
+                one.values = if too_many { vec![v] } else { expand_value(v) };
                 out.push(one);
             }
-        } else {
+        } else if !too_many {
             let values = std::mem::take(&mut it.values);
             it.values = values.into_iter().flat_map(expand_value).collect();
+            out.push(it);
+        } else {
             out.push(it);
         }
     }
     *items = out;
+}
+
+/// The values of a `windash` item as regular expressions with a dash class
+/// at every switch, when its other modifiers allow (`contains`,
+/// `startswith`, `endswith`, `cased`, `all`).
+fn as_regexes(it: &rsigma_parser::DetectionItem) -> Option<Vec<SigmaValue>> {
+    let m = &it.field.modifiers;
+    let allowed = m.iter().all(|x| {
+        matches!(
+            x,
+            Modifier::Contains
+                | Modifier::StartsWith
+                | Modifier::EndsWith
+                | Modifier::Cased
+                | Modifier::All
+        )
+    });
+    if !allowed {
+        return None;
+    }
+    let (start, end) = match (
+        m.contains(&Modifier::Contains),
+        m.contains(&Modifier::StartsWith),
+        m.contains(&Modifier::EndsWith),
+    ) {
+        (true, _, _) => ("", ""),
+        (_, true, _) => ("^", ""),
+        (_, _, true) => ("", "$"),
+        _ => ("^", "$"),
+    };
+    let flags = if m.contains(&Modifier::Cased) {
+        "(?s)"
+    } else {
+        "(?is)"
+    };
+    it.values
+        .iter()
+        .map(|v| {
+            let SigmaValue::String(s) = v else {
+                return None;
+            };
+            let mut re = format!("{flags}{start}");
+            for p in &s.parts {
+                match p {
+                    StringPart::Plain(t) => {
+                        for (i, c) in t.char_indices() {
+                            if starts_word(t, i, c) {
+                                re.push_str("[-/\u{2013}\u{2014}\u{2015}]");
+                            } else {
+                                re.push_str(&regex_syntax::escape(c.encode_utf8(&mut [0; 4])));
+                            }
+                        }
+                    }
+                    StringPart::Special(SpecialChar::WildcardMulti) => re.push_str(".*"),
+                    StringPart::Special(SpecialChar::WildcardSingle) => re.push('.'),
+                }
+            }
+            re.push_str(end);
+            Some(SigmaValue::String(SigmaString {
+                parts: vec![StringPart::Plain(re.clone())],
+                original: re,
+            }))
+        })
+        .collect()
+}
+
+/// How many word-starting dashes or slashes a value has.
+fn switches(s: &SigmaString) -> usize {
+    s.parts
+        .iter()
+        .map(|p| match p {
+            StringPart::Plain(t) => t
+                .char_indices()
+                .filter(|(i, c)| starts_word(t, *i, *c))
+                .count(),
+            StringPart::Special(_) => 0,
+        })
+        .sum()
+}
+
+/// The number of spellings of a value with `n` switches, if not too many.
+fn variants(n: usize) -> Option<usize> {
+    u32::try_from(n)
+        .ok()
+        .and_then(|n| DASHES.len().checked_pow(n))
+        .filter(|v| *v <= MAX_VARIANTS)
+}
+
+/// Whether the `-` or `/` at byte `i` of `text` starts a word.
+fn starts_word(text: &str, i: usize, c: char) -> bool {
+    if c != '-' && c != '/' {
+        return false;
+    }
+    let prev_is_word = text[..i].chars().next_back().is_some_and(is_word);
+    let next_is_word = text[i + c.len_utf8()..].chars().next().is_some_and(is_word);
+    !prev_is_word && next_is_word
 }
 
 fn expand_value(v: SigmaValue) -> Vec<SigmaValue> {
@@ -214,8 +322,8 @@ fn expand_value(v: SigmaValue) -> Vec<SigmaValue> {
     }
 }
 
-/// At most this many spellings of one value; past it, each switch gets the
-/// same dash (the common case) rather than every combination.
+/// At most this many spellings of one value are listed; past it the value
+/// becomes a regular expression with a dash class at each switch.
 const MAX_VARIANTS: usize = 625;
 
 fn is_word(c: char) -> bool {
@@ -226,35 +334,15 @@ fn is_word(c: char) -> bool {
 /// the five dashes, in every combination (as the specification's reference
 /// implementation expands it).
 pub fn expand(s: &SigmaString) -> Vec<SigmaString> {
-    let starts_word = |text: &str, i: usize, c: char| -> bool {
-        if c != '-' && c != '/' {
-            return false;
-        }
-        let prev_is_word = text[..i].chars().next_back().is_some_and(is_word);
-        let next_is_word = text[i + c.len_utf8()..].chars().next().is_some_and(is_word);
-        !prev_is_word && next_is_word
-    };
-    let switches: usize = s
-        .parts
-        .iter()
-        .map(|p| match p {
-            StringPart::Plain(t) => t
-                .char_indices()
-                .filter(|(i, c)| starts_word(t, *i, *c))
-                .count(),
-            StringPart::Special(_) => 0,
-        })
-        .sum();
-    if switches == 0 {
+    let n = switches(s);
+    if n == 0 {
         return vec![s.clone()];
     }
-    let combinations = u32::try_from(switches)
-        .ok()
-        .and_then(|n| DASHES.len().checked_pow(n))
-        .filter(|n| *n <= MAX_VARIANTS);
     // Each variant is a number in base 5: digit k picks the dash of switch k.
-    let (count, same_dash) = match combinations {
-        Some(n) => (n, false),
+    // Past the limit (callers turn such values into patterns), each switch
+    // gets the same dash.
+    let (count, same_dash) = match variants(n) {
+        Some(v) => (v, false),
         None => (DASHES.len(), true),
     };
     (0..count)
@@ -349,6 +437,28 @@ mod tests {
             items
                 .iter()
                 .all(|i| i.values.len() == 5 && i.field.modifiers == vec![Modifier::Contains])
+        );
+    }
+
+    #[test]
+    fn values_with_too_many_switches_become_one_pattern() {
+        let yaml = "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains|windash: ' -a -b -c -d -e*x'\n  condition: sel\n";
+        let mut r = rsigma_parser::parse_sigma_yaml(yaml)
+            .expect("parses")
+            .rules
+            .remove(0);
+        rule(&mut r);
+        let Detection::AllOf(items) = &r.detection.named["sel"] else {
+            panic!("selection shape")
+        };
+        assert_eq!(items[0].field.modifiers, vec![Modifier::Re]);
+        let SigmaValue::String(s) = &items[0].values[0] else {
+            panic!("a string")
+        };
+        let dash = "[-/\u{2013}\u{2014}\u{2015}]";
+        assert_eq!(
+            s.original,
+            format!("(?is) {dash}a {dash}b {dash}c {dash}d {dash}e.*x")
         );
     }
 
