@@ -91,7 +91,10 @@ pub fn read_file(
     };
     match kind {
         FileKind::Evtx => match evtx::EvtxParser::from_path(path) {
-            Ok(parser) => read_evtx(parser, threads, on_event, &mut err, &mut stats),
+            Ok(parser) => {
+                let len = std::fs::metadata(path).map_or(u64::MAX, |m| m.len());
+                read_evtx(parser, len, threads, on_event, &mut err, &mut stats);
+            }
             Err(e) => err("file".into(), chain(&e), &mut stats),
         },
         FileKind::Json | FileKind::JsonLines => match std::fs::read(path) {
@@ -140,21 +143,40 @@ pub fn read_evtx_bytes(
             reason,
         });
     };
+    let len = bytes.len() as u64;
     match evtx::EvtxParser::from_buffer(bytes) {
-        Ok(parser) => read_evtx(parser, 1, on_event, &mut err, &mut stats),
+        Ok(parser) => read_evtx(parser, len, 1, on_event, &mut err, &mut stats),
         Err(e) => err("file".into(), chain(&e), &mut stats),
     }
     stats
 }
 
 /// The records of an opened EVTX file, decoded by `threads` workers.
+/// EVTX files are a 4 KiB header and 64 KiB chunks.
+const EVTX_CHUNK: u64 = 65_536;
+
 fn read_evtx<T: std::io::Read + std::io::Seek>(
     parser: evtx::EvtxParser<T>,
+    file_len: u64,
     threads: usize,
     on_event: &mut dyn FnMut(Position, &FlatEvent),
     err: &mut ErrFn<'_>,
     stats: &mut ReadStats,
 ) {
+    // A cut file reads as fewer chunks without any record error: say so.
+    let header = parser.header();
+    let announced =
+        u64::from(header.header_block_size) + u64::from(header.chunk_count) * EVTX_CHUNK;
+    if header.validate_checksum() && file_len < announced {
+        err(
+            "file".into(),
+            format!(
+                "truncated: the header announces {} chunks ({announced} bytes) but the file holds {file_len} bytes; events past the cut are missing",
+                header.chunk_count
+            ),
+            stats,
+        );
+    }
     let settings = evtx::ParserSettings::new().num_threads(threads);
     let mut parser = parser.with_configuration(settings);
     // Decoding and flattening run on the parser's worker threads.

@@ -227,6 +227,11 @@ fn a_file_truncated_in_the_middle_of_its_second_chunk_still_yields_the_first_chu
         out.ids.len() < sample.all_ids().len(),
         "the cut chunk's events are gone"
     );
+    assert!(
+        out.errors.iter().any(|e| e.reason.starts_with("truncated")),
+        "and the cut is reported: {:?}",
+        out.errors
+    );
 }
 
 #[test]
@@ -259,7 +264,14 @@ fn a_file_truncated_anywhere_yields_exactly_the_chunks_that_end_before_the_cut()
         let whole = (cut - HEADER) / CHUNK;
         let expected: BTreeSet<u64> = sample.chunks[..whole].iter().flatten().copied().collect();
         assert_eq!(out.id_set(), expected, "cut {cut}");
-        assert!(out.errors.is_empty(), "cut {cut}: {:?}", out.errors);
+        // The loss is reported once, for the file.
+        assert_eq!(out.errors.len(), 1, "cut {cut}: {:?}", out.errors);
+        assert_eq!(out.errors[0].location, "file");
+        assert!(
+            out.errors[0].reason.starts_with("truncated"),
+            "cut {cut}: {:?}",
+            out.errors
+        );
     }
 }
 
