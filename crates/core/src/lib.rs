@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod entity;
 pub mod id;
+pub mod identity;
 pub mod severity;
 pub mod tenant;
 pub mod time;

@@ -60,6 +60,31 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
 }
 
 impl SettingChange {
+    /// Who may make this change: the customer's own settings, or the
+    /// provider's service settings.
+    pub fn permission(&self) -> crate::identity::Permission {
+        use crate::identity::Permission;
+        match self {
+            SettingChange::Authorisation(_)
+            | SettingChange::AddExclusion(_)
+            | SettingChange::RemoveExclusion(_)
+            | SettingChange::ExclusionsReviewed
+            | SettingChange::AddContact(_)
+            | SettingChange::RemoveContact(_)
+            | SettingChange::AddChannel(_)
+            | SettingChange::RemoveChannel(_) => Permission::EditCustomerSettings,
+            SettingChange::Name(_)
+            | SettingChange::CoverageAll
+            | SettingChange::AddCoverage(_)
+            | SettingChange::RemoveCoverage(_)
+            | SettingChange::Sla { .. }
+            | SettingChange::IrProvider(_)
+            | SettingChange::ClearIrProvider
+            | SettingChange::LearningPeriodDays(_)
+            | SettingChange::GracePeriodDays(_) => Permission::EditServiceSettings,
+        }
+    }
+
     pub(super) fn apply(
         &self,
         tenant: &mut Tenant,

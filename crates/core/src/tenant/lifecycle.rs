@@ -66,6 +66,18 @@ impl Lifecycle {
         }
     }
 
+    /// The permission a move from `self` to `to` needs: going towards live
+    /// is activation; leaving or returning from offboarding is offboarding.
+    pub fn permission_to(self, to: Lifecycle) -> crate::identity::Permission {
+        use crate::identity::Permission;
+        match (self, to) {
+            (_, Lifecycle::Offboarding | Lifecycle::Deleted) | (Lifecycle::Offboarding, _) => {
+                Permission::OffboardTenant
+            }
+            _ => Permission::ActivateTenant,
+        }
+    }
+
     /// Whether detections run (customer notifications are held in monitoring).
     pub const fn detects(self) -> bool {
         matches!(self, Lifecycle::Monitoring | Lifecycle::Live)

@@ -11,7 +11,7 @@ pub use change::{AppliedChange, SettingChange};
 pub use lifecycle::{Lifecycle, ParseLifecycleError, TransitionError};
 pub use settings::{
     AssetKind, AssetRef, Channel, ChannelKind, Contact, ContactKind, Coverage, IrProvider,
-    ResponseAuthorisation, Secret, SettingsError, TenantSettings, WebhookFormat,
+    ResponseAuthorisation, Secret, SettingsError, TenantSettings, WebhookFormat, validate_email,
 };
 pub use sla::{SlaPolicy, SlaTargets, parse_duration};
 
