@@ -421,3 +421,36 @@ mod tests {
         assert!("root".parse::<Role>().is_err());
     }
 }
+
+/// Identifier of an API token.
+pub type TokenId = Id<ApiToken>;
+/// Identifier of an ingest key.
+pub type IngestKeyId = Id<IngestKey>;
+
+/// A user's API token (its secret is shown once and stored only hashed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl ApiToken {
+    /// Usable at `now`: neither revoked nor expired.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| now < e)
+    }
+}
+
+/// A tenant's key for sending telemetry (stored only hashed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestKey {
+    pub id: IngestKeyId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}

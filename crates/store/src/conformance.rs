@@ -8,6 +8,8 @@ use vigil_core::tenant::{
 };
 use vigil_core::{TenantId, Timestamp};
 
+use vigil_core::identity::{ApiToken, IngestKey, Role, User};
+
 use crate::{Store, StoreError};
 
 fn at(s: &str) -> Timestamp {
@@ -39,6 +41,7 @@ pub async fn run_all(store: &dyn Store) {
     duplicate_slugs_are_refused(store).await;
     stale_updates_are_refused_as_conflicts(store).await;
     tenants_list_in_slug_order(store).await;
+    users_tokens_and_ingest_keys_round_trip(store).await;
     every_change_extends_one_verifiable_audit_chain(store).await;
     migrating_twice_applies_nothing_the_second_time(store).await;
 }
@@ -132,6 +135,100 @@ async fn tenants_list_in_slug_order(store: &dyn Store) {
     sorted.sort();
     assert_eq!(slugs, sorted);
     assert!(slugs.contains(&"roundtrip".to_owned()));
+}
+
+async fn users_tokens_and_ingest_keys_round_trip(store: &dyn Store) {
+    let now = at("2026-11-27T08:30:00Z");
+    let t = store
+        .tenant_by_slug(&TenantSlug::parse("roundtrip").expect("slug"))
+        .await
+        .expect("read")
+        .expect("tenant from an earlier check");
+    let user = User::new(
+        "Reader@Roundtrip.Example",
+        Role::CustomerReader,
+        Some(t.id),
+        now,
+    )
+    .expect("valid user");
+    let e =
+        |action: &str| AuditEntry::new(now, &Actor::System, action, Some(t.id), "user", json!({}));
+    store
+        .insert_user(&user, "$argon2id$fake", e("user.create"))
+        .await
+        .expect("insert user");
+    let err = store
+        .insert_user(&user, "$argon2id$fake", e("user.create"))
+        .await
+        .expect_err("email taken");
+    assert!(matches!(err, StoreError::Duplicate { .. }), "{err}");
+    let (back, hash) = store
+        .user_by_email("READER@roundtrip.example")
+        .await
+        .expect("read")
+        .expect("found by email, any case");
+    assert_eq!(back, user);
+    assert_eq!(hash, "$argon2id$fake");
+    assert_eq!(
+        store.list_users(Some(t.id)).await.expect("list"),
+        vec![user.clone()]
+    );
+
+    let token = ApiToken {
+        id: vigil_core::Id::new_at(now),
+        user_id: user.id,
+        name: "ci".into(),
+        created_at: now,
+        expires_at: Some(at("2027-01-01T00:00:00Z")),
+        revoked_at: None,
+    };
+    store
+        .insert_token(&token, "sha256-of-token", e("token.create"))
+        .await
+        .expect("insert token");
+    let (found, owner) = store
+        .token_by_hash("sha256-of-token")
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!((found, owner), (token.clone(), user.clone()));
+    assert!(store.token_by_hash("other").await.expect("read").is_none());
+    store
+        .revoke_token(token.id, now, e("token.revoke"))
+        .await
+        .expect("revoke");
+    let (revoked, _) = store
+        .token_by_hash("sha256-of-token")
+        .await
+        .expect("read")
+        .expect("still there");
+    assert_eq!(revoked.revoked_at, Some(now));
+    assert!(
+        store
+            .revoke_token(token.id, now, e("token.revoke"))
+            .await
+            .is_err(),
+        "a revoked token cannot be revoked again"
+    );
+
+    let key = IngestKey {
+        id: vigil_core::Id::new_at(now),
+        tenant_id: t.id,
+        name: "winlogbeat".into(),
+        created_at: now,
+        revoked_at: None,
+    };
+    store
+        .insert_ingest_key(&key, "sha256-of-key", e("ingest_key.create"))
+        .await
+        .expect("insert key");
+    assert_eq!(
+        store
+            .ingest_key_by_hash("sha256-of-key")
+            .await
+            .expect("read"),
+        Some(key)
+    );
 }
 
 async fn every_change_extends_one_verifiable_audit_chain(store: &dyn Store) {

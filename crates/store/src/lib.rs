@@ -18,6 +18,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use vigil_core::TenantId;
 use vigil_core::audit::{AuditEntry, AuditRecord};
+use vigil_core::identity::{ApiToken, IngestKey, TokenId, User};
 use vigil_core::tenant::{Tenant, TenantSlug};
 
 pub use error::StoreError;
@@ -60,9 +61,55 @@ pub trait AuditStore: Send + Sync {
     async fn audit_page(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>>;
 }
 
+/// Users, API tokens and ingest keys. Secrets arrive already hashed.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// Insert a user; [`StoreError::Duplicate`] if the email is taken.
+    async fn insert_user(
+        &self,
+        user: &User,
+        password_hash: &str,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// A user and their password hash, by (lowercase) email.
+    async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>>;
+
+    /// Users of one tenant, or all users when `tenant` is `None`; by email.
+    async fn list_users(&self, tenant: Option<TenantId>) -> Result<Vec<User>>;
+
+    async fn insert_token(
+        &self,
+        token: &ApiToken,
+        hash: &str,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// The token with this hash and its user.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<(ApiToken, User)>>;
+
+    /// Mark a token revoked at `at` ([`StoreError::NotFound`] if unknown).
+    async fn revoke_token(
+        &self,
+        id: TokenId,
+        at: vigil_core::Timestamp,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    async fn insert_ingest_key(
+        &self,
+        key: &IngestKey,
+        hash: &str,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// The live or revoked key with this hash.
+    async fn ingest_key_by_hash(&self, hash: &str) -> Result<Option<IngestKey>>;
+}
+
 /// Everything a backend provides.
 #[async_trait]
-pub trait Store: TenantStore + AuditStore + std::fmt::Debug {
+pub trait Store: TenantStore + AuditStore + IdentityStore + std::fmt::Debug {
     /// Apply pending migrations; refuse a database from a newer Vigil.
     async fn migrate(&self) -> Result<MigrationReport>;
 

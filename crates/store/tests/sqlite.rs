@@ -27,8 +27,14 @@ async fn migrations_from_an_empty_database_create_every_table() {
     let path = dir.path().join("vigil.db");
     let store = SqliteStore::open(&path).await.expect("open");
     let report = store.migrate().await.expect("migrate");
-    assert_eq!(report.applied, vec![(1, "tenants_and_audit".to_owned())]);
-    assert_eq!(report.version, 1);
+    assert_eq!(
+        report.applied,
+        vec![
+            (1, "tenants_and_audit".to_owned()),
+            (2, "identity".to_owned())
+        ]
+    );
+    assert_eq!(report.version, 2);
     assert!(
         store
             .list_tenants()
@@ -65,7 +71,7 @@ async fn a_database_from_a_newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 999,
-                supported: 1,
+                supported: 2,
                 ..
             }
         ),

@@ -4,11 +4,18 @@ use super::SqliteStore;
 use crate::{Migration, MigrationReport, Result, StoreError};
 
 /// The SQLite schema, in order. Never edit a released migration: add one.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "tenants_and_audit",
-    sql: include_str!("../../migrations/sqlite/0001_tenants_and_audit.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "tenants_and_audit",
+        sql: include_str!("../../migrations/sqlite/0001_tenants_and_audit.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "identity",
+        sql: include_str!("../../migrations/sqlite/0002_identity.sql"),
+    },
+];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {
     let mut tx = store.write_tx().await?;

@@ -1,6 +1,7 @@
 //! The embedded default backend: one SQLite file in WAL mode.
 
 mod audit;
+mod identity;
 mod migrations;
 mod tenant;
 
