@@ -22,6 +22,16 @@ pub enum ServiceError {
     },
     #[error("{0}")]
     Conflict(String),
+    #[error("your role may not {0}")]
+    Forbidden(&'static str),
+    #[error("not signed in, or the credential is unknown, expired or revoked")]
+    Unauthenticated,
+    #[error(transparent)]
+    InvalidUser(#[from] vigil_core::identity::InvalidUser),
+    #[error("invalid password: {0}")]
+    WeakPassword(&'static str),
+    #[error("the system's random number generator failed")]
+    Random,
     #[error("the audit log is broken: {0}")]
     AuditBroken(#[from] ChainBreak),
     #[error(transparent)]

@@ -5,8 +5,10 @@
 //! record in the same transaction (see `vigil-store`).
 
 mod audit;
+mod authz;
 mod clock;
 mod error;
+mod identity;
 mod tenants;
 
 use std::sync::Arc;
@@ -16,7 +18,9 @@ use vigil_store::Store;
 pub use audit::AuditVerification;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::ServiceError;
+pub use identity::NewSecret;
 pub use vigil_core::audit::Actor;
+pub use vigil_core::identity::Principal;
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 

@@ -1,7 +1,8 @@
 //! Tenant use cases: create, read, change settings, move through the lifecycle.
 
 use serde_json::json;
-use vigil_core::audit::{Actor, AuditEntry};
+use vigil_core::audit::AuditEntry;
+use vigil_core::identity::{Decision, Permission, Principal, authorize};
 use vigil_core::tenant::{AppliedChange, Lifecycle, SettingChange, Tenant, TenantName, TenantSlug};
 
 use crate::{Result, Service, ServiceError};
@@ -10,14 +11,16 @@ use crate::{Result, Service, ServiceError};
 const CONFLICT_RETRIES: usize = 3;
 
 impl Service {
-    pub async fn create_tenant(&self, actor: &Actor, slug: &str, name: &str) -> Result<Tenant> {
+    pub async fn create_tenant(&self, p: &Principal, slug: &str, name: &str) -> Result<Tenant> {
+        self.authorize(p, Permission::CreateTenant, None, false)
+            .await?;
         let slug = TenantSlug::parse(slug)?;
         let name = TenantName::parse(name)?;
         let now = self.clock.now();
         let tenant = Tenant::new(slug, name, now);
         let audit = AuditEntry::new(
             now,
-            actor,
+            &p.actor(),
             "tenant.create",
             Some(tenant.id),
             target(&tenant),
@@ -28,11 +31,30 @@ impl Service {
         Ok(tenant)
     }
 
-    pub async fn list_tenants(&self, _actor: &Actor) -> Result<Vec<Tenant>> {
-        Ok(self.store.list_tenants().await?)
+    /// The tenants the principal may see.
+    pub async fn list_tenants(&self, p: &Principal) -> Result<Vec<Tenant>> {
+        let all = self.store.list_tenants().await?;
+        Ok(all
+            .into_iter()
+            .filter(|t| {
+                matches!(
+                    authorize(p, Permission::ReadTenant, Some(t.id)),
+                    Decision::Allow { .. }
+                )
+            })
+            .collect())
     }
 
-    pub async fn tenant(&self, _actor: &Actor, slug: &str) -> Result<Tenant> {
+    /// One tenant, if the principal may see it.
+    pub async fn tenant(&self, p: &Principal, slug: &str) -> Result<Tenant> {
+        let tenant = self.load_tenant(slug).await?;
+        self.authorize(p, Permission::ReadTenant, Some(&tenant), true)
+            .await?;
+        Ok(tenant)
+    }
+
+    /// A tenant by slug, without authorisation (internal).
+    pub(crate) async fn load_tenant(&self, slug: &str) -> Result<Tenant> {
         let slug = TenantSlug::parse(slug)?;
         self.store
             .tenant_by_slug(&slug)
@@ -47,10 +69,15 @@ impl Service {
     /// change and what each change did.
     pub async fn update_tenant(
         &self,
-        actor: &Actor,
+        p: &Principal,
         slug: &str,
         changes: &[SettingChange],
     ) -> Result<(Tenant, Vec<AppliedChange>)> {
+        let tenant = self.load_tenant(slug).await?;
+        for change in changes {
+            self.authorize(p, change.permission(), Some(&tenant), false)
+                .await?;
+        }
         if changes.is_empty() {
             return Err(ServiceError::InvalidSetting(
                 vigil_core::tenant::SettingsError::Invalid {
@@ -59,7 +86,7 @@ impl Service {
                 },
             ));
         }
-        self.modify(actor, slug, |tenant, now| {
+        self.modify(p, slug, |tenant, now| {
             let applied = tenant.apply(changes, now)?;
             let details = json!({ "changes": applied });
             Ok(("tenant.settings", details, applied))
@@ -71,13 +98,21 @@ impl Service {
     /// time guards and is recorded in the audit log.
     pub async fn transition_tenant(
         &self,
-        actor: &Actor,
+        p: &Principal,
         slug: &str,
         to: Lifecycle,
         override_reason: Option<&str>,
     ) -> Result<Tenant> {
+        let current = self.load_tenant(slug).await?;
+        self.authorize(
+            p,
+            current.lifecycle.permission_to(to),
+            Some(&current),
+            false,
+        )
+        .await?;
         let (tenant, ()) = self
-            .modify(actor, slug, |tenant, now| {
+            .modify(p, slug, |tenant, now| {
                 let from = tenant.lifecycle;
                 tenant
                     .transition(to, now, override_reason)
@@ -97,7 +132,7 @@ impl Service {
     /// concurrent writer changed the tenant in between.
     async fn modify<T>(
         &self,
-        actor: &Actor,
+        p: &Principal,
         slug: &str,
         mut change: impl FnMut(
             &mut Tenant,
@@ -106,13 +141,13 @@ impl Service {
     ) -> Result<(Tenant, T)> {
         let mut attempt = 0;
         loop {
-            let mut tenant = self.tenant(actor, slug).await?;
+            let mut tenant = self.load_tenant(slug).await?;
             let expected = tenant.version;
             let now = self.clock.now();
             let (action, details, out) = change(&mut tenant, now)?;
             let audit = AuditEntry::new(
                 now,
-                actor,
+                &p.actor(),
                 action,
                 Some(tenant.id),
                 target(&tenant),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use vigil_core::tenant::{Lifecycle, ResponseAuthorisation, SettingChange};
-use vigil_service::{Actor, FixedClock, Service, ServiceError};
+use vigil_service::{FixedClock, Principal, Service, ServiceError};
 use vigil_store::{SqliteStore, Store};
 
 async fn service() -> (Service, Arc<FixedClock>) {
@@ -13,8 +13,8 @@ async fn service() -> (Service, Arc<FixedClock>) {
     (Service::new(Arc::new(store), clock.clone()), clock)
 }
 
-fn operator() -> Actor {
-    Actor::Cli("tester".into())
+fn operator() -> Principal {
+    Principal::Operator("tester".into())
 }
 
 #[tokio::test]

@@ -65,6 +65,82 @@ pub enum Command {
     Audit(AuditCommand),
     /// Run Sigma rules over event log files (EVTX, JSON, JSON lines) offline
     Scan(ScanArgs),
+    /// Create and list users (provider staff and customers' SOC teams)
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Create and revoke users' API tokens (shown once, stored hashed)
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Create tenants' ingest keys, good for sending telemetry only
+    #[command(subcommand, name = "ingest-key")]
+    IngestKey(IngestKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input when it is not
+    /// a terminal, prompted for otherwise, or generated with --generate
+    Create {
+        #[arg(long)]
+        email: String,
+        /// provider_admin, analyst, delivery_manager (provider roles), or
+        /// customer_admin, customer_responder, customer_reader (need --tenant)
+        #[arg(long)]
+        role: String,
+        /// The tenant of a customer role
+        #[arg(long, value_name = "SLUG")]
+        tenant: Option<String>,
+        /// Generate a strong password and print it once
+        #[arg(long)]
+        generate: bool,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// List users, of one tenant or all
+    List {
+        #[arg(long, value_name = "SLUG")]
+        tenant: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token acting with the user's rights; the secret is printed once
+    Create {
+        /// The user the token acts for
+        #[arg(long, value_name = "EMAIL")]
+        user: String,
+        /// A name to recognise the token by
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Lifetime, e.g. 90d or 12h [default: until revoked]
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Revoke a token by id
+    Revoke {
+        #[arg(long, value_name = "EMAIL")]
+        user: String,
+        /// The token's id (as printed when created)
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IngestKeyCommand {
+    /// Create an ingest key for a tenant; the secret is printed once
+    Create {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        #[arg(long, default_value = "default")]
+        name: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
 }
 
 #[derive(Debug, Args)]

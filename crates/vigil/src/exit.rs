@@ -34,13 +34,18 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
             return match e {
                 ServiceError::InvalidSlug(_)
                 | ServiceError::InvalidName(_)
-                | ServiceError::InvalidSetting(_) => Exit::Usage,
+                | ServiceError::InvalidSetting(_)
+                | ServiceError::InvalidUser(_)
+                | ServiceError::WeakPassword(_) => Exit::Usage,
                 ServiceError::NotFound { .. } => Exit::NotFound,
                 ServiceError::AlreadyExists { .. }
                 | ServiceError::TransitionRefused { .. }
-                | ServiceError::Conflict(_) => Exit::Refused,
+                | ServiceError::Conflict(_)
+                | ServiceError::Forbidden(_)
+                | ServiceError::Unauthenticated => Exit::Refused,
                 ServiceError::AuditBroken(_) => Exit::AuditBroken,
                 ServiceError::Storage(_) => Exit::Storage,
+                ServiceError::Random => Exit::Failure,
             };
         }
         if cause.downcast_ref::<StoreError>().is_some()

@@ -411,3 +411,137 @@ fn json_logs_are_one_object_per_line_on_standard_error() {
             .any(|l| l["message"] == "tenant created" && l["tenant"] == "acme")
     );
 }
+
+#[test]
+fn users_tokens_and_ingest_keys_are_created_from_the_command_line() {
+    let w = Workdir::new();
+    w.ok(&["tenant", "create", "--slug", "acme", "--name", "Acme"]);
+    let mut child = w
+        .cmd(&[
+            "user",
+            "create",
+            "--email",
+            "Jane@Acme.example",
+            "--role",
+            "customer_admin",
+            "--tenant",
+            "acme",
+            "--json",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"correct horse battery staple\n")
+        .expect("password on stdin");
+    let out = child.wait_with_output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let user: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(user["email"], "jane@acme.example");
+    assert_eq!(user["role"], "customer_admin");
+    assert!(
+        user.get("password").is_none(),
+        "a typed password is never echoed"
+    );
+
+    let generated = w.json(&[
+        "user",
+        "create",
+        "--email",
+        "a@mdr.example",
+        "--role",
+        "analyst",
+        "--generate",
+        "--json",
+    ]);
+    assert_eq!(generated["password"].as_str().map(str::len), Some(32));
+
+    let token = w.json(&[
+        "token",
+        "create",
+        "--user",
+        "jane@acme.example",
+        "--expires-in",
+        "30d",
+        "--json",
+    ]);
+    let secret = token["token"].as_str().expect("token");
+    assert!(secret.starts_with("vgt_"));
+    let key = w.json(&["ingest-key", "create", "--tenant", "acme", "--json"]);
+    assert!(key["key"].as_str().expect("key").starts_with("vgk_"));
+
+    // Secrets are stored hashed: the database never holds them.
+    let dump = Command::new("sqlite3")
+        .arg(w.db())
+        .arg(".dump")
+        .output()
+        .expect("sqlite3");
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(!dump.contains(secret) && !dump.contains(key["key"].as_str().expect("key")));
+    assert!(!dump.contains("correct horse battery staple"));
+    assert!(dump.contains("$argon2id$"));
+
+    let id = token["id"].as_str().expect("id");
+    w.ok(&["token", "revoke", "--user", "jane@acme.example", id]);
+    w.fails(&["token", "revoke", "--user", "jane@acme.example", id], 4);
+    let users = w.json(&["user", "list", "--tenant", "acme", "--json"]);
+    assert_eq!(users.as_array().map(Vec::len), Some(1));
+    assert_eq!(w.json(&["audit", "verify", "--json"])["ok"], true);
+}
+
+#[test]
+fn bad_user_requests_are_refused_with_usage_errors() {
+    let w = Workdir::new();
+    w.ok(&["tenant", "create", "--slug", "acme", "--name", "Acme"]);
+    let err = w.fails(
+        &[
+            "user",
+            "create",
+            "--email",
+            "r@acme.example",
+            "--role",
+            "customer_reader",
+            "--generate",
+        ],
+        2,
+    );
+    assert!(err.contains("give --tenant"), "{err}");
+    let err = w.fails(
+        &[
+            "user",
+            "create",
+            "--email",
+            "r@acme.example",
+            "--role",
+            "root",
+            "--generate",
+        ],
+        2,
+    );
+    assert!(err.contains("unknown role"), "{err}");
+    let err = w.fails(
+        &[
+            "user",
+            "create",
+            "--email",
+            "not-an-email",
+            "--role",
+            "analyst",
+            "--generate",
+        ],
+        2,
+    );
+    assert!(err.contains("not an email address"), "{err}");
+    let err = w.fails(&["token", "create", "--user", "nobody@acme.example"], 4);
+    assert!(err.contains("nobody@acme.example"), "{err}");
+}

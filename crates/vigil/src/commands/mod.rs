@@ -2,6 +2,7 @@
 
 mod audit;
 mod config;
+mod identity;
 mod scan;
 mod tenant;
 
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use vigil_service::{Actor, Service, SystemClock};
+use vigil_service::{Principal, Service, SystemClock};
 use vigil_store::{SqliteStore, Store};
 
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -60,6 +61,18 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
             tenant::run(c, &service, &operator()).await
         }
         Command::Scan(args) => scan::run(&args),
+        Command::User(c) => {
+            let (service, _) = open(&loaded.config).await?;
+            identity::user(c, &service, &operator()).await
+        }
+        Command::Token(c) => {
+            let (service, _) = open(&loaded.config).await?;
+            identity::token(c, &service, &operator()).await
+        }
+        Command::IngestKey(c) => {
+            let (service, _) = open(&loaded.config).await?;
+            identity::ingest_key(c, &service, &operator()).await
+        }
         Command::Audit(c) => {
             let (service, _) = open(&loaded.config).await?;
             audit::run(c, &service).await
@@ -86,12 +99,12 @@ fn flag_values(g: &GlobalArgs) -> FlagValues {
 }
 
 /// The person at the terminal, as named by the operating system.
-fn operator() -> Actor {
+fn operator() -> Principal {
     let name = std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());
-    Actor::Cli(name)
+    Principal::Operator(name)
 }
 
 /// Create the data directory, open the database and apply migrations.

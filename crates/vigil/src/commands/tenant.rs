@@ -3,12 +3,16 @@ use vigil_core::tenant::{
     Channel, ChannelKind, Contact, IrProvider, Lifecycle, Secret, SettingChange, TenantName,
     parse_duration,
 };
-use vigil_service::{Actor, Service};
+use vigil_service::{Principal, Service};
 
 use crate::cli::{SetArgs, SpecError, TenantCommand, key_values};
 use crate::output;
 
-pub async fn run(command: TenantCommand, service: &Service, actor: &Actor) -> anyhow::Result<()> {
+pub async fn run(
+    command: TenantCommand,
+    service: &Service,
+    actor: &Principal,
+) -> anyhow::Result<()> {
     match command {
         TenantCommand::Create { slug, name, out } => {
             let t = service.create_tenant(actor, &slug, &name).await?;

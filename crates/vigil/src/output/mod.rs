@@ -13,7 +13,7 @@ use crate::config::{KEYS, Loaded, Source};
 
 pub mod scan;
 
-fn emit(text: &str) -> anyhow::Result<()> {
+pub fn emit(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {
@@ -23,7 +23,7 @@ fn emit(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn emit_json(v: &Value) -> anyhow::Result<()> {
+pub fn emit_json(v: &Value) -> anyhow::Result<()> {
     emit(&serde_json::to_string_pretty(v)?)
 }
 

@@ -1,0 +1,270 @@
+//! Users, API tokens and ingest keys: creating them, and turning a
+//! presented secret back into a principal.
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use jiff::SignedDuration;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use vigil_core::audit::AuditEntry;
+use vigil_core::identity::{ApiToken, IngestKey, Permission, Principal, Role, TokenId, User};
+
+use crate::{Result, Service, ServiceError};
+
+/// A secret shown once to its owner and stored only hashed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewSecret(String);
+
+impl NewSecret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for NewSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+/// Passwords shorter than this are refused.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// A fresh random secret: `prefix` and 256 bits as hex.
+fn random_secret(prefix: &str) -> Result<NewSecret> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| ServiceError::Random)?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(NewSecret(format!("{prefix}{hex}")))
+}
+
+/// How tokens and keys are stored: SHA-256 (they are long and random, so a
+/// slow hash adds nothing).
+pub(crate) fn secret_hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ServiceError::WeakPassword("use at least 12 characters"));
+    }
+    // Argon2id v19 with the crate's recommended parameters and a random salt.
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|_| ServiceError::WeakPassword("cannot be hashed"))
+}
+
+impl Service {
+    /// Create a user. Customer roles belong to `tenant`; provider roles to none.
+    pub async fn create_user(
+        &self,
+        p: &Principal,
+        email: &str,
+        role: Role,
+        tenant: Option<&str>,
+        password: &str,
+    ) -> Result<User> {
+        let tenant = match tenant {
+            Some(slug) => Some(self.load_tenant(slug).await?),
+            None => None,
+        };
+        self.authorize(p, Permission::ManageUsers, tenant.as_ref(), false)
+            .await?;
+        let now = self.clock.now();
+        let user = User::new(email, role, tenant.as_ref().map(|t| t.id), now)?;
+        let hash = hash_password(password)?;
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "user.create",
+            user.tenant_id,
+            format!("user:{}", user.email),
+            json!({"email": user.email, "role": user.role}),
+        );
+        self.store.insert_user(&user, &hash, audit).await?;
+        tracing::info!(user = %user.email, role = %user.role, "user created");
+        Ok(user)
+    }
+
+    /// Users of one tenant, or (provider only) every user.
+    pub async fn list_users(&self, p: &Principal, tenant: Option<&str>) -> Result<Vec<User>> {
+        let tenant = match tenant {
+            Some(slug) => Some(self.load_tenant(slug).await?),
+            None => None,
+        };
+        self.authorize(p, Permission::ManageUsers, tenant.as_ref(), true)
+            .await?;
+        Ok(self.store.list_users(tenant.map(|t| t.id)).await?)
+    }
+
+    /// The user with this email and password, as a principal. Unknown users,
+    /// wrong passwords and disabled users all answer `Unauthenticated`.
+    pub async fn verify_password(&self, email: &str, password: &str) -> Result<Principal> {
+        let Some((user, hash)) = self.store.user_by_email(email).await? else {
+            // Spend the same effort as a real check, so timing does not tell.
+            let _ = hash_password("not-a-real-password-at-all");
+            return Err(ServiceError::Unauthenticated);
+        };
+        let parsed = PasswordHash::new(&hash).map_err(|_| ServiceError::Unauthenticated)?;
+        if user.disabled
+            || Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_err()
+        {
+            return Err(ServiceError::Unauthenticated);
+        }
+        Ok(Principal::user(&user))
+    }
+
+    /// An API token for `email`, valid for `ttl` (none: until revoked). The
+    /// secret is returned once.
+    pub async fn create_token(
+        &self,
+        p: &Principal,
+        email: &str,
+        name: &str,
+        ttl: Option<SignedDuration>,
+    ) -> Result<(NewSecret, ApiToken)> {
+        let (user, _) =
+            self.store
+                .user_by_email(email)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "user",
+                    key: email.to_owned(),
+                })?;
+        self.authorize_for_user(p, &user).await?;
+        let now = self.clock.now();
+        let secret = random_secret("vgt_")?;
+        let token = ApiToken {
+            id: TokenId::new_at(now),
+            user_id: user.id,
+            name: name.to_owned(),
+            created_at: now,
+            expires_at: ttl
+                .map(|d| now.saturating_add(d))
+                .transpose()
+                .ok()
+                .flatten(),
+            revoked_at: None,
+        };
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "token.create",
+            user.tenant_id,
+            format!("user:{}", user.email),
+            json!({"token": token.id, "name": name, "expires_at": token.expires_at}),
+        );
+        self.store
+            .insert_token(&token, &secret_hash(secret.expose()), audit)
+            .await?;
+        Ok((secret, token))
+    }
+
+    /// Revoke a token by id, presented with its owner's email.
+    pub async fn revoke_token(&self, p: &Principal, email: &str, id: TokenId) -> Result<()> {
+        let (user, _) =
+            self.store
+                .user_by_email(email)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "user",
+                    key: email.to_owned(),
+                })?;
+        self.authorize_for_user(p, &user).await?;
+        let now = self.clock.now();
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "token.revoke",
+            user.tenant_id,
+            format!("user:{}", user.email),
+            json!({"token": id}),
+        );
+        self.store.revoke_token(id, now, audit).await?;
+        Ok(())
+    }
+
+    /// A principal may manage its own tokens, and those of the users it may
+    /// manage.
+    async fn authorize_for_user(&self, p: &Principal, user: &User) -> Result<()> {
+        if let Principal::User { id, .. } = p
+            && *id == user.id
+        {
+            return Ok(());
+        }
+        let tenant = match user.tenant_id {
+            Some(t) => self.store.tenant_by_id(t).await?,
+            None => None,
+        };
+        self.authorize(p, Permission::ManageUsers, tenant.as_ref(), false)
+            .await
+            .map_err(|e| match e {
+                ServiceError::NotFound { .. } => ServiceError::NotFound {
+                    what: "user",
+                    key: user.email.clone(),
+                },
+                other => other,
+            })
+    }
+
+    /// The principal an API token stands for.
+    pub async fn authenticate_token(&self, secret: &str) -> Result<Principal> {
+        let found = self.store.token_by_hash(&secret_hash(secret)).await?;
+        match found {
+            Some((token, user)) if token.is_live(self.clock.now()) && !user.disabled => {
+                Ok(Principal::user(&user))
+            }
+            _ => Err(ServiceError::Unauthenticated),
+        }
+    }
+
+    /// A new ingest key for a tenant; the secret is returned once.
+    pub async fn create_ingest_key(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        name: &str,
+    ) -> Result<(NewSecret, IngestKey)> {
+        let tenant = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::ManageIngestKeys, Some(&tenant), false)
+            .await?;
+        let now = self.clock.now();
+        let secret = random_secret("vgk_")?;
+        let key = IngestKey {
+            id: vigil_core::Id::new_at(now),
+            tenant_id: tenant.id,
+            name: name.to_owned(),
+            created_at: now,
+            revoked_at: None,
+        };
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "ingest_key.create",
+            Some(tenant.id),
+            format!("tenant:{}", tenant.slug),
+            json!({"key": key.id, "name": name}),
+        );
+        self.store
+            .insert_ingest_key(&key, &secret_hash(secret.expose()), audit)
+            .await?;
+        Ok((secret, key))
+    }
+
+    /// The principal an ingest key stands for.
+    pub async fn authenticate_ingest_key(&self, secret: &str) -> Result<Principal> {
+        match self.store.ingest_key_by_hash(&secret_hash(secret)).await? {
+            Some(key) if key.revoked_at.is_none() => Ok(Principal::IngestKey {
+                tenant_id: key.tenant_id,
+            }),
+            _ => Err(ServiceError::Unauthenticated),
+        }
+    }
+}
