@@ -41,6 +41,12 @@ impl Service {
         Ok(self.store.migrate().await?)
     }
 
+    /// Whether the store answers (for readiness checks).
+    pub async fn ping(&self) -> Result<()> {
+        self.store.audit_page(0, 1).await?;
+        Ok(())
+    }
+
     pub fn store_description(&self) -> String {
         self.store.describe()
     }

@@ -33,6 +33,13 @@ impl Service {
 
     /// The tenants the principal may see.
     pub async fn list_tenants(&self, p: &Principal) -> Result<Vec<Tenant>> {
+        if let Principal::IngestKey { .. } = p {
+            // A key may send telemetry and nothing else, not even list.
+            return Err(ServiceError::NotFound {
+                what: "tenant",
+                key: String::new(),
+            });
+        }
         let all = self.store.list_tenants().await?;
         Ok(all
             .into_iter()

@@ -65,6 +65,12 @@ pub enum Command {
     Audit(AuditCommand),
     /// Run Sigma rules over event log files (EVTX, JSON, JSON lines) offline
     Scan(ScanArgs),
+    /// Serve the REST API (/api/v1, /healthz, /readyz) until SIGTERM or Ctrl-C
+    Serve {
+        /// Address to listen on [config: server.listen]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
     /// Create and list users (provider staff and customers' SOC teams)
     #[command(subcommand)]
     User(UserCommand),

@@ -86,6 +86,23 @@ impl Tenant {
         Ok(applied)
     }
 
+    /// The tenant as JSON for people and scripts, with every secret (webhook
+    /// signing keys) redacted.
+    pub fn redacted_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(channels) = v
+            .pointer_mut("/settings/channels")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            for ch in channels {
+                if let Some(secret) = ch.get_mut("secret") {
+                    *secret = serde_json::Value::String(Secret::REDACTED.into());
+                }
+            }
+        }
+        v
+    }
+
     fn touch(&mut self, now: Timestamp) {
         self.updated_at = now;
         self.version += 1;

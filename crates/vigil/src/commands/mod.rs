@@ -4,6 +4,7 @@ mod audit;
 mod config;
 mod identity;
 mod scan;
+mod serve;
 mod tenant;
 
 use std::collections::BTreeMap;
@@ -61,6 +62,11 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
             tenant::run(c, &service, &operator()).await
         }
         Command::Scan(args) => scan::run(&args),
+        Command::Serve { listen } => {
+            let (service, _) = open(&loaded.config).await?;
+            let addr = listen.unwrap_or_else(|| loaded.config.server.listen.clone());
+            serve::run(service, &addr).await
+        }
         Command::User(c) => {
             let (service, _) = open(&loaded.config).await?;
             identity::user(c, &service, &operator()).await

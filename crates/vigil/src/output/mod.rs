@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 use vigil_core::audit::GENESIS_HASH;
-use vigil_core::tenant::{AppliedChange, ChannelKind, Coverage, Secret, Tenant};
+use vigil_core::tenant::{AppliedChange, ChannelKind, Coverage, Tenant};
 use vigil_service::{AuditVerification, Service, ServiceError};
 use vigil_store::MigrationReport;
 
@@ -29,18 +29,7 @@ pub fn emit_json(v: &Value) -> anyhow::Result<()> {
 
 /// A tenant as shown to people and scripts: secrets redacted.
 pub fn tenant_json(t: &Tenant) -> Value {
-    let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
-    if let Some(channels) = v
-        .pointer_mut("/settings/channels")
-        .and_then(Value::as_array_mut)
-    {
-        for ch in channels {
-            if let Some(secret) = ch.get_mut("secret") {
-                *secret = Value::String(Secret::REDACTED.into());
-            }
-        }
-    }
-    v
+    t.redacted_json()
 }
 
 pub fn tenant(t: &Tenant, json: bool) -> anyhow::Result<()> {

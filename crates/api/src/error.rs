@@ -1,0 +1,84 @@
+//! Errors as HTTP: `{"error":{"code","message"}}` with the right status.
+//! The only place in Vigil that maps an error to a status.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use vigil_service::ServiceError;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable, machine-readable: `not_found`, `forbidden`, ...
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        let message = e.to_string();
+        let (status, code) = match &e {
+            ServiceError::InvalidSlug(_)
+            | ServiceError::InvalidName(_)
+            | ServiceError::InvalidSetting(_)
+            | ServiceError::InvalidUser(_)
+            | ServiceError::WeakPassword(_) => (StatusCode::BAD_REQUEST, "invalid"),
+            ServiceError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            ServiceError::AlreadyExists { .. } => (StatusCode::CONFLICT, "already_exists"),
+            ServiceError::TransitionRefused { .. } | ServiceError::Conflict(_) => {
+                (StatusCode::CONFLICT, "conflict")
+            }
+            ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ServiceError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ServiceError::AuditBroken(_) | ServiceError::Storage(_) | ServiceError::Random => {
+                // Details go to the log, not to the caller.
+                tracing::error!(error = %e, "request failed");
+                return ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the server log",
+                );
+            }
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let (status, code) = match &r {
+            JsonRejection::MissingJsonContentType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            JsonRejection::BytesRejection(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            _ => (StatusCode::BAD_REQUEST, "invalid_json"),
+        };
+        // serde's message names the field path and position.
+        ApiError::new(status, code, r.body_text())
+    }
+}
+
+/// Unknown paths.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}

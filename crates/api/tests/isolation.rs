@@ -1,0 +1,280 @@
+//! Tenant isolation over HTTP: every route × every principal × own / other
+//! tenant, built from the router's own route list, plus the bad-input
+//! answers. Runs the router in-process (`oneshot`), no port.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use vigil_core::identity::{Principal, Role};
+use vigil_service::{FixedClock, Service};
+use vigil_store::{SqliteStore, Store};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct World {
+    app: Router,
+    /// name → bearer secret
+    callers: Vec<(&'static str, String)>,
+}
+
+async fn world() -> World {
+    let store = SqliteStore::open_in_memory().await.expect("store");
+    store.migrate().await.expect("migrate");
+    let clock = Arc::new(FixedClock::new("2026-11-27T09:00:00Z".parse().expect("ts")));
+    let svc = Service::new(Arc::new(store), clock);
+    let op = Principal::Operator("test".into());
+    svc.create_tenant(&op, "acme", "Acme").await.expect("acme");
+    svc.create_tenant(&op, "globex", "Globex")
+        .await
+        .expect("globex");
+    let mut callers = Vec::new();
+    for (name, email, role, tenant) in [
+        (
+            "provider_admin",
+            "admin@mdr.example",
+            Role::ProviderAdmin,
+            None,
+        ),
+        ("analyst", "analyst@mdr.example", Role::Analyst, None),
+        (
+            "delivery_manager",
+            "dm@mdr.example",
+            Role::DeliveryManager,
+            None,
+        ),
+        (
+            "customer_admin",
+            "admin@acme.example",
+            Role::CustomerAdmin,
+            Some("acme"),
+        ),
+        (
+            "customer_responder",
+            "soc@acme.example",
+            Role::CustomerResponder,
+            Some("acme"),
+        ),
+        (
+            "customer_reader",
+            "reader@acme.example",
+            Role::CustomerReader,
+            Some("acme"),
+        ),
+    ] {
+        svc.create_user(&op, email, role, tenant, PASSWORD)
+            .await
+            .expect("user");
+        let (secret, _) = svc
+            .create_token(&op, email, "test", None)
+            .await
+            .expect("token");
+        callers.push((name, secret.expose().to_owned()));
+    }
+    let (key, _) = svc
+        .create_ingest_key(&op, "acme", "test")
+        .await
+        .expect("key");
+    callers.push(("ingest_key", key.expose().to_owned()));
+    World {
+        app: vigil_api::app(svc),
+        callers,
+    }
+}
+
+async fn call(
+    app: &Router,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<(&str, String)>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(b) = bearer {
+        req = req.header("authorization", format!("Bearer {b}"));
+    }
+    let req = match body {
+        Some((content_type, text)) => req
+            .header("content-type", content_type)
+            .body(Body::from(text)),
+        None => req.body(Body::empty()),
+    }
+    .expect("request");
+    let resp = app.clone().oneshot(req).await.expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, json)
+}
+
+/// What each principal gets on each route, for its own tenant (acme) and
+/// another (globex).
+fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
+    let provider = matches!(who, "provider_admin" | "analyst" | "delivery_manager");
+    match (method, path) {
+        ("GET", "/tenants") => match who {
+            "ingest_key" => StatusCode::NOT_FOUND,
+            _ => StatusCode::OK,
+        },
+        ("POST", "/tenants") => match who {
+            "provider_admin" => StatusCode::CREATED,
+            "analyst" | "delivery_manager" => StatusCode::FORBIDDEN,
+            _ => StatusCode::NOT_FOUND,
+        },
+        ("GET", "/tenants/{tenant}") => match who {
+            "ingest_key" => StatusCode::NOT_FOUND,
+            _ if provider || own => StatusCode::OK,
+            _ => StatusCode::NOT_FOUND,
+        },
+        _ => panic!("route {method} {path} has no entry in the isolation matrix"),
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
+    let w = world().await;
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for (method, path, _) in vigil_api::api_routes() {
+        for (who, secret) in &w.callers {
+            for (own, tenant) in [(true, "acme"), (false, "globex")] {
+                let concrete = path.replace("{tenant}", tenant);
+                let body = (method == "POST").then(|| {
+                    n += 1;
+                    (
+                        "application/json",
+                        format!(r#"{{"slug":"new{n}","name":"New"}}"#),
+                    )
+                });
+                let (status, json) = call(
+                    &w.app,
+                    method,
+                    &format!("/api/v1{concrete}"),
+                    Some(secret),
+                    body,
+                )
+                .await;
+                let want = expected(method, path, who, own);
+                if status != want {
+                    failures.push(format!(
+                        "{method} {concrete} as {who}: {status} (want {want}) {json}"
+                    ));
+                }
+                if status == StatusCode::OK && method == "GET" && path == "/tenants" {
+                    let slugs: Vec<&str> = json
+                        .as_array()
+                        .expect("list")
+                        .iter()
+                        .filter_map(|t| t["slug"].as_str())
+                        .collect();
+                    let customer = who.starts_with("customer");
+                    assert!(!customer || slugs == ["acme"], "{who} lists {slugs:?}");
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_credential_are_unauthenticated() {
+    let w = world().await;
+    for bearer in [None, Some("vgt_forged"), Some("vgk_forged"), Some("")] {
+        let (status, json) = call(&w.app, "GET", "/api/v1/tenants", bearer, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{bearer:?}");
+        assert_eq!(json["error"]["code"], "unauthenticated");
+    }
+}
+
+#[tokio::test]
+async fn bad_bodies_get_clear_errors() {
+    let w = world().await;
+    let admin = &w.callers[0].1;
+    let post = |body: (&'static str, String)| {
+        call(&w.app, "POST", "/api/v1/tenants", Some(admin), Some(body))
+    };
+    let (status, json) = post(("application/json", "{\"slug\": 5}".into())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("slug"),
+        "{json}"
+    );
+    let (status, json) = post((
+        "application/json",
+        r#"{"slug":"x1","name":"X","colour":"red"}"#.into(),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("colour"),
+        "{json}"
+    );
+    let (status, _) = post(("application/json", "{not json".into())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, json) = post(("text/plain", r#"{"slug":"x2","name":"X"}"#.into())).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{json}");
+    let big = format!(
+        r#"{{"slug":"x3","name":"{}"}}"#,
+        "a".repeat(vigil_api::MAX_BODY_BYTES + 10)
+    );
+    let (status, _) = post(("application/json", big)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, json) = post((
+        "application/json",
+        r#"{"slug":"Bad Slug","name":"X"}"#.into(),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(json["error"]["code"], "invalid");
+    let (status, json) = post((
+        "application/json",
+        r#"{"slug":"acme","name":"Again"}"#.into(),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{json}");
+}
+
+#[tokio::test]
+async fn responses_carry_a_request_id_and_health_needs_no_credential() {
+    let w = world().await;
+    let resp = w
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/healthz")
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await
+        .expect("resp");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().contains_key("x-request-id"));
+    let resp = w
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/readyz")
+                .header("x-request-id", "abc-123")
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await
+        .expect("resp");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["x-request-id"], "abc-123");
+    let (status, json) = call(&w.app, "GET", "/nowhere", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(json["error"]["code"], "not_found");
+}
