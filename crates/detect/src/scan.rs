@@ -136,7 +136,9 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, FileKind)>, problems: &mut Vec<Strin
     };
     for entry in entries.flatten() {
         let p = entry.path();
-        if p.is_dir() {
+        // Directories behind symbolic links are not followed (no loops).
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir {
             walk(&p, out, problems);
         } else if let Some(k) = FileKind::from_path(&p) {
             out.push((p, k));

@@ -76,7 +76,7 @@ impl WindowsDetector {
             };
             match classifier.target(&ls) {
                 Ok(target) => {
-                    routed += 1;
+                    let mut placed = false;
                     for (channel, ids) in target.channels {
                         // The logsource's ids, narrowed by the ids the rule
                         // itself requires (both are necessary).
@@ -88,6 +88,10 @@ impl WindowsDetector {
                                 Some(ids.into_iter().filter(|i| req.contains(i)).collect())
                             }
                         };
+                        if ids.as_ref().is_some_and(Vec::is_empty) {
+                            continue;
+                        }
+                        placed = true;
                         let entry = plan.entry(channel.to_ascii_lowercase()).or_default();
                         match ids {
                             None => entry.entry(None).or_default().push(idx as u32),
@@ -97,6 +101,17 @@ impl WindowsDetector {
                                 }
                             }
                         }
+                    }
+                    if placed {
+                        routed += 1;
+                    } else {
+                        skipped.push(Diagnostic {
+                            kind: DiagnosticKind::Skipped,
+                            path: rule.info.path.clone(),
+                            rule: Some(rule.info.id.clone()),
+                            reason: "its detection requires EventIDs its logsource never has"
+                                .into(),
+                        });
                     }
                 }
                 Err(why) => skipped.push(Diagnostic {

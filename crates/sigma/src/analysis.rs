@@ -6,9 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rsigma_parser::{
-    ConditionExpr, Detection, DetectionItem, Quantifier, SelectorPattern, SigmaRule, SigmaValue,
-};
+use rsigma_parser::{ConditionExpr, Detection, DetectionItem, Quantifier, SigmaRule, SigmaValue};
 
 /// A set of alternatives, one of which holds in every match.
 pub(crate) type Fact<T> = Option<BTreeSet<T>>;
@@ -38,8 +36,16 @@ fn any_of<T: Ord>(facts: impl Iterator<Item = Fact<T>>) -> Fact<T> {
     facts.fold(Some(BTreeSet::new()), or)
 }
 
+/// What the analysis must know about the rule beyond its text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context {
+    /// A filter rule was applied to this rule (adding detections the text
+    /// does not show).
+    pub filtered: bool,
+}
+
 /// The fact of a whole rule: any of its conditions may match.
-pub(crate) fn rule<A: Analysis>(a: &A, rule: &SigmaRule) -> Fact<A::Item> {
+pub(crate) fn rule<A: Analysis>(a: &A, rule: &SigmaRule, ctx: Context) -> Fact<A::Item> {
     let named = &rule.detection.named;
     if rule.detection.conditions.is_empty() {
         return None;
@@ -48,7 +54,7 @@ pub(crate) fn rule<A: Analysis>(a: &A, rule: &SigmaRule) -> Fact<A::Item> {
         rule.detection
             .conditions
             .iter()
-            .map(|c| condition(a, c, named)),
+            .map(|c| condition(a, c, named, ctx)),
     )
     .filter(|set| !set.is_empty())
 }
@@ -57,33 +63,37 @@ fn condition<A: Analysis>(
     a: &A,
     expr: &ConditionExpr,
     named: &HashMap<String, Detection>,
+    ctx: Context,
 ) -> Fact<A::Item> {
     match expr {
-        ConditionExpr::And(parts) => a.and(parts.iter().map(|p| condition(a, p, named)).collect()),
-        ConditionExpr::Or(parts) => any_of(parts.iter().map(|p| condition(a, p, named))),
+        ConditionExpr::And(parts) => {
+            a.and(parts.iter().map(|p| condition(a, p, named, ctx)).collect())
+        }
+        ConditionExpr::Or(parts) => any_of(parts.iter().map(|p| condition(a, p, named, ctx))),
         ConditionExpr::Not(_) => None,
         ConditionExpr::Identifier(name) => named.get(name).and_then(|d| detection(a, d)),
         ConditionExpr::Selector {
             quantifier,
             pattern,
         } => {
-            let selected = |skip_private: bool| {
-                named.iter().filter(move |(name, _)| {
-                    let hit = match pattern {
-                        SelectorPattern::Them => true,
-                        SelectorPattern::Pattern(p) => glob(p, name),
-                    };
-                    hit && !(skip_private && name.starts_with('_'))
-                })
-            };
+            // A filter adds `__filter_*` detections to the compiled rule that
+            // a pattern may select too: nothing is certain then.
+            if ctx.filtered {
+                return None;
+            }
+            // Select exactly as the evaluator does.
+            let mut selected = named
+                .iter()
+                .filter(|(name, _)| pattern.matches_detection_name(name))
+                .map(|(_, d)| detection(a, d))
+                .peekable();
+            // Selecting nothing guarantees nothing (`all of` nothing is true).
+            selected.peek()?;
             match quantifier {
-                Quantifier::All => a.and(selected(true).map(|(_, d)| detection(a, d)).collect()),
-                Quantifier::Any | Quantifier::Count(_) => {
-                    let mut facts = selected(false).map(|(_, d)| detection(a, d)).peekable();
-                    // Selecting nothing guarantees nothing.
-                    facts.peek()?;
-                    any_of(facts)
-                }
+                Quantifier::All => a.and(selected.collect()),
+                // `0 of` is always true.
+                Quantifier::Count(0) => None,
+                Quantifier::Any | Quantifier::Count(_) => any_of(selected),
             }
         }
     }
@@ -99,41 +109,41 @@ fn detection<A: Analysis>(a: &A, d: &Detection) -> Fact<A::Item> {
     }
 }
 
-/// `*` matches any run of characters; everything else literally.
-pub(crate) fn glob(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == name;
-    }
-    let mut rest = name;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            let Some(r) = rest.strip_prefix(part) else {
-                return false;
-            };
-            rest = r;
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(part);
-        } else {
-            match rest.find(part) {
-                Some(pos) => rest = &rest[pos + part.len()..],
-                None => return false,
-            }
-        }
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
-    use super::glob;
+    use super::*;
+    use crate::needles::{Needles, of_rule};
+
+    fn needles(detection: &str, filtered: bool) -> Needles {
+        let yaml = format!("title: t\nlogsource: {{product: windows}}\ndetection:\n{detection}\n");
+        let c = rsigma_parser::parse_sigma_yaml(&yaml).expect("parses");
+        of_rule(&c.rules[0], Context { filtered })
+    }
 
     #[test]
-    fn globs_match_selector_patterns() {
-        assert!(glob("sel*", "selection"));
-        assert!(glob("*_x", "a_x"));
-        assert!(glob("a*b*c", "a-b-c"));
-        assert!(!glob("sel*", "filter"));
-        assert!(!glob("a*b", "a-c"));
+    fn zero_of_is_always_true_and_gives_no_needle() {
+        let d = "  sel_a:\n    Image|endswith: '\\a.exe'\n  condition: 0 of sel*";
+        assert_eq!(needles(d, false), Needles::Any);
+    }
+
+    #[test]
+    fn selectors_pick_detections_as_the_evaluator_does() {
+        // rsigma splits at the first star only: `*sel*` selects nothing, and
+        // `all of` nothing is true.
+        let d = "  sel_a:\n    Image|endswith: '\\a.exe'\n  condition: all of *sel*";
+        assert_eq!(needles(d, false), Needles::Any);
+        // `ab*ba` selects `aba` (prefix and suffix may overlap).
+        let d = "  aba:\n    Image|endswith: '\\one.exe'\n  ab_x_ba:\n    Image|endswith: '\\two.exe'\n  condition: 1 of ab*ba";
+        let Needles::OneOf(n) = needles(d, false) else {
+            panic!("needles")
+        };
+        assert_eq!(n.len(), 2, "{n:?}");
+    }
+
+    #[test]
+    fn a_filtered_rule_has_no_needles_from_pattern_selectors() {
+        let d = "  sel:\n    Image|endswith: '\\a.exe'\n  condition: 1 of *";
+        assert!(matches!(needles(d, false), Needles::OneOf(_)));
+        assert_eq!(needles(d, true), Needles::Any);
     }
 }

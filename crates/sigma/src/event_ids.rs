@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use rsigma_parser::{DetectionItem, SigmaRule, SigmaValue, StringPart};
 
-use crate::analysis::{self, Analysis, Fact};
+use crate::analysis::{self, Analysis, Context, Fact};
 
 struct EventIdAnalysis;
 
@@ -33,8 +33,8 @@ impl Analysis for EventIdAnalysis {
 }
 
 /// The EventIDs the rule can match, if it pins them down.
-pub fn required(rule: &SigmaRule) -> Option<Vec<u32>> {
-    analysis::rule(&EventIdAnalysis, rule).map(|s| s.into_iter().collect())
+pub fn required(rule: &SigmaRule, ctx: Context) -> Option<Vec<u32>> {
+    analysis::rule(&EventIdAnalysis, rule, ctx).map(|s| s.into_iter().collect())
 }
 
 /// `EventID: N` or `EventID: [N, M]` with no modifier.
@@ -67,7 +67,7 @@ mod tests {
             "title: t\nlogsource: {{product: windows, service: security}}\ndetection:\n{detection}\n"
         );
         let c = rsigma_parser::parse_sigma_yaml(&yaml).expect("parses");
-        required(&c.rules[0])
+        required(&c.rules[0], Context::default())
     }
 
     #[test]

@@ -48,10 +48,8 @@ pub fn attack_ids(tags: &[String]) -> (Vec<String>, Vec<String>) {
             continue;
         };
         let lower = rest.to_ascii_lowercase();
-        if lower.len() >= 5
-            && lower.starts_with('t')
-            && lower[1..5].bytes().all(|b| b.is_ascii_digit())
-        {
+        let digits = lower.as_bytes().get(1..5);
+        if lower.starts_with('t') && digits.is_some_and(|d| d.iter().all(u8::is_ascii_digit)) {
             techniques.push(rest.to_ascii_uppercase());
         } else {
             let name = lower.replace('-', "_");
@@ -109,6 +107,7 @@ mod tests {
             "attack.T1003",
             "attack.defense-evasion",
             "attack.g0007",
+            "attack.t123\u{e9}",
             "cve.2021-44228",
         ]
         .map(String::from)

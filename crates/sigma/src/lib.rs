@@ -10,13 +10,14 @@
 //!
 //! Knows nothing of telemetry formats, storage or async.
 
-mod analysis;
+pub mod analysis;
 pub mod event_ids;
 mod info;
 mod load;
 pub mod needles;
 pub mod rewrite;
 
+pub use analysis::Context;
 pub use info::{RuleInfo, attack_ids};
 pub use load::{Diagnostic, DiagnosticKind, LoadedRule, RuleSet, load, load_str};
 pub use needles::Needles;

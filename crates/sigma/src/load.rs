@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use rsigma_eval::{CompiledRule, Engine};
-use rsigma_parser::{CorrelationRule, FilterRule, SigmaRule, parse_sigma_yaml};
+use rsigma_parser::{CorrelationRule, FilterRule, FilterRuleTarget, SigmaRule, parse_sigma_yaml};
 
 use crate::{Needles, RuleInfo, needles, rewrite};
 
@@ -133,7 +133,8 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
         if hidden {
             continue;
         }
-        if p.is_dir() {
+        // Directories behind symbolic links are not followed (no loops).
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             collect(&p, files, diags);
         } else if p
             .extension()
@@ -194,11 +195,19 @@ fn compile(parsed: Vec<(SigmaRule, PathBuf)>, set: &mut RuleSet) {
         .filter(|(_, f)| !f)
         .map(|(p, _)| p);
     for ((rule, path), compiled) in ok.zip(compiled) {
+        let ctx = crate::Context {
+            filtered: set.filters.iter().any(|(f, _)| match &f.rules {
+                FilterRuleTarget::Any => true,
+                FilterRuleTarget::Specific(refs) => refs
+                    .iter()
+                    .any(|r| rule.id.as_deref() == Some(r.as_str()) || rule.title == *r),
+            }),
+        };
         set.rules.push(LoadedRule {
             info: RuleInfo::from_rule(&rule, path),
             compiled: compiled.clone(),
-            needles: needles::of_rule(&rule),
-            event_ids: crate::event_ids::required(&rule),
+            needles: needles::of_rule(&rule, ctx),
+            event_ids: crate::event_ids::required(&rule, ctx),
             parsed: rule,
         });
     }

@@ -17,7 +17,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rsigma_parser::{DetectionItem, Modifier, SigmaRule, SigmaValue, StringPart};
 
-use crate::analysis::{self, Analysis, Fact, or};
+use crate::analysis::{self, Analysis, Context, Fact, or};
 
 /// What the prefilter knows about a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +66,8 @@ impl Analysis for NeedleAnalysis {
 }
 
 /// The needles of a rule (after any rewrite).
-pub fn of_rule(rule: &SigmaRule) -> Needles {
-    match analysis::rule(&NeedleAnalysis, rule) {
+pub fn of_rule(rule: &SigmaRule, ctx: Context) -> Needles {
+    match analysis::rule(&NeedleAnalysis, rule, ctx) {
         Some(set) => Needles::OneOf(set.into_iter().collect()),
         None => Needles::Any,
     }
@@ -290,7 +290,7 @@ mod tests {
     fn needles(yaml: &str) -> Needles {
         let c = rsigma_parser::parse_sigma_yaml(yaml).expect("parses");
         assert!(c.errors.is_empty(), "{:?}", c.errors);
-        of_rule(&c.rules[0])
+        of_rule(&c.rules[0], Context::default())
     }
 
     fn rule(detection: &str) -> String {

@@ -112,16 +112,28 @@ fn base64offset(det: &mut Detection) {
         } else {
             None
         };
+        // Only values this rewrite can express: otherwise the item keeps
+        // rsigma's own expansion.
         let mut values = Vec::new();
+        let mut expressible = true;
         for v in &it.values {
-            let SigmaValue::String(s) = v else { return };
-            let Some(text) = plain_text(s) else { return };
-            for variant in base64_offsets(&encode(&text, encoding)) {
-                values.push(SigmaValue::String(SigmaString {
-                    parts: vec![StringPart::Plain(variant)],
-                    original: s.original.clone(),
-                }));
+            match v {
+                SigmaValue::String(s) => match plain_text(s) {
+                    Some(text) => {
+                        for variant in base64_offsets(&encode(&text, encoding)) {
+                            values.push(SigmaValue::String(SigmaString {
+                                parts: vec![StringPart::Plain(variant)],
+                                original: s.original.clone(),
+                            }));
+                        }
+                    }
+                    None => expressible = false,
+                },
+                _ => expressible = false,
             }
+        }
+        if !expressible {
+            continue;
         }
         it.values = values;
         it.field.modifiers = vec![Modifier::Contains];
@@ -187,16 +199,29 @@ fn windash(det: &mut Detection) {
             out.push(it);
             continue;
         }
-        it.field.modifiers.retain(|x| *x != Modifier::WindAsh);
         let too_many = it.values.iter().any(|v| match v {
             SigmaValue::String(s) => variants(switches(s)).is_none(),
             _ => false,
         });
-        if too_many && let Some(regexes) = as_regexes(&it) {
-            // Every combination as one pattern per value.
-            it.field.modifiers.retain(|m| *m == Modifier::All);
-            it.field.modifiers.insert(0, Modifier::Re);
-            it.values = regexes;
+        if too_many {
+            let mut stripped = it.clone();
+            stripped.field.modifiers.retain(|x| *x != Modifier::WindAsh);
+            match as_regexes(&stripped) {
+                // Every combination as one pattern per value.
+                Some(regexes) => {
+                    it = stripped;
+                    it.field.modifiers.retain(|m| *m == Modifier::All);
+                    it.field.modifiers.insert(0, Modifier::Re);
+                    it.values = regexes;
+                }
+                // Not expressible (an encoding too): rsigma's own windash.
+                None => {
+                    out.push(it);
+                    continue;
+                }
+            }
+        } else {
+            it.field.modifiers.retain(|x| *x != Modifier::WindAsh);
         }
         let all = it.field.modifiers.contains(&Modifier::All);
         if all {

@@ -126,6 +126,18 @@ pub enum Source {
     Flag(String),
 }
 
+impl Source {
+    /// `default`, `file PATH`, `env NAME`, `flag NAME`.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Default => "default".to_owned(),
+            Source::File(p) => format!("file {}", p.display()),
+            Source::Env(n) => format!("env {n}"),
+            Source::Flag(f) => format!("flag {f}"),
+        }
+    }
+}
+
 /// The configuration and where each key's value came from.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -323,12 +335,12 @@ pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:<redacted>@{host}{tail}")
-        }
+    // The userinfo ends at the last '@' (a password may hold '/' or '@').
+    match rest.rsplit_once('@') {
+        Some((userinfo, host_and_path)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:<redacted>@{host_and_path}"),
+            None => url.to_owned(),
+        },
         None => url.to_owned(),
     }
 }
@@ -471,6 +483,14 @@ mod tests {
         assert_eq!(
             redact_url("sqlite:/var/lib/vigil.db"),
             "sqlite:/var/lib/vigil.db"
+        );
+        assert_eq!(
+            redact_url("postgres://vigil:pa/ss@db/vigil"),
+            "postgres://vigil:<redacted>@db/vigil"
+        );
+        assert_eq!(
+            redact_url("postgres://vigil@db/vigil"),
+            "postgres://vigil@db/vigil"
         );
         let mut cfg = Config::default();
         cfg.database.url = "postgres://u:pw@h/db".into();

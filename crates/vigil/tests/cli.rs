@@ -545,3 +545,19 @@ fn bad_user_requests_are_refused_with_usage_errors() {
     let err = w.fails(&["token", "create", "--user", "nobody@acme.example"], 4);
     assert!(err.contains("nobody@acme.example"), "{err}");
 }
+
+#[test]
+fn a_bad_log_filter_is_a_configuration_error_naming_its_source() {
+    let w = Workdir::new();
+    let out = w
+        .cmd(&["config", "show"])
+        .env("VIGIL_LOG_LEVEL", "vigil=loud")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("log.level") && stderr.contains("VIGIL_LOG_LEVEL"),
+        "{stderr}"
+    );
+}

@@ -34,7 +34,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         &env,
         &flag_values(&cli.global),
     )?;
-    crate::logging::init(&loaded.config.log)?;
+    let level_source = loaded
+        .sources
+        .get("log.level")
+        .map_or_else(|| "defaults".to_owned(), |s| s.describe());
+    crate::logging::init(&loaded.config.log, &level_source)?;
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }

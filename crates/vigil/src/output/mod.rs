@@ -204,12 +204,7 @@ pub fn migrations(service: &Service, r: &MigrationReport, json: bool) -> anyhow:
 
 pub fn config(loaded: &Loaded, json: bool) -> anyhow::Result<()> {
     let shown = loaded.config.redacted();
-    let describe = |s: &Source| match s {
-        Source::Default => "default".to_owned(),
-        Source::File(p) => format!("file {}", p.display()),
-        Source::Env(n) => format!("env {n}"),
-        Source::Flag(f) => format!("flag {f}"),
-    };
+    let describe = Source::describe;
     if json {
         let sources: serde_json::Map<String, Value> = loaded
             .sources
