@@ -1,6 +1,9 @@
 //! The audit log: an append-only chain of records, each holding the SHA-256
-//! of the previous record and of its own content, so that any edit, deletion
-//! or reordering is detected by [`verify`].
+//! of the previous record and of its own content, so that any edit,
+//! insertion, reordering or deletion of a record followed by others is
+//! detected by [`verify`]. Removing the newest records leaves a shorter but
+//! valid chain: compare [`ChainVerifier::head`] with a copy kept elsewhere to
+//! catch that.
 
 use std::fmt::Write as _;
 
@@ -145,6 +148,8 @@ pub enum ChainBreak {
         "audit record {seq} is out of sequence: expected record {expected} (a record was removed or inserted)"
     )]
     Gap { seq: i64, expected: i64 },
+    #[error("audit record {seq} has been altered: {reason}")]
+    Unreadable { seq: i64, reason: String },
 }
 
 impl ChainBreak {
@@ -153,7 +158,8 @@ impl ChainBreak {
         match self {
             ChainBreak::Altered { seq }
             | ChainBreak::Unlinked { seq, .. }
-            | ChainBreak::Gap { seq, .. } => *seq,
+            | ChainBreak::Gap { seq, .. }
+            | ChainBreak::Unreadable { seq, .. } => *seq,
         }
     }
 }

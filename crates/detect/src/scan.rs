@@ -17,7 +17,8 @@ use crate::{Detector, Hit, Scratch, WindowsDetector};
 pub struct ScanOptions {
     /// Worker threads; 0 means one per core.
     pub threads: usize,
-    /// Hits of rules below this level are dropped.
+    /// Hits of rules below this level are dropped (kept when `keep_events`
+    /// is set, since correlations count them: filter those at output).
     pub min_level: Severity,
     /// Keep a copy of each hit event (needed for correlation).
     pub keep_events: bool,
@@ -220,7 +221,9 @@ fn scan_file(
         &mut |pos, event| {
             detector.detect(event, &mut scratch, &mut found);
             for hit in found.drain(..) {
-                if detector.rules()[hit.rule as usize].info.level < options.min_level {
+                if !options.keep_events
+                    && detector.rules()[hit.rule as usize].info.level < options.min_level
+                {
                     continue;
                 }
                 hits.push(ScanHit {

@@ -1,4 +1,4 @@
-use vigil_core::audit::ChainVerifier;
+use vigil_core::audit::{ChainBreak, ChainVerifier};
 
 use crate::{Result, Service};
 
@@ -19,7 +19,13 @@ impl Service {
         let mut verifier = ChainVerifier::default();
         let mut after = 0;
         loop {
-            let page = self.store.audit_page(after, PAGE).await?;
+            let page = match self.store.audit_page(after, PAGE).await {
+                Ok(page) => page,
+                Err(vigil_store::StoreError::UnreadableAudit { seq, reason }) => {
+                    return Err(ChainBreak::Unreadable { seq, reason }.into());
+                }
+                Err(e) => return Err(e.into()),
+            };
             let Some(last) = page.last() else { break };
             after = last.seq;
             for record in &page {

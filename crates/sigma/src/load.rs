@@ -215,18 +215,30 @@ fn compile(parsed: Vec<(SigmaRule, PathBuf)>, set: &mut RuleSet) {
 
 /// Whether the YAML document of correlation `c` writes a `condition` in its
 /// `correlation` block (the parser fills in a default when it does not).
+/// The document is the one whose own `id` (or, without one, `title`) is
+/// the correlation's.
 fn correlation_has_condition(text: &str, c: &CorrelationRule) -> bool {
-    let key = c.id.as_deref().unwrap_or(&c.title);
-    text.split("\n---")
-        .filter(|doc| doc.contains(key))
-        .filter_map(|doc| doc.split_once("correlation:").map(|(_, rest)| rest))
-        .any(|block| {
-            block
-                .lines()
-                .skip(1)
-                .take_while(|l| l.starts_with(' ') || l.trim().is_empty())
-                .any(|l| l.trim_start().starts_with("condition:"))
-        })
+    use serde::Deserialize as _;
+    use yaml_serde::Value;
+    let key = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    for doc in yaml_serde::Deserializer::from_str(text) {
+        let Ok(v) = Value::deserialize(doc) else {
+            // The parser already reported the file; assume the default.
+            return false;
+        };
+        let own = match &c.id {
+            Some(id) => key(&v, "id").as_deref() == Some(id.as_str()),
+            None => {
+                key(&v, "id").is_none() && key(&v, "title").as_deref() == Some(c.title.as_str())
+            }
+        };
+        if own {
+            return v
+                .get("correlation")
+                .is_some_and(|corr| corr.get("condition").is_some());
+        }
+    }
+    false
 }
 
 fn rule_name(rule: &SigmaRule) -> String {
@@ -297,6 +309,36 @@ mod tests {
                 .iter()
                 .all(|d| d.kind == DiagnosticKind::Invalid)
         );
+    }
+
+    #[test]
+    fn temporal_correlations_without_a_condition_need_every_rule() {
+        use rsigma_parser::{ConditionOperator, CorrelationCondition};
+        let gte = |set: &RuleSet, id: &str| {
+            let c = &set
+                .correlations
+                .iter()
+                .find(|(c, _)| c.id.as_deref() == Some(id))
+                .expect("correlation")
+                .0;
+            match &c.condition {
+                CorrelationCondition::Threshold { predicates, .. } => predicates
+                    .iter()
+                    .find(|(op, _)| *op == ConditionOperator::Gte)
+                    .map(|(_, n)| *n),
+                CorrelationCondition::Extended(_) => None,
+            }
+        };
+        let yaml = "title: a\nid: a\nname: a\nlogsource: {product: windows, service: security}\ndetection: {sel: {EventID: 1}, condition: sel}\n---\ntitle: b\nid: b\nname: b\nlogsource: {product: windows, service: security}\ndetection: {sel: {EventID: 2}, condition: sel}\n---\ntitle: c\nid: c\nname: c\nlogsource: {product: windows, service: security}\ndetection: {sel: {EventID: 3}, condition: sel}\n---\ntitle: all three\nid: t-all\ncorrelation:\n  type: temporal\n  rules: [a, b, c]\n  timespan: 5m\n---\ntitle: two of three\nid: t-two\ncorrelation: {type: temporal, rules: [a, b, c], timespan: 5m, condition: {gte: 2}}\n---\ntitle: chained\nid: chained\ncorrelation:\n  type: event_count\n  rules: [t-all]\n  timespan: 1h\n  condition:\n    gte: 2\n";
+        let set = load_str(yaml, "corr.yml");
+        assert!(set.diagnostics.is_empty(), "{:?}", set.diagnostics);
+        assert_eq!(gte(&set, "t-all"), Some(3), "no condition: every rule");
+        assert_eq!(
+            gte(&set, "t-two"),
+            Some(2),
+            "a flow-style condition is kept"
+        );
+        assert_eq!(gte(&set, "chained"), Some(2));
     }
 
     #[test]

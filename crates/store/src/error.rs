@@ -27,6 +27,8 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("audit record {seq} is unreadable: {reason}")]
+    UnreadableAudit { seq: i64, reason: String },
     #[error("stored {what} is unreadable: {reason}")]
     Corrupt { what: &'static str, reason: String },
     #[error("database error: {0}")]

@@ -561,3 +561,18 @@ fn a_bad_log_filter_is_a_configuration_error_naming_its_source() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_audit_record_edited_into_an_unreadable_value_is_named() {
+    let w = Workdir::new();
+    w.ok(&["tenant", "create", "--slug", "acme", "--name", "Acme"]);
+    w.ok(&["tenant", "create", "--slug", "globex", "--name", "Globex"]);
+    w.sqlite(
+        "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET tenant_id = 'not-a-uuid' WHERE seq = 2;",
+    );
+    let err = w.fails(&["audit", "verify"], 7);
+    assert!(err.contains("audit record 2"), "{err}");
+    let out = w.run(&["audit", "verify", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["first_broken_record"], 2);
+}

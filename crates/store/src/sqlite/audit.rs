@@ -66,22 +66,23 @@ impl AuditStore for SqliteStore {
 
 fn decode(row: &SqliteRow) -> Result<AuditRecord> {
     let seq: i64 = row.try_get("seq")?;
-    let at: i64 = row.try_get("at")?;
-    let tenant: Option<String> = row.try_get("tenant_id")?;
+    let bad = |reason: String| StoreError::UnreadableAudit { seq, reason };
+    let at: i64 = row.try_get("at").map_err(|e| bad(e.to_string()))?;
+    let tenant: Option<String> = row.try_get("tenant_id").map_err(|e| bad(e.to_string()))?;
+    let text =
+        |col: &str| -> Result<String> { row.try_get(col).map_err(|e| bad(format!("{col}: {e}"))) };
     Ok(AuditRecord {
         seq,
-        at: from_micros(at).ok_or_else(|| {
-            StoreError::corrupt("audit record", format!("{seq}: time out of range"))
-        })?,
-        actor: row.try_get("actor")?,
-        action: row.try_get("action")?,
+        at: from_micros(at).ok_or_else(|| bad("time out of range".into()))?,
+        actor: text("actor")?,
+        action: text("action")?,
         tenant_id: tenant
             .map(|t| t.parse())
             .transpose()
-            .map_err(|e| StoreError::corrupt("audit record", format!("{seq}: tenant id: {e}")))?,
-        target: row.try_get("target")?,
-        details: row.try_get("details")?,
-        prev_hash: row.try_get("prev_hash")?,
-        hash: row.try_get("hash")?,
+            .map_err(|e| bad(format!("tenant id: {e}")))?,
+        target: text("target")?,
+        details: text("details")?,
+        prev_hash: text("prev_hash")?,
+        hash: text("hash")?,
     })
 }

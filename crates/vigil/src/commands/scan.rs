@@ -125,7 +125,14 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
 
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
-    out::hits(&mut w, args.format, &detector, &report, firings.as_ref())?;
+    out::hits(
+        &mut w,
+        args.format,
+        &detector,
+        &report,
+        firings.as_ref(),
+        min_level,
+    )?;
     w.flush()?;
 
     if args.stats {

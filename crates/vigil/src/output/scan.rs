@@ -5,6 +5,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
+use vigil_core::Severity;
 use vigil_detect::WindowsDetector;
 use vigil_detect::correlate::{Correlator, Firing};
 use vigil_detect::scan::{ScanHit, ScanReport};
@@ -66,6 +67,7 @@ fn rows<'a>(
     detector: &'a WindowsDetector,
     report: &'a ScanReport,
     firings: Option<&'a (Correlator, Vec<Firing>)>,
+    min_level: Severity,
 ) -> Vec<Row<'a>> {
     let path = |h: &ScanHit| report.files[h.file].path.display().to_string();
     let mut rows: Vec<Row<'a>> = report
@@ -95,6 +97,7 @@ fn rows<'a>(
             });
         }
     }
+    rows.retain(|r| r.rule.level >= min_level);
     rows
 }
 
@@ -104,8 +107,9 @@ pub fn hits(
     detector: &WindowsDetector,
     report: &ScanReport,
     firings: Option<&(Correlator, Vec<Firing>)>,
+    min_level: Severity,
 ) -> anyhow::Result<()> {
-    let rows = rows(detector, report, firings);
+    let rows = rows(detector, report, firings, min_level);
     match format {
         ScanFormat::Jsonl => {
             for r in &rows {
@@ -172,7 +176,7 @@ pub fn hits(
                     file
                 )?;
             }
-            let mut by_level: BTreeMap<vigil_core::Severity, usize> = BTreeMap::new();
+            let mut by_level: BTreeMap<Severity, usize> = BTreeMap::new();
             for r in &rows {
                 *by_level.entry(r.rule.level).or_default() += 1;
             }
