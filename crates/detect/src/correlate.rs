@@ -147,8 +147,10 @@ impl Correlator {
     }
 
     /// Run over a scan's hits (which must carry their events), in time
-    /// order; hits without a readable time are skipped.
-    pub fn run(&mut self, report: &ScanReport) -> Vec<Firing> {
+    /// order. Events whose hits have no readable `SystemTime` cannot be
+    /// placed in time and are left out; their number is returned too.
+    pub fn run(&mut self, report: &ScanReport) -> (Vec<Firing>, usize) {
+        let mut untimed = 0;
         // Group the hits of each event, then order events by time.
         let mut groups: Vec<(i64, usize, usize)> = Vec::new();
         let mut start = 0;
@@ -161,8 +163,9 @@ impl Correlator {
             {
                 end += 1;
             }
-            if let Some(ts) = epoch_secs(h) {
-                groups.push((ts, start, end));
+            match epoch_secs(h) {
+                Some(ts) => groups.push((ts, start, end)),
+                None => untimed += 1,
             }
             start = end;
         }
@@ -191,7 +194,7 @@ impl Correlator {
                 });
             }
         }
-        firings
+        (firings, untimed)
     }
 }
 

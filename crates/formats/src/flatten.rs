@@ -11,8 +11,9 @@
 //!   element; `xmlns*` attributes are dropped; `Event`'s own attributes are
 //!   ignored.
 //! - Whitespace is removed from names (`Threat Name` → `ThreatName`).
-//! - `null` is absent; booleans are `true`/`false`; numbers keep their JSON
-//!   text; a list of scalars is joined with `\n`; a list of objects is walked
+//! - `null` is absent; booleans are `true`/`false`; numbers are written back
+//!   as serde_json reads them (integers exactly; other numbers in their
+//!   shortest round-trip form, so `4624.0` reads as `4624`); a list of scalars is joined with `\n`; a list of objects is walked
 //!   element by element.
 
 use std::borrow::Cow;

@@ -205,7 +205,7 @@ fn read_evtx<T: std::io::Read + std::io::Seek>(
                 err(format!("record {id}"), reason, stats);
                 index += 1;
             }
-            Err(e) => err("evtx".into(), chain(&e), stats),
+            Err(e) => err(format!("after event {index}"), chain(&e), stats),
         }
     }
 }

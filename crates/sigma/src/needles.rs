@@ -1,12 +1,16 @@
 //! The literals one of which must occur in an event for a rule to match.
 //!
 //! Detection runs one Aho-Corasick automaton over an event's values and
-//! evaluates only the rules whose literals occurred (plus the rules that
-//! have none). That is sound only if every match of the rule contains one
-//! of its needles, so the analysis is conservative: whatever it cannot
-//! prove (regular expressions, encodings, numbers, `null`, negations,
-//! non-ASCII text) makes the sub-expression `Any`, and `Any` spreads
-//! upwards through `or` but is dropped by `and` when a sibling has needles.
+//! evaluates only the rules whose literals occurred in the field they were
+//! written for (plus the rules that have none). That is sound only if every
+//! match of the rule contains one of its needles in that field, so the
+//! analysis is conservative: whatever it cannot prove (negations, numbers,
+//! `null`, comparisons, `cidr`, `exists`, `fieldref`, wildcards-only values,
+//! regexes without finite prefix or suffix literals) makes the
+//! sub-expression `Any`, and `Any` spreads upwards through `or` but is
+//! dropped by `and` when a sibling has needles. Literals come from plain
+//! values (their longest ASCII run), from regex prefix or suffix literals,
+//! and from the stable middle of base64 encodings.
 //!
 //! Needles are lowercase ASCII and are matched ASCII-case-insensitively, so
 //! `cased` values stay sound too.

@@ -6,7 +6,7 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 
 use super::{
-    AssetRef, Channel, ChannelKind, Contact, Coverage, IrProvider, ResponseAuthorisation, Secret,
+    AssetRef, Channel, ChannelKind, Contact, Coverage, IrProvider, ResponseAuthorisation,
     SettingsError, Tenant, TenantName, TenantSettings,
 };
 use crate::{Severity, Timestamp};
@@ -49,9 +49,7 @@ pub struct AppliedChange {
 
 fn redacted_channel(c: &Channel) -> Value {
     let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
-    if let Some(secret) = v.get_mut("secret") {
-        *secret = Value::String(Secret::REDACTED.into());
-    }
+    super::redact_channel_json(&mut v);
     v
 }
 
@@ -302,7 +300,7 @@ impl ChannelKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tenant::{ContactKind, TenantSlug, WebhookFormat};
+    use crate::tenant::{ContactKind, Secret, TenantSlug, WebhookFormat};
 
     fn now() -> Timestamp {
         "2026-11-27T10:00:00Z".parse().expect("ts")

@@ -11,7 +11,8 @@ pub use change::{AppliedChange, SettingChange};
 pub use lifecycle::{Lifecycle, ParseLifecycleError, TransitionError};
 pub use settings::{
     AssetKind, AssetRef, Channel, ChannelKind, Contact, ContactKind, Coverage, IrProvider,
-    ResponseAuthorisation, Secret, SettingsError, TenantSettings, WebhookFormat, validate_email,
+    ResponseAuthorisation, Secret, SettingsError, TenantSettings, WebhookFormat,
+    redact_webhook_url, validate_email,
 };
 pub use sla::{SlaPolicy, SlaTargets, parse_duration};
 
@@ -95,9 +96,7 @@ impl Tenant {
             .and_then(serde_json::Value::as_array_mut)
         {
             for ch in channels {
-                if let Some(secret) = ch.get_mut("secret") {
-                    *secret = serde_json::Value::String(Secret::REDACTED.into());
-                }
+                redact_channel_json(ch);
             }
         }
         v
@@ -106,6 +105,18 @@ impl Tenant {
     fn touch(&mut self, now: Timestamp) {
         self.updated_at = now;
         self.version += 1;
+    }
+}
+
+/// Hide a channel's signing key and its webhook URL's path in its JSON form.
+pub(crate) fn redact_channel_json(ch: &mut serde_json::Value) {
+    if let Some(secret) = ch.get_mut("secret") {
+        *secret = serde_json::Value::String(Secret::REDACTED.into());
+    }
+    if let Some(url) = ch.get_mut("url")
+        && let Some(text) = url.as_str()
+    {
+        *url = serde_json::Value::String(redact_webhook_url(text));
     }
 }
 

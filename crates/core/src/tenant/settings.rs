@@ -401,6 +401,21 @@ impl Channel {
     }
 }
 
+/// A webhook URL as shown to people and written to the audit log: scheme
+/// and host only, since Slack and Teams put the credential in the path.
+pub fn redact_webhook_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Secret::REDACTED.to_owned();
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    if host.len() == rest.len() {
+        format!("{scheme}://{host}")
+    } else {
+        format!("{scheme}://{host}/{}", Secret::REDACTED)
+    }
+}
+
 /// The customer's incident-response provider (PRODUCT.md §11).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IrProvider {
@@ -461,6 +476,22 @@ mod tests {
             secret: Secret::new("short"),
         };
         assert!(ch.validate().expect_err("short").to_string().contains("16"));
+    }
+
+    #[test]
+    fn webhook_urls_are_shown_without_their_path() {
+        assert_eq!(
+            redact_webhook_url("https://hooks.slack.example/services/T0/B0/XXXX"),
+            "https://hooks.slack.example/<redacted>"
+        );
+        assert_eq!(
+            redact_webhook_url("https://soar.example"),
+            "https://soar.example"
+        );
+        assert_eq!(
+            redact_webhook_url("https://user:pw@soar.example/h?k=1"),
+            "https://soar.example/<redacted>"
+        );
     }
 
     #[test]

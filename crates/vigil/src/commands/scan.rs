@@ -111,7 +111,13 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
 
     let firings = match correlator {
         Some(mut c) => {
-            let f = c.run(&report);
+            let (f, untimed) = c.run(&report);
+            if untimed > 0 {
+                tracing::warn!(
+                    events = untimed,
+                    "events with detections but no SystemTime were left out of correlation"
+                );
+            }
             Some((c, f))
         }
         None => None,

@@ -88,7 +88,11 @@ pub fn tenant(t: &Tenant, json: bool) -> anyhow::Result<()> {
         list(s.channels.iter().map(|c| match &c.kind {
             ChannelKind::Email { to } => format!("{} (email to {})", c.name, to.join(", ")),
             ChannelKind::Webhook { url, format, .. } => {
-                format!("{} (webhook {format} {url}, signed)", c.name)
+                format!(
+                    "{} (webhook {format} {}, signed)",
+                    c.name,
+                    vigil_core::tenant::redact_webhook_url(url)
+                )
             }
         })),
     );
