@@ -130,27 +130,35 @@ impl Service {
         name: &str,
         ttl: Option<SignedDuration>,
     ) -> Result<(NewSecret, ApiToken)> {
-        let (user, _) =
-            self.store
-                .user_by_email(email)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound {
-                    what: "user",
-                    key: email.to_owned(),
-                })?;
+        let user = self.load_user(email).await?;
         self.authorize_for_user(p, &user).await?;
         let now = self.clock.now();
+        // Fail closed: a lifetime that cannot be applied is refused, never
+        // turned into "no expiry".
+        let expires_at = match ttl {
+            None => None,
+            Some(d) if d.is_positive() => Some(now.checked_add(d).map_err(|_| {
+                ServiceError::InvalidSetting(vigil_core::tenant::SettingsError::Invalid {
+                    setting: "token lifetime",
+                    reason: format!("{d:#} is too long"),
+                })
+            })?),
+            Some(d) => {
+                return Err(ServiceError::InvalidSetting(
+                    vigil_core::tenant::SettingsError::Invalid {
+                        setting: "token lifetime",
+                        reason: format!("{d:#} is not positive"),
+                    },
+                ));
+            }
+        };
         let secret = random_secret("vgt_")?;
         let token = ApiToken {
             id: TokenId::new_at(now),
             user_id: user.id,
             name: name.to_owned(),
             created_at: now,
-            expires_at: ttl
-                .map(|d| now.saturating_add(d))
-                .transpose()
-                .ok()
-                .flatten(),
+            expires_at,
             revoked_at: None,
         };
         let audit = AuditEntry::new(
@@ -169,14 +177,7 @@ impl Service {
 
     /// Revoke a token by id, presented with its owner's email.
     pub async fn revoke_token(&self, p: &Principal, email: &str, id: TokenId) -> Result<()> {
-        let (user, _) =
-            self.store
-                .user_by_email(email)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound {
-                    what: "user",
-                    key: email.to_owned(),
-                })?;
+        let user = self.load_user(email).await?;
         self.authorize_for_user(p, &user).await?;
         let now = self.clock.now();
         let audit = AuditEntry::new(
@@ -189,6 +190,17 @@ impl Service {
         );
         self.store.revoke_token(id, now, audit).await?;
         Ok(())
+    }
+
+    async fn load_user(&self, email: &str) -> Result<User> {
+        self.store
+            .user_by_email(email)
+            .await?
+            .map(|(user, _)| user)
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "user",
+                key: email.to_owned(),
+            })
     }
 
     /// A principal may manage its own tokens, and those of the users it may

@@ -266,6 +266,16 @@ async fn tokens_act_as_their_user_until_revoked_or_expired() {
         "revoked"
     );
     assert_ne!(token.id, token2.id);
+    let err = svc
+        .create_token(
+            reader,
+            "reader@acme.example",
+            "x",
+            Some(jiff::SignedDuration::from_hours(-1)),
+        )
+        .await
+        .expect_err("a negative lifetime is refused, not turned into no expiry");
+    assert!(matches!(err, ServiceError::InvalidSetting(_)), "{err}");
 }
 
 #[tokio::test]
