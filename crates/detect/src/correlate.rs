@@ -10,6 +10,7 @@ use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult};
 use rsigma_parser::CorrelationRule;
 use vigil_core::Severity;
 use vigil_formats::FlatEvent;
+use vigil_formats::logsource::WindowsClassifier;
 use vigil_sigma::{Diagnostic, DiagnosticKind, LoadedRule, RuleInfo, attack_ids};
 
 use crate::Doc;
@@ -34,6 +35,8 @@ pub struct Firing {
 pub struct Correlator {
     engine: CorrelationEngine,
     rules: Vec<RuleInfo>,
+    /// Field maps per channel, so `group-by` sees fields as detection did.
+    classifier: WindowsClassifier,
 }
 
 impl std::fmt::Debug for Correlator {
@@ -116,6 +119,7 @@ impl Correlator {
             Some(Correlator {
                 engine,
                 rules: infos,
+                classifier: WindowsClassifier::builtin(),
             }),
             diags,
         )
@@ -138,8 +142,15 @@ impl Correlator {
         detections: Vec<EvaluationResult>,
         epoch_secs: i64,
     ) -> Vec<(usize, EvaluationResult)> {
+        let aliases: Vec<(String, String)> = event
+            .channel()
+            .and_then(|c| self.classifier.field_map(c))
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         self.engine
-            .process_with_detections(&Doc::plain(event), detections, epoch_secs)
+            .process_with_detections(&Doc(event, &aliases), detections, epoch_secs)
             .into_iter()
             .filter(|r| r.as_correlation().is_some())
             .filter_map(|r| self.index_of(&r).map(|i| (i, r)))

@@ -1621,6 +1621,44 @@ fn failed(user: &str) -> [(&str, &str); 2] {
 }
 
 #[test]
+fn correlations_group_security_4688_events_by_the_mapped_field() {
+    let yaml = r"
+title: Executable in Temp
+id: t-temp-exe
+name: temp_exe
+logsource: {product: windows, category: process_creation}
+detection:
+  sel:
+    Image|contains: '\Temp\'
+  condition: sel
+---
+title: The same Temp executable twice
+id: t-temp-twice
+correlation:
+  type: event_count
+  rules: [temp_exe]
+  group-by: [Image]
+  timespan: 10m
+  condition:
+    gte: 2
+";
+    let mut p = Pipeline::new(yaml);
+    let run = [("EventID", "4688"), ("NewProcessName", r"C:\Temp\x.exe")];
+    let other = [("EventID", "4688"), ("NewProcessName", r"C:\Temp\y.exe")];
+    assert!(p.feed(0, &run).is_empty());
+    assert!(
+        p.feed(10, &other).is_empty(),
+        "another Image is another group"
+    );
+    let fired = p.feed(20, &run);
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(
+        fired[0].2,
+        [("Image".to_owned(), r"C:\Temp\x.exe".to_owned())]
+    );
+}
+
+#[test]
 fn event_count_fires_when_enough_events_of_one_group_fall_in_the_timespan() {
     let mut p = Pipeline::new(EVENT_COUNT);
     assert!(p.feed(0, &failed("alice")).is_empty());
