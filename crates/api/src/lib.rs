@@ -8,6 +8,7 @@
 
 mod auth;
 pub mod error;
+mod identity;
 mod middleware;
 mod tenants;
 
@@ -38,6 +39,23 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ("GET", "/tenants", get(tenants::list)),
         ("POST", "/tenants", post(tenants::create)),
         ("GET", "/tenants/{tenant}", get(tenants::show)),
+        (
+            "POST",
+            "/tenants/{tenant}/lifecycle",
+            post(tenants::transition),
+        ),
+        ("GET", "/tenants/{tenant}/users", get(identity::list_users)),
+        (
+            "POST",
+            "/tenants/{tenant}/users",
+            post(identity::create_user),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/ingest-keys",
+            post(identity::create_ingest_key),
+        ),
+        ("POST", "/tokens", post(identity::create_token)),
     ]
 }
 

@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
+use vigil_core::tenant::Lifecycle;
 
 use crate::error::ApiError;
 use crate::{AppState, Caller};
@@ -41,4 +42,32 @@ pub async fn create(
     let Json(body) = body?;
     let t = s.service.create_tenant(&p, &body.slug, &body.name).await?;
     Ok((StatusCode::CREATED, Json(t.redacted_json())))
+}
+
+/// The body of `POST /api/v1/tenants/{tenant}/lifecycle`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    /// `monitoring`, `live`, `offboarding` or `deleted`.
+    pub to: String,
+    /// Lifts the learning or grace period; recorded in the audit log.
+    pub override_reason: Option<String>,
+}
+
+pub async fn transition(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(tenant): Path<String>,
+    body: Result<Json<Transition>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body?;
+    let to: Lifecycle = body
+        .to
+        .parse()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("to: {e}")))?;
+    let t = s
+        .service
+        .transition_tenant(&p, &tenant, to, body.override_reason.as_deref())
+        .await?;
+    Ok(Json(t.redacted_json()))
 }

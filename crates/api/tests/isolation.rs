@@ -112,9 +112,12 @@ async fn call(
 }
 
 /// What each principal gets on each route, for its own tenant (acme) and
-/// another (globex).
+/// another (globex). Customers are scoped to acme; providers see both.
 fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
     let provider = matches!(who, "provider_admin" | "analyst" | "delivery_manager");
+    let customer = who.starts_with("customer");
+    // Outside the caller's scope nothing exists.
+    let hidden = who == "ingest_key" || (customer && !own);
     match (method, path) {
         ("GET", "/tenants") => match who {
             "ingest_key" => StatusCode::NOT_FOUND,
@@ -125,12 +128,49 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "analyst" | "delivery_manager" => StatusCode::FORBIDDEN,
             _ => StatusCode::NOT_FOUND,
         },
-        ("GET", "/tenants/{tenant}") => match who {
+        ("GET", "/tenants/{tenant}") => match () {
+            () if hidden => StatusCode::NOT_FOUND,
+            () if provider || own => StatusCode::OK,
+            () => StatusCode::NOT_FOUND,
+        },
+        // The body asks for `onboarding`, where the tenant already is: those
+        // allowed to activate get the refusal of the move itself.
+        ("POST", "/tenants/{tenant}/lifecycle") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "delivery_manager" => StatusCode::CONFLICT,
+            _ => StatusCode::FORBIDDEN,
+        },
+        ("GET", "/tenants/{tenant}/users") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "customer_admin" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        },
+        ("POST", "/tenants/{tenant}/users") | ("POST", "/tenants/{tenant}/ingest-keys") => {
+            match who {
+                _ if hidden => StatusCode::NOT_FOUND,
+                "provider_admin" | "customer_admin" => StatusCode::CREATED,
+                _ => StatusCode::FORBIDDEN,
+            }
+        }
+        ("POST", "/tokens") => match who {
             "ingest_key" => StatusCode::NOT_FOUND,
-            _ if provider || own => StatusCode::OK,
-            _ => StatusCode::NOT_FOUND,
+            _ => StatusCode::CREATED,
         },
         _ => panic!("route {method} {path} has no entry in the isolation matrix"),
+    }
+}
+
+/// A valid body for each POST route (unique where it must be).
+fn body_for(path: &str, n: usize) -> String {
+    match path {
+        "/tenants" => format!(r#"{{"slug":"new{n}","name":"New"}}"#),
+        "/tenants/{tenant}/lifecycle" => r#"{"to":"onboarding"}"#.to_owned(),
+        "/tenants/{tenant}/users" => format!(
+            r#"{{"email":"user{n}@acme.example","role":"customer_reader","password":"{PASSWORD}"}}"#
+        ),
+        "/tenants/{tenant}/ingest-keys" => r#"{"name":"shipper"}"#.to_owned(),
+        "/tokens" => r#"{"name":"script","expires_in":"1d"}"#.to_owned(),
+        other => panic!("no body for POST {other}"),
     }
 }
 
@@ -145,10 +185,7 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
                 let concrete = path.replace("{tenant}", tenant);
                 let body = (method == "POST").then(|| {
                     n += 1;
-                    (
-                        "application/json",
-                        format!(r#"{{"slug":"new{n}","name":"New"}}"#),
-                    )
+                    ("application/json", body_for(path, n))
                 });
                 let (status, json) = call(
                     &w.app,

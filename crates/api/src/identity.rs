@@ -1,0 +1,127 @@
+//! `/api/v1/tenants/{tenant}/users`, `/api/v1/tenants/{tenant}/ingest-keys`
+//! and `/api/v1/tokens`.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigil_core::identity::{Principal, Role, User};
+use vigil_core::tenant::parse_duration;
+
+use crate::error::ApiError;
+use crate::{AppState, Caller};
+
+fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "email": u.email,
+        "role": u.role,
+        "tenant_id": u.tenant_id,
+        "created_at": u.created_at,
+        "disabled": u.disabled,
+    })
+}
+
+fn invalid(field: &str, reason: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        format!("{field}: {reason}"),
+    )
+}
+
+pub async fn list_users(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let users = s.service.list_users(&p, Some(&tenant)).await?;
+    Ok(Json(Value::Array(users.iter().map(user_json).collect())))
+}
+
+/// The body of `POST /api/v1/tenants/{tenant}/users`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    pub role: String,
+    pub password: String,
+}
+
+pub async fn create_user(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(tenant): Path<String>,
+    body: Result<Json<CreateUser>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(body) = body?;
+    let role: Role = body.role.parse().map_err(|e| invalid("role", e))?;
+    let u = s
+        .service
+        .create_user(&p, &body.email, role, Some(&tenant), &body.password)
+        .await?;
+    Ok((StatusCode::CREATED, Json(user_json(&u))))
+}
+
+/// The body of `POST /api/v1/tenants/{tenant}/ingest-keys`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIngestKey {
+    pub name: String,
+}
+
+pub async fn create_ingest_key(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(tenant): Path<String>,
+    body: Result<Json<CreateIngestKey>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(body) = body?;
+    let (secret, key) = s.service.create_ingest_key(&p, &tenant, &body.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": key.id, "name": key.name, "key": secret.expose()})),
+    ))
+}
+
+/// The body of `POST /api/v1/tokens`: a token for the caller.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    pub name: String,
+    /// e.g. `90d`; absent: until revoked.
+    pub expires_in: Option<String>,
+}
+
+pub async fn create_token(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    body: Result<Json<CreateToken>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(body) = body?;
+    let Principal::User { email, .. } = &p else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "only users have tokens",
+        ));
+    };
+    let ttl = body
+        .expires_in
+        .as_deref()
+        .map(parse_duration)
+        .transpose()
+        .map_err(|e| invalid("expires_in", e))?;
+    let (secret, token) = s.service.create_token(&p, email, &body.name, ttl).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": token.id,
+            "name": token.name,
+            "expires_at": token.expires_at,
+            "token": secret.expose(),
+        })),
+    ))
+}
