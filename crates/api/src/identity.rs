@@ -14,14 +14,7 @@ use crate::error::ApiError;
 use crate::{AppState, Caller};
 
 fn user_json(u: &User) -> Value {
-    json!({
-        "id": u.id,
-        "email": u.email,
-        "role": u.role,
-        "tenant_id": u.tenant_id,
-        "created_at": u.created_at,
-        "disabled": u.disabled,
-    })
+    serde_json::to_value(u).unwrap_or_default()
 }
 
 fn invalid(field: &str, reason: impl std::fmt::Display) -> ApiError {

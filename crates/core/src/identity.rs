@@ -81,8 +81,9 @@ impl FromStr for Role {
     }
 }
 
-/// A person who signs in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A person who signs in (no credential lives here: the password hash stays
+/// in the store).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct User {
     pub id: UserId,
     /// Lowercase; unique.

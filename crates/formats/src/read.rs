@@ -225,13 +225,16 @@ fn read_json(
             header_record_id: None,
         };
         *index += 1;
-        match flatten_json(raw.get().as_bytes(), &mut event) {
-            Ok(()) => {
-                stats.events += 1;
-                on_event(pos, &event);
-            }
-            Err(e) => err(format!("event {}", pos.index), e.to_string(), stats),
-        }
+        let location = || format!("event {}", pos.index);
+        deliver(
+            raw.get().as_bytes(),
+            pos,
+            location,
+            &mut event,
+            on_event,
+            err,
+            stats,
+        );
     };
     let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<&RawValue>();
     loop {
@@ -277,13 +280,27 @@ fn read_json_lines(
             header_record_id: None,
         };
         index += 1;
-        match flatten_json(line, &mut event) {
-            Ok(()) => {
-                stats.events += 1;
-                on_event(pos, &event);
-            }
-            Err(e) => err(format!("line {}", n + 1), e.to_string(), stats),
+        let location = || format!("line {}", n + 1);
+        deliver(line, pos, location, &mut event, on_event, err, stats);
+    }
+}
+
+/// Flatten one JSON value found at `pos` and hand it on, or report why not.
+fn deliver(
+    json: &[u8],
+    pos: Position,
+    location: impl FnOnce() -> String,
+    event: &mut FlatEvent,
+    on_event: &mut dyn FnMut(Position, &FlatEvent),
+    err: &mut ErrFn<'_>,
+    stats: &mut ReadStats,
+) {
+    match flatten_json(json, event) {
+        Ok(()) => {
+            stats.events += 1;
+            on_event(pos, event);
         }
+        Err(e) => err(location(), e.to_string(), stats),
     }
 }
 

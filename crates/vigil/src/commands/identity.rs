@@ -11,14 +11,7 @@ use crate::cli::{IngestKeyCommand, SpecError, TokenCommand, UserCommand};
 use crate::output::{emit, emit_json};
 
 fn user_json(u: &User) -> serde_json::Value {
-    json!({
-        "id": u.id,
-        "email": u.email,
-        "role": u.role,
-        "tenant_id": u.tenant_id,
-        "created_at": u.created_at,
-        "disabled": u.disabled,
-    })
+    serde_json::to_value(u).unwrap_or_default()
 }
 
 /// 24 random bytes as 32 URL-safe characters.
