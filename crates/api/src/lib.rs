@@ -17,6 +17,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{MethodRouter, get, post};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use vigil_service::Service;
 
 pub use auth::Caller;
@@ -30,6 +31,14 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub service: Service,
+    /// Renders `/metrics`; `None` when no recorder is installed.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// Install the process-wide Prometheus recorder (once; later calls and
+/// failures give `None`).
+pub fn install_metrics() -> Option<PrometheusHandle> {
+    PrometheusBuilder::new().install_recorder().ok()
 }
 
 /// Every REST route under `/api/v1`: method, path, handler. The router is
@@ -59,8 +68,13 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
     ]
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface, without `/metrics`.
 pub fn app(service: Service) -> Router {
+    app_with_metrics(service, None)
+}
+
+/// The whole HTTP surface, with `/metrics` rendered from `metrics`.
+pub fn app_with_metrics(service: Service, metrics: Option<PrometheusHandle>) -> Router {
     let mut by_path: Vec<(&str, MethodRouter<AppState>)> = Vec::new();
     for (_, path, handler) in api_routes() {
         match by_path.iter_mut().find(|(p, _)| *p == path) {
@@ -75,10 +89,25 @@ pub fn app(service: Service) -> Router {
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(render_metrics))
         .nest("/api/v1", api)
         .fallback(error::not_found)
-        .with_state(AppState { service });
+        .with_state(AppState { service, metrics });
     middleware::wrap(router).layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+async fn render_metrics(State(state): State<AppState>) -> Result<String, error::ApiError> {
+    state
+        .metrics
+        .as_ref()
+        .map(PrometheusHandle::render)
+        .ok_or_else(|| {
+            error::ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "metrics are not enabled",
+            )
+        })
 }
 
 async fn ready(State(state): State<AppState>) -> Result<&'static str, error::ApiError> {

@@ -1,8 +1,13 @@
 //! Layers every request passes: a request id (given or made) in the logs
 //! and the response, a trace span, a body size limit and a timeout.
 
+use std::time::Instant;
+
 use axum::Router;
+use axum::extract::MatchedPath;
 use axum::http::{HeaderName, Request, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -27,8 +32,26 @@ impl MakeRequestId for UuidV7 {
     }
 }
 
+/// Count requests and time them, by method, route template and status.
+async fn track(req: Request<axum::body::Body>, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("vigil_http_requests_total", &labels).increment(1);
+    metrics::histogram!("vigil_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
 pub fn wrap(router: Router) -> Router {
     router
+        .route_layer(axum::middleware::from_fn(track))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

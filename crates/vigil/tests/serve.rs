@@ -135,6 +135,15 @@ fn the_server_answers_over_a_socket_isolates_tenants_and_stops_on_sigterm() {
         "an ingest key reads nothing"
     );
 
+    let (status, metrics) = get(&addr, "/metrics", None);
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("vigil_http_requests_total")
+            && metrics.contains("route=\"/api/v1/tenants/{tenant}\"")
+            && metrics.contains("status=\"404\""),
+        "{metrics}"
+    );
+
     let status = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()

@@ -10,7 +10,8 @@ pub async fn run(service: Service, addr: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     tracing::info!(address = %local, store = %service.store_description(), "listening");
-    axum::serve(listener, vigil_api::app(service))
+    let metrics = vigil_api::install_metrics();
+    axum::serve(listener, vigil_api::app_with_metrics(service, metrics))
         .with_graceful_shutdown(shutdown())
         .await
         .context("the server failed")?;
