@@ -25,6 +25,12 @@ fn invalid(field: &str, reason: impl std::fmt::Display) -> ApiError {
     )
 }
 
+/// The tenant's users.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users", tag = "users",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    responses((status = 200, description = "Users", body = serde_json::Value),
+               (status = 403, description = "Your role may not manage users"),
+               (status = 404, description = "No such tenant, or not yours")))]
 pub async fn list_users(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -35,7 +41,7 @@ pub async fn list_users(
 }
 
 /// The body of `POST /api/v1/tenants/{tenant}/users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub email: String,
@@ -43,6 +49,14 @@ pub struct CreateUser {
     pub password: String,
 }
 
+/// Create a user of the tenant.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users", tag = "users",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    request_body = CreateUser,
+    responses((status = 201, description = "Created", body = serde_json::Value),
+               (status = 400, description = "Invalid email, role or password"),
+               (status = 403, description = "Your role may not manage users"),
+               (status = 404, description = "No such tenant, or not yours")))]
 pub async fn create_user(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -59,12 +73,19 @@ pub async fn create_user(
 }
 
 /// The body of `POST /api/v1/tenants/{tenant}/ingest-keys`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateIngestKey {
     pub name: String,
 }
 
+/// Create an ingest key for the tenant; the key is in this answer only.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/ingest-keys", tag = "ingest keys",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    request_body = CreateIngestKey,
+    responses((status = 201, description = "Created; `key` is shown once", body = serde_json::Value),
+               (status = 403, description = "Your role may not manage ingest keys"),
+               (status = 404, description = "No such tenant, or not yours")))]
 pub async fn create_ingest_key(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -80,7 +101,7 @@ pub async fn create_ingest_key(
 }
 
 /// The body of `POST /api/v1/tokens`: a token for the caller.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     pub name: String,
@@ -88,6 +109,10 @@ pub struct CreateToken {
     pub expires_in: Option<String>,
 }
 
+/// Create an API token for the caller; the token is in this answer only.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = CreateToken,
+    responses((status = 201, description = "Created; `token` is shown once", body = serde_json::Value),
+               (status = 400, description = "Invalid lifetime")))]
 pub async fn create_token(
     State(s): State<AppState>,
     Caller(p): Caller,

@@ -10,6 +10,7 @@ mod auth;
 pub mod error;
 mod identity;
 mod middleware;
+pub mod openapi;
 mod tenants;
 
 use std::time::Duration;
@@ -90,6 +91,7 @@ pub fn app_with_metrics(service: Service, metrics: Option<PrometheusHandle>) -> 
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(render_metrics))
+        .route("/api/v1/openapi.json", get(openapi::document))
         .nest("/api/v1", api)
         .fallback(error::not_found)
         .with_state(AppState { service, metrics });

@@ -11,6 +11,10 @@ use vigil_core::tenant::Lifecycle;
 use crate::error::ApiError;
 use crate::{AppState, Caller};
 
+/// The tenants the caller may see.
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants",
+    responses((status = 200, description = "Tenants, secrets redacted", body = serde_json::Value),
+               (status = 401, description = "No valid credential")))]
 pub async fn list(State(s): State<AppState>, Caller(p): Caller) -> Result<Json<Value>, ApiError> {
     let tenants = s.service.list_tenants(&p).await?;
     Ok(Json(Value::Array(
@@ -18,6 +22,11 @@ pub async fn list(State(s): State<AppState>, Caller(p): Caller) -> Result<Json<V
     )))
 }
 
+/// One tenant with its settings.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}", tag = "tenants",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    responses((status = 200, description = "The tenant, secrets redacted", body = serde_json::Value),
+               (status = 404, description = "No such tenant, or not yours")))]
 pub async fn show(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -27,13 +36,19 @@ pub async fn show(
 }
 
 /// The body of `POST /api/v1/tenants`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
     pub slug: String,
     pub name: String,
 }
 
+/// Create a tenant in `onboarding` (provider admins).
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", request_body = CreateTenant,
+    responses((status = 201, description = "Created", body = serde_json::Value),
+               (status = 400, description = "Invalid slug, name or body"),
+               (status = 403, description = "Your role may not create tenants"),
+               (status = 409, description = "The slug is taken")))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -45,7 +60,7 @@ pub async fn create(
 }
 
 /// The body of `POST /api/v1/tenants/{tenant}/lifecycle`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Transition {
     /// `monitoring`, `live`, `offboarding` or `deleted`.
@@ -54,6 +69,14 @@ pub struct Transition {
     pub override_reason: Option<String>,
 }
 
+/// Move the tenant through its lifecycle.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/lifecycle", tag = "tenants",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    request_body = Transition,
+    responses((status = 200, description = "The tenant after the move", body = serde_json::Value),
+               (status = 403, description = "Your role may not make this move"),
+               (status = 404, description = "No such tenant, or not yours"),
+               (status = 409, description = "The lifecycle refuses the move")))]
 pub async fn transition(
     State(s): State<AppState>,
     Caller(p): Caller,
