@@ -406,6 +406,24 @@ pub fn expand(s: &SigmaString) -> Vec<SigmaString> {
 mod tests {
     use super::*;
 
+    /// The first rule of `yaml`, after every rewrite.
+    fn rewritten(yaml: &str) -> SigmaRule {
+        let mut r = rsigma_parser::parse_sigma_yaml(yaml)
+            .expect("parses")
+            .rules
+            .remove(0);
+        rule(&mut r);
+        r
+    }
+
+    /// The items of the selection `sel`.
+    fn selection(r: &SigmaRule) -> &[rsigma_parser::DetectionItem] {
+        match &r.detection.named["sel"] {
+            Detection::AllOf(items) => items,
+            other => panic!("selection shape: {other:?}"),
+        }
+    }
+
     fn plain(s: &SigmaString) -> String {
         s.parts
             .iter()
@@ -449,14 +467,8 @@ mod tests {
     #[test]
     fn windash_with_all_becomes_one_item_per_value() {
         let yaml = "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains|all|windash: [' -a', ' -b']\n  condition: sel\n";
-        let mut r = rsigma_parser::parse_sigma_yaml(yaml)
-            .expect("parses")
-            .rules
-            .remove(0);
-        rule(&mut r);
-        let Detection::AllOf(items) = &r.detection.named["sel"] else {
-            panic!("selection shape")
-        };
+        let r = rewritten(yaml);
+        let items = selection(&r);
         assert_eq!(items.len(), 2);
         assert!(
             items
@@ -468,14 +480,8 @@ mod tests {
     #[test]
     fn values_with_too_many_switches_become_one_pattern() {
         let yaml = "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains|windash: ' -a -b -c -d -e*x'\n  condition: sel\n";
-        let mut r = rsigma_parser::parse_sigma_yaml(yaml)
-            .expect("parses")
-            .rules
-            .remove(0);
-        rule(&mut r);
-        let Detection::AllOf(items) = &r.detection.named["sel"] else {
-            panic!("selection shape")
-        };
+        let r = rewritten(yaml);
+        let items = selection(&r);
         assert_eq!(items[0].field.modifiers, vec![Modifier::Re]);
         let SigmaValue::String(s) = &items[0].values[0] else {
             panic!("a string")
@@ -497,14 +503,8 @@ mod tests {
     #[test]
     fn the_modifier_is_replaced_by_the_expanded_values() {
         let yaml = "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    CommandLine|contains|windash: ' /accepteula'\n  condition: sel\n";
-        let mut r = rsigma_parser::parse_sigma_yaml(yaml)
-            .expect("parses")
-            .rules
-            .remove(0);
-        rule(&mut r);
-        let Detection::AllOf(items) = &r.detection.named["sel"] else {
-            panic!("selection shape")
-        };
+        let r = rewritten(yaml);
+        let items = selection(&r);
         assert_eq!(items[0].field.modifiers, vec![Modifier::Contains]);
         assert_eq!(items[0].values.len(), 5);
     }
