@@ -2,7 +2,7 @@
 //! The only place in Vigil that maps an error to a status.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -50,6 +50,8 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ServiceError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ServiceError::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked_out"),
+            ServiceError::WrongPassword => (StatusCode::BAD_REQUEST, "wrong_password"),
             ServiceError::AuditBroken(_) | ServiceError::Storage(_) | ServiceError::Random => {
                 // Details go to the log, not to the caller.
                 tracing::error!(error = %e, "request failed");
@@ -74,6 +76,25 @@ impl From<JsonRejection> for ApiError {
             _ => (StatusCode::BAD_REQUEST, "invalid_json"),
         };
         // serde's message names the field path and position.
+        ApiError::new(status, code, r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", r.body_text())
+    }
+}
+
+impl From<FormRejection> for ApiError {
+    fn from(r: FormRejection) -> Self {
+        let (status, code) = match &r {
+            FormRejection::InvalidFormContentType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            FormRejection::BytesRejection(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            _ => (StatusCode::BAD_REQUEST, "invalid_form"),
+        };
         ApiError::new(status, code, r.body_text())
     }
 }

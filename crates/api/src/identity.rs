@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use vigil_core::identity::{Principal, Role, User};
+use vigil_core::identity::{ApiToken, IngestKey, Principal, Role, User};
 use vigil_core::tenant::parse_duration;
 
 use crate::error::ApiError;
@@ -15,6 +15,36 @@ use crate::{AppState, Caller};
 
 fn user_json(u: &User) -> Value {
     serde_json::to_value(u).unwrap_or_default()
+}
+
+fn token_json(t: &ApiToken) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "created_at": t.created_at,
+        "expires_at": t.expires_at,
+        "revoked_at": t.revoked_at,
+    })
+}
+
+fn key_json(k: &IngestKey) -> Value {
+    json!({
+        "id": k.id,
+        "name": k.name,
+        "created_at": k.created_at,
+        "revoked_at": k.revoked_at,
+    })
+}
+
+/// An id from the path; one that cannot be an id names nothing (404).
+fn path_id<T: std::str::FromStr>(what: &str, text: &str) -> Result<T, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} {text:?} not found"),
+        )
+    })
 }
 
 fn invalid(field: &str, reason: impl std::fmt::Display) -> ApiError {
@@ -142,4 +172,70 @@ pub async fn create_token(
             "token": secret.expose(),
         })),
     ))
+}
+
+/// The caller's own API tokens (secrets are never shown again).
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
+    responses((status = 200, description = "Tokens, newest first", body = serde_json::Value)))]
+pub async fn list_tokens(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Value>, ApiError> {
+    let Principal::User { email, .. } = &p else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "only users have tokens",
+        ));
+    };
+    let tokens = s.service.list_tokens(&p, email).await?;
+    Ok(Json(Value::Array(tokens.iter().map(token_json).collect())))
+}
+
+/// Revoke a token: the caller's own, or one of a user the caller manages.
+/// Requests made with it answer 401 from now on.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens",
+    params(("id" = String, Path, description = "The token's id")),
+    responses((status = 200, description = "The revoked token", body = serde_json::Value),
+               (status = 404, description = "No such live token, or not yours")))]
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = path_id("token", &id)?;
+    let token = s.service.revoke_token_by_id(&p, id).await?;
+    Ok(Json(token_json(&token)))
+}
+
+/// The tenant's ingest keys (secrets are never shown again).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/ingest-keys", tag = "ingest keys",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    responses((status = 200, description = "Keys, newest first", body = serde_json::Value),
+               (status = 403, description = "Your role may not manage ingest keys"),
+               (status = 404, description = "No such tenant, or not yours")))]
+pub async fn list_ingest_keys(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let keys = s.service.list_ingest_keys(&p, &tenant).await?;
+    Ok(Json(Value::Array(keys.iter().map(key_json).collect())))
+}
+
+/// Revoke one of the tenant's ingest keys: shippers using it get 401.
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/ingest-keys/{id}", tag = "ingest keys",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The key's id")),
+    responses((status = 204, description = "Revoked"),
+               (status = 403, description = "Your role may not manage ingest keys"),
+               (status = 404, description = "No such tenant or live key, or not yours")))]
+pub async fn revoke_ingest_key(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = path_id("ingest key", &id)?;
+    s.service.revoke_ingest_key(&p, &tenant, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -6,34 +6,64 @@
 //! decided here: every handler passes the caller's principal to the service,
 //! which decides.
 
+mod audit;
 mod auth;
+mod cookies;
 pub mod error;
 mod identity;
+mod limit;
+mod me;
 mod middleware;
 pub mod openapi;
+mod portal;
 mod tenants;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use vigil_service::Service;
 
-pub use auth::Caller;
+pub use auth::{CSRF_HEADER, Caller};
+pub use cookies::SESSION_COOKIE;
+pub use limit::RateLimiter;
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Requests that take longer than this are answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How the HTTP surface is set up.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// Renders `/metrics`; `None` when no recorder is installed.
+    pub metrics: Option<PrometheusHandle>,
+    /// Mark cookies `Secure`: the portal is reached over TLS.
+    pub secure_cookies: bool,
+    /// Sign-in attempts allowed per client address per minute.
+    pub logins_per_minute: u32,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            metrics: None,
+            secure_cookies: false,
+            logins_per_minute: 10,
+        }
+    }
+}
+
 /// Shared by every handler.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub service: Service,
-    /// Renders `/metrics`; `None` when no recorder is installed.
     pub metrics: Option<PrometheusHandle>,
+    pub secure_cookies: bool,
+    pub login_limiter: Arc<RateLimiter>,
 }
 
 /// Install the process-wide Prometheus recorder (once; later calls and
@@ -50,6 +80,11 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ("POST", "/tenants", post(tenants::create)),
         ("GET", "/tenants/{tenant}", get(tenants::show)),
         (
+            "PATCH",
+            "/tenants/{tenant}/settings",
+            patch(tenants::update_settings),
+        ),
+        (
             "POST",
             "/tenants/{tenant}/lifecycle",
             post(tenants::transition),
@@ -61,21 +96,38 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             post(identity::create_user),
         ),
         (
+            "GET",
+            "/tenants/{tenant}/ingest-keys",
+            get(identity::list_ingest_keys),
+        ),
+        (
             "POST",
             "/tenants/{tenant}/ingest-keys",
             post(identity::create_ingest_key),
         ),
+        (
+            "DELETE",
+            "/tenants/{tenant}/ingest-keys/{id}",
+            delete(identity::revoke_ingest_key),
+        ),
+        ("GET", "/tenants/{tenant}/audit", get(audit::of_tenant)),
+        ("GET", "/audit", get(audit::all)),
+        ("GET", "/tokens", get(identity::list_tokens)),
         ("POST", "/tokens", post(identity::create_token)),
+        ("DELETE", "/tokens/{id}", delete(identity::revoke_token)),
+        ("GET", "/me", get(me::show)),
+        ("POST", "/me/password", post(me::change_password)),
     ]
 }
 
-/// The whole HTTP surface, without `/metrics`.
+/// The whole HTTP surface with default options (no `/metrics`).
 pub fn app(service: Service) -> Router {
-    app_with_metrics(service, None)
+    app_with(service, AppOptions::default())
 }
 
-/// The whole HTTP surface, with `/metrics` rendered from `metrics`.
-pub fn app_with_metrics(service: Service, metrics: Option<PrometheusHandle>) -> Router {
+/// The whole HTTP surface: the portal's pages, the REST API, health and
+/// metrics.
+pub fn app_with(service: Service, options: AppOptions) -> Router {
     let mut by_path: Vec<(&str, MethodRouter<AppState>)> = Vec::new();
     for (_, path, handler) in api_routes() {
         match by_path.iter_mut().find(|(p, _)| *p == path) {
@@ -92,9 +144,24 @@ pub fn app_with_metrics(service: Service, metrics: Option<PrometheusHandle>) -> 
         .route("/readyz", get(ready))
         .route("/metrics", get(render_metrics))
         .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/", get(portal::home))
+        .route("/login", get(portal::login_form).post(portal::login))
+        .route("/logout", post(portal::logout))
+        .route(
+            "/account/password",
+            get(portal::password_form).post(portal::change_password),
+        )
         .nest("/api/v1", api)
         .fallback(error::not_found)
-        .with_state(AppState { service, metrics });
+        .with_state(AppState {
+            service,
+            metrics: options.metrics,
+            secure_cookies: options.secure_cookies,
+            login_limiter: Arc::new(RateLimiter::new(
+                options.logins_per_minute,
+                Duration::from_secs(60),
+            )),
+        });
     middleware::wrap(router).layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 

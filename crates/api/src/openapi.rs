@@ -5,27 +5,39 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{identity, tenants};
+use crate::{audit, identity, me, tenants};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
         title = "Vigil",
-        description = "REST API of Vigil, a managed detection and response platform. Every route under /api/v1 needs `Authorization: Bearer <API token>`; errors are `{\"error\":{\"code\",\"message\"}}`. Another tenant's objects answer 404."
+        description = "REST API of Vigil, a managed detection and response platform. Every route under /api/v1 needs `Authorization: Bearer <API token>`, or the portal's session cookie together with the header `X-CSRF-Token` (from `GET /api/v1/me`) on requests that change state; errors are `{\"error\":{\"code\",\"message\"}}`. Another tenant's objects answer 404."
     ),
     paths(
         tenants::list,
         tenants::create,
         tenants::show,
         tenants::transition,
+        tenants::update_settings,
         identity::list_users,
         identity::create_user,
+        identity::list_ingest_keys,
         identity::create_ingest_key,
+        identity::revoke_ingest_key,
+        identity::list_tokens,
         identity::create_token,
+        identity::revoke_token,
+        audit::all,
+        audit::of_tenant,
+        me::show,
+        me::change_password,
     ),
     components(schemas(
         tenants::CreateTenant,
         tenants::Transition,
+        tenants::SettingsPatch,
+        tenants::Change,
+        me::ChangePassword,
         identity::CreateUser,
         identity::CreateIngestKey,
         identity::CreateToken,
@@ -49,4 +61,9 @@ impl Modify for BearerAuth {
 
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+/// The document as JSON, for tools and tests.
+pub fn document_value() -> serde_json::Value {
+    serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
 }

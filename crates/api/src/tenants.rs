@@ -6,13 +6,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
-use vigil_core::tenant::Lifecycle;
+use vigil_core::tenant::{
+    AssetRef, Channel, Contact, IrProvider, Lifecycle, SettingChange, TenantName, parse_duration,
+};
 
 use crate::error::ApiError;
 use crate::{AppState, Caller};
 
 /// The tenants the caller may see.
-#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants",
+#[utoipa::path(get, path = "/api/v1/tenants", operation_id = "list_tenants", tag = "tenants",
     responses((status = 200, description = "Tenants, secrets redacted", body = serde_json::Value),
                (status = 401, description = "No valid credential")))]
 pub async fn list(State(s): State<AppState>, Caller(p): Caller) -> Result<Json<Value>, ApiError> {
@@ -23,7 +25,7 @@ pub async fn list(State(s): State<AppState>, Caller(p): Caller) -> Result<Json<V
 }
 
 /// One tenant with its settings.
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant}", tag = "tenants",
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}", operation_id = "get_tenant", tag = "tenants",
     params(("tenant" = String, Path, description = "The tenant's slug")),
     responses((status = 200, description = "The tenant, secrets redacted", body = serde_json::Value),
                (status = 404, description = "No such tenant, or not yours")))]
@@ -44,7 +46,7 @@ pub struct CreateTenant {
 }
 
 /// Create a tenant in `onboarding` (provider admins).
-#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", request_body = CreateTenant,
+#[utoipa::path(post, path = "/api/v1/tenants", operation_id = "create_tenant", tag = "tenants", request_body = CreateTenant,
     responses((status = 201, description = "Created", body = serde_json::Value),
                (status = 400, description = "Invalid slug, name or body"),
                (status = 403, description = "Your role may not create tenants"),
@@ -70,7 +72,7 @@ pub struct Transition {
 }
 
 /// Move the tenant through its lifecycle.
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/lifecycle", tag = "tenants",
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/lifecycle", operation_id = "transition_tenant", tag = "tenants",
     params(("tenant" = String, Path, description = "The tenant's slug")),
     request_body = Transition,
     responses((status = 200, description = "The tenant after the move", body = serde_json::Value),
@@ -93,4 +95,161 @@ pub async fn transition(
         .transition_tenant(&p, &tenant, to, body.override_reason.as_deref())
         .await?;
     Ok(Json(t.redacted_json()))
+}
+
+/// One change in `PATCH /api/v1/tenants/{tenant}/settings`, tagged by `op`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Change {
+    SetName {
+        name: String,
+    },
+    /// `guided` or `managed`.
+    SetAuthorisation {
+        mode: String,
+    },
+    /// `kind:name`, e.g. `device:DC01`.
+    AddExclusion {
+        asset: String,
+    },
+    RemoveExclusion {
+        asset: String,
+    },
+    ExclusionsReviewed,
+    CoverageAll,
+    AddCoverage {
+        asset: String,
+    },
+    RemoveCoverage {
+        asset: String,
+    },
+    AddContact {
+        #[schema(value_type = Object)]
+        contact: Value,
+    },
+    /// By email or name.
+    RemoveContact {
+        contact: String,
+    },
+    AddChannel {
+        #[schema(value_type = Object)]
+        channel: Value,
+    },
+    RemoveChannel {
+        name: String,
+    },
+    /// Durations such as `15m`, `4h`, `2d`.
+    SetSla {
+        severity: String,
+        acknowledge: String,
+        complete: String,
+    },
+    SetIrProvider {
+        name: String,
+        contact: String,
+        engagement: String,
+    },
+    ClearIrProvider,
+    SetLearningPeriodDays {
+        days: u32,
+    },
+    SetGracePeriodDays {
+        days: u32,
+    },
+}
+
+/// The body of `PATCH /api/v1/tenants/{tenant}/settings`: changes applied
+/// together, all or none.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    pub changes: Vec<Change>,
+}
+
+fn bad(at: usize, field: &str, reason: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        format!("changes[{at}].{field}: {reason}"),
+    )
+}
+
+fn to_domain(at: usize, c: Change) -> Result<SettingChange, ApiError> {
+    use SettingChange as S;
+    let asset = |field: &str, text: &str| -> Result<AssetRef, ApiError> {
+        text.parse().map_err(|e| bad(at, field, e))
+    };
+    Ok(match c {
+        Change::SetName { name } => {
+            S::Name(TenantName::parse(&name).map_err(|e| bad(at, "name", e))?)
+        }
+        Change::SetAuthorisation { mode } => {
+            S::Authorisation(mode.parse().map_err(|e| bad(at, "mode", e))?)
+        }
+        Change::AddExclusion { asset: a } => S::AddExclusion(asset("asset", &a)?),
+        Change::RemoveExclusion { asset: a } => S::RemoveExclusion(asset("asset", &a)?),
+        Change::ExclusionsReviewed => S::ExclusionsReviewed,
+        Change::CoverageAll => S::CoverageAll,
+        Change::AddCoverage { asset: a } => S::AddCoverage(asset("asset", &a)?),
+        Change::RemoveCoverage { asset: a } => S::RemoveCoverage(asset("asset", &a)?),
+        Change::AddContact { contact } => S::AddContact(
+            serde_json::from_value::<Contact>(contact).map_err(|e| bad(at, "contact", e))?,
+        ),
+        Change::RemoveContact { contact } => S::RemoveContact(contact),
+        Change::AddChannel { channel } => S::AddChannel(
+            serde_json::from_value::<Channel>(channel).map_err(|e| bad(at, "channel", e))?,
+        ),
+        Change::RemoveChannel { name } => S::RemoveChannel(name),
+        Change::SetSla {
+            severity,
+            acknowledge,
+            complete,
+        } => S::Sla {
+            severity: severity.parse().map_err(|e| bad(at, "severity", e))?,
+            acknowledge: parse_duration(&acknowledge).map_err(|e| bad(at, "acknowledge", e))?,
+            complete: parse_duration(&complete).map_err(|e| bad(at, "complete", e))?,
+        },
+        Change::SetIrProvider {
+            name,
+            contact,
+            engagement,
+        } => S::IrProvider(IrProvider {
+            name,
+            contact,
+            engagement,
+        }),
+        Change::ClearIrProvider => S::ClearIrProvider,
+        Change::SetLearningPeriodDays { days } => S::LearningPeriodDays(days),
+        Change::SetGracePeriodDays { days } => S::GracePeriodDays(days),
+    })
+}
+
+/// Change the tenant's name and settings. Customer admins change what the
+/// customer owns (contacts, channels, authorisation, exclusions); provider
+/// admins and delivery managers the rest. The answer lists what changed.
+#[utoipa::path(patch, path = "/api/v1/tenants/{tenant}/settings", operation_id = "update_tenant_settings", tag = "tenants",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    request_body = SettingsPatch,
+    responses((status = 200, description = "`{\"tenant\":…,\"changes\":[{setting,from,to}]}`", body = serde_json::Value),
+               (status = 400, description = "An invalid change, named by its index"),
+               (status = 403, description = "Your role may not change one of these settings"),
+               (status = 404, description = "No such tenant, or not yours")))]
+pub async fn update_settings(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(tenant): Path<String>,
+    body: Result<Json<SettingsPatch>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body?;
+    let changes = body
+        .changes
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| to_domain(i, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (t, applied) = s.service.update_tenant(&p, &tenant, &changes).await?;
+    Ok(Json(serde_json::json!({
+        "tenant": t.redacted_json(),
+        "changes": applied,
+    })))
 }

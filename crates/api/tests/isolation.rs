@@ -18,6 +18,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 struct World {
     app: Router,
+    svc: Service,
     /// name → bearer secret
     callers: Vec<(&'static str, String)>,
 }
@@ -80,8 +81,22 @@ async fn world() -> World {
         .await
         .expect("key");
     callers.push(("ingest_key", key.expose().to_owned()));
+    // Owners of the tokens that callers try to revoke: someone else in
+    // each tenant.
+    for tenant in ["acme", "globex"] {
+        svc.create_user(
+            &op,
+            &format!("owner@{tenant}.example"),
+            Role::CustomerReader,
+            Some(tenant),
+            PASSWORD,
+        )
+        .await
+        .expect("owner");
+    }
     World {
-        app: vigil_api::app(svc),
+        app: vigil_api::app(svc.clone()),
+        svc,
         callers,
     }
 }
@@ -152,9 +167,48 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
                 _ => StatusCode::FORBIDDEN,
             }
         }
+        ("PATCH", "/tenants/{tenant}/settings") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "delivery_manager" | "customer_admin" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        },
+        ("GET", "/tenants/{tenant}/ingest-keys") | ("GET", "/tenants/{tenant}/audit") => {
+            match who {
+                _ if hidden => StatusCode::NOT_FOUND,
+                "provider_admin" | "customer_admin" => StatusCode::OK,
+                _ => StatusCode::FORBIDDEN,
+            }
+        }
+        ("DELETE", "/tenants/{tenant}/ingest-keys/{id}") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "customer_admin" => StatusCode::NO_CONTENT,
+            _ => StatusCode::FORBIDDEN,
+        },
+        // The whole log: provider admins; other provider roles are refused;
+        // customers have no such thing.
+        ("GET", "/audit") => match who {
+            "provider_admin" => StatusCode::OK,
+            "analyst" | "delivery_manager" => StatusCode::FORBIDDEN,
+            _ => StatusCode::NOT_FOUND,
+        },
+        ("GET", "/tokens") | ("GET", "/me") => match who {
+            "ingest_key" => StatusCode::NOT_FOUND,
+            _ => StatusCode::OK,
+        },
         ("POST", "/tokens") => match who {
             "ingest_key" => StatusCode::NOT_FOUND,
             _ => StatusCode::CREATED,
+        },
+        // The token of another user of acme ("own") or of globex ("other").
+        ("DELETE", "/tokens/{id}") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "customer_admin" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        },
+        // The body gives a wrong current password: users get that answer.
+        ("POST", "/me/password") => match who {
+            "ingest_key" => StatusCode::NOT_FOUND,
+            _ => StatusCode::BAD_REQUEST,
         },
         _ => panic!("route {method} {path} has no entry in the isolation matrix"),
     }
@@ -170,7 +224,13 @@ fn body_for(path: &str, n: usize) -> String {
         ),
         "/tenants/{tenant}/ingest-keys" => r#"{"name":"shipper"}"#.to_owned(),
         "/tokens" => r#"{"name":"script","expires_in":"1d"}"#.to_owned(),
-        other => panic!("no body for POST {other}"),
+        "/tenants/{tenant}/settings" => {
+            format!(r#"{{"changes":[{{"op":"add_exclusion","asset":"device:HOST{n}"}}]}}"#)
+        }
+        "/me/password" => {
+            r#"{"current":"not the password","new":"another long password"}"#.to_owned()
+        }
+        other => panic!("no body for {other}"),
     }
 }
 
@@ -179,11 +239,29 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
     let w = world().await;
     let mut failures = Vec::new();
     let mut n = 0;
+    let op = Principal::Operator("test".into());
     for (method, path, _) in vigil_api::api_routes() {
         for (who, secret) in &w.callers {
             for (own, tenant) in [(true, "acme"), (false, "globex")] {
-                let concrete = path.replace("{tenant}", tenant);
-                let body = (method == "POST").then(|| {
+                let mut concrete = path.replace("{tenant}", tenant);
+                // A fresh live object of the tenant for each removal.
+                if path.ends_with("/ingest-keys/{id}") {
+                    let (_, key) = w
+                        .svc
+                        .create_ingest_key(&op, tenant, "doomed")
+                        .await
+                        .expect("key");
+                    concrete = concrete.replace("{id}", &key.id.to_string());
+                } else if path == "/tokens/{id}" {
+                    let owner = format!("owner@{tenant}.example");
+                    let (_, token) = w
+                        .svc
+                        .create_token(&op, &owner, "doomed", None)
+                        .await
+                        .expect("token");
+                    concrete = concrete.replace("{id}", &token.id.to_string());
+                }
+                let body = matches!(method, "POST" | "PATCH").then(|| {
                     n += 1;
                     ("application/json", body_for(path, n))
                 });

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod entity;
 pub mod id;
 pub mod identity;
+pub mod session;
 pub mod severity;
 pub mod tenant;
 pub mod time;

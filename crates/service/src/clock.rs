@@ -34,6 +34,12 @@ impl FixedClock {
     pub fn set(&self, at: Timestamp) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = at;
     }
+
+    /// Move the clock forward by `by` (saturating at the end of time).
+    pub fn advance(&self, by: jiff::SignedDuration) {
+        let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *now = now.saturating_add(by).unwrap_or(*now);
+    }
 }
 
 impl Clock for FixedClock {

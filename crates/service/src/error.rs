@@ -26,6 +26,10 @@ pub enum ServiceError {
     Forbidden(&'static str),
     #[error("not signed in, or the credential is unknown, expired or revoked")]
     Unauthenticated,
+    #[error("too many wrong passwords: sign-in is locked until {until}")]
+    LockedOut { until: vigil_core::Timestamp },
+    #[error("the current password is wrong")]
+    WrongPassword,
     #[error(transparent)]
     InvalidUser(#[from] vigil_core::identity::InvalidUser),
     #[error("invalid password: {0}")]

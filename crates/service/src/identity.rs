@@ -32,11 +32,16 @@ impl std::fmt::Debug for NewSecret {
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
 /// A fresh random secret: `prefix` and 256 bits as hex.
-fn random_secret(prefix: &str) -> Result<NewSecret> {
+pub(crate) fn random_secret(prefix: &str) -> Result<NewSecret> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|_| ServiceError::Random)?;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     Ok(NewSecret(format!("{prefix}{hex}")))
+}
+
+/// A fresh random value for one-time uses (a form's CSRF cookie).
+pub fn random_token() -> Result<String> {
+    random_secret("").map(|s| s.0)
 }
 
 /// How tokens and keys are stored: SHA-256 (they are long and random, so a
@@ -48,7 +53,7 @@ pub(crate) fn secret_hash(secret: &str) -> String {
         .collect()
 }
 
-fn hash_password(password: &str) -> Result<String> {
+pub(crate) fn hash_password(password: &str) -> Result<String> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ServiceError::WeakPassword("use at least 12 characters"));
     }
@@ -57,6 +62,15 @@ fn hash_password(password: &str) -> Result<String> {
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|_| ServiceError::WeakPassword("cannot be hashed"))
+}
+
+/// Whether `password` matches the stored PHC string.
+pub(crate) fn verify_hash(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 impl Service {
@@ -110,12 +124,7 @@ impl Service {
             let _ = hash_password("not-a-real-password-at-all");
             return Err(ServiceError::Unauthenticated);
         };
-        let parsed = PasswordHash::new(&hash).map_err(|_| ServiceError::Unauthenticated)?;
-        if user.disabled
-            || Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_err()
-        {
+        if !verify_hash(password, &hash) || user.disabled {
             return Err(ServiceError::Unauthenticated);
         }
         Ok(Principal::user(&user))
@@ -175,6 +184,35 @@ impl Service {
         Ok((secret, token))
     }
 
+    /// The tokens of the user with `email` (the caller's own, or a user
+    /// the caller manages), newest first.
+    pub async fn list_tokens(&self, p: &Principal, email: &str) -> Result<Vec<ApiToken>> {
+        let user = self.load_user(email).await?;
+        self.authorize_for_user(p, &user).await?;
+        Ok(self.store.list_tokens(user.id).await?)
+    }
+
+    /// Revoke a token by id alone: the caller's own, or one of a user the
+    /// caller manages. Anyone else's answers "not found".
+    pub async fn revoke_token_by_id(&self, p: &Principal, id: TokenId) -> Result<ApiToken> {
+        let not_found = || ServiceError::NotFound {
+            what: "token",
+            key: id.to_string(),
+        };
+        let (token, user) = self.store.token_by_id(id).await?.ok_or_else(not_found)?;
+        self.authorize_for_user(p, &user)
+            .await
+            .map_err(|e| match e {
+                ServiceError::NotFound { .. } => not_found(),
+                other => other,
+            })?;
+        self.revoke_token(p, &user.email, token.id).await?;
+        Ok(ApiToken {
+            revoked_at: Some(self.clock.now()),
+            ..token
+        })
+    }
+
     /// Revoke a token by id, presented with its owner's email.
     pub async fn revoke_token(&self, p: &Principal, email: &str, id: TokenId) -> Result<()> {
         let user = self.load_user(email).await?;
@@ -192,7 +230,7 @@ impl Service {
         Ok(())
     }
 
-    async fn load_user(&self, email: &str) -> Result<User> {
+    pub(crate) async fn load_user(&self, email: &str) -> Result<User> {
         self.store
             .user_by_email(email)
             .await?
@@ -268,6 +306,39 @@ impl Service {
             .insert_ingest_key(&key, &secret_hash(secret.expose()), audit)
             .await?;
         Ok((secret, key))
+    }
+
+    /// A tenant's ingest keys, newest first.
+    pub async fn list_ingest_keys(&self, p: &Principal, tenant: &str) -> Result<Vec<IngestKey>> {
+        let tenant = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::ManageIngestKeys, Some(&tenant), true)
+            .await?;
+        Ok(self.store.list_ingest_keys(tenant.id).await?)
+    }
+
+    /// Revoke one of a tenant's ingest keys: shippers using it get 401.
+    pub async fn revoke_ingest_key(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: vigil_core::identity::IngestKeyId,
+    ) -> Result<()> {
+        let tenant = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::ManageIngestKeys, Some(&tenant), false)
+            .await?;
+        let now = self.clock.now();
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "ingest_key.revoke",
+            Some(tenant.id),
+            format!("tenant:{}", tenant.slug),
+            json!({"key": id}),
+        );
+        self.store
+            .revoke_ingest_key(tenant.id, id, now, audit)
+            .await?;
+        Ok(())
     }
 
     /// The principal an ingest key stands for.

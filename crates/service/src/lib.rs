@@ -9,31 +9,54 @@ mod authz;
 mod clock;
 mod error;
 mod identity;
+mod sessions;
 mod tenants;
 
 use std::sync::Arc;
 
 use vigil_store::Store;
 
-pub use audit::AuditVerification;
+pub use audit::{AuditVerification, MAX_AUDIT_PAGE};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::ServiceError;
-pub use identity::NewSecret;
+pub use identity::{NewSecret, random_token};
+pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use vigil_core::audit::Actor;
 pub use vigil_core::identity::Principal;
+pub use vigil_core::session::LoginPolicy;
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
-/// The application: a store and a clock.
+/// The application: a store, a clock and the sign-in policy.
 #[derive(Clone, Debug)]
 pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    login_policy: LoginPolicy,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Service { store, clock }
+        Service {
+            store,
+            clock,
+            login_policy: LoginPolicy::default(),
+        }
+    }
+
+    /// The same service with another sign-in policy.
+    pub fn with_login_policy(mut self, policy: LoginPolicy) -> Self {
+        self.login_policy = policy;
+        self
+    }
+
+    /// The service's "now" (tests move it).
+    pub fn now(&self) -> vigil_core::Timestamp {
+        self.clock.now()
+    }
+
+    pub fn login_policy(&self) -> &LoginPolicy {
+        &self.login_policy
     }
 
     /// Apply pending schema migrations.

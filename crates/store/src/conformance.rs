@@ -9,6 +9,7 @@ use vigil_core::tenant::{
 use vigil_core::{TenantId, Timestamp};
 
 use vigil_core::identity::{ApiToken, IngestKey, Role, User};
+use vigil_core::session::{LoginFailures, Session};
 
 use crate::{Store, StoreError};
 
@@ -42,6 +43,8 @@ pub async fn run_all(store: &dyn Store) {
     stale_updates_are_refused_as_conflicts(store).await;
     tenants_list_in_slug_order(store).await;
     users_tokens_and_ingest_keys_round_trip(store).await;
+    sessions_and_login_failures_round_trip(store).await;
+    tenant_audit_pages_hold_only_that_tenants_records(store).await;
     every_change_extends_one_verifiable_audit_chain(store).await;
     migrating_twice_applies_nothing_the_second_time(store).await;
 }
@@ -227,8 +230,174 @@ async fn users_tokens_and_ingest_keys_round_trip(store: &dyn Store) {
             .ingest_key_by_hash("sha256-of-key")
             .await
             .expect("read"),
-        Some(key)
+        Some(key.clone())
     );
+    let (by_id, _) = store
+        .token_by_id(token.id)
+        .await
+        .expect("read")
+        .expect("token by id");
+    assert_eq!(by_id.id, token.id);
+    assert_eq!(store.list_tokens(user.id).await.expect("list").len(), 1);
+    assert_eq!(
+        store.list_ingest_keys(t.id).await.expect("list"),
+        vec![key.clone()]
+    );
+    let other_tenant = TenantId::new_at(now);
+    assert!(
+        store
+            .revoke_ingest_key(other_tenant, key.id, now, e("ingest_key.revoke"))
+            .await
+            .is_err(),
+        "a key is revoked only through its own tenant"
+    );
+    store
+        .revoke_ingest_key(t.id, key.id, now, e("ingest_key.revoke"))
+        .await
+        .expect("revoke key");
+    let revoked = store
+        .ingest_key_by_hash("sha256-of-key")
+        .await
+        .expect("read")
+        .expect("still there");
+    assert_eq!(revoked.revoked_at, Some(now));
+}
+
+async fn sessions_and_login_failures_round_trip(store: &dyn Store) {
+    let now = at("2026-11-27T08:45:00Z");
+    let (user, _) = store
+        .user_by_email("reader@roundtrip.example")
+        .await
+        .expect("read")
+        .expect("user from an earlier check");
+    let e = |action: &str| AuditEntry::new(now, &Actor::System, action, None, "user", json!({}));
+    let failures = LoginFailures {
+        count: 2,
+        window_start: now,
+        locked_until: Some(at("2026-11-27T09:00:00Z")),
+    };
+    store
+        .record_login_failure("Reader@Roundtrip.Example", &failures, e("login.failed"))
+        .await
+        .expect("record failure");
+    assert_eq!(
+        store
+            .login_failures("reader@roundtrip.example")
+            .await
+            .expect("read"),
+        Some(failures)
+    );
+    let session = |n: i64| Session {
+        id: vigil_core::Id::new_at(now),
+        user_id: user.id,
+        created_at: now,
+        expires_at: at("2026-11-27T20:45:00Z")
+            .checked_add(jiff::SignedDuration::from_secs(n))
+            .expect("time"),
+        revoked_at: None,
+    };
+    let first = session(0);
+    let second = session(1);
+    store
+        .insert_session(
+            &first,
+            "hash-1",
+            "reader@roundtrip.example",
+            e("session.create"),
+        )
+        .await
+        .expect("insert session");
+    assert_eq!(
+        store
+            .login_failures("reader@roundtrip.example")
+            .await
+            .expect("read"),
+        None,
+        "signing in forgets the failures"
+    );
+    store
+        .insert_session(
+            &second,
+            "hash-2",
+            "reader@roundtrip.example",
+            e("session.create"),
+        )
+        .await
+        .expect("insert session");
+    assert_eq!(
+        store.session_by_hash("hash-1").await.expect("read"),
+        Some((first.clone(), user.clone()))
+    );
+    assert!(store.session_by_hash("nope").await.expect("read").is_none());
+    store
+        .revoke_session(first.id, now, e("session.revoke"))
+        .await
+        .expect("revoke");
+    assert!(
+        store
+            .revoke_session(first.id, now, e("session.revoke"))
+            .await
+            .is_err(),
+        "an ended session cannot end again"
+    );
+    let third = session(2);
+    store
+        .insert_session(
+            &third,
+            "hash-3",
+            "reader@roundtrip.example",
+            e("session.create"),
+        )
+        .await
+        .expect("insert session");
+    store
+        .set_password(
+            user.id,
+            "$argon2id$new",
+            Some(third.id),
+            now,
+            e("user.password"),
+        )
+        .await
+        .expect("set password");
+    let (_, hash) = store
+        .user_by_email("reader@roundtrip.example")
+        .await
+        .expect("read")
+        .expect("user");
+    assert_eq!(hash, "$argon2id$new");
+    let live = |h: &'static str| async move {
+        let (s, _) = store
+            .session_by_hash(h)
+            .await
+            .expect("read")
+            .expect("session");
+        s.revoked_at.is_none()
+    };
+    assert!(
+        !live("hash-2").await,
+        "other sessions end with a new password"
+    );
+    assert!(live("hash-3").await, "the session that changed it stays");
+}
+
+async fn tenant_audit_pages_hold_only_that_tenants_records(store: &dyn Store) {
+    let t = store
+        .tenant_by_slug(&TenantSlug::parse("roundtrip").expect("slug"))
+        .await
+        .expect("read")
+        .expect("tenant from an earlier check");
+    let page = store.tenant_audit_page(t.id, 0, 1000).await.expect("page");
+    assert!(!page.is_empty());
+    assert!(page.iter().all(|r| r.tenant_id == Some(t.id)));
+    let all = store.audit_page(0, 1000).await.expect("page");
+    assert!(all.len() > page.len(), "other records exist");
+    let after = page[0].seq;
+    let rest = store
+        .tenant_audit_page(t.id, after, 1000)
+        .await
+        .expect("page");
+    assert_eq!(rest.len(), page.len() - 1);
 }
 
 async fn every_change_extends_one_verifiable_audit_chain(store: &dyn Store) {

@@ -18,7 +18,8 @@ pub mod sqlite;
 use async_trait::async_trait;
 use vigil_core::TenantId;
 use vigil_core::audit::{AuditEntry, AuditRecord};
-use vigil_core::identity::{ApiToken, IngestKey, TokenId, User};
+use vigil_core::identity::{ApiToken, IngestKey, IngestKeyId, TokenId, User, UserId};
+use vigil_core::session::{LoginFailures, Session, SessionId};
 use vigil_core::tenant::{Tenant, TenantSlug};
 
 pub use error::StoreError;
@@ -59,6 +60,14 @@ pub trait AuditStore: Send + Sync {
 
     /// Up to `limit` records with `seq > after_seq`, in order.
     async fn audit_page(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>>;
+
+    /// Like [`AuditStore::audit_page`], only the records about one tenant.
+    async fn tenant_audit_page(
+        &self,
+        tenant: TenantId,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>>;
 }
 
 /// Users, API tokens and ingest keys. Secrets arrive already hashed.
@@ -105,11 +114,77 @@ pub trait IdentityStore: Send + Sync {
 
     /// The live or revoked key with this hash.
     async fn ingest_key_by_hash(&self, hash: &str) -> Result<Option<IngestKey>>;
+
+    /// A token and its user, by id.
+    async fn token_by_id(&self, id: TokenId) -> Result<Option<(ApiToken, User)>>;
+
+    /// A user's tokens, newest first (revoked and expired ones included).
+    async fn list_tokens(&self, user: UserId) -> Result<Vec<ApiToken>>;
+
+    /// A tenant's ingest keys, newest first (revoked ones included).
+    async fn list_ingest_keys(&self, tenant: TenantId) -> Result<Vec<IngestKey>>;
+
+    /// Mark a tenant's key revoked ([`StoreError::NotFound`] if the tenant
+    /// has no such live key).
+    async fn revoke_ingest_key(
+        &self,
+        tenant: TenantId,
+        id: IngestKeyId,
+        at: vigil_core::Timestamp,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// Replace a user's password hash and end their sessions, except
+    /// `keep` (the session that made the change).
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        keep: Option<SessionId>,
+        at: vigil_core::Timestamp,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+}
+
+/// Portal sessions and the wrong-password counter.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Insert a session and forget the wrong passwords counted against
+    /// `email`.
+    async fn insert_session(
+        &self,
+        session: &Session,
+        hash: &str,
+        email: &str,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// The session with this hash and its user.
+    async fn session_by_hash(&self, hash: &str) -> Result<Option<(Session, User)>>;
+
+    /// Mark a session ended ([`StoreError::NotFound`] if unknown or ended).
+    async fn revoke_session(
+        &self,
+        id: SessionId,
+        at: vigil_core::Timestamp,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// Wrong passwords counted against `email` (lowercase).
+    async fn login_failures(&self, email: &str) -> Result<Option<LoginFailures>>;
+
+    /// Store the counter after a wrong password, with its audit record.
+    async fn record_login_failure(
+        &self,
+        email: &str,
+        state: &LoginFailures,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
 }
 
 /// Everything a backend provides.
 #[async_trait]
-pub trait Store: TenantStore + AuditStore + IdentityStore + std::fmt::Debug {
+pub trait Store: TenantStore + AuditStore + IdentityStore + SessionStore + std::fmt::Debug {
     /// Apply pending migrations; refuse a database from a newer Vigil.
     async fn migrate(&self) -> Result<MigrationReport>;
 

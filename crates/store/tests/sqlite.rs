@@ -31,10 +31,11 @@ async fn migrations_from_an_empty_database_create_every_table() {
         report.applied,
         vec![
             (1, "tenants_and_audit".to_owned()),
-            (2, "identity".to_owned())
+            (2, "identity".to_owned()),
+            (3, "sessions".to_owned())
         ]
     );
-    assert_eq!(report.version, 2);
+    assert_eq!(report.version, 3);
     assert!(
         store
             .list_tenants()
@@ -71,7 +72,7 @@ async fn a_database_from_a_newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 999,
-                supported: 2,
+                supported: 3,
                 ..
             }
         ),

@@ -67,12 +67,16 @@ pub enum LogFormat {
 pub struct ServerConfig {
     /// Address `vigil serve` listens on.
     pub listen: String,
+    /// Mark the portal's cookies `Secure`. Turn on when users reach Vigil
+    /// over HTTPS (TLS ends at a proxy in front of it).
+    pub secure_cookies: bool,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: "127.0.0.1:8080".into(),
+            secure_cookies: false,
         }
     }
 }
@@ -84,6 +88,7 @@ pub const KEYS: &[&str] = &[
     "log.level",
     "log.format",
     "server.listen",
+    "server.secure_cookies",
 ];
 
 /// Keys whose values are secret or may embed one.

@@ -36,13 +36,15 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
                 | ServiceError::InvalidName(_)
                 | ServiceError::InvalidSetting(_)
                 | ServiceError::InvalidUser(_)
-                | ServiceError::WeakPassword(_) => Exit::Usage,
+                | ServiceError::WeakPassword(_)
+                | ServiceError::WrongPassword => Exit::Usage,
                 ServiceError::NotFound { .. } => Exit::NotFound,
                 ServiceError::AlreadyExists { .. }
                 | ServiceError::TransitionRefused { .. }
                 | ServiceError::Conflict(_)
                 | ServiceError::Forbidden(_)
-                | ServiceError::Unauthenticated => Exit::Refused,
+                | ServiceError::Unauthenticated
+                | ServiceError::LockedOut { .. } => Exit::Refused,
                 ServiceError::AuditBroken(_) => Exit::AuditBroken,
                 ServiceError::Storage(_) => Exit::Storage,
                 ServiceError::Random => Exit::Failure,

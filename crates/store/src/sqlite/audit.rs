@@ -62,6 +62,24 @@ impl AuditStore for SqliteStore {
         .await?;
         rows.iter().map(decode).collect()
     }
+
+    async fn tenant_audit_page(
+        &self,
+        tenant: vigil_core::TenantId,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, tenant_id, target, details, prev_hash, hash
+             FROM audit_log WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(tenant.to_string())
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode).collect()
+    }
 }
 
 fn decode(row: &SqliteRow) -> Result<AuditRecord> {

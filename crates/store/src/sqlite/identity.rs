@@ -4,21 +4,23 @@ use sqlx::sqlite::SqliteRow;
 use vigil_core::TenantId;
 use vigil_core::Timestamp;
 use vigil_core::audit::{AuditEntry, AuditRecord};
-use vigil_core::identity::{ApiToken, IngestKey, TokenId, User};
+use vigil_core::identity::{ApiToken, IngestKey, IngestKeyId, TokenId, User, UserId};
+use vigil_core::session::SessionId;
 use vigil_core::time::{from_micros, to_micros};
 
 use super::{SqliteStore, audit::append_in, is_unique_violation};
 use crate::{IdentityStore, Result, StoreError};
 
-const USER_COLUMNS: &str = "u.id, u.email, u.role, u.tenant_id, u.created_at, u.disabled";
+pub(super) const USER_COLUMNS: &str =
+    "u.id, u.email, u.role, u.tenant_id, u.created_at, u.disabled";
 
-fn ts(row: &SqliteRow, col: &str) -> Result<Timestamp> {
+pub(super) fn ts(row: &SqliteRow, col: &str) -> Result<Timestamp> {
     let micros: i64 = row.try_get(col)?;
     from_micros(micros)
         .ok_or_else(|| StoreError::corrupt("timestamp", format!("{col} out of range")))
 }
 
-fn opt_ts(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>> {
+pub(super) fn opt_ts(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>> {
     let micros: Option<i64> = row.try_get(col)?;
     micros
         .map(|m| {
@@ -28,14 +30,14 @@ fn opt_ts(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>> {
         .transpose()
 }
 
-fn parse<T: std::str::FromStr>(what: &'static str, text: &str) -> Result<T>
+pub(super) fn parse<T: std::str::FromStr>(what: &'static str, text: &str) -> Result<T>
 where
     T::Err: std::fmt::Display,
 {
     text.parse().map_err(|e| StoreError::corrupt(what, e))
 }
 
-fn decode_user(row: &SqliteRow) -> Result<User> {
+pub(super) fn decode_user(row: &SqliteRow) -> Result<User> {
     let id: String = row.try_get("id")?;
     let role: String = row.try_get("role")?;
     let tenant: Option<String> = row.try_get("tenant_id")?;
@@ -63,6 +65,21 @@ fn decode_key(row: &SqliteRow) -> Result<IngestKey> {
         revoked_at: opt_ts(row, "revoked_at")?,
     })
 }
+
+fn decode_token(row: &SqliteRow) -> Result<ApiToken> {
+    let id: String = row.try_get("token_id")?;
+    let user: String = row.try_get("token_user_id")?;
+    Ok(ApiToken {
+        id: parse("token id", &id)?,
+        user_id: parse("user id", &user)?,
+        name: row.try_get("token_name")?,
+        created_at: ts(row, "token_created_at")?,
+        expires_at: opt_ts(row, "expires_at")?,
+        revoked_at: opt_ts(row, "revoked_at")?,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "t.id AS token_id, t.user_id AS token_user_id, t.name AS token_name, t.created_at AS token_created_at, t.expires_at, t.revoked_at";
 
 #[async_trait]
 impl IdentityStore for SqliteStore {
@@ -156,25 +173,109 @@ impl IdentityStore for SqliteStore {
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<(ApiToken, User)>> {
         let sql = format!(
-            "SELECT {USER_COLUMNS}, t.id AS token_id, t.name AS token_name, t.created_at AS token_created_at, t.expires_at, t.revoked_at
+            "SELECT {USER_COLUMNS}, {TOKEN_COLUMNS}
              FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(hash)
             .fetch_optional(&self.pool)
             .await?;
-        let Some(r) = row else { return Ok(None) };
-        let user = decode_user(&r)?;
-        let id: String = r.try_get("token_id")?;
-        let token = ApiToken {
-            id: parse("token id", &id)?,
-            user_id: user.id,
-            name: r.try_get("token_name")?,
-            created_at: ts(&r, "token_created_at")?,
-            expires_at: opt_ts(&r, "expires_at")?,
-            revoked_at: opt_ts(&r, "revoked_at")?,
-        };
-        Ok(Some((token, user)))
+        row.map(|r| Ok((decode_token(&r)?, decode_user(&r)?)))
+            .transpose()
+    }
+
+    async fn token_by_id(&self, id: TokenId) -> Result<Option<(ApiToken, User)>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, {TOKEN_COLUMNS}
+             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((decode_token(&r)?, decode_user(&r)?)))
+            .transpose()
+    }
+
+    async fn list_tokens(&self, user: UserId) -> Result<Vec<ApiToken>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens t WHERE t.user_id = ? ORDER BY t.created_at DESC, t.id DESC"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode_token).collect()
+    }
+
+    async fn list_ingest_keys(&self, tenant: TenantId) -> Result<Vec<IngestKey>> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, name, created_at, revoked_at FROM ingest_keys WHERE tenant_id = ? ORDER BY created_at DESC, id DESC",
+        )
+        .bind(tenant.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode_key).collect()
+    }
+
+    async fn revoke_ingest_key(
+        &self,
+        tenant: TenantId,
+        id: IngestKeyId,
+        at: Timestamp,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE ingest_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL",
+        )
+        .bind(to_micros(at))
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound {
+                what: "live ingest key",
+                key: id.to_string(),
+            });
+        }
+        let record = append_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        keep: Option<SessionId>,
+        at: Timestamp,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound {
+                what: "user",
+                key: user.to_string(),
+            });
+        }
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?",
+        )
+        .bind(to_micros(at))
+        .bind(user.to_string())
+        .bind(keep.map(|k| k.to_string()))
+        .execute(&mut *tx)
+        .await?;
+        let record = append_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(record)
     }
 
     async fn revoke_token(

@@ -15,6 +15,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "identity",
         sql: include_str!("../../migrations/sqlite/0002_identity.sql"),
     },
+    Migration {
+        version: 3,
+        name: "sessions",
+        sql: include_str!("../../migrations/sqlite/0003_sessions.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

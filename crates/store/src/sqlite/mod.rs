@@ -3,6 +3,7 @@
 mod audit;
 mod identity;
 mod migrations;
+mod session;
 mod tenant;
 
 use std::path::{Path, PathBuf};

@@ -69,7 +69,7 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
         Command::Serve { listen } => {
             let (service, _) = open(&loaded.config).await?;
             let addr = listen.unwrap_or_else(|| loaded.config.server.listen.clone());
-            serve::run(service, &addr).await
+            serve::run(service, &addr, loaded.config.server.secure_cookies).await
         }
         Command::User(c) => {
             let (service, _) = open(&loaded.config).await?;

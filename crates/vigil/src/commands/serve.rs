@@ -4,17 +4,25 @@
 use anyhow::Context;
 use vigil_service::Service;
 
-pub async fn run(service: Service, addr: &str) -> anyhow::Result<()> {
+pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    tracing::info!(address = %local, store = %service.store_description(), "listening");
-    let metrics = vigil_api::install_metrics();
-    axum::serve(listener, vigil_api::app_with_metrics(service, metrics))
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("the server failed")?;
+    tracing::info!(address = %local, store = %service.store_description(), secure_cookies, "listening");
+    let options = vigil_api::AppOptions {
+        metrics: vigil_api::install_metrics(),
+        secure_cookies,
+        ..vigil_api::AppOptions::default()
+    };
+    let app = vigil_api::app_with(service, options);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .context("the server failed")?;
     tracing::info!("stopped");
     Ok(())
 }
