@@ -147,6 +147,17 @@ impl FlatEvent {
         payload_hit.or(system_hit).map(|s| self.value_of(s))
     }
 
+    /// Every value of field `name` (case-insensitive) in the order added,
+    /// `System` and payload alike: the elements of a JSON array flattened
+    /// under one name, for matching that is true when any element matches.
+    pub fn get_all<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
+        let hash = name_hash(name);
+        self.fields
+            .iter()
+            .filter(move |s| s.hash == hash && self.key_of(s).eq_ignore_ascii_case(name))
+            .map(|s| self.value_of(s))
+    }
+
     /// Every (name, value) pair in the order added, duplicates included.
     pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
         self.fields

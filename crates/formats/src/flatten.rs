@@ -46,6 +46,29 @@ pub fn flatten_json(json: &[u8], out: &mut FlatEvent) -> Result<(), FlattenError
         .map_err(|e| FlattenError(e.to_string()))
 }
 
+/// Flatten one JSON value held by the element `name` into `out` (which is
+/// not cleared), by the rules above: an object's leaves are named after
+/// their own elements, a scalar or a list of scalars after `name`. The
+/// Winlogbeat decoder uses it so that `winlog.event_data` flattens exactly
+/// as `EventData` does.
+pub(crate) fn flatten_value(
+    json: &str,
+    name: &str,
+    system: bool,
+    out: &mut FlatEvent,
+) -> Result<(), FlattenError> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let section = if system {
+        Section::System
+    } else {
+        Section::Payload
+    };
+    Node { out, name, section }
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| FlattenError(e.to_string()))
+}
+
 /// The scalar `visit_*` methods of a visitor that writes each scalar's text
 /// through `self.$sink(|buf| ...)`.
 macro_rules! scalar_visits {
@@ -168,7 +191,7 @@ impl<'de> Visitor<'de> for EventBody<'_> {
     }
 }
 
-fn clean_name(key: &str) -> Cow<'_, str> {
+pub(crate) fn clean_name(key: &str) -> Cow<'_, str> {
     if key.contains(char::is_whitespace) {
         Cow::Owned(key.chars().filter(|c| !c.is_whitespace()).collect())
     } else {
