@@ -5,8 +5,9 @@
 //! Winlogbeat's and Elastic Agent's ECS documents are mapped onto the same
 //! names: `winlog.*` onto the `System` fields, `winlog.event_data` and
 //! `winlog.user_data` flattened exactly as `EventData` and `UserData` are,
-//! Winlogbeat's `param1`…`paramN` (unnamed `<Data>`) joined back into
-//! `Data`, and `log.level`'s name back into `Level`'s number. ECS fields
+//! Winlogbeat's `param1`…`paramN` also joined into `Data` (Winlogbeat
+//! names unnamed `<Data>` elements so, and `evtx_dump` calls them `Data`;
+//! as a provider may also name its data `param1`, both are kept), and `log.level`'s name back into `Level`'s number. ECS fields
 //! outside `winlog` (`host.*`, `process.*`, `message`, …) are not fields:
 //! Sigma's Windows rules do not use them; `host.name` names the device
 //! when `winlog.computer_name` is absent.
@@ -308,9 +309,6 @@ fn level_number(name: &str) -> Cow<'_, str> {
 pub(super) fn decode_ecs(json: &[u8]) -> Result<Decoded, DecodeError> {
     let doc: EcsDoc<'_> = serde_json::from_slice(json).map_err(|e| bad(e.to_string()))?;
     let winlog: Winlog<'_> = object(doc.winlog, "winlog")?;
-    let Some(channel) = winlog.channel else {
-        return Err(bad("winlog.channel is missing"));
-    };
     let Some(event_id) = winlog.event_id else {
         return Err(bad("winlog.event_id is missing"));
     };
@@ -358,7 +356,7 @@ pub(super) fn decode_ecs(json: &[u8]) -> Result<Decoded, DecodeError> {
     push_system(e, "ProcessID", process.pid, "winlog.process.pid")?;
     let thread: WithId<'_> = object(process.thread, "winlog.process.thread")?;
     push_system(e, "ThreadID", thread.id, "winlog.process.thread.id")?;
-    push_system(e, "Channel", Some(channel), "winlog.channel")?;
+    push_system(e, "Channel", winlog.channel, "winlog.channel")?;
     push_system(e, "Computer", winlog.computer_name, "winlog.computer_name")?;
     let user: WithIdentifier<'_> = object(winlog.user, "winlog.user")?;
     push_system(e, "UserID", user.identifier, "winlog.user.identifier")?;
@@ -385,21 +383,30 @@ fn payload(out: &mut FlatEvent, raw: &RawValue, name: &str, path: &str) -> Resul
     let entries: Entries<'_> =
         serde_json::from_str(raw.get()).map_err(|e| bad(format!("{path}: {e}")))?;
     let mut params: Vec<(u32, &RawValue)> = Vec::new();
+    let mut has_data = false;
     for (key, value) in &entries.0 {
         if let Some(n) = key
             .strip_prefix("param")
             .and_then(|n| n.parse::<u32>().ok())
         {
             params.push((n, value));
+        }
+        has_data |= key.eq_ignore_ascii_case("Data");
+        if key == "xml_name" && name == "UserData" {
             continue;
         }
-        if key == "xml_name" && name == "UserData" {
+        if key == "#attributes" || key == "#text" {
+            // XML attributes and text of the element itself, as evtx_dump
+            // writes them: flattened as the element's own.
+            let wrapped = format!("{{\"{key}\":{}}}", value.get());
+            flatten_value(&wrapped, name, false, out)
+                .map_err(|e| bad(format!("{path}.{key}: {e}")))?;
             continue;
         }
         flatten_value(value.get(), &clean_name(key), false, out)
             .map_err(|e| bad(format!("{path}.{key}: {e}")))?;
     }
-    if !params.is_empty() {
+    if !params.is_empty() && !has_data {
         params.sort_by_key(|(n, _)| *n);
         let mut joined = String::new();
         let mut any = false;
