@@ -3,6 +3,8 @@
 //! is Vigil's own parsing floor (the `evtx_dump` figure in BENCHMARKS.md
 //! also pays a process start per file).
 //!
+//! Also single records through `decode_record` in both Windows JSON shapes.
+//!
 //! `cargo bench -p vigil-formats --bench decode`. Needs the corpus.
 
 use std::path::PathBuf;
@@ -59,4 +61,33 @@ fn decode_attack_samples(bencher: divan::Bencher) {
         }
         divan::black_box(events)
     });
+}
+
+/// One Winlogbeat (ECS) Sysmon record through `decode_record`: shape
+/// recognition, the `winlog` mapping, logsource, time and entities.
+#[divan::bench]
+fn decode_winlogbeat_record(bencher: divan::Bencher) {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/windows_ecs.jsonl"
+    );
+    let text = std::fs::read_to_string(fixture).unwrap_or_default();
+    let record = text.lines().next().unwrap_or("{}").as_bytes().to_vec();
+    bencher
+        .counter(divan::counter::BytesCount::new(record.len()))
+        .bench(|| divan::black_box(vigil_formats::decode_record(divan::black_box(&record))));
+}
+
+/// The same event in evtx_dump's shape, for comparison.
+#[divan::bench]
+fn decode_evtx_dump_record(bencher: divan::Bencher) {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/windows_evtx.jsonl"
+    );
+    let text = std::fs::read_to_string(fixture).unwrap_or_default();
+    let record = text.lines().next().unwrap_or("{}").as_bytes().to_vec();
+    bencher
+        .counter(divan::counter::BytesCount::new(record.len()))
+        .bench(|| divan::black_box(vigil_formats::decode_record(divan::black_box(&record))));
 }

@@ -75,14 +75,14 @@ impl Fields {
     pub(super) fn alias_prefix(&mut self, from: &str, to: &str) {
         let mut copies = Vec::new();
         for (n, v) in &self.items {
-            let rest = if n.eq_ignore_ascii_case(from) {
-                Some("")
-            } else {
-                n.get(..from.len() + 1)
-                    .filter(|head| {
-                        head[..from.len()].eq_ignore_ascii_case(from) && head.ends_with('.')
-                    })
-                    .map(|_| &n[from.len()..])
+            let rest = match (n.get(..from.len()), n.get(from.len()..)) {
+                (Some(head), Some(rest))
+                    if head.eq_ignore_ascii_case(from)
+                        && (rest.is_empty() || rest.starts_with('.')) =>
+                {
+                    Some(rest)
+                }
+                _ => None,
             };
             if let Some(rest) = rest {
                 copies.push((format!("{to}{rest}"), v.clone()));
@@ -313,6 +313,16 @@ mod tests {
             .max()
             .unwrap_or(0);
         assert_eq!(deepest, MAX_DEPTH + 1, "names stop growing at the limit");
+    }
+
+    #[test]
+    fn aliasing_a_prefix_of_names_with_multibyte_characters_does_not_panic() {
+        // Found by the decode_record fuzz target.
+        let mut f = flat(r#"{"UseA1=4B9A2D1C0Eйʾ":1,"locatioй":2,"location.x":3}"#);
+        f.alias_prefix("UseA1=4B9A2D1C0Eй", "x");
+        f.alias_prefix("location", "LocationDetails");
+        assert_eq!(f.get("LocationDetails.x"), Some("3"));
+        assert_eq!(f.get("x"), None);
     }
 
     #[test]
