@@ -74,7 +74,16 @@ fn detect_without_prefilter(bencher: divan::Bencher) {
         .get_or_init(|| {
             let corpus = vigil_testkit::corpus()?;
             let set = vigil_sigma::load(&[corpus.join("sigma/rules/windows")]);
-            Some(WindowsDetector::new(set, &WindowsOptions { no_prefilter: true }).0)
+            Some(
+                WindowsDetector::new(
+                    set,
+                    &WindowsOptions {
+                        no_prefilter: true,
+                        ..WindowsOptions::default()
+                    },
+                )
+                .0,
+            )
         })
         .as_ref()
     else {

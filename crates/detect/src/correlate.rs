@@ -6,15 +6,19 @@
 
 use std::path::PathBuf;
 
-use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult};
+use std::collections::HashMap;
+
+use rsigma_eval::{
+    CompiledRule, CorrelationConfig, CorrelationEngine, EvaluationResult, evaluate_rule,
+};
 use rsigma_parser::CorrelationRule;
 use vigil_core::Severity;
 use vigil_formats::FlatEvent;
 use vigil_formats::logsource::WindowsClassifier;
 use vigil_sigma::{Diagnostic, DiagnosticKind, LoadedRule, RuleInfo, attack_ids};
 
-use crate::Doc;
 use crate::scan::{ScanHit, ScanReport};
+use crate::{Doc, Hit};
 
 /// A correlation rule that fired.
 #[derive(Debug, Clone)]
@@ -35,6 +39,10 @@ pub struct Firing {
 pub struct Correlator {
     engine: CorrelationEngine,
     rules: Vec<RuleInfo>,
+    /// The detection rules correlations refer to, by index into the rules
+    /// given to [`Correlator::new`] (which [`Hit::rule`] indexes): their
+    /// hits are evaluated again by rsigma for its correlation engine.
+    referenced: HashMap<u32, CompiledRule>,
     /// Field maps per channel, so `group-by` sees fields as detection did.
     classifier: WindowsClassifier,
 }
@@ -90,7 +98,11 @@ impl Correlator {
                 })
             })
         };
-        for r in rules.iter().filter(|r| referenced(r)) {
+        let mut compiled = HashMap::new();
+        for (i, r) in rules.iter().enumerate().filter(|(_, r)| referenced(r)) {
+            if let Ok(i) = u32::try_from(i) {
+                compiled.insert(i, r.compiled.clone());
+            }
             if let Err(e) = engine.add_rule(&r.parsed) {
                 diags.push(Diagnostic {
                     kind: DiagnosticKind::Invalid,
@@ -119,6 +131,7 @@ impl Correlator {
             Some(Correlator {
                 engine,
                 rules: infos,
+                referenced: compiled,
                 classifier: WindowsClassifier::builtin(),
             }),
             diags,
@@ -135,11 +148,11 @@ impl Correlator {
         })
     }
 
-    /// Feed one event's detections at `epoch_secs`; return what fired.
+    /// Feed one event's hits at `epoch_secs`; return what fired.
     pub fn feed(
         &mut self,
         event: &FlatEvent,
-        detections: Vec<EvaluationResult>,
+        hits: &[Hit],
         epoch_secs: i64,
     ) -> Vec<(usize, EvaluationResult)> {
         let aliases: Vec<(String, String)> = event
@@ -149,8 +162,15 @@ impl Correlator {
             .flatten()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let doc = Doc(event, &aliases);
+        // Only the rules correlations refer to matter to the engine; the
+        // detector already decided they match, rsigma describes the match.
+        let detections = hits
+            .iter()
+            .filter_map(|h| evaluate_rule(self.referenced.get(&h.rule)?, &doc))
+            .collect();
         self.engine
-            .process_with_detections(&Doc(event, &aliases), detections, epoch_secs)
+            .process_with_detections(&doc, detections, epoch_secs)
             .into_iter()
             .filter(|r| r.as_correlation().is_some())
             .filter_map(|r| self.index_of(&r).map(|i| (i, r)))
@@ -187,8 +207,8 @@ impl Correlator {
             let Some(event) = hits[0].event.as_ref() else {
                 continue;
             };
-            let detections = hits.iter().map(|h| h.hit.result.clone()).collect();
-            for (rule, result) in self.feed(event, detections, ts) {
+            let detections: Vec<Hit> = hits.iter().map(|h| h.hit.clone()).collect();
+            for (rule, result) in self.feed(event, &detections, ts) {
                 let Some(c) = result.as_correlation() else {
                     continue;
                 };

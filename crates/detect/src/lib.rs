@@ -11,6 +11,7 @@
 //! caller.
 
 mod adapter;
+pub mod compiled;
 pub mod correlate;
 mod route;
 pub mod scan;

@@ -1,33 +1,132 @@
 //! One route: the rules that apply to events of one channel (and EventID),
 //! with the prefilter over their needles.
+//!
+//! The prefilter has one Aho-Corasick automaton per field that holds
+//! needles (a needle found in a value admits its rules only when it was
+//! written for that value's field), plus one over every value for keyword
+//! needles. Small automata per field stay in cache, where one automaton
+//! for a whole route did not.
 
 use std::collections::{BTreeMap, HashMap};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{Anchored, MatchKind, dfa, nfa};
 use vigil_formats::name_hash;
 use vigil_sigma::{LoadedRule, Needles};
 
-/// A rule a pattern admits, when found in the named field (any field when
-/// `field` is `None`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Admit {
-    pub rule: u32,
-    pub field: Option<u32>,
+/// The needles of one field (or of every field), and the rules each admits.
+#[derive(Debug)]
+pub(crate) struct Scan {
+    automaton: Engine,
+    /// For each pattern of the automaton, the rules it admits.
+    pub rules: Vec<Vec<u32>>,
 }
+
+/// Aho-Corasick automata, stepped byte by byte here: an overlapping
+/// search reports every needle at every position, and a plain loop does it
+/// without the per-call set-up of the crate's iterators.
+#[derive(Debug)]
+enum Engine {
+    /// Small needle sets: a DFA (one table lookup per byte).
+    Dfa(dfa::DFA),
+    /// Larger sets, whose DFA would not stay in cache.
+    Nfa(nfa::contiguous::NFA),
+}
+
+/// Needle sets up to this size get a DFA.
+const DFA_MAX_PATTERNS: usize = 64;
+
+fn each_match<A: Automaton>(a: &A, hay: &[u8], found: &mut impl FnMut(usize)) {
+    let Ok(mut sid) = a.start_state(Anchored::No) else {
+        return;
+    };
+    for &b in hay {
+        sid = a.next_state(Anchored::No, sid, b);
+        if a.is_special(sid) {
+            if a.is_dead(sid) {
+                return;
+            }
+            for i in 0..a.match_len(sid) {
+                found(a.match_pattern(sid, i).as_usize());
+            }
+        }
+    }
+}
+
+impl Scan {
+    /// Call `found` with the index of each needle occurrence in `hay`
+    /// (ASCII-case-insensitively), overlapping ones included.
+    pub fn each_match(&self, hay: &str, mut found: impl FnMut(usize)) {
+        match &self.automaton {
+            Engine::Dfa(a) => each_match(a, hay.as_bytes(), &mut found),
+            Engine::Nfa(a) => each_match(a, hay.as_bytes(), &mut found),
+        }
+    }
+}
+
+/// Bits of a field-name hash used by [`Route::field_filter`].
+const FILTER_BITS: u32 = 10;
 
 #[derive(Debug, Default)]
 pub(crate) struct Route {
     /// Rules without a usable needle: evaluated on every routed event.
     pub always: Vec<u32>,
-    /// Over all needle literals of the other rules, ASCII-case-insensitive.
-    pub ac: Option<AhoCorasick>,
-    /// For each pattern of `ac`, the rules it admits and where.
-    pub pattern_rules: Vec<Vec<Admit>>,
-    /// Name hashes of the fields that hold needles, sorted; `None` means
-    /// every field must be scanned (a keyword needle is among them).
-    pub fields: Option<Vec<u32>>,
+    /// One scan per field that holds needles, sorted by field-name hash.
+    pub fields: Vec<(u32, Scan)>,
+    /// Bit `hash % 1024` is set for each hash of `fields`: most event
+    /// fields are ruled out with one test.
+    pub field_filter: Vec<u64>,
+    /// The scan of keyword needles, over every value.
+    pub keywords: Option<Scan>,
+    /// Every rule with needles (for running without the prefilter).
+    pub filtered: Vec<u32>,
     /// The field map of the route's channel: rule name → event name.
     pub aliases: Vec<(String, String)>,
+}
+
+#[derive(Default)]
+struct ScanBuilder<'r> {
+    patterns: Vec<&'r str>,
+    index: HashMap<&'r str, usize>,
+    rules: Vec<Vec<u32>>,
+}
+
+impl<'r> ScanBuilder<'r> {
+    fn add(&mut self, literal: &'r str, rule: u32) {
+        let p = *self.index.entry(literal).or_insert_with(|| {
+            self.patterns.push(literal);
+            self.rules.push(Vec::new());
+            self.patterns.len() - 1
+        });
+        if !self.rules[p].contains(&rule) {
+            self.rules[p].push(rule);
+        }
+    }
+
+    fn build(self) -> Result<Scan, Vec<u32>> {
+        let automaton = if self.patterns.len() <= DFA_MAX_PATTERNS {
+            dfa::DFA::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(&self.patterns)
+                .map(Engine::Dfa)
+        } else {
+            nfa::contiguous::NFA::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(&self.patterns)
+                .map(Engine::Nfa)
+        };
+        match automaton {
+            Ok(automaton) => Ok(Scan {
+                automaton,
+                rules: self.rules,
+            }),
+            Err(_) => Err(self.rules.into_iter().flatten().collect()),
+        }
+    }
 }
 
 impl Route {
@@ -39,70 +138,81 @@ impl Route {
         field_map: Option<&BTreeMap<String, String>>,
     ) -> Route {
         let mut always = Vec::new();
-        let mut patterns: Vec<&str> = Vec::new();
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        let mut pattern_rules: Vec<Vec<Admit>> = Vec::new();
-        let mut fields: Option<Vec<u32>> = Some(Vec::new());
+        let mut filtered = Vec::new();
+        let mut by_field: BTreeMap<u32, ScanBuilder<'_>> = BTreeMap::new();
+        let mut keywords = ScanBuilder::default();
         for &id in rule_ids {
             match &rules[id as usize].needles {
                 n @ Needles::OneOf(needles) if n.is_selective() => {
+                    filtered.push(id);
                     for needle in needles {
-                        let p = *index.entry(needle.literal.as_str()).or_insert_with(|| {
-                            patterns.push(needle.literal.as_str());
-                            pattern_rules.push(Vec::new());
-                            patterns.len() - 1
-                        });
+                        let literal = needle.literal.as_str();
+                        let Some(field) = needle.field.as_deref() else {
+                            keywords.add(literal, id);
+                            continue;
+                        };
                         // The event's own name is looked up first, then
                         // the mapped one: the literal may be in either.
-                        let mapped = needle.field.as_deref().and_then(|f| {
-                            field_map?
-                                .iter()
-                                .find(|(k, _)| k.eq_ignore_ascii_case(f))
+                        let mapped = field_map.and_then(|m| {
+                            m.iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case(field))
                                 .map(|(_, v)| name_hash(v))
                         });
-                        let own = needle.field.as_deref().map(name_hash);
-                        for field in std::iter::once(own).chain(mapped.map(Some)) {
-                            match (&mut fields, field) {
-                                (Some(acc), Some(h)) => acc.push(h),
-                                _ => fields = None,
-                            }
-                            pattern_rules[p].push(Admit { rule: id, field });
+                        for h in std::iter::once(name_hash(field)).chain(mapped) {
+                            by_field.entry(h).or_default().add(literal, id);
                         }
                     }
                 }
                 _ => always.push(id),
             }
         }
-        let ac = if patterns.is_empty() {
+        let mut fields = Vec::new();
+        let mut field_filter = vec![0u64; 1 << (FILTER_BITS - 6)];
+        for (hash, builder) in by_field {
+            match builder.build() {
+                Ok(scan) => {
+                    let bit = hash % (1 << FILTER_BITS);
+                    field_filter[(bit / 64) as usize] |= 1 << (bit % 64);
+                    fields.push((hash, scan));
+                }
+                // Without an automaton its rules must always be evaluated.
+                Err(rules) => always.extend(rules),
+            }
+        }
+        let keywords = if keywords.patterns.is_empty() {
             None
         } else {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .build(&patterns)
-                .ok()
+            match keywords.build() {
+                Ok(scan) => Some(scan),
+                Err(rules) => {
+                    always.extend(rules);
+                    None
+                }
+            }
         };
-        if ac.is_none() {
-            // Without an automaton every rule must be evaluated.
-            always.extend(pattern_rules.iter().flatten().map(|a| a.rule));
-            always.sort_unstable();
-            always.dedup();
-            pattern_rules.clear();
-        }
-        if let Some(f) = &mut fields {
-            f.sort_unstable();
-            f.dedup();
-        }
+        always.sort_unstable();
+        always.dedup();
         Route {
             always,
-            ac,
-            pattern_rules,
             fields,
+            field_filter,
+            keywords,
+            filtered,
             aliases: field_map
                 .into_iter()
                 .flatten()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         }
+    }
+
+    /// The scan for values of the field whose name hashes to `hash`.
+    pub fn scan_of(&self, hash: u32) -> Option<&Scan> {
+        let bit = hash % (1 << FILTER_BITS);
+        if self.field_filter[(bit / 64) as usize] & (1 << (bit % 64)) == 0 {
+            return None;
+        }
+        let i = self.fields.binary_search_by_key(&hash, |f| f.0).ok()?;
+        Some(&self.fields[i].1)
     }
 }

@@ -7,7 +7,8 @@ use vigil_formats::FlatEvent;
 use vigil_formats::logsource::{LogSource, WindowsClassifier};
 use vigil_sigma::{Diagnostic, DiagnosticKind, LoadedRule, RuleSet};
 
-use crate::route::Route;
+use crate::compiled::{EventView, FieldNames, Lowered, Program};
+use crate::route::{Route, Scan};
 use crate::{Detector, Doc};
 
 /// How to build a [`WindowsDetector`].
@@ -16,6 +17,9 @@ pub struct WindowsOptions {
     /// Evaluate every routed rule, without the literal prefilter (for
     /// checking that the prefilter never changes a result).
     pub no_prefilter: bool,
+    /// Evaluate every rule with rsigma instead of Vigil's compiled
+    /// evaluator (the reference, for differential tests).
+    pub reference: bool,
 }
 
 /// One rule that matched one event.
@@ -25,8 +29,6 @@ pub struct Hit {
     pub rule: u32,
     /// The fields and values that satisfied the rule.
     pub matched: Vec<(String, String)>,
-    /// The evaluation as `rsigma-eval` reports it (for correlation).
-    pub result: rsigma_eval::EvaluationResult,
 }
 
 /// Per-thread working memory for [`Detector::detect`].
@@ -37,6 +39,7 @@ pub struct Scratch {
     generation: u32,
     candidates: Vec<u32>,
     folded: String,
+    lowered: Lowered,
     /// Rule evaluations done with this scratch (for statistics).
     pub evaluations: u64,
     /// Events routed to at least one rule.
@@ -53,6 +56,8 @@ struct ChannelRoutes {
 #[derive(Debug)]
 pub struct WindowsDetector {
     rules: Vec<LoadedRule>,
+    /// Each rule compiled for Vigil's evaluator; `None`: evaluated by rsigma.
+    programs: Vec<Option<Program>>,
     channels: HashMap<String, ChannelRoutes>,
     no_prefilter: bool,
     /// Rules that will run; the others are reported as skipped.
@@ -146,8 +151,18 @@ impl WindowsDetector {
                 (channel, routes)
             })
             .collect();
+        let mut names = FieldNames::default();
+        let programs = rules
+            .iter()
+            .map(|r| {
+                (!options.reference)
+                    .then(|| Program::compile(&r.compiled, &mut names).ok())
+                    .flatten()
+            })
+            .collect();
         let detector = WindowsDetector {
             rules,
+            programs,
             channels,
             no_prefilter: options.no_prefilter,
             routed,
@@ -157,6 +172,12 @@ impl WindowsDetector {
 
     pub fn rules(&self) -> &[LoadedRule] {
         &self.rules
+    }
+
+    /// How many rules Vigil's compiled evaluator does not cover (rsigma
+    /// evaluates them).
+    pub fn reference_rules(&self) -> usize {
+        self.programs.iter().filter(|p| p.is_none()).count()
     }
 
     /// How many rules can match some Windows event.
@@ -182,12 +203,9 @@ impl WindowsDetector {
     fn candidates(&self, route: &Route, event: &FlatEvent, scratch: &mut Scratch) {
         scratch.candidates.clear();
         scratch.candidates.extend_from_slice(&route.always);
-        let Some(ac) = &route.ac else { return };
         if self.no_prefilter {
-            scratch
-                .candidates
-                .extend(route.pattern_rules.iter().flatten().map(|a| a.rule));
-        } else {
+            scratch.candidates.extend_from_slice(&route.filtered);
+        } else if !route.fields.is_empty() || route.keywords.is_some() {
             if scratch.seen.len() < self.rules.len() {
                 scratch.seen.resize(self.rules.len(), 0);
             }
@@ -196,11 +214,9 @@ impl WindowsDetector {
                 scratch.seen.fill(0);
                 scratch.generation = 1;
             }
-            let generation = scratch.generation;
             for (hash, value) in event.hashed_values() {
-                if let Some(fields) = &route.fields
-                    && fields.binary_search(&hash).is_err()
-                {
+                let field = route.scan_of(hash);
+                if field.is_none() && route.keywords.is_none() {
                     continue;
                 }
                 // Characters that Unicode-lowercase to ASCII letters match
@@ -215,24 +231,34 @@ impl WindowsDetector {
                 } else {
                     value
                 };
-                for m in ac.find_overlapping_iter(value) {
-                    for admit in &route.pattern_rules[m.pattern().as_usize()] {
-                        if admit.field.is_some_and(|f| f != hash) {
-                            continue;
-                        }
-                        let rule = admit.rule;
-                        let seen = &mut scratch.seen[rule as usize];
-                        if *seen != generation {
-                            *seen = generation;
-                            scratch.candidates.push(rule);
-                        }
-                    }
+                for scan in field.into_iter().chain(route.keywords.as_ref()) {
+                    admit(
+                        scan,
+                        value,
+                        scratch.generation,
+                        &mut scratch.seen,
+                        &mut scratch.candidates,
+                    );
                 }
             }
         }
         scratch.candidates.sort_unstable();
         scratch.candidates.dedup();
     }
+}
+
+/// Push the rules whose needles `scan` finds in `value` to `candidates`,
+/// once per event (`seen` holds the event's `generation` for those pushed).
+fn admit(scan: &Scan, value: &str, generation: u32, seen: &mut [u32], candidates: &mut Vec<u32>) {
+    scan.each_match(value, |pattern| {
+        for &rule in &scan.rules[pattern] {
+            let s = &mut seen[rule as usize];
+            if *s != generation {
+                *s = generation;
+                candidates.push(rule);
+            }
+        }
+    });
 }
 
 /// Replace the characters that Unicode case rules equate with an ASCII
@@ -251,10 +277,21 @@ impl Detector for WindowsDetector {
             return;
         };
         self.candidates(route, event, scratch);
+
         scratch.routed_events += 1;
         scratch.evaluations += scratch.candidates.len() as u64;
-        let doc = Doc(event, &route.aliases);
+        let mut view = EventView::new(event, &route.aliases, &mut scratch.lowered);
         for &rule in &scratch.candidates {
+            if let Some(program) = &self.programs[rule as usize] {
+                if program.matches(&mut view) {
+                    out.push(Hit {
+                        rule,
+                        matched: program.matched_fields(&mut view),
+                    });
+                }
+                continue;
+            }
+            let doc = Doc(event, &route.aliases);
             if let Some(result) = evaluate_rule(&self.rules[rule as usize].compiled, &doc) {
                 let mut matched: Vec<(String, String)> = Vec::new();
                 for f in result.as_detection().map_or(&[][..], |d| &d.matched_fields) {
@@ -266,11 +303,7 @@ impl Detector for WindowsDetector {
                         matched.push((f.field.clone(), v));
                     }
                 }
-                out.push(Hit {
-                    rule,
-                    matched,
-                    result,
-                });
+                out.push(Hit { rule, matched });
             }
         }
     }
@@ -335,7 +368,11 @@ detection:
     fn detector(no_prefilter: bool) -> WindowsDetector {
         let set = vigil_sigma::load_str(RULES, "test.yml");
         assert!(set.diagnostics.is_empty(), "{:?}", set.diagnostics);
-        let (d, skipped) = WindowsDetector::new(set, &WindowsOptions { no_prefilter });
+        let options = WindowsOptions {
+            no_prefilter,
+            ..WindowsOptions::default()
+        };
+        let (d, skipped) = WindowsDetector::new(set, &options);
         assert_eq!(skipped.len(), 1);
         assert!(skipped[0].reason.contains("linux"));
         d

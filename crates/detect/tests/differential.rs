@@ -112,6 +112,12 @@ fn vigil_agrees_with_the_reference_oracle_on_the_attack_samples() {
 fn the_prefilter_never_changes_a_result() {
     let corpus = vigil_testkit::corpus_or_skip!();
     let with = vigil_matches(&corpus, WindowsOptions::default());
-    let without = vigil_matches(&corpus, WindowsOptions { no_prefilter: true });
+    let without = vigil_matches(
+        &corpus,
+        WindowsOptions {
+            no_prefilter: true,
+            ..WindowsOptions::default()
+        },
+    );
     assert_eq!(with, without);
 }

@@ -61,14 +61,14 @@ fn event(fields: &[(&str, &str)]) -> FlatEvent {
     e
 }
 
-fn detector(yaml: &str, no_prefilter: bool) -> WindowsDetector {
+fn detector(yaml: &str, options: WindowsOptions) -> WindowsDetector {
     let set = vigil_sigma::load_str(yaml, "test.yml");
     assert!(
         set.diagnostics.is_empty(),
         "the rule loads cleanly: {:#?}\n{yaml}",
         set.diagnostics
     );
-    let (det, skipped) = WindowsDetector::new(set, &WindowsOptions { no_prefilter });
+    let (det, skipped) = WindowsDetector::new(set, &options);
     assert!(skipped.is_empty(), "the rule is routed: {skipped:#?}");
     det
 }
@@ -80,23 +80,41 @@ fn hits(det: &WindowsDetector, e: &FlatEvent) -> Vec<Hit> {
 }
 
 /// The ids of the rules of `yaml` that fire on `fields`, with and without
-/// the prefilter (which must agree).
+/// the prefilter, and with rsigma instead of the compiled evaluator (all
+/// must agree, matched fields included).
 fn fired(yaml: &str, fields: &[(&str, &str)]) -> Vec<String> {
     let e = event(fields);
-    let ids = |no_prefilter| {
-        let det = detector(yaml, no_prefilter);
+    let ids = |no_prefilter, reference| {
+        let det = detector(
+            yaml,
+            WindowsOptions {
+                no_prefilter,
+                reference,
+            },
+        );
         hits(&det, &e)
             .iter()
-            .map(|h| det.rules()[h.rule as usize].info.id.clone())
+            .map(|h| {
+                // Selectors list their selections in rsigma's map order,
+                // which differs between two loads: compare as sets.
+                let mut matched = h.matched.clone();
+                matched.sort();
+                (det.rules()[h.rule as usize].info.id.clone(), matched)
+            })
             .collect::<Vec<_>>()
     };
-    let with = ids(false);
-    let without = ids(true);
+    let with = ids(false, false);
+    let without = ids(true, false);
     assert_eq!(
         with, without,
         "the prefilter changed the result on {fields:?} of\n{yaml}"
     );
-    with
+    let reference = ids(false, true);
+    assert_eq!(
+        with, reference,
+        "the compiled evaluator disagrees with rsigma on {fields:?} of\n{yaml}"
+    );
+    with.into_iter().map(|(id, _)| id).collect()
 }
 
 /// Whether a rule with this detection body matches an event with these
@@ -1567,9 +1585,9 @@ impl Pipeline {
     /// as (id, value, group).
     fn feed(&mut self, t: i64, fields: &[(&str, &str)]) -> Vec<Firing> {
         let e = event(fields);
-        let detections = hits(&self.det, &e).into_iter().map(|h| h.result).collect();
+        let hits = hits(&self.det, &e);
         self.corr
-            .feed(&e, detections, t)
+            .feed(&e, &hits, t)
             .into_iter()
             .map(|(i, r)| {
                 let body = r.as_correlation().expect("a correlation result");
