@@ -15,6 +15,8 @@ pub struct ApiError {
     /// Stable, machine-readable: `not_found`, `forbidden`, ...
     pub code: &'static str,
     pub message: String,
+    /// Seconds for `Retry-After` (429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -23,6 +25,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 }
@@ -30,7 +33,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, Json(body)).into_response()
+        let mut r = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        r
     }
 }
 
@@ -52,6 +60,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ServiceError::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked_out"),
             ServiceError::WrongPassword => (StatusCode::BAD_REQUEST, "wrong_password"),
+            ServiceError::Busy {
+                retry_after_secs, ..
+            } => {
+                let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", message);
+                e.retry_after = Some(*retry_after_secs);
+                return e;
+            }
             ServiceError::AuditBroken(_) | ServiceError::Storage(_) | ServiceError::Random => {
                 // Details go to the log, not to the caller.
                 tracing::error!(error = %e, "request failed");

@@ -11,11 +11,13 @@ mod auth;
 mod cookies;
 pub mod error;
 mod identity;
+mod ingest;
 mod limit;
 mod me;
 mod middleware;
 pub mod openapi;
 mod portal;
+mod telemetry;
 mod tenants;
 
 use std::sync::Arc;
@@ -111,6 +113,12 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             delete(identity::revoke_ingest_key),
         ),
         ("GET", "/tenants/{tenant}/audit", get(audit::of_tenant)),
+        ("GET", "/tenants/{tenant}/alerts", get(telemetry::alerts)),
+        (
+            "GET",
+            "/tenants/{tenant}/dead-letters",
+            get(telemetry::dead_letters),
+        ),
         ("GET", "/audit", get(audit::all)),
         ("GET", "/tokens", get(identity::list_tokens)),
         ("POST", "/tokens", post(identity::create_token)),
@@ -139,11 +147,10 @@ pub fn app_with(service: Service, options: AppOptions) -> Router {
     for (path, handler) in by_path {
         api = api.route(path, handler);
     }
-    let router = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
-        .route("/metrics", get(render_metrics))
-        .route("/api/v1/openapi.json", get(openapi::document))
+    let api = api.layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).layer(
+        tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES),
+    );
+    let portal = Router::new()
         .route("/", get(portal::home))
         .route("/login", get(portal::login_form).post(portal::login))
         .route("/logout", post(portal::logout))
@@ -151,6 +158,20 @@ pub fn app_with(service: Service, options: AppOptions) -> Router {
             "/account/password",
             get(portal::password_form).post(portal::change_password),
         )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ));
+    let ingest = ingest::routes().layer(tower_http::limit::RequestBodyLimitLayer::new(
+        ingest::MAX_INGEST_BODY_BYTES,
+    ));
+    let router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(render_metrics))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .merge(portal)
+        .merge(ingest)
         .nest("/api/v1", api)
         .fallback(error::not_found)
         .with_state(AppState {
@@ -162,7 +183,7 @@ pub fn app_with(service: Service, options: AppOptions) -> Router {
                 Duration::from_secs(60),
             )),
         });
-    middleware::wrap(router).layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    middleware::wrap(router)
 }
 
 async fn render_metrics(State(state): State<AppState>) -> Result<String, error::ApiError> {

@@ -1,5 +1,6 @@
 //! Layers every request passes: a request id (given or made) in the logs
-//! and the response, a trace span, a body size limit and a timeout.
+//! and the response, a trace span and a timeout. (Body limits are set per
+//! group of routes: small for the API, large for intake.)
 
 use std::time::Instant;
 
@@ -8,14 +9,13 @@ use axum::extract::MatchedPath;
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::{MAX_BODY_BYTES, REQUEST_TIMEOUT};
+use crate::REQUEST_TIMEOUT;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -53,7 +53,6 @@ pub fn wrap(router: Router) -> Router {
     router
         .route_layer(axum::middleware::from_fn(track))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req

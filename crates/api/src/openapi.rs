@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, identity, me, tenants};
+use crate::{audit, identity, ingest, me, telemetry, tenants};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -31,6 +31,12 @@ use crate::{audit, identity, me, tenants};
         audit::of_tenant,
         me::show,
         me::change_password,
+        telemetry::alerts,
+        telemetry::dead_letters,
+        ingest::events::ingest,
+        ingest::bulk::ingest,
+        ingest::hec::event,
+        ingest::hec::raw,
     ),
     components(schemas(
         tenants::CreateTenant,

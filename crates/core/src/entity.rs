@@ -76,6 +76,50 @@ impl FromStr for EntityKind {
     }
 }
 
+/// One entity: its kind and normalised value.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct Entity {
+    pub kind: EntityKind,
+    pub value: String,
+}
+
+impl Entity {
+    pub fn new(kind: EntityKind, value: impl Into<String>) -> Self {
+        Entity {
+            kind,
+            value: value.into(),
+        }
+    }
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind, self.value)
+    }
+}
+
+/// `kind:value` was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseEntityError {
+    #[error("{0:?} is not kind:value (e.g. user:alice@acme.example)")]
+    Shape(String),
+    #[error(transparent)]
+    Kind(#[from] ParseEntityKindError),
+}
+
+impl FromStr for Entity {
+    type Err = ParseEntityError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kind, value) = s
+            .split_once(':')
+            .filter(|(_, v)| !v.is_empty())
+            .ok_or_else(|| ParseEntityError::Shape(s.to_owned()))?;
+        Ok(Entity::new(kind.parse()?, value))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +131,20 @@ mod tests {
         }
         assert_eq!("file-hash".parse(), Ok(EntityKind::FileHash));
         assert!("printer".parse::<EntityKind>().is_err());
+    }
+
+    #[test]
+    fn an_entity_parses_from_kind_colon_value_and_prints_back() {
+        let e: Entity = "ip:10.0.0.1".parse().expect("entity");
+        assert_eq!(e, Entity::new(EntityKind::Ip, "10.0.0.1"));
+        assert_eq!(e.to_string(), "ip:10.0.0.1");
+        let url: Entity = "url:https://x.example/a".parse().expect("entity");
+        assert_eq!(
+            url.value, "https://x.example/a",
+            "only the first colon splits"
+        );
+        assert!("device".parse::<Entity>().is_err());
+        assert!("device:".parse::<Entity>().is_err());
+        assert!("printer:x".parse::<Entity>().is_err());
     }
 }

@@ -191,10 +191,14 @@ pub enum Permission {
     ManageIngestKeys,
     ReadAudit,
     SendTelemetry,
+    /// Add and replace detection rule packs (provider-wide).
+    ManageRulePacks,
+    /// Enable and disable rules for a tenant, and its tuning exclusions.
+    TuneDetection,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 13] = [
         Permission::ReadTenant,
         Permission::CreateTenant,
         Permission::EditCustomerSettings,
@@ -206,6 +210,8 @@ impl Permission {
         Permission::ManageIngestKeys,
         Permission::ReadAudit,
         Permission::SendTelemetry,
+        Permission::ManageRulePacks,
+        Permission::TuneDetection,
     ];
 }
 
@@ -274,6 +280,8 @@ pub fn authorize(p: &Principal, perm: Permission, tenant: Option<TenantId>) -> D
         }
         P::ReadAudit => matches!(role, R::ProviderAdmin | R::CustomerAdmin),
         P::SendTelemetry => false,
+        P::ManageRulePacks => role == R::ProviderAdmin,
+        P::TuneDetection => matches!(role, R::ProviderAdmin | R::Analyst | R::CustomerAdmin),
     };
     if allowed {
         Decision::Allow {

@@ -5,16 +5,19 @@
 //! crosses a process boundary (HTTP, SQL, files) is converted at the edge, in
 //! the crates that own that boundary.
 
+pub mod alert;
 pub mod audit;
 pub mod entity;
 pub mod id;
 pub mod identity;
+pub mod rules;
 pub mod session;
 pub mod severity;
+pub mod telemetry;
 pub mod tenant;
 pub mod time;
 
-pub use entity::EntityKind;
+pub use entity::{Entity, EntityKind};
 pub use id::{Id, TenantId};
 pub use severity::Severity;
 pub use time::Timestamp;

@@ -15,6 +15,7 @@ pub mod compiled;
 pub mod correlate;
 mod route;
 pub mod scan;
+pub mod stream;
 mod windows;
 
 pub use adapter::Doc;

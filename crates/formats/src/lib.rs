@@ -15,6 +15,7 @@ pub mod event;
 pub mod flatten;
 pub mod logsource;
 pub mod read;
+pub mod records;
 
 pub use decode::{
     DecodeError, DecodeErrorKind, Decoded, Entity, EntityKind, Shape, decode_record,
@@ -24,3 +25,4 @@ pub use event::{FlatEvent, name_hash};
 pub use flatten::{FlattenError, flatten_json};
 pub use logsource::{LogSource, WindowsClassifier};
 pub use read::{FileKind, RecordError, read_file};
+pub use records::{RawRecord, read_records};

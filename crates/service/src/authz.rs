@@ -23,6 +23,8 @@ fn describe(p: Permission) -> &'static str {
         Permission::ManageIngestKeys => "manage ingest keys",
         Permission::ReadAudit => "read the audit log",
         Permission::SendTelemetry => "send telemetry",
+        Permission::ManageRulePacks => "manage rule packs",
+        Permission::TuneDetection => "tune detection",
     }
 }
 

@@ -30,6 +30,11 @@ pub enum ServiceError {
     LockedOut { until: vigil_core::Timestamp },
     #[error("the current password is wrong")]
     WrongPassword,
+    #[error("busy: {reason}; retry in {retry_after_secs} s")]
+    Busy {
+        reason: String,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     InvalidUser(#[from] vigil_core::identity::InvalidUser),
     #[error("invalid password: {0}")]

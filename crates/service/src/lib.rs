@@ -4,11 +4,16 @@
 //! Every state change goes through a store method that writes its audit
 //! record in the same transaction (see `vigil-store`).
 
+mod alerts;
 mod audit;
 mod authz;
 mod clock;
+mod detection;
+mod engine;
 mod error;
 mod identity;
+mod intake;
+mod rules;
 mod sessions;
 mod tenants;
 
@@ -16,10 +21,15 @@ use std::sync::Arc;
 
 use vigil_store::Store;
 
+pub use alerts::MAX_ALERT_PAGE;
 pub use audit::{AuditVerification, MAX_AUDIT_PAGE};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use detection::{Detection, DetectionReport, DetectionSession};
+pub use engine::SigmaDetection;
 pub use error::ServiceError;
 pub use identity::{NewSecret, random_token};
+pub use intake::{IngestOutcome, Intake, IntakeLimits, Record, build_batch};
+pub use rules::{PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use vigil_core::audit::Actor;
 pub use vigil_core::identity::Principal;
@@ -33,6 +43,7 @@ pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     login_policy: LoginPolicy,
+    intake: Arc<intake::IntakeState>,
 }
 
 impl Service {
@@ -41,7 +52,14 @@ impl Service {
             store,
             clock,
             login_policy: LoginPolicy::default(),
+            intake: Arc::new(intake::IntakeState::new(IntakeLimits::default())),
         }
+    }
+
+    /// The same service with other intake limits.
+    pub fn with_intake_limits(mut self, limits: IntakeLimits) -> Self {
+        self.intake = Arc::new(intake::IntakeState::new(limits));
+        self
     }
 
     /// The same service with another sign-in policy.

@@ -45,6 +45,9 @@ pub async fn run_all(store: &dyn Store) {
     users_tokens_and_ingest_keys_round_trip(store).await;
     sessions_and_login_failures_round_trip(store).await;
     tenant_audit_pages_hold_only_that_tenants_records(store).await;
+    intake_stores_each_event_once_and_replays_a_known_batch(store).await;
+    detections_fold_into_deduplicated_alerts_and_leave_the_queue(store).await;
+    rule_packs_replace_by_name_and_tuning_is_per_tenant(store).await;
     every_change_extends_one_verifiable_audit_chain(store).await;
     migrating_twice_applies_nothing_the_second_time(store).await;
 }
@@ -435,4 +438,326 @@ async fn migrating_twice_applies_nothing_the_second_time(store: &dyn Store) {
     let report = store.migrate().await.expect("migrate");
     assert!(report.applied.is_empty(), "{report:?}");
     assert!(report.version >= 1);
+}
+
+fn event(n: u32, time: Timestamp) -> vigil_core::telemetry::NewEvent {
+    vigil_core::telemetry::NewEvent {
+        time,
+        shape: "windows_evtx",
+        product: Some("windows".into()),
+        service: Some("security".into()),
+        category: None,
+        content_hash: format!("hash-{n}"),
+        flags: 0,
+        raw: format!(r#"{{"n":{n}}}"#),
+        entities: vec![
+            vigil_core::Entity::new(vigil_core::EntityKind::Device, "ws1"),
+            vigil_core::Entity::new(vigil_core::EntityKind::User, format!("user{}", n % 2)),
+        ],
+    }
+}
+
+async fn intake_stores_each_event_once_and_replays_a_known_batch(store: &dyn Store) {
+    use vigil_core::telemetry::{IntakeBatch, NewDeadLetter};
+    let now = at("2026-11-27T10:00:00Z");
+    let t = tenant("telemetry", now);
+    store
+        .insert_tenant(&t, entry("tenant.create", &t, now))
+        .await
+        .expect("tenant");
+    let batch = IntakeBatch {
+        idempotency_key: Some("batch-1".into()),
+        events: (0..300).map(|n| event(n, now)).collect(),
+        dead_letters: vec![NewDeadLetter::new(
+            "api:events",
+            "line 3: not JSON",
+            b"{oops",
+        )],
+    };
+    let first = store
+        .commit_intake(t.id, now, &batch)
+        .await
+        .expect("commit");
+    assert_eq!(
+        (
+            first.accepted,
+            first.duplicates,
+            first.dead_lettered,
+            first.replayed
+        ),
+        (300, 0, 1, false)
+    );
+    let again = store
+        .commit_intake(t.id, now, &batch)
+        .await
+        .expect("replay");
+    assert!(again.replayed, "same key: nothing committed");
+    assert_eq!(again.accepted, 300);
+    assert_eq!(store.count_events(t.id).await.expect("count"), 300);
+    let unkeyed = IntakeBatch {
+        idempotency_key: None,
+        events: (295..305).map(|n| event(n, now)).collect(),
+        dead_letters: vec![],
+    };
+    let dup = store
+        .commit_intake(t.id, now, &unkeyed)
+        .await
+        .expect("commit");
+    assert_eq!(
+        (dup.accepted, dup.duplicates),
+        (10, 5),
+        "identical events are one"
+    );
+    assert_eq!(store.count_events(t.id).await.expect("count"), 305);
+    let dead = store.dead_letters(t.id, 0, 10).await.expect("dead letters");
+    assert_eq!(dead.len(), 1, "the replay added no dead letter");
+    assert_eq!(dead[0].reason, "line 3: not JSON");
+    assert_eq!(dead[0].raw, "{oops");
+    assert_eq!(store.detection_queue_len().await.expect("len"), 305);
+    let backlog = store.detection_backlog(1000).await.expect("backlog");
+    assert_eq!(backlog.len(), 305);
+    assert!(
+        backlog.windows(2).all(|w| w[0].seq < w[1].seq),
+        "oldest first"
+    );
+    assert_eq!(backlog[0].event, event(0, now), "read back as written");
+    let some = store
+        .events_by_seq(t.id, &[backlog[1].seq, backlog[2].seq])
+        .await
+        .expect("by seq");
+    assert_eq!(some.len(), 2);
+    assert!(
+        store
+            .events_by_seq(TenantId::new_at(now), &[backlog[1].seq])
+            .await
+            .expect("by seq")
+            .is_empty(),
+        "another tenant's events are not found"
+    );
+}
+
+async fn detections_fold_into_deduplicated_alerts_and_leave_the_queue(store: &dyn Store) {
+    use vigil_core::Severity;
+    use vigil_core::alert::{AlertFilter, Observation};
+    let t = store
+        .tenant_by_slug(&TenantSlug::parse("telemetry").expect("slug"))
+        .await
+        .expect("read")
+        .expect("tenant from an earlier check");
+    let backlog = store.detection_backlog(1000).await.expect("backlog");
+    let (first, last) = (backlog[0].seq, backlog[backlog.len() - 1].seq);
+    let obs = |rule: &str, user: &str, time: &str, seq: i64| Observation {
+        rule_id: rule.into(),
+        rule_title: format!("Rule {rule}"),
+        severity: if rule == "r1" {
+            Severity::High
+        } else {
+            Severity::Low
+        },
+        tactics: vec!["execution".into()],
+        techniques: vec!["T1059".into()],
+        entities: vec![
+            vigil_core::Entity::new(vigil_core::EntityKind::Device, "ws1"),
+            vigil_core::Entity::new(vigil_core::EntityKind::User, user),
+        ],
+        time: at(time),
+        events: vec![seq],
+    };
+    let observations = vec![
+        (t.id, obs("r1", "alice", "2026-11-27T10:00:00Z", first)),
+        (t.id, obs("r1", "alice", "2026-11-27T10:30:00Z", first + 1)),
+        (t.id, obs("r1", "bob", "2026-11-27T10:10:00Z", first + 2)),
+        (t.id, obs("r2", "alice", "2026-11-27T10:20:00Z", first + 3)),
+        // Beyond the window after the last alice/r1 match: a new alert.
+        (t.id, obs("r1", "alice", "2026-11-27T12:00:00Z", first + 4)),
+    ];
+    let now = at("2026-11-27T12:01:00Z");
+    let touched = store
+        .commit_detections(first, last, &observations, now)
+        .await
+        .expect("commit");
+    assert_eq!(touched.len(), 4);
+    assert_eq!(store.detection_queue_len().await.expect("len"), 0);
+    let all = AlertFilter {
+        limit: 100,
+        ..Default::default()
+    };
+    let alerts = store.list_alerts(t.id, &all).await.expect("list");
+    assert_eq!(alerts.len(), 4);
+    assert_eq!(
+        alerts[0].last_activity,
+        at("2026-11-27T12:00:00Z"),
+        "newest first"
+    );
+    let folded = alerts
+        .iter()
+        .find(|a| a.rule_id == "r1" && a.count == 2)
+        .expect("two alice matches in one alert");
+    assert_eq!(folded.first_activity, at("2026-11-27T10:00:00Z"));
+    assert_eq!(folded.last_activity, at("2026-11-27T10:30:00Z"));
+
+    // A later batch folds into the open alert.
+    let more = vec![(t.id, obs("r1", "alice", "2026-11-27T12:20:00Z", first + 5))];
+    store
+        .commit_detections(0, -1, &more, now)
+        .await
+        .expect("commit");
+    let alerts = store.list_alerts(t.id, &all).await.expect("list");
+    assert_eq!(alerts.len(), 4, "folded, not new");
+    assert_eq!(alerts[0].count, 2);
+
+    let high = AlertFilter {
+        severities: vec![Severity::High],
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(store.list_alerts(t.id, &high).await.expect("list").len(), 3);
+    let bob = AlertFilter {
+        entity: Some(vigil_core::Entity::new(vigil_core::EntityKind::User, "bob")),
+        limit: 100,
+        ..Default::default()
+    };
+    let bobs = store.list_alerts(t.id, &bob).await.expect("list");
+    assert_eq!(bobs.len(), 1);
+    let r2 = AlertFilter {
+        rule_id: Some("r2".into()),
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(store.list_alerts(t.id, &r2).await.expect("list").len(), 1);
+    // Pages of one, following the cursor, visit every alert once.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_alerts(
+                t.id,
+                &AlertFilter {
+                    after,
+                    limit: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("page");
+        let Some(a) = page.first() else { break };
+        seen.push(a.id);
+        after = Some((a.last_activity, a.id));
+    }
+    assert_eq!(seen.len(), 4);
+    assert_eq!(
+        store
+            .purge_events(t.id, at("2026-11-27T10:00:01Z"))
+            .await
+            .expect("purge"),
+        305
+    );
+    assert_eq!(store.count_events(t.id).await.expect("count"), 0);
+    assert!(store.try_detection_lease().expect("lease").is_some());
+}
+
+async fn rule_packs_replace_by_name_and_tuning_is_per_tenant(store: &dyn Store) {
+    use vigil_core::rules::{Exclusion, Matcher, RuleFile, RuleSummary};
+    let now = at("2026-11-27T13:00:00Z");
+    let e = |action: &str| AuditEntry::new(now, &Actor::System, action, None, "rules", json!({}));
+    let file = |path: &str| RuleFile {
+        pack: "p".into(),
+        path: path.into(),
+        yaml: format!("title: {path}"),
+    };
+    let rule = |id: &str, path: &str| RuleSummary {
+        id: id.into(),
+        pack: "p".into(),
+        path: path.into(),
+        title: id.into(),
+        level: vigil_core::Severity::High,
+        kind: "detection",
+    };
+    store
+        .put_rule_pack(
+            "p",
+            "/rules",
+            &[file("a.yml"), file("b.yml")],
+            &[rule("r1", "a.yml"), rule("r2", "b.yml")],
+            e("rules.add"),
+        )
+        .await
+        .expect("add");
+    store
+        .put_rule_pack(
+            "p",
+            "/rules",
+            &[file("a.yml")],
+            &[rule("r1", "a.yml")],
+            e("rules.add"),
+        )
+        .await
+        .expect("replace");
+    assert_eq!(
+        store.rule_files().await.expect("files").len(),
+        1,
+        "replaced"
+    );
+    assert_eq!(store.list_rules().await.expect("rules").len(), 1);
+    let other = RuleSummary {
+        pack: "q".into(),
+        ..rule("r1", "x.yml")
+    };
+    assert!(
+        store
+            .put_rule_pack("q", "/q", &[], &[other], e("rules.add"))
+            .await
+            .is_err(),
+        "a rule id lives in one pack"
+    );
+    let t = store
+        .tenant_by_slug(&TenantSlug::parse("telemetry").expect("slug"))
+        .await
+        .expect("read")
+        .expect("tenant from an earlier check");
+    store
+        .set_rule_enabled(t.id, "r1", false, now, e("rules.disable"))
+        .await
+        .expect("disable");
+    let id = store
+        .add_exclusion(
+            &Exclusion {
+                id: 0,
+                tenant_id: t.id,
+                rule_id: None,
+                matcher: Matcher::Field("Image".into()),
+                value: "x.exe".into(),
+                reason: "admin tool".into(),
+                created_at: now,
+                created_by: "analyst@mdr.example".into(),
+            },
+            e("rules.exclude"),
+        )
+        .await
+        .expect("exclude");
+    let tuning = store.tuning(t.id).await.expect("tuning");
+    assert!(tuning.disabled.contains("r1"));
+    assert_eq!(tuning.exclusions.len(), 1);
+    assert_eq!(tuning.exclusions[0].id, id);
+    let elsewhere = store.tuning(TenantId::new_at(now)).await.expect("tuning");
+    assert!(elsewhere.disabled.is_empty() && elsewhere.exclusions.is_empty());
+    assert!(
+        store
+            .remove_exclusion(TenantId::new_at(now), id, e("rules.unexclude"))
+            .await
+            .is_err(),
+        "only through its tenant"
+    );
+    store
+        .remove_exclusion(t.id, id, e("rules.unexclude"))
+        .await
+        .expect("remove");
+    store
+        .set_rule_enabled(t.id, "r1", true, now, e("rules.enable"))
+        .await
+        .expect("enable");
+    assert_eq!(
+        store.tuning(t.id).await.expect("tuning"),
+        Default::default()
+    );
 }

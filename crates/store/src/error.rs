@@ -31,6 +31,12 @@ pub enum StoreError {
     UnreadableAudit { seq: i64, reason: String },
     #[error("stored {what} is unreadable: {reason}")]
     Corrupt { what: &'static str, reason: String },
+    #[error("cannot use {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Backend(#[from] sqlx::Error),
 }

@@ -17,9 +17,11 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use vigil_core::TenantId;
+use vigil_core::alert::{Alert, AlertFilter, AlertId, Observation};
 use vigil_core::audit::{AuditEntry, AuditRecord};
 use vigil_core::identity::{ApiToken, IngestKey, IngestKeyId, TokenId, User, UserId};
 use vigil_core::session::{LoginFailures, Session, SessionId};
+use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, StoredEvent};
 use vigil_core::tenant::{Tenant, TenantSlug};
 
 pub use error::StoreError;
@@ -182,9 +184,134 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<AuditRecord>;
 }
 
+/// Telemetry: events, the detection queue, dead letters and alerts.
+#[async_trait]
+pub trait TelemetryStore: Send + Sync {
+    /// Commit one intake batch in one transaction: each event once
+    /// (identical records are duplicates), its entities, its place in the
+    /// detection queue; the dead letters; with an idempotency key, the
+    /// answer. A key seen before commits nothing and returns the first
+    /// answer with `replayed`.
+    async fn commit_intake(
+        &self,
+        tenant: TenantId,
+        received_at: vigil_core::Timestamp,
+        batch: &IntakeBatch,
+    ) -> Result<IntakeCounts>;
+
+    /// Up to `limit` events waiting for detection, oldest first.
+    async fn detection_backlog(&self, limit: u32) -> Result<Vec<StoredEvent>>;
+
+    /// How many events wait for detection.
+    async fn detection_queue_len(&self) -> Result<u64>;
+
+    /// In one transaction: fold `observations` into alerts (a rule's
+    /// matches on the same key entities within the dedup window are one
+    /// alert) and take events `first..=last` off the detection queue.
+    /// Returns the alerts created or updated.
+    async fn commit_detections(
+        &self,
+        first: i64,
+        last: i64,
+        observations: &[(TenantId, Observation)],
+        now: vigil_core::Timestamp,
+    ) -> Result<Vec<AlertId>>;
+
+    /// A tenant's dead letters with `id > after`, oldest first.
+    async fn dead_letters(
+        &self,
+        tenant: TenantId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<DeadLetter>>;
+
+    /// A tenant's alerts, newest activity first.
+    async fn list_alerts(&self, tenant: TenantId, filter: &AlertFilter) -> Result<Vec<Alert>>;
+
+    /// The stored events of one tenant, by `seq`.
+    async fn events_by_seq(&self, tenant: TenantId, seqs: &[i64]) -> Result<Vec<StoredEvent>>;
+
+    /// How many events a tenant has.
+    async fn count_events(&self, tenant: TenantId) -> Result<u64>;
+
+    /// Delete a tenant's events older than `before` (their entity rows
+    /// too). Returns how many went.
+    async fn purge_events(&self, tenant: TenantId, before: vigil_core::Timestamp) -> Result<u64>;
+
+    /// The right to run detection over the queue, held by one process at a
+    /// time until dropped (released by the OS if the process dies).
+    fn try_detection_lease(&self) -> Result<Option<DetectionLease>>;
+}
+
+/// Detection rule packs and per-tenant tuning.
+#[async_trait]
+pub trait RuleStore: Send + Sync {
+    /// Add a pack, or replace the pack of that name (files and rules).
+    async fn put_rule_pack(
+        &self,
+        name: &str,
+        source: &str,
+        files: &[vigil_core::rules::RuleFile],
+        rules: &[vigil_core::rules::RuleSummary],
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// Every rule file of every pack, by pack and path.
+    async fn rule_files(&self) -> Result<Vec<vigil_core::rules::RuleFile>>;
+
+    /// Every rule, by pack and path.
+    async fn list_rules(&self) -> Result<Vec<vigil_core::rules::RuleSummary>>;
+
+    /// Turn a rule on or off for a tenant.
+    async fn set_rule_enabled(
+        &self,
+        tenant: TenantId,
+        rule_id: &str,
+        enabled: bool,
+        at: vigil_core::Timestamp,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// Add an exclusion; returns its id.
+    async fn add_exclusion(
+        &self,
+        exclusion: &vigil_core::rules::Exclusion,
+        audit: AuditEntry,
+    ) -> Result<i64>;
+
+    /// Remove a tenant's exclusion ([`StoreError::NotFound`] if it has
+    /// none with that id).
+    async fn remove_exclusion(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// A tenant's disabled rules and exclusions.
+    async fn tuning(&self, tenant: TenantId) -> Result<vigil_core::rules::Tuning>;
+}
+
+/// Held while this process runs detection.
+pub struct DetectionLease(#[allow(dead_code)] Box<dyn std::any::Any + Send + Sync>);
+
+impl std::fmt::Debug for DetectionLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DetectionLease")
+    }
+}
+
 /// Everything a backend provides.
 #[async_trait]
-pub trait Store: TenantStore + AuditStore + IdentityStore + SessionStore + std::fmt::Debug {
+pub trait Store:
+    TenantStore
+    + AuditStore
+    + IdentityStore
+    + SessionStore
+    + TelemetryStore
+    + RuleStore
+    + std::fmt::Debug
+{
     /// Apply pending migrations; refuse a database from a newer Vigil.
     async fn migrate(&self) -> Result<MigrationReport>;
 

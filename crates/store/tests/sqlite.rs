@@ -32,10 +32,12 @@ async fn migrations_from_an_empty_database_create_every_table() {
         vec![
             (1, "tenants_and_audit".to_owned()),
             (2, "identity".to_owned()),
-            (3, "sessions".to_owned())
+            (3, "sessions".to_owned()),
+            (4, "telemetry".to_owned()),
+            (5, "rules".to_owned())
         ]
     );
-    assert_eq!(report.version, 3);
+    assert_eq!(report.version, 5);
     assert!(
         store
             .list_tenants()
@@ -72,7 +74,7 @@ async fn a_database_from_a_newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 999,
-                supported: 3,
+                supported: 5,
                 ..
             }
         ),

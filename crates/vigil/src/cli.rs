@@ -80,6 +80,142 @@ pub enum Command {
     /// Create tenants' ingest keys, good for sending telemetry only
     #[command(subcommand, name = "ingest-key")]
     IngestKey(IngestKeyCommand),
+    /// Store telemetry files (EVTX, JSON, JSON lines) for a tenant and run
+    /// detection on them
+    Ingest(IngestArgs),
+    /// Records that could not be decoded, with the reason
+    #[command(subcommand)]
+    Deadletter(DeadletterCommand),
+    /// A tenant's alerts
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+    /// Detection rule packs, and per-tenant enablement and exclusions
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The tenant the telemetry belongs to
+    #[arg(long, value_name = "SLUG")]
+    pub tenant: String,
+    /// Files or directories (.evtx, .json, .jsonl/.ndjson)
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Records per committed batch
+    #[arg(long, default_value_t = 5000)]
+    pub batch: usize,
+    /// Do not run detection after storing
+    #[arg(long)]
+    pub no_detect: bool,
+    /// Hide the progress bar
+    #[arg(long)]
+    pub no_progress: bool,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeadletterCommand {
+    /// List a tenant's dead letters, oldest first
+    List {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        /// Only those with a greater id
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List a tenant's alerts, newest activity first
+    List {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        /// Comma-separated severities
+        #[arg(long)]
+        severity: Option<String>,
+        #[arg(long, value_name = "RULE_ID")]
+        rule: Option<String>,
+        /// kind:value, e.g. user:alice@acme.example
+        #[arg(long)]
+        entity: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Add a rule pack (a folder of Sigma YAML, e.g. a SigmaHQ checkout's
+    /// rules/), or replace the pack of the same name; its rules run for
+    /// every tenant unless disabled
+    Add {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// The pack's name (default: the folder's name)
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// List rules; with --tenant, whether each runs for the tenant
+    List {
+        #[arg(long, value_name = "SLUG")]
+        tenant: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Turn a rule back on for a tenant
+    Enable {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        rule: String,
+    },
+    /// Turn a rule off for a tenant
+    Disable {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        rule: String,
+    },
+    /// Silence matches for a tenant where an event field or entity has a value
+    Exclude {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        /// Only this rule (default: every rule)
+        #[arg(long, value_name = "RULE_ID")]
+        rule: Option<String>,
+        /// field:NAME or entity:KIND
+        #[arg(long, value_name = "MATCHER")]
+        on: String,
+        #[arg(long)]
+        value: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// List a tenant's exclusions
+    Exclusions {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Remove one of a tenant's exclusions
+    Unexclude {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

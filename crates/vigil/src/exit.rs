@@ -44,7 +44,8 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
                 | ServiceError::Conflict(_)
                 | ServiceError::Forbidden(_)
                 | ServiceError::Unauthenticated
-                | ServiceError::LockedOut { .. } => Exit::Refused,
+                | ServiceError::LockedOut { .. }
+                | ServiceError::Busy { .. } => Exit::Refused,
                 ServiceError::AuditBroken(_) => Exit::AuditBroken,
                 ServiceError::Storage(_) => Exit::Storage,
                 ServiceError::Random => Exit::Failure,

@@ -15,23 +15,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-pub use vigil_core::EntityKind;
-
-/// One entity of an event.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Entity {
-    pub kind: EntityKind,
-    pub value: String,
-}
-
-impl Entity {
-    pub fn new(kind: EntityKind, value: impl Into<String>) -> Self {
-        Entity {
-            kind,
-            value: value.into(),
-        }
-    }
-}
+pub use vigil_core::{Entity, EntityKind};
 
 /// Entities in the order found, each once.
 #[derive(Debug, Default)]

@@ -20,6 +20,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "sessions",
         sql: include_str!("../../migrations/sqlite/0003_sessions.sql"),
     },
+    Migration {
+        version: 4,
+        name: "telemetry",
+        sql: include_str!("../../migrations/sqlite/0004_telemetry.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "rules",
+        sql: include_str!("../../migrations/sqlite/0005_rules.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

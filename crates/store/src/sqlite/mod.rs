@@ -1,9 +1,12 @@
 //! The embedded default backend: one SQLite file in WAL mode.
 
+mod alerts;
 mod audit;
 mod identity;
 mod migrations;
+mod rules;
 mod session;
+mod telemetry;
 mod tenant;
 
 use std::path::{Path, PathBuf};
@@ -31,7 +34,7 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
@@ -91,4 +94,79 @@ impl Store for SqliteStore {
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[async_trait]
+impl crate::TelemetryStore for SqliteStore {
+    async fn commit_intake(
+        &self,
+        tenant: vigil_core::TenantId,
+        received_at: vigil_core::Timestamp,
+        batch: &vigil_core::telemetry::IntakeBatch,
+    ) -> Result<vigil_core::telemetry::IntakeCounts> {
+        self.commit_intake_impl(tenant, received_at, batch).await
+    }
+
+    async fn detection_backlog(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<vigil_core::telemetry::StoredEvent>> {
+        self.detection_backlog_impl(limit).await
+    }
+
+    async fn detection_queue_len(&self) -> Result<u64> {
+        self.detection_queue_len_impl().await
+    }
+
+    async fn commit_detections(
+        &self,
+        first: i64,
+        last: i64,
+        observations: &[(vigil_core::TenantId, vigil_core::alert::Observation)],
+        now: vigil_core::Timestamp,
+    ) -> Result<Vec<vigil_core::alert::AlertId>> {
+        self.commit_detections_impl(first, last, observations, now)
+            .await
+    }
+
+    async fn dead_letters(
+        &self,
+        tenant: vigil_core::TenantId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<vigil_core::telemetry::DeadLetter>> {
+        self.dead_letters_impl(tenant, after, limit).await
+    }
+
+    async fn list_alerts(
+        &self,
+        tenant: vigil_core::TenantId,
+        filter: &vigil_core::alert::AlertFilter,
+    ) -> Result<Vec<vigil_core::alert::Alert>> {
+        self.list_alerts_impl(tenant, filter).await
+    }
+
+    async fn events_by_seq(
+        &self,
+        tenant: vigil_core::TenantId,
+        seqs: &[i64],
+    ) -> Result<Vec<vigil_core::telemetry::StoredEvent>> {
+        self.events_by_seq_impl(tenant, seqs).await
+    }
+
+    async fn count_events(&self, tenant: vigil_core::TenantId) -> Result<u64> {
+        self.count_events_impl(tenant).await
+    }
+
+    async fn purge_events(
+        &self,
+        tenant: vigil_core::TenantId,
+        before: vigil_core::Timestamp,
+    ) -> Result<u64> {
+        self.purge_events_impl(tenant, before).await
+    }
+
+    fn try_detection_lease(&self) -> Result<Option<crate::DetectionLease>> {
+        self.try_detection_lease_impl()
+    }
 }

@@ -3,8 +3,10 @@
 mod audit;
 mod config;
 mod identity;
+mod rules;
 mod scan;
 mod serve;
+mod telemetry;
 mod tenant;
 
 use std::collections::BTreeMap;
@@ -86,6 +88,22 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
         Command::Audit(c) => {
             let (service, _) = open(&loaded.config).await?;
             audit::run(c, &service).await
+        }
+        Command::Ingest(args) => {
+            let (service, _) = open(&loaded.config).await?;
+            telemetry::ingest(args, &service, &operator()).await
+        }
+        Command::Deadletter(c) => {
+            let (service, _) = open(&loaded.config).await?;
+            telemetry::deadletter(c, &service, &operator()).await
+        }
+        Command::Alerts(c) => {
+            let (service, _) = open(&loaded.config).await?;
+            telemetry::alerts(c, &service, &operator()).await
+        }
+        Command::Rules(c) => {
+            let (service, _) = open(&loaded.config).await?;
+            rules::run(c, &service, &operator()).await
         }
     }
 }

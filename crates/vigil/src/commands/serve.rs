@@ -15,6 +15,22 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
         secure_cookies,
         ..vigil_api::AppOptions::default()
     };
+    // Detection runs beside the API, over the queue the intake fills.
+    let (engine, diagnostics) = service.detection_engine().await?;
+    for d in diagnostics.iter().take(20) {
+        tracing::debug!("{d}");
+    }
+    let (stop_detection, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = {
+        let service = service.clone();
+        tokio::spawn(async move {
+            service
+                .run_detection(engine, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        })
+    };
     let app = vigil_api::app_with(service, options);
     axum::serve(
         listener,
@@ -23,6 +39,8 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
     .with_graceful_shutdown(shutdown())
     .await
     .context("the server failed")?;
+    let _ = stop_detection.send(());
+    let _ = worker.await;
     tracing::info!("stopped");
     Ok(())
 }

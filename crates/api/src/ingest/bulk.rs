@@ -1,0 +1,225 @@
+//! The Elasticsearch bulk API: `POST /api/v1/ingest/_bulk` (and
+//! `/{index}/_bulk`), NDJSON pairs of an action line and a document, answered
+//! as Elasticsearch answers, so shippers configured for Elasticsearch (base
+//! URL `…/api/v1/ingest`) ship to Vigil unchanged. `GET` on the base URL
+//! answers the version probe shippers make first.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use vigil_core::telemetry::NewDeadLetter;
+use vigil_service::{Intake, Record};
+
+use super::body::{body_bytes, idempotency_key, ingest_principal};
+use crate::AppState;
+use crate::error::ApiError;
+
+/// What Elasticsearch answers on `GET /`: shippers check the version.
+pub async fn info() -> Json<Value> {
+    Json(json!({
+        "name": "vigil",
+        "cluster_name": "vigil",
+        "cluster_uuid": "vigil",
+        "version": {
+            "number": "8.11.0",
+            "build_flavor": "default",
+            "build_type": "vigil",
+            "lucene_version": "9.8.0",
+            "minimum_wire_compatibility_version": "7.17.0",
+            "minimum_index_compatibility_version": "7.0.0"
+        },
+        "tagline": "You Know, for Search"
+    }))
+}
+
+pub async fn info_head() -> StatusCode {
+    StatusCode::OK
+}
+
+/// One action of a bulk body.
+struct Action {
+    /// `index` or `create` (others are answered but store nothing).
+    op: String,
+    index: String,
+    id: Option<String>,
+}
+
+/// Parse the NDJSON pairs: actions, and the documents as records. A pair
+/// whose action line is broken yields a transport failure for that item.
+fn parse(body: &[u8], default_index: &str) -> (Vec<Action>, Vec<Result<Record, String>>) {
+    let mut actions = Vec::new();
+    let mut docs = Vec::new();
+    let mut lines = body
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_ascii()))
+        .filter(|(_, l)| !l.is_empty());
+    while let Some((n, line)) = lines.next() {
+        let parsed: Result<Value, _> = serde_json::from_slice(line);
+        let (op, meta) = match parsed
+            .as_ref()
+            .ok()
+            .and_then(Value::as_object)
+            .and_then(|o| o.iter().next().map(|(k, v)| (k.clone(), v.clone())))
+        {
+            Some(pair) => pair,
+            None => {
+                actions.push(Action {
+                    op: "index".into(),
+                    index: default_index.into(),
+                    id: None,
+                });
+                docs.push(Err(format!("line {n}: not a bulk action line")));
+                continue;
+            }
+        };
+        let index = meta
+            .get("_index")
+            .and_then(Value::as_str)
+            .unwrap_or(default_index)
+            .to_owned();
+        let id = meta.get("_id").and_then(Value::as_str).map(str::to_owned);
+        if op == "delete" {
+            // No document follows a delete; Vigil keeps telemetry.
+            actions.push(Action { op, index, id });
+            docs.push(Err(format!("line {n}: delete is not supported")));
+            continue;
+        }
+        actions.push(Action { op, index, id });
+        match lines.next() {
+            Some((m, doc)) => docs.push(Ok(Record {
+                at: format!("line {m}"),
+                bytes: doc.to_vec(),
+            })),
+            None => docs.push(Err(format!("line {n}: the action has no document"))),
+        }
+    }
+    (actions, docs)
+}
+
+async fn bulk(
+    s: AppState,
+    headers: HeaderMap,
+    body: Bytes,
+    default_index: &str,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let p = ingest_principal(&s, &headers).await?;
+    let key = idempotency_key(&headers)?;
+    let body = body_bytes(&headers, body)?;
+    let (actions, docs) = parse(&body, default_index);
+    // Records go to the service in order; transport failures are
+    // dead-lettered alongside and answered in their place.
+    let mut records = Vec::new();
+    let mut broken = Vec::new();
+    let mut slot = Vec::with_capacity(docs.len());
+    for d in docs {
+        match d {
+            Ok(r) => {
+                slot.push(Ok(records.len()));
+                records.push(r);
+            }
+            Err(reason) => {
+                broken.push(NewDeadLetter::new("api:bulk", reason.clone(), b""));
+                slot.push(Err(reason));
+            }
+        }
+    }
+    let outcome = s
+        .service
+        .ingest(
+            &p,
+            None,
+            Intake {
+                source: "api:bulk".into(),
+                records,
+                broken,
+                idempotency_key: key,
+            },
+        )
+        .await?;
+    let mut errors = false;
+    let items: Vec<Value> = actions
+        .iter()
+        .zip(slot)
+        .map(|(a, slot)| {
+            let failure = match slot {
+                Ok(i) => outcome.records.get(i).cloned().flatten(),
+                Err(reason) => Some(reason),
+            };
+            let id = a.id.clone().unwrap_or_default();
+            let body = match failure {
+                None => json!({
+                    "_index": a.index, "_id": id, "_version": 1, "result": "created",
+                    "_shards": {"total": 1, "successful": 1, "failed": 0},
+                    "status": 201,
+                }),
+                Some(reason) => {
+                    errors = true;
+                    json!({
+                        "_index": a.index, "_id": id, "status": 400,
+                        "error": {"type": "mapper_parsing_exception", "reason": reason},
+                    })
+                }
+            };
+            json!({ a.op.clone(): body })
+        })
+        .collect();
+    Ok(Json(json!({
+        "took": started.elapsed().as_millis() as u64,
+        "errors": errors,
+        "items": items,
+    })))
+}
+
+/// `POST /api/v1/ingest/_bulk`
+#[utoipa::path(post, path = "/api/v1/ingest/_bulk", tag = "intake", operation_id = "ingest_bulk",
+    request_body(content = String, description = "Elasticsearch bulk NDJSON (action line, document line, …); gzip accepted", content_type = "application/x-ndjson"),
+    responses((status = 200, description = "Elasticsearch's bulk answer; undecodable documents are items with status 400 (dead-lettered)", body = serde_json::Value),
+               (status = 401, description = "No valid ingest key"),
+               (status = 429, description = "Detection is behind; retry")),
+    security(("bearer" = [])))]
+pub async fn ingest(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    bulk(s, headers, body, "vigil").await
+}
+
+/// `POST /api/v1/ingest/{index}/_bulk`
+pub async fn ingest_index(
+    State(s): State<AppState>,
+    Path(index): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    bulk(s, headers, body, &index).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_pairs_are_split_and_broken_actions_answered_in_place() {
+        let body = b"{\"create\":{\"_index\":\"winlogbeat\"}}\n{\"a\":1}\n\nnot json\n{\"index\":{}}\n{\"b\":2}\n{\"delete\":{\"_id\":\"x\"}}\n";
+        let (actions, docs) = parse(body, "vigil");
+        let ops: Vec<&str> = actions.iter().map(|a| a.op.as_str()).collect();
+        assert_eq!(ops, ["create", "index", "index", "delete"]);
+        assert_eq!(actions[0].index, "winlogbeat");
+        assert_eq!(actions[2].index, "vigil");
+        assert!(
+            docs[0]
+                .as_ref()
+                .is_ok_and(|r| r.bytes == b"{\"a\":1}" && r.at == "line 2")
+        );
+        assert!(docs[1].as_ref().is_err_and(|e| e.contains("line 4")));
+        assert!(docs[2].as_ref().is_ok_and(|r| r.bytes == b"{\"b\":2}"));
+        assert!(docs[3].is_err());
+    }
+}

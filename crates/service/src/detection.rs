@@ -1,0 +1,219 @@
+//! Streaming detection: the worker that takes stored events off the
+//! detection queue, runs them through the rules and folds the matches into
+//! alerts, all in one transaction per round. The queue is a table, so a
+//! crash loses nothing: the next worker starts where the last commit left.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use vigil_core::alert::Observation;
+use vigil_core::rules::Tuning;
+use vigil_core::telemetry::StoredEvent;
+use vigil_core::{Severity, TenantId};
+use vigil_formats::{Decoded, decode_record};
+use vigil_sigma::RuleInfo;
+
+use crate::{Result, Service};
+
+/// What the worker needs from a detection engine.
+pub trait Detection: Send + Sync + std::fmt::Debug {
+    /// Working state for one thread.
+    fn session(&self) -> Box<dyn DetectionSession + '_>;
+
+    /// The rule behind an index that a session gave.
+    fn rule(&self, index: u32) -> &RuleInfo;
+}
+
+/// Detection on one thread, reusing its working memory.
+pub trait DetectionSession {
+    /// Push the index of every rule that matches `event` to `out`.
+    fn detect(&mut self, event: &Decoded, out: &mut Vec<u32>);
+}
+
+/// Events taken off the queue per round.
+const ROUND: u32 = 4096;
+
+/// What one run over the queue did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DetectionReport {
+    pub events: u64,
+    pub observations: u64,
+    pub alerts_touched: u64,
+}
+
+/// The observations one stored event gives, after the tenant's tuning.
+fn observe(
+    detection: &dyn Detection,
+    session: &mut dyn DetectionSession,
+    tuning: &HashMap<TenantId, Tuning>,
+    stored: &StoredEvent,
+    scratch: &mut Vec<u32>,
+    out: &mut Vec<(TenantId, Observation)>,
+) {
+    let decoded = match decode_record(stored.event.raw.as_bytes()) {
+        Ok(mut d) if d.len() == 1 => d.pop(),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(seq = stored.seq, error = %e, "a stored event no longer decodes; skipped by detection");
+            None
+        }
+    };
+    let Some(decoded) = decoded else { return };
+    scratch.clear();
+    session.detect(&decoded, scratch);
+    let tuning = tuning.get(&stored.tenant_id);
+    for &index in scratch.iter() {
+        let rule = detection.rule(index);
+        if let Some(t) = tuning {
+            if t.disabled.contains(&rule.id) {
+                continue;
+            }
+            let field = |name: &str| decoded.event.get(name);
+            if t.exclusions
+                .iter()
+                .any(|e| e.silences(&rule.id, field, &stored.event.entities))
+            {
+                continue;
+            }
+        }
+        out.push((
+            stored.tenant_id,
+            Observation {
+                rule_id: rule.id.clone(),
+                rule_title: rule.title.clone(),
+                severity: severity(rule),
+                tactics: rule.tactics.clone(),
+                techniques: rule.techniques.clone(),
+                entities: stored.event.entities.clone(),
+                time: stored.event.time,
+                events: vec![stored.seq],
+            },
+        ));
+    }
+}
+
+fn severity(rule: &RuleInfo) -> Severity {
+    crate::rules::severity_of(rule.level)
+}
+
+impl Service {
+    /// One round: up to [`ROUND`] queued events through detection, their
+    /// alerts committed with their removal from the queue. `None` when the
+    /// queue was empty.
+    pub async fn detect_round(
+        &self,
+        detection: &Arc<dyn Detection>,
+    ) -> Result<Option<DetectionReport>> {
+        let backlog = self.store.detection_backlog(ROUND).await?;
+        let (Some(first), Some(last)) = (backlog.first(), backlog.last()) else {
+            self.intake.backlog.store(0, Ordering::Relaxed);
+            return Ok(None);
+        };
+        let (first, last) = (first.seq, last.seq);
+        let events = backlog.len() as u64;
+        let mut tuning = HashMap::new();
+        for stored in &backlog {
+            if let std::collections::hash_map::Entry::Vacant(slot) = tuning.entry(stored.tenant_id)
+            {
+                slot.insert(self.tuning_of(stored.tenant_id).await?);
+            }
+        }
+        let d = detection.clone();
+        let observations = tokio::task::spawn_blocking(move || {
+            let mut scratch = Vec::new();
+            let mut out = Vec::new();
+            let mut session = d.session();
+            for stored in &backlog {
+                observe(
+                    d.as_ref(),
+                    session.as_mut(),
+                    &tuning,
+                    stored,
+                    &mut scratch,
+                    &mut out,
+                );
+            }
+            out
+        })
+        .await
+        .map_err(|e| crate::ServiceError::Conflict(format!("detection failed: {e}")))?;
+        let now = self.clock.now();
+        let touched = self
+            .store
+            .commit_detections(first, last, &observations, now)
+            .await?;
+        let left = self.store.detection_queue_len().await?;
+        self.intake.backlog.store(left, Ordering::Relaxed);
+        metrics::counter!("vigil_detection_events_total").increment(events);
+        metrics::counter!("vigil_detection_observations_total")
+            .increment(observations.len() as u64);
+        metrics::gauge!("vigil_detection_backlog").set(left as f64);
+        Ok(Some(DetectionReport {
+            events,
+            observations: observations.len() as u64,
+            alerts_touched: touched.len() as u64,
+        }))
+    }
+
+    /// Run detection until the queue is empty (the CLI after an ingest,
+    /// and tests). Needs the detection lease; `None` when another process
+    /// holds it (that process will do the work).
+    pub async fn drain_detection(
+        &self,
+        detection: &Arc<dyn Detection>,
+    ) -> Result<Option<DetectionReport>> {
+        let Some(_lease) = self.store.try_detection_lease()? else {
+            return Ok(None);
+        };
+        let mut total = DetectionReport::default();
+        while let Some(r) = self.detect_round(detection).await? {
+            total.events += r.events;
+            total.observations += r.observations;
+            total.alerts_touched += r.alerts_touched;
+        }
+        Ok(Some(total))
+    }
+
+    /// The detection worker: holds the lease (waiting for it while another
+    /// process has it), wakes on every intake commit and at least once a
+    /// second, and runs rounds until the queue is empty. Stops when
+    /// `stop` resolves.
+    pub async fn run_detection(
+        &self,
+        detection: Arc<dyn Detection>,
+        stop: impl Future<Output = ()>,
+    ) {
+        tokio::pin!(stop);
+        let lease = loop {
+            match self.store.try_detection_lease() {
+                Ok(Some(lease)) => break lease,
+                Ok(None) => tracing::info!("another process runs detection; waiting"),
+                Err(e) => tracing::error!(error = %e, "cannot take the detection lease"),
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        };
+        tracing::info!("detection running");
+        loop {
+            match self.detect_round(&detection).await {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "detection round failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            tokio::select! {
+                () = &mut stop => break,
+                () = self.intake.committed.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+        drop(lease);
+        tracing::info!("detection stopped");
+    }
+}

@@ -1,0 +1,378 @@
+//! Telemetry intake: records as shippers send them, decoded, stored once,
+//! queued for detection. A batch is acknowledged only after its commit;
+//! what cannot be decoded goes to the dead-letter store with the reason.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::{Notify, Semaphore};
+use vigil_core::Timestamp;
+use vigil_core::identity::{Permission, Principal};
+use vigil_core::telemetry::{
+    DeadLetter, FUTURE_TOLERANCE_SECS, IntakeBatch, IntakeCounts, NewDeadLetter, NewEvent, flags,
+};
+use vigil_core::tenant::Tenant;
+use vigil_formats::{Decoded, decode_records};
+
+use crate::{Result, Service, ServiceError};
+
+/// Limits that keep intake from outrunning detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntakeLimits {
+    /// Events waiting for detection beyond which intake answers "busy".
+    pub max_backlog: u64,
+    /// Batches decoded and committed at once.
+    pub concurrent_batches: usize,
+    /// How long a batch waits for its turn before "busy".
+    pub queue_wait: Duration,
+}
+
+impl Default for IntakeLimits {
+    fn default() -> Self {
+        IntakeLimits {
+            max_backlog: 2_000_000,
+            concurrent_batches: 4,
+            queue_wait: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Intake state shared by the service's clones.
+#[derive(Debug)]
+pub(crate) struct IntakeState {
+    pub(crate) limits: IntakeLimits,
+    /// Woken after each commit, so detection starts at once.
+    pub(crate) committed: Notify,
+    /// Events waiting for detection, as last counted plus since added.
+    pub(crate) backlog: AtomicU64,
+    permits: Semaphore,
+}
+
+impl IntakeState {
+    pub(crate) fn new(limits: IntakeLimits) -> Self {
+        IntakeState {
+            limits,
+            committed: Notify::new(),
+            backlog: AtomicU64::new(0),
+            permits: Semaphore::new(limits.concurrent_batches.max(1)),
+        }
+    }
+}
+
+/// One record as sent: a JSON object, and where it was in the request or
+/// file (`line 3`, `item 7`), for dead-letter reasons.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    pub at: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Records as one request or file brought them.
+#[derive(Debug, Default)]
+pub struct Intake {
+    /// Where they came in: `api:events`, `api:bulk`, `api:hec`, `cli:PATH`.
+    pub source: String,
+    pub records: Vec<Record>,
+    /// Records the transport already found broken (a bad NDJSON line):
+    /// dead-lettered as they are.
+    pub broken: Vec<NewDeadLetter>,
+    pub idempotency_key: Option<String>,
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The event's own time, or its arrival with a flag saying why.
+fn event_time(decoded: &Decoded, received_at: Timestamp) -> (Timestamp, u32) {
+    let Some(own) = decoded
+        .time
+        .as_deref()
+        .and_then(|t| t.parse::<Timestamp>().ok())
+    else {
+        return (received_at, flags::NO_TIME);
+    };
+    let ahead = own.duration_since(received_at).as_secs();
+    if ahead > FUTURE_TOLERANCE_SECS {
+        // Kept and flagged; stored under its arrival so it cannot hide
+        // beyond the end of every timeline.
+        (received_at, flags::FUTURE_TIME)
+    } else {
+        (own, 0)
+    }
+}
+
+fn new_event(decoded: Decoded, raw: String, hash: String, received_at: Timestamp) -> NewEvent {
+    let (time, flags) = event_time(&decoded, received_at);
+    NewEvent {
+        time,
+        shape: decoded.shape.as_str(),
+        product: decoded.logsource.product,
+        service: decoded.logsource.service,
+        category: decoded.logsource.category,
+        content_hash: hash,
+        flags,
+        raw,
+        entities: decoded.entities,
+    }
+}
+
+/// Split a `{"Records":[…]}` record into its elements (each stored and
+/// deduplicated alone); any other record is itself.
+fn elements(record: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let head = &record[..record.len().min(64)];
+    memchr::memmem::find(head, b"ecords\"")?;
+    let value: serde_json::Value = serde_json::from_slice(record).ok()?;
+    let items = ["Records", "records"]
+        .into_iter()
+        .find_map(|k| value.get(k).and_then(serde_json::Value::as_array))?;
+    Some(
+        items
+            .iter()
+            .filter_map(|v| serde_json::to_vec(v).ok())
+            .collect(),
+    )
+}
+
+/// Decode every record into events and dead letters (CPU work: run it off
+/// the async runtime). Also returns, per record, why it was dead-lettered
+/// (`None`: stored; for a `Records` batch, the first bad element).
+pub fn build_batch(intake: Intake, received_at: Timestamp) -> (IntakeBatch, Vec<Option<String>>) {
+    let mut batch = IntakeBatch {
+        idempotency_key: intake.idempotency_key,
+        events: Vec::with_capacity(intake.records.len()),
+        dead_letters: intake.broken,
+    };
+    let source = intake.source;
+    let one = |at: &str, bytes: Vec<u8>, batch: &mut IntakeBatch| -> Option<String> {
+        let failure = match decode_records(&bytes) {
+            Ok(mut decoded) if decoded.len() == 1 => match decoded.pop() {
+                Some(Ok(d)) => {
+                    let hash = hex_sha256(&bytes);
+                    let raw = String::from_utf8(bytes)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                    batch.events.push(new_event(d, raw, hash, received_at));
+                    return None;
+                }
+                Some(Err(e)) => e.to_string(),
+                None => "no event in the record".to_owned(),
+            },
+            Ok(_) => "a batch record inside a batch record".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        let reason = format!("{at}: {failure}");
+        batch
+            .dead_letters
+            .push(NewDeadLetter::new(&source, reason.clone(), &bytes));
+        Some(reason)
+    };
+    let mut outcomes = Vec::with_capacity(intake.records.len());
+    for record in intake.records {
+        let outcome = match elements(&record.bytes) {
+            Some(items) => {
+                let mut first_failure = None;
+                for (i, item) in items.into_iter().enumerate() {
+                    let at = format!("{} Records[{i}]", record.at);
+                    let failed = one(&at, item, &mut batch);
+                    first_failure = first_failure.or(failed);
+                }
+                first_failure
+            }
+            None => one(&record.at, record.bytes, &mut batch),
+        };
+        outcomes.push(outcome);
+    }
+    (batch, outcomes)
+}
+
+/// What one intake did: the counts, and per record why it was refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestOutcome {
+    pub counts: IntakeCounts,
+    /// Per record in the order sent: `None` when stored, else the reason
+    /// it was dead-lettered. Empty for a replayed batch.
+    pub records: Vec<Option<String>>,
+}
+
+impl Service {
+    /// The tenant that `p` sends telemetry to: the key's own, or (for the
+    /// operator and users allowed to) the one named.
+    async fn intake_tenant(&self, p: &Principal, tenant: Option<&str>) -> Result<Tenant> {
+        let tenant = match (tenant, p) {
+            (Some(slug), _) => self.load_tenant(slug).await?,
+            (None, Principal::IngestKey { tenant_id }) => self
+                .store
+                .tenant_by_id(*tenant_id)
+                .await?
+                .ok_or(ServiceError::Unauthenticated)?,
+            (None, _) => {
+                return Err(ServiceError::NotFound {
+                    what: "tenant",
+                    key: String::new(),
+                });
+            }
+        };
+        self.authorize(p, Permission::SendTelemetry, Some(&tenant), false)
+            .await?;
+        Ok(tenant)
+    }
+
+    /// Decode, store and queue one batch of records for the tenant. Answers
+    /// only after the commit; retries with the same idempotency key, and
+    /// identical events, are stored once.
+    pub async fn ingest(
+        &self,
+        p: &Principal,
+        tenant: Option<&str>,
+        intake: Intake,
+    ) -> Result<IngestOutcome> {
+        let tenant = self.intake_tenant(p, tenant).await?;
+        let state = &self.intake;
+        let backlog = state.backlog.load(Ordering::Relaxed);
+        if backlog >= state.limits.max_backlog {
+            return Err(ServiceError::Busy {
+                reason: format!("{backlog} events wait for detection"),
+                retry_after_secs: 5,
+            });
+        }
+        let _permit = tokio::time::timeout(state.limits.queue_wait, state.permits.acquire())
+            .await
+            .map_err(|_| ServiceError::Busy {
+                reason: "every intake slot is taken".into(),
+                retry_after_secs: 2,
+            })?
+            .map_err(|_| ServiceError::Conflict("intake is shutting down".into()))?;
+        let received_at = self.clock.now();
+        let (batch, records) =
+            tokio::task::spawn_blocking(move || build_batch(intake, received_at))
+                .await
+                .map_err(|e| ServiceError::Conflict(format!("decoding failed: {e}")))?;
+        let counts = self
+            .store
+            .commit_intake(tenant.id, received_at, &batch)
+            .await?;
+        let added = counts.accepted - counts.duplicates;
+        if !counts.replayed && added > 0 {
+            state.backlog.fetch_add(added, Ordering::Relaxed);
+            state.committed.notify_one();
+        }
+        metrics::counter!("vigil_intake_events_total", "result" => "accepted")
+            .increment(counts.accepted);
+        metrics::counter!("vigil_intake_events_total", "result" => "dead_lettered")
+            .increment(counts.dead_lettered);
+        tracing::debug!(tenant = %tenant.slug, accepted = counts.accepted, duplicates = counts.duplicates, dead_lettered = counts.dead_lettered, replayed = counts.replayed, "batch committed");
+        Ok(IngestOutcome {
+            counts,
+            records: if counts.replayed { Vec::new() } else { records },
+        })
+    }
+
+    /// A tenant's dead letters, oldest first (customer admins and the
+    /// provider).
+    pub async fn dead_letters(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<DeadLetter>> {
+        let tenant = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::ManageIngestKeys, Some(&tenant), true)
+            .await?;
+        Ok(self
+            .store
+            .dead_letters(tenant.id, after, limit.clamp(1, 1000))
+            .await?)
+    }
+
+    /// How many events a tenant has stored.
+    pub async fn count_events(&self, p: &Principal, tenant: &str) -> Result<u64> {
+        let tenant = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::ReadTenant, Some(&tenant), true)
+            .await?;
+        Ok(self.store.count_events(tenant.id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().expect("time")
+    }
+
+    fn intake(records: &[&str]) -> Intake {
+        Intake {
+            source: "test".into(),
+            records: records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Record {
+                    at: format!("line {}", i + 1),
+                    bytes: r.as_bytes().to_vec(),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    const TRAIL: &str = r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#;
+
+    #[test]
+    fn a_records_array_is_stored_element_by_element_and_bad_ones_are_dead_lettered() {
+        let batch_record = format!(r#"{{"Records":[{TRAIL},{{"nonsense":true}}]}}"#);
+        let (batch, outcomes) = build_batch(
+            intake(&[&batch_record, "not json"]),
+            at("2026-11-27T09:00:00Z"),
+        );
+        assert!(
+            outcomes[0]
+                .as_deref()
+                .is_some_and(|r| r.starts_with("line 1 Records[1]: "))
+        );
+        assert!(
+            outcomes[1]
+                .as_deref()
+                .is_some_and(|r| r.starts_with("line 2: "))
+        );
+        assert_eq!(batch.events.len(), 1);
+        assert_eq!(batch.events[0].shape, "cloudtrail");
+        assert_eq!(batch.events[0].time, at("2026-11-27T08:00:00Z"));
+        assert!(batch.events[0].raw.contains("StopLogging"));
+        assert!(
+            !batch.events[0].raw.contains("Records"),
+            "the element alone"
+        );
+        assert_eq!(batch.dead_letters.len(), 2);
+        assert!(
+            batch.dead_letters[0].reason.contains("unrecognised"),
+            "{}",
+            batch.dead_letters[0].reason
+        );
+        assert_eq!(batch.dead_letters[1].raw, "not json");
+    }
+
+    #[test]
+    fn an_event_from_the_future_is_kept_flagged_under_its_arrival_time() {
+        let future = TRAIL.replace("2026-11-27T08:00:00Z", "2027-01-01T00:00:00Z");
+        let received = at("2026-11-27T09:00:00Z");
+        let (batch, _) = build_batch(intake(&[&future]), received);
+        assert_eq!(batch.events[0].flags, flags::FUTURE_TIME);
+        assert_eq!(batch.events[0].time, received);
+        let near = TRAIL.replace("2026-11-27T08:00:00Z", "2026-11-27T09:04:00Z");
+        let (batch, _) = build_batch(intake(&[&near]), received);
+        assert_eq!(batch.events[0].flags, 0, "within the clock-skew tolerance");
+    }
+
+    #[test]
+    fn identical_records_hash_alike() {
+        let (batch, outcomes) = build_batch(intake(&[TRAIL, TRAIL]), at("2026-11-27T09:00:00Z"));
+        assert_eq!(outcomes, [None, None]);
+        assert_eq!(batch.events[0].content_hash, batch.events[1].content_hash);
+    }
+}

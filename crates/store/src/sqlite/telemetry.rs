@@ -1,0 +1,347 @@
+//! Events, the detection queue, dead letters and intake batches.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, NewEvent, StoredEvent};
+use vigil_core::time::to_micros;
+use vigil_core::{Entity, TenantId, Timestamp};
+
+use super::SqliteStore;
+use super::identity::{parse, ts};
+use crate::{DetectionLease, Result, StoreError};
+
+/// Rows per multi-row INSERT: few statements, each one cached.
+const CHUNK: usize = 256;
+
+fn entities_json(entities: &[Entity]) -> String {
+    serde_json::to_string(entities).unwrap_or_else(|_| "[]".to_owned())
+}
+
+pub(super) fn decode_event(row: &SqliteRow) -> Result<StoredEvent> {
+    let tenant: String = row.try_get("tenant_id")?;
+    let shape: String = row.try_get("shape")?;
+    let entities: String = row.try_get("entities")?;
+    let flags: i64 = row.try_get("flags")?;
+    Ok(StoredEvent {
+        seq: row.try_get("seq")?,
+        tenant_id: parse("tenant id", &tenant)?,
+        received_at: ts(row, "received_at")?,
+        event: NewEvent {
+            time: ts(row, "time")?,
+            shape: static_shape(&shape),
+            product: row.try_get("product")?,
+            service: row.try_get("service")?,
+            category: row.try_get("category")?,
+            content_hash: row.try_get("content_hash")?,
+            flags: u32::try_from(flags).unwrap_or(0),
+            raw: row.try_get("raw")?,
+            entities: serde_json::from_str(&entities)
+                .map_err(|e| StoreError::corrupt("event entities", e))?,
+        },
+    })
+}
+
+/// Shapes are a closed set of names; anything else reads back as
+/// `unknown` rather than failing.
+fn static_shape(s: &str) -> &'static str {
+    const SHAPES: [&str; 7] = [
+        "windows_evtx",
+        "windows_ecs",
+        "entra_signin",
+        "okta_system_log",
+        "cloudtrail",
+        "m365_audit",
+        "device_inventory",
+    ];
+    SHAPES.into_iter().find(|k| *k == s).unwrap_or("unknown")
+}
+
+pub(super) const EVENT_COLUMNS: &str = "e.seq, e.tenant_id, e.time, e.received_at, e.shape, e.product, e.service, e.category, e.content_hash, e.flags, e.raw, e.entities";
+
+/// Insert events (skipping identical ones), their entity rows and queue
+/// entries. Returns how many were new.
+async fn insert_events(
+    conn: &mut SqliteConnection,
+    tenant: TenantId,
+    received_at: Timestamp,
+    events: &[NewEvent],
+) -> Result<u64> {
+    let tenant_text = tenant.to_string();
+    let mut inserted = 0;
+    for chunk in events.chunks(CHUNK) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO events (tenant_id, time, received_at, shape, product, service, category, content_hash, flags, raw, entities) ",
+        );
+        q.push_values(chunk, |mut b, e| {
+            b.push_bind(tenant_text.clone())
+                .push_bind(to_micros(e.time))
+                .push_bind(to_micros(received_at))
+                .push_bind(e.shape)
+                .push_bind(e.product.clone())
+                .push_bind(e.service.clone())
+                .push_bind(e.category.clone())
+                .push_bind(e.content_hash.clone())
+                .push_bind(i64::from(e.flags))
+                .push_bind(e.raw.clone())
+                .push_bind(entities_json(&e.entities));
+        });
+        q.push(" ON CONFLICT (tenant_id, content_hash) DO NOTHING RETURNING seq, content_hash");
+        let rows = q.build().fetch_all(&mut *conn).await?;
+        if rows.is_empty() {
+            continue;
+        }
+        inserted += rows.len() as u64;
+        let mut new: Vec<(i64, &NewEvent)> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let seq: i64 = row.try_get("seq")?;
+            let hash: String = row.try_get("content_hash")?;
+            if let Some(e) = chunk.iter().find(|e| e.content_hash == hash) {
+                new.push((seq, e));
+            }
+        }
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO detection_queue (seq) ");
+        q.push_values(&new, |mut b, (seq, _)| {
+            b.push_bind(*seq);
+        });
+        q.build().execute(&mut *conn).await?;
+        let entity_rows: Vec<(i64, i64, &Entity)> = new
+            .iter()
+            .flat_map(|(seq, e)| {
+                e.entities
+                    .iter()
+                    .map(move |en| (*seq, to_micros(e.time), en))
+            })
+            .collect();
+        for rows in entity_rows.chunks(CHUNK * 2) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT OR IGNORE INTO event_entities (tenant_id, kind, value, time, seq) ",
+            );
+            q.push_values(rows, |mut b, (seq, time, en)| {
+                b.push_bind(tenant_text.clone())
+                    .push_bind(en.kind.as_str())
+                    .push_bind(en.value.clone())
+                    .push_bind(*time)
+                    .push_bind(*seq);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+    }
+    Ok(inserted)
+}
+
+impl SqliteStore {
+    pub(super) async fn commit_intake_impl(
+        &self,
+        tenant: TenantId,
+        received_at: Timestamp,
+        batch: &IntakeBatch,
+    ) -> Result<IntakeCounts> {
+        let mut tx = self.write_tx().await?;
+        if let Some(key) = &batch.idempotency_key {
+            let row = sqlx::query(
+                "SELECT accepted, duplicates, rejected, dead_lettered, flagged FROM intake_batches WHERE tenant_id = ? AND key = ?",
+            )
+            .bind(tenant.to_string())
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(r) = row {
+                let n = |c: &str| -> Result<u64> {
+                    Ok(u64::try_from(r.try_get::<i64, _>(c)?).unwrap_or(0))
+                };
+                return Ok(IntakeCounts {
+                    accepted: n("accepted")?,
+                    duplicates: n("duplicates")?,
+                    rejected: n("rejected")?,
+                    dead_lettered: n("dead_lettered")?,
+                    flagged: n("flagged")?,
+                    replayed: true,
+                });
+            }
+        }
+        let inserted = insert_events(&mut tx, tenant, received_at, &batch.events).await?;
+        for chunk in batch.dead_letters.chunks(CHUNK) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO dead_letters (tenant_id, received_at, source, reason, raw) ",
+            );
+            q.push_values(chunk, |mut b, d| {
+                b.push_bind(tenant.to_string())
+                    .push_bind(to_micros(received_at))
+                    .push_bind(d.source.clone())
+                    .push_bind(d.reason.clone())
+                    .push_bind(d.raw.clone());
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        let counts = IntakeCounts {
+            accepted: batch.events.len() as u64,
+            duplicates: batch.events.len() as u64 - inserted,
+            rejected: batch.dead_letters.len() as u64,
+            dead_lettered: batch.dead_letters.len() as u64,
+            flagged: batch
+                .events
+                .iter()
+                .filter(|e| e.flags & vigil_core::telemetry::flags::FUTURE_TIME != 0)
+                .count() as u64,
+            replayed: false,
+        };
+        if let Some(key) = &batch.idempotency_key {
+            let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            sqlx::query(
+                "INSERT INTO intake_batches (tenant_id, key, received_at, accepted, duplicates, rejected, dead_lettered, flagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(tenant.to_string())
+            .bind(key)
+            .bind(to_micros(received_at))
+            .bind(n(counts.accepted))
+            .bind(n(counts.duplicates))
+            .bind(n(counts.rejected))
+            .bind(n(counts.dead_lettered))
+            .bind(n(counts.flagged))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    pub(super) async fn detection_backlog_impl(&self, limit: u32) -> Result<Vec<StoredEvent>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM detection_queue q JOIN events e ON e.seq = q.seq ORDER BY q.seq LIMIT ?"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode_event).collect()
+    }
+
+    pub(super) async fn detection_queue_len_impl(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM detection_queue")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    pub(super) async fn dead_letters_impl(
+        &self,
+        tenant: TenantId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<DeadLetter>> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, received_at, source, reason, raw FROM dead_letters WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(tenant.to_string())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let tenant: String = r.try_get("tenant_id")?;
+                Ok(DeadLetter {
+                    id: r.try_get("id")?,
+                    tenant_id: parse("tenant id", &tenant)?,
+                    received_at: ts(r, "received_at")?,
+                    source: r.try_get("source")?,
+                    reason: r.try_get("reason")?,
+                    raw: r.try_get("raw")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn events_by_seq_impl(
+        &self,
+        tenant: TenantId,
+        seqs: &[i64],
+    ) -> Result<Vec<StoredEvent>> {
+        let mut out = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(CHUNK) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+                "SELECT {EVENT_COLUMNS} FROM events e WHERE e.tenant_id = "
+            ));
+            q.push_bind(tenant.to_string()).push(" AND e.seq IN (");
+            let mut sep = q.separated(", ");
+            for s in chunk {
+                sep.push_bind(*s);
+            }
+            q.push(") ORDER BY e.seq");
+            for row in q.build().fetch_all(&self.pool).await? {
+                out.push(decode_event(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn count_events_impl(&self, tenant: TenantId) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE tenant_id = ?")
+            .bind(tenant.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    pub(super) async fn purge_events_impl(
+        &self,
+        tenant: TenantId,
+        before: Timestamp,
+    ) -> Result<u64> {
+        let mut tx = self.write_tx().await?;
+        let t = tenant.to_string();
+        let cut = to_micros(before);
+        sqlx::query("DELETE FROM event_entities WHERE tenant_id = ? AND time < ?")
+            .bind(&t)
+            .bind(cut)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM detection_queue WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ? AND time < ?)",
+        )
+        .bind(&t)
+        .bind(cut)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM alert_events WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ? AND time < ?)",
+        )
+        .bind(&t)
+        .bind(cut)
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query("DELETE FROM events WHERE tenant_id = ? AND time < ?")
+            .bind(&t)
+            .bind(cut)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    pub(super) fn try_detection_lease_impl(&self) -> Result<Option<DetectionLease>> {
+        if self.path.as_os_str() == ":memory:" {
+            // One process owns an in-memory database.
+            return Ok(Some(DetectionLease(Box::new(()))));
+        }
+        let mut lock_path = self.path.clone().into_os_string();
+        lock_path.push(".detect.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::Io {
+                path: lock_path.clone().into(),
+                source: e,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(DetectionLease(Box::new(file)))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Io {
+                path: lock_path.into(),
+                source: e,
+            }),
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! `vigil ingest`, `vigil deadletter`, `vigil alerts`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+use vigil_core::alert::AlertFilter;
+use vigil_core::telemetry::{IntakeCounts, NewDeadLetter};
+use vigil_core::{Entity, Severity};
+use vigil_formats::FileKind;
+use vigil_service::{Intake, Principal, Record, Service};
+
+use crate::cli::{AlertsCommand, DeadletterCommand, IngestArgs, SpecError};
+use crate::output::{emit, emit_json};
+
+/// Files under `paths` that Vigil reads, in sorted order.
+fn files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut stack = vec![p.clone()];
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(&dir)
+                    .with_context(|| format!("cannot list {}", dir.display()))?
+                {
+                    let path = entry?.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if FileKind::from_path(&path).is_some() {
+                        out.push(path);
+                    }
+                }
+            }
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            anyhow::bail!(SpecError {
+                flag: "PATH",
+                value: p.display().to_string(),
+                reason: "no such file or directory".into(),
+            });
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn add(total: &mut IntakeCounts, c: &IntakeCounts) {
+    total.accepted += c.accepted;
+    total.duplicates += c.duplicates;
+    total.rejected += c.rejected;
+    total.dead_lettered += c.dead_lettered;
+    total.flagged += c.flagged;
+}
+
+pub async fn ingest(args: IngestArgs, svc: &Service, p: &Principal) -> anyhow::Result<()> {
+    let files = files(&args.paths)?;
+    let bar = ProgressBar::new(files.len() as u64);
+    if args.no_progress || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut total = IntakeCounts::default();
+    let batch = args.batch.max(1);
+    for file in &files {
+        let kind = FileKind::from_path(file).context("unknown file kind")?;
+        let source = format!("cli:{}", file.display());
+        // Reading is CPU work: off the async runtime.
+        let (records, broken) = {
+            let file = file.clone();
+            let source = source.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut records = Vec::new();
+                let mut broken = Vec::new();
+                vigil_formats::read_records(
+                    &file,
+                    kind,
+                    0,
+                    &mut |r| {
+                        records.push(Record {
+                            at: r.at,
+                            bytes: r.json,
+                        })
+                    },
+                    &mut |e| {
+                        broken.push(NewDeadLetter::new(
+                            &source,
+                            format!("{}: {}", e.location, e.reason),
+                            b"",
+                        ))
+                    },
+                );
+                (records, broken)
+            })
+            .await?
+        };
+        let mut broken = Some(broken);
+        let mut chunks = records.chunks(batch).peekable();
+        if chunks.peek().is_none() {
+            let outcome = svc
+                .ingest(
+                    p,
+                    Some(&args.tenant),
+                    Intake {
+                        source: source.clone(),
+                        records: Vec::new(),
+                        broken: broken.take().unwrap_or_default(),
+                        idempotency_key: None,
+                    },
+                )
+                .await?;
+            add(&mut total, &outcome.counts);
+        }
+        for chunk in chunks {
+            let outcome = svc
+                .ingest(
+                    p,
+                    Some(&args.tenant),
+                    Intake {
+                        source: source.clone(),
+                        records: chunk.to_vec(),
+                        broken: broken.take().unwrap_or_default(),
+                        idempotency_key: None,
+                    },
+                )
+                .await?;
+            add(&mut total, &outcome.counts);
+            bar.set_message(format!("{} events", total.accepted));
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let detection = if args.no_detect {
+        None
+    } else {
+        let (engine, _) = svc.detection_engine().await?;
+        svc.drain_detection(&engine).await?
+    };
+    if args.out.json {
+        emit_json(&json!({
+            "files": files.len(),
+            "accepted": total.accepted,
+            "duplicates": total.duplicates,
+            "rejected": total.rejected,
+            "dead_lettered": total.dead_lettered,
+            "flagged_future": total.flagged,
+            "detection": detection.map(|d| json!({
+                "events": d.events,
+                "observations": d.observations,
+                "alerts_touched": d.alerts_touched,
+            })),
+        }))
+    } else {
+        let mut text = format!(
+            "{} files: {} events accepted ({} already stored), {} dead-lettered",
+            files.len(),
+            total.accepted,
+            total.duplicates,
+            total.dead_lettered
+        );
+        match detection {
+            Some(d) => text.push_str(&format!(
+                "\ndetection: {} events, {} matches, {} alerts created or updated",
+                d.events, d.observations, d.alerts_touched
+            )),
+            None if args.no_detect => {}
+            None => text.push_str("\ndetection: the running server does it"),
+        }
+        emit(&text)
+    }
+}
+
+pub async fn deadletter(c: DeadletterCommand, svc: &Service, p: &Principal) -> anyhow::Result<()> {
+    let DeadletterCommand::List {
+        tenant,
+        after,
+        limit,
+        out,
+    } = c;
+    let items = svc.dead_letters(p, &tenant, after, limit).await?;
+    if out.json {
+        return emit_json(&json!(items));
+    }
+    if items.is_empty() {
+        return emit("no dead letters");
+    }
+    let mut text = String::new();
+    for d in &items {
+        let raw: String = d.raw.chars().take(80).collect();
+        text.push_str(&format!(
+            "{}  {}  {}  {}\n    {}\n",
+            d.id, d.received_at, d.source, d.reason, raw
+        ));
+    }
+    emit(&text)
+}
+
+pub async fn alerts(c: AlertsCommand, svc: &Service, p: &Principal) -> anyhow::Result<()> {
+    let AlertsCommand::List {
+        tenant,
+        severity,
+        rule,
+        entity,
+        limit,
+        out,
+    } = c;
+    let severities = match &severity {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                s.trim().parse::<Severity>().map_err(|e| SpecError {
+                    flag: "--severity",
+                    value: s.to_owned(),
+                    reason: e.to_string(),
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let entity = entity
+        .as_deref()
+        .map(|e| {
+            e.parse::<Entity>().map_err(|err| SpecError {
+                flag: "--entity",
+                value: e.to_owned(),
+                reason: err.to_string(),
+            })
+        })
+        .transpose()?;
+    let filter = AlertFilter {
+        severities,
+        rule_id: rule,
+        entity,
+        limit,
+        ..Default::default()
+    };
+    let items = svc.list_alerts(p, &tenant, filter).await?;
+    if out.json {
+        return emit_json(&json!(items));
+    }
+    if items.is_empty() {
+        return emit("no alerts");
+    }
+    let mut text = String::new();
+    for a in &items {
+        text.push_str(&format!(
+            "{:<8} {:>5}x  {}  {}  {}\n",
+            a.severity.as_str(),
+            a.count,
+            a.last_activity,
+            a.rule_title,
+            a.entities
+                .iter()
+                .take(4)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    emit(&text)
+}
