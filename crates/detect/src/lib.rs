@@ -13,9 +13,10 @@
 mod adapter;
 pub mod compiled;
 pub mod correlate;
+mod index;
+mod literals;
 mod route;
 pub mod scan;
-pub mod stream;
 mod windows;
 
 pub use adapter::Doc;

@@ -9,59 +9,19 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::{Anchored, MatchKind, dfa, nfa};
 use vigil_formats::name_hash;
 use vigil_sigma::{LoadedRule, Needles};
+
+use crate::compiled::Aliases;
+use crate::literals::Literals;
 
 /// The needles of one field (or of every field), and the rules each admits.
 #[derive(Debug)]
 pub(crate) struct Scan {
-    automaton: Engine,
-    /// For each pattern of the automaton, the rules it admits.
+    /// ASCII-case-insensitive.
+    pub needles: Literals,
+    /// For each needle, the rules it admits.
     pub rules: Vec<Vec<u32>>,
-}
-
-/// Aho-Corasick automata, stepped byte by byte here: an overlapping
-/// search reports every needle at every position, and a plain loop does it
-/// without the per-call set-up of the crate's iterators.
-#[derive(Debug)]
-enum Engine {
-    /// Small needle sets: a DFA (one table lookup per byte).
-    Dfa(dfa::DFA),
-    /// Larger sets, whose DFA would not stay in cache.
-    Nfa(nfa::contiguous::NFA),
-}
-
-/// Needle sets up to this size get a DFA.
-const DFA_MAX_PATTERNS: usize = 64;
-
-fn each_match<A: Automaton>(a: &A, hay: &[u8], found: &mut impl FnMut(usize)) {
-    let Ok(mut sid) = a.start_state(Anchored::No) else {
-        return;
-    };
-    for &b in hay {
-        sid = a.next_state(Anchored::No, sid, b);
-        if a.is_special(sid) {
-            if a.is_dead(sid) {
-                return;
-            }
-            for i in 0..a.match_len(sid) {
-                found(a.match_pattern(sid, i).as_usize());
-            }
-        }
-    }
-}
-
-impl Scan {
-    /// Call `found` with the index of each needle occurrence in `hay`
-    /// (ASCII-case-insensitively), overlapping ones included.
-    pub fn each_match(&self, hay: &str, mut found: impl FnMut(usize)) {
-        match &self.automaton {
-            Engine::Dfa(a) => each_match(a, hay.as_bytes(), &mut found),
-            Engine::Nfa(a) => each_match(a, hay.as_bytes(), &mut found),
-        }
-    }
 }
 
 /// Bits of a field-name hash used by [`Route::field_filter`].
@@ -81,7 +41,7 @@ pub(crate) struct Route {
     /// Every rule with needles (for running without the prefilter).
     pub filtered: Vec<u32>,
     /// The field map of the route's channel: rule name → event name.
-    pub aliases: Vec<(String, String)>,
+    pub aliases: Aliases,
 }
 
 #[derive(Default)]
@@ -104,24 +64,9 @@ impl<'r> ScanBuilder<'r> {
     }
 
     fn build(self) -> Result<Scan, Vec<u32>> {
-        let automaton = if self.patterns.len() <= DFA_MAX_PATTERNS {
-            dfa::DFA::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(&self.patterns)
-                .map(Engine::Dfa)
-        } else {
-            nfa::contiguous::NFA::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(&self.patterns)
-                .map(Engine::Nfa)
-        };
-        match automaton {
-            Ok(automaton) => Ok(Scan {
-                automaton,
+        match Literals::new(&self.patterns, true) {
+            Ok(needles) => Ok(Scan {
+                needles,
                 rules: self.rules,
             }),
             Err(_) => Err(self.rules.into_iter().flatten().collect()),
@@ -198,11 +143,13 @@ impl Route {
             field_filter,
             keywords,
             filtered,
-            aliases: field_map
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            aliases: Aliases::new(
+                field_map
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
         }
     }
 

@@ -1,13 +1,13 @@
 //! The detector for Windows events.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rsigma_eval::evaluate_rule;
 use vigil_formats::FlatEvent;
 use vigil_formats::logsource::{LogSource, WindowsClassifier};
 use vigil_sigma::{Diagnostic, DiagnosticKind, LoadedRule, RuleSet};
 
-use crate::compiled::{EventView, FieldNames, Lowered, Program};
+use crate::compiled::{EventIndex, EventView, FieldNames, Lowered, Program};
 use crate::route::{Route, Scan};
 use crate::{Detector, Doc};
 
@@ -34,7 +34,6 @@ pub struct Hit {
 /// Per-thread working memory for [`Detector::detect`].
 #[derive(Debug, Default)]
 pub struct Scratch {
-    channel: String,
     seen: Vec<u32>,
     generation: u32,
     candidates: Vec<u32>,
@@ -48,7 +47,8 @@ pub struct Scratch {
 
 #[derive(Debug, Default)]
 struct ChannelRoutes {
-    by_event_id: HashMap<u32, Route>,
+    /// Sorted by EventID.
+    by_event_id: Vec<(u32, Route)>,
     rest: Route,
 }
 
@@ -58,7 +58,8 @@ pub struct WindowsDetector {
     rules: Vec<LoadedRule>,
     /// Each rule compiled for Vigil's evaluator; `None`: evaluated by rsigma.
     programs: Vec<Option<Program>>,
-    channels: HashMap<String, ChannelRoutes>,
+    /// By channel (lowercase).
+    channels: Vec<(String, ChannelRoutes)>,
     no_prefilter: bool,
     /// Rules that will run; the others are reported as skipped.
     routed: usize,
@@ -185,16 +186,19 @@ impl WindowsDetector {
         self.routed
     }
 
-    fn route(&self, event: &FlatEvent, scratch: &mut Scratch) -> Option<&Route> {
-        let channel = event.channel()?;
-        scratch.channel.clear();
-        scratch.channel.push_str(channel);
-        scratch.channel.make_ascii_lowercase();
-        let routes = self.channels.get(scratch.channel.as_str())?;
+    fn route(&self, event: &FlatEvent, index: &EventIndex<'_>) -> Option<&Route> {
+        let channel = index.channel(event)?;
+        let (_, routes) = self
+            .channels
+            .iter()
+            .find(|(c, _)| c.len() == channel.len() && c.eq_ignore_ascii_case(channel))?;
         Some(
-            event
-                .event_id()
-                .and_then(|id| routes.by_event_id.get(&id))
+            index
+                .event_id(event)
+                .and_then(|id| {
+                    let i = routes.by_event_id.binary_search_by_key(&id, |r| r.0).ok()?;
+                    Some(&routes.by_event_id[i].1)
+                })
                 .unwrap_or(&routes.rest),
         )
     }
@@ -250,7 +254,7 @@ impl WindowsDetector {
 /// Push the rules whose needles `scan` finds in `value` to `candidates`,
 /// once per event (`seen` holds the event's `generation` for those pushed).
 fn admit(scan: &Scan, value: &str, generation: u32, seen: &mut [u32], candidates: &mut Vec<u32>) {
-    scan.each_match(value, |pattern| {
+    scan.needles.each_match(value, |pattern| {
         for &rule in &scan.rules[pattern] {
             let s = &mut seen[rule as usize];
             if *s != generation {
@@ -273,14 +277,15 @@ fn fold_ascii_lookalikes(s: &mut String) {
 impl Detector for WindowsDetector {
     fn detect(&self, event: &FlatEvent, scratch: &mut Scratch, out: &mut Vec<Hit>) {
         out.clear();
-        let Some(route) = self.route(event, scratch) else {
+        let index = EventIndex::new(event);
+        let Some(route) = self.route(event, &index) else {
             return;
         };
         self.candidates(route, event, scratch);
 
         scratch.routed_events += 1;
         scratch.evaluations += scratch.candidates.len() as u64;
-        let mut view = EventView::new(event, &route.aliases, &mut scratch.lowered);
+        let mut view = EventView::new(event, &route.aliases, &index, &mut scratch.lowered);
         for &rule in &scratch.candidates {
             if let Some(program) = &self.programs[rule as usize] {
                 if program.matches(&mut view) {
@@ -291,7 +296,7 @@ impl Detector for WindowsDetector {
                 }
                 continue;
             }
-            let doc = Doc(event, &route.aliases);
+            let doc = Doc(event, route.aliases.pairs());
             if let Some(result) = evaluate_rule(&self.rules[rule as usize].compiled, &doc) {
                 let mut matched: Vec<(String, String)> = Vec::new();
                 for f in result.as_detection().map_or(&[][..], |d| &d.matched_fields) {

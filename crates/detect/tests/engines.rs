@@ -5,7 +5,7 @@
 //! same matched fields.
 
 use vigil_detect::Doc;
-use vigil_detect::compiled::{EventView, FieldNames, Lowered, Program};
+use vigil_detect::compiled::{Aliases, EventIndex, EventView, FieldNames, Lowered, Program};
 use vigil_detect::scan::discover;
 use vigil_formats::FlatEvent;
 use vigil_formats::logsource::WindowsClassifier;
@@ -65,28 +65,31 @@ fn the_compiled_evaluator_answers_as_rsigma_on_every_rule_and_every_event() {
     let mut lowered = Lowered::default();
     let mut disagreements = Vec::new();
     let mut matches = 0usize;
-    for (index, event) in events.iter().enumerate() {
-        let aliases: Vec<(String, String)> = event
-            .channel()
-            .and_then(|c| classifier.field_map(c))
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let doc = Doc(event, &aliases);
-        let mut view = EventView::new(event, &aliases, &mut lowered);
+    for (position, event) in events.iter().enumerate() {
+        let aliases = Aliases::new(
+            event
+                .channel()
+                .and_then(|c| classifier.field_map(c))
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        );
+        let doc = Doc(event, aliases.pairs());
+        let index = EventIndex::new(event);
+        let mut view = EventView::new(event, &aliases, &index, &mut lowered);
         for (rule, program) in &programs {
             let theirs = rsigma_eval::evaluate_rule(&rule.compiled, &doc);
             let ours = program.matches(&mut view);
             if ours != theirs.is_some() {
-                disagreements.push((rule.info.id.clone(), index, ours));
+                disagreements.push((rule.info.id.clone(), position, ours));
                 continue;
             }
             if let Some(result) = theirs {
                 matches += 1;
                 let fields = program.matched_fields(&mut view);
                 if fields != reference_fields(&result) {
-                    disagreements.push((rule.info.id.clone(), index, true));
+                    disagreements.push((rule.info.id.clone(), position, true));
                 }
             }
         }

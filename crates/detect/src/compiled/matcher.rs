@@ -10,12 +10,12 @@
 
 use std::borrow::Cow;
 
-use aho_corasick::AhoCorasick;
 use memchr::memmem::Finder;
 use rsigma_eval::matcher::GroupMode;
 use rsigma_eval::{CompiledMatcher, EventValue};
 
 use crate::Doc;
+use crate::literals::Literals;
 
 /// How a string matcher compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,11 +40,11 @@ pub(crate) enum Matcher {
     },
     /// Any of several substrings (rsigma's Aho-Corasick set).
     AnySubstring {
-        automaton: AhoCorasick,
+        automaton: Box<Literals>,
         lowered: bool,
     },
-    /// A regular expression or a set of them: rsigma's matcher, which
-    /// reads the text as given (the value, or the lowercased value inside
+    /// A regular expression or a set of them (or a literal set that could
+    /// not be rebuilt): rsigma's matcher, which reads the text as given (the value, or the lowercased value inside
     /// a case-insensitive group).
     Pattern(CompiledMatcher),
     Not(Box<Matcher>),
@@ -165,12 +165,18 @@ impl Matcher {
                 Matcher::Pattern(m.clone())
             }
             CompiledMatcher::AhoCorasickSet {
-                automaton,
+                needles,
                 case_insensitive,
                 ..
-            } => Matcher::AnySubstring {
-                automaton: automaton.clone(),
-                lowered: *case_insensitive,
+            } => match Literals::new(needles, false) {
+                // rsigma's automaton is case-sensitive over its needles
+                // (lowercase when case-insensitive, against the lowered
+                // value): so is this one.
+                Ok(automaton) => Matcher::AnySubstring {
+                    automaton: Box::new(automaton),
+                    lowered: *case_insensitive,
+                },
+                Err(_) => Matcher::Pattern(m.clone()),
             },
             CompiledMatcher::Not(inner) => Matcher::Not(Box::new(Matcher::compile(inner))),
             CompiledMatcher::AnyOf(ms) => Matcher::AnyOf(ms.iter().map(Matcher::compile).collect()),
@@ -214,8 +220,8 @@ impl Matcher {
             Matcher::AnySubstring {
                 automaton,
                 lowered: true,
-            } => automaton.is_match(lowered.of(value)),
-            Matcher::AnySubstring { automaton, .. } => automaton.is_match(value),
+            } => automaton.any_match(lowered.of(value)),
+            Matcher::AnySubstring { automaton, .. } => automaton.any_match(value),
             Matcher::Not(inner) => !inner.eval(mode, value, lowered, doc),
             Matcher::AnyOf(ms) => ms.iter().any(|m| m.eval(mode, value, lowered, doc)),
             Matcher::AllOf(ms) => ms.iter().all(|m| m.eval(mode, value, lowered, doc)),
@@ -247,7 +253,7 @@ impl Matcher {
             Matcher::AnySubstring {
                 automaton,
                 lowered: true,
-            } => automaton.is_match(hay),
+            } => automaton.any_match(hay),
             Matcher::Not(inner) => !inner.on_lowered(hay, doc),
             Matcher::AnyOf(ms) => ms.iter().any(|m| m.on_lowered(hay, doc)),
             Matcher::AllOf(ms) => ms.iter().all(|m| m.on_lowered(hay, doc)),

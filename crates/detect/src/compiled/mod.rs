@@ -15,9 +15,10 @@ use std::collections::HashMap;
 
 use rsigma_eval::{CompiledDetection, CompiledDetectionItem, CompiledRule};
 use rsigma_parser::{ConditionExpr, Quantifier};
-use vigil_formats::FlatEvent;
+use vigil_formats::{FlatEvent, name_hash};
 
 use crate::Doc;
+pub use crate::index::EventIndex;
 pub use matcher::Lowered;
 use matcher::Matcher;
 
@@ -41,6 +42,7 @@ impl FieldNames {
 struct Field {
     /// As the rule names it.
     name: Box<str>,
+    hash: u32,
     slot: u32,
 }
 
@@ -82,6 +84,38 @@ pub struct Program {
     conditions: Vec<Condition>,
 }
 
+/// A channel's field map (rule name → event name), with name hashes.
+#[derive(Debug, Clone, Default)]
+pub struct Aliases {
+    pairs: Vec<(String, String)>,
+    /// (hash of the rule name, hash of the event name) of each pair.
+    hashes: Vec<(u32, u32)>,
+}
+
+impl Aliases {
+    pub fn new(pairs: Vec<(String, String)>) -> Self {
+        let hashes = pairs
+            .iter()
+            .map(|(k, v)| (name_hash(k), name_hash(v)))
+            .collect();
+        Aliases { pairs, hashes }
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// The event name of rule field `name` (whose hash is `hash`), as
+    /// `Doc` finds it: the first pair whose rule name is `name`.
+    fn target(&self, name: &str, hash: u32) -> Option<(&str, u32)> {
+        self.hashes
+            .iter()
+            .zip(&self.pairs)
+            .find(|((h, _), (k, _))| *h == hash && k.eq_ignore_ascii_case(name))
+            .map(|((_, th), (_, v))| (v.as_str(), *th))
+    }
+}
+
 /// How many field lookups an [`EventView`] remembers.
 const REMEMBERED: usize = 24;
 
@@ -91,22 +125,27 @@ const REMEMBERED: usize = 24;
 #[derive(Debug)]
 pub struct EventView<'a, 'w> {
     doc: Doc<'a>,
+    aliases: &'a Aliases,
+    index: &'w EventIndex<'a>,
     lowered: &'w mut Lowered,
     remembered: [(u32, Option<&'a str>); REMEMBERED],
     len: usize,
 }
 
 impl<'a, 'w> EventView<'a, 'w> {
-    /// `aliases` is the field map of the event's channel (rule name →
-    /// event name).
+    /// `aliases` is the field map of the event's channel, `index` the
+    /// event's [`EventIndex`].
     pub fn new(
         event: &'a FlatEvent,
-        aliases: &'a [(String, String)],
+        aliases: &'a Aliases,
+        index: &'w EventIndex<'a>,
         lowered: &'w mut Lowered,
     ) -> Self {
         lowered.clear();
         EventView {
-            doc: Doc(event, aliases),
+            doc: Doc(event, aliases.pairs()),
+            aliases,
+            index,
             lowered,
             remembered: [(0, None); REMEMBERED],
             len: 0,
@@ -120,11 +159,19 @@ impl<'a, 'w> EventView<'a, 'w> {
         {
             return *v;
         }
-        let Doc(event, aliases) = self.doc;
+        let Doc(event, _) = self.doc;
         let name = &*field.name;
-        let value = event.get(name).or_else(|| {
-            let (_, target) = aliases.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))?;
-            event.get(target)
+        // The index rules out most absent names without a scan.
+        let get = |name: &str, hash: u32| {
+            if self.index.may_have(hash) {
+                event.get(name)
+            } else {
+                None
+            }
+        };
+        let value = get(name, field.hash).or_else(|| {
+            let (target, hash) = self.aliases.target(name, field.hash)?;
+            get(target, hash)
         });
         if self.len < REMEMBERED {
             self.remembered[self.len] = (field.slot, value);
@@ -330,6 +377,7 @@ fn item(i: &CompiledDetectionItem, names: &mut FieldNames) -> Item {
     Item {
         field: i.field.as_deref().map(|name| Field {
             name: name.into(),
+            hash: name_hash(name),
             slot: names.slot(name),
         }),
         exists: i.exists,

@@ -22,7 +22,13 @@ fn event(pairs: &[(&str, &str)]) -> FlatEvent {
 /// Our answer, checked against rsigma's on the same event.
 fn matches(p: &(Program, CompiledRule), e: &FlatEvent) -> bool {
     let mut lowered = Lowered::default();
-    let ours = p.0.matches(&mut EventView::new(e, &[], &mut lowered));
+    let index = EventIndex::new(e);
+    let ours = p.0.matches(&mut EventView::new(
+        e,
+        &Aliases::default(),
+        &index,
+        &mut lowered,
+    ));
     let theirs = rsigma_eval::evaluate_rule(&p.1, &Doc::plain(e));
     assert_eq!(ours, theirs.is_some());
     ours
@@ -80,10 +86,12 @@ fn keywords_search_every_value() {
 fn field_lookups_fall_back_to_the_channel_field_map() {
     let p = program("  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel\n");
     let e = event(&[("NewProcessName", r"C:\whoami.exe")]);
-    let aliases = [("Image".to_owned(), "NewProcessName".to_owned())];
+    let aliases = Aliases::new(vec![("Image".to_owned(), "NewProcessName".to_owned())]);
     let mut lowered = Lowered::default();
-    assert!(p.0.matches(&mut EventView::new(&e, &aliases, &mut lowered)));
-    assert!(!p.0.matches(&mut EventView::new(&e, &[], &mut lowered)));
+    let index = EventIndex::new(&e);
+    assert!(p.0.matches(&mut EventView::new(&e, &aliases, &index, &mut lowered)));
+    let none = Aliases::default();
+    assert!(!p.0.matches(&mut EventView::new(&e, &none, &index, &mut lowered)));
 }
 
 #[test]
@@ -97,8 +105,10 @@ fn matched_fields_are_those_rsigma_reports() {
         ("User", "x"),
     ]);
     let mut lowered = Lowered::default();
+    let index = EventIndex::new(&e);
+    let none = Aliases::default();
     let ours =
-        p.0.matched_fields(&mut EventView::new(&e, &[], &mut lowered));
+        p.0.matched_fields(&mut EventView::new(&e, &none, &index, &mut lowered));
     let theirs: Vec<(String, String)> = rsigma_eval::evaluate_rule(&p.1, &Doc::plain(&e))
         .and_then(|r| {
             r.as_detection().map(|d| {
