@@ -55,7 +55,7 @@ impl std::fmt::Debug for Correlator {
     }
 }
 
-fn info(c: &CorrelationRule, path: &std::path::Path) -> RuleInfo {
+pub(crate) fn info(c: &CorrelationRule, path: &std::path::Path) -> RuleInfo {
     let (techniques, tactics) = attack_ids(&c.tags);
     RuleInfo {
         id: c.id.clone().unwrap_or_else(|| format!("title:{}", c.title)),

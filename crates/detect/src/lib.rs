@@ -17,6 +17,7 @@ mod index;
 mod literals;
 mod route;
 pub mod scan;
+pub mod stream;
 mod windows;
 
 pub use adapter::Doc;
