@@ -172,7 +172,13 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "provider_admin" | "delivery_manager" | "customer_admin" => StatusCode::OK,
             _ => StatusCode::FORBIDDEN,
         },
-        ("GET", "/tenants/{tenant}/ingest-keys") | ("GET", "/tenants/{tenant}/audit") => {
+        ("GET", "/tenants/{tenant}/alerts") => match () {
+            () if hidden => StatusCode::NOT_FOUND,
+            () => StatusCode::OK,
+        },
+        ("GET", "/tenants/{tenant}/ingest-keys")
+        | ("GET", "/tenants/{tenant}/audit")
+        | ("GET", "/tenants/{tenant}/dead-letters") => {
             match who {
                 _ if hidden => StatusCode::NOT_FOUND,
                 "provider_admin" | "customer_admin" => StatusCode::OK,

@@ -50,9 +50,24 @@ async fn the_openapi_document_is_valid_and_describes_every_route() {
         };
         assert!(op.is_some(), "{method} {full} is served but not documented");
     }
+    // Intake speaks shippers' protocols outside the REST list; each of its
+    // routes is documented too.
+    let intake = [
+        "/api/v1/ingest/events",
+        "/api/v1/ingest/_bulk",
+        "/services/collector/event",
+        "/services/collector/raw",
+    ];
+    for path in intake {
+        assert!(
+            paths.get(path).is_some_and(|i| i.post.is_some()),
+            "POST {path} is served but not documented"
+        );
+    }
     let documented: usize = paths
-        .values()
-        .map(|i| {
+        .iter()
+        .filter(|(path, _)| !intake.contains(&path.as_str()))
+        .map(|(_, i)| {
             [
                 i.get.is_some(),
                 i.post.is_some(),

@@ -3,10 +3,14 @@
 //! routes, literal prefilter); other events through the rules whose
 //! logsource names their product, service and category.
 
+use std::path::PathBuf;
+
 use rsigma_eval::evaluate_rule;
+use rsigma_parser::CorrelationRule;
 use vigil_formats::{FlatEvent, LogSource};
 use vigil_sigma::{Diagnostic, DiagnosticKind, LoadedRule, RuleInfo, RuleSet};
 
+use crate::correlate::Correlator;
 use crate::{Detector, Doc, Hit, Scratch, WindowsDetector, WindowsOptions};
 
 /// All rules over all logsources.
@@ -17,6 +21,9 @@ pub struct StreamDetector {
     others: Vec<LoadedRule>,
     /// `RuleInfo` of every rule: Windows rules first, then the others.
     infos: Vec<RuleInfo>,
+    correlations: Vec<(CorrelationRule, PathBuf)>,
+    /// Rules whose matches only feed correlations (`generate: false`).
+    silent: Vec<bool>,
 }
 
 /// Per-thread working memory for [`StreamDetector::detect`].
@@ -52,9 +59,10 @@ impl StreamDetector {
             .rules
             .into_iter()
             .partition(|r| is_windows(&r.info) || r.info.product.is_none());
+        let correlations = set.correlations;
         let windows_set = RuleSet {
             rules: windows_rules,
-            correlations: set.correlations,
+            correlations: Vec::new(),
             filters: set.filters,
             diagnostics: Vec::new(),
             files: set.files,
@@ -67,14 +75,58 @@ impl StreamDetector {
         diagnostics.extend(set.diagnostics);
         let mut infos: Vec<RuleInfo> = windows.rules().iter().map(|r| r.info.clone()).collect();
         infos.extend(others.iter().map(|r| r.info.clone()));
+        // A correlation's base rules alert on their own only when it says
+        // `generate: true`.
+        let silent = windows
+            .rules()
+            .iter()
+            .chain(others.iter())
+            .map(|r| {
+                let p = &r.parsed;
+                correlations.iter().any(|(c, _)| {
+                    !c.generate
+                        && c.rules.iter().any(|name| {
+                            p.id.as_deref() == Some(name.as_str())
+                                || p.name.as_deref() == Some(name.as_str())
+                                || p.title == *name
+                        })
+                })
+            })
+            .collect();
         (
             StreamDetector {
                 windows,
                 others,
                 infos,
+                correlations,
+                silent,
             },
             diagnostics,
         )
+    }
+
+    /// Whether a match of rule `index` is an alert by itself (not only an
+    /// input of correlations).
+    pub fn alerts_alone(&self, index: u32) -> bool {
+        !self.silent.get(index as usize).copied().unwrap_or(false)
+    }
+
+    /// Fresh correlation state over this detector's rules (one per tenant:
+    /// counts and sequences never mix tenants). `None` without correlation
+    /// rules.
+    pub fn correlator(&self) -> Option<StreamCorrelator> {
+        if self.correlations.is_empty() {
+            return None;
+        }
+        let rules: Vec<LoadedRule> = self
+            .windows
+            .rules()
+            .iter()
+            .chain(self.others.iter())
+            .cloned()
+            .collect();
+        let (correlator, _) = Correlator::new(&rules, &self.correlations);
+        correlator.map(|c| StreamCorrelator { inner: c })
     }
 
     /// Every rule, by the index [`StreamDetector::detect`] reports.
@@ -116,6 +168,43 @@ impl StreamDetector {
 }
 
 /// The summary of a correlation rule (id, title, level, ATT&CK).
-pub fn correlation_info(rule: &rsigma_parser::CorrelationRule, path: &std::path::Path) -> RuleInfo {
+pub fn correlation_info(rule: &CorrelationRule, path: &std::path::Path) -> RuleInfo {
     crate::correlate::info(rule, path)
+}
+
+/// Correlation state of one tenant's stream.
+#[derive(Debug)]
+pub struct StreamCorrelator {
+    inner: Correlator,
+}
+
+impl StreamCorrelator {
+    /// The correlation rules, by the index [`StreamCorrelator::feed`] gives.
+    pub fn rules(&self) -> &[RuleInfo] {
+        self.inner.rules()
+    }
+
+    /// Feed one event and the rules it matched (indexes of the
+    /// [`StreamDetector`]), at `epoch_secs`; push the correlations that
+    /// fired.
+    pub fn feed(
+        &mut self,
+        event: &FlatEvent,
+        matched: &[u32],
+        epoch_secs: i64,
+        out: &mut Vec<u32>,
+    ) {
+        let hits: Vec<Hit> = matched
+            .iter()
+            .map(|&rule| Hit {
+                rule,
+                matched: Vec::new(),
+            })
+            .collect();
+        for (i, _) in self.inner.feed(event, &hits, epoch_secs) {
+            if let Ok(i) = u32::try_from(i) {
+                out.push(i);
+            }
+        }
+    }
 }

@@ -24,6 +24,21 @@ pub trait Detection: Send + Sync + std::fmt::Debug {
 
     /// The rule behind an index that a session gave.
     fn rule(&self, index: u32) -> &RuleInfo;
+
+    /// Whether a match of the rule is an alert by itself (a correlation's
+    /// base rule with `generate: false` is not).
+    fn alerts_alone(&self, index: u32) -> bool;
+
+    /// Feed the tenant's correlation state one event and the rules it
+    /// matched, at `epoch_secs`; push the correlation rules that fired.
+    fn correlate(
+        &self,
+        tenant: TenantId,
+        event: &Decoded,
+        matched: &[u32],
+        epoch_secs: i64,
+        out: &mut Vec<RuleInfo>,
+    );
 }
 
 /// Detection on one thread, reusing its working memory.
@@ -63,9 +78,20 @@ fn observe(
     let Some(decoded) = decoded else { return };
     scratch.clear();
     session.detect(&decoded, scratch);
+    let mut fired = Vec::new();
+    detection.correlate(
+        stored.tenant_id,
+        &decoded,
+        scratch,
+        stored.event.time.as_second(),
+        &mut fired,
+    );
     let tuning = tuning.get(&stored.tenant_id);
-    for &index in scratch.iter() {
-        let rule = detection.rule(index);
+    let alone = scratch
+        .iter()
+        .filter(|&&i| detection.alerts_alone(i))
+        .map(|&i| detection.rule(i));
+    for rule in alone.chain(fired.iter()) {
         if let Some(t) = tuning {
             if t.disabled.contains(&rule.id) {
                 continue;
@@ -125,7 +151,10 @@ impl Service {
             let mut scratch = Vec::new();
             let mut out = Vec::new();
             let mut session = d.session();
-            for stored in &backlog {
+            // Correlations count and order by event time.
+            let mut order: Vec<&StoredEvent> = backlog.iter().collect();
+            order.sort_by_key(|e| (e.event.time, e.seq));
+            for stored in order {
                 observe(
                     d.as_ref(),
                     session.as_mut(),

@@ -1,9 +1,11 @@
 //! The detection engine built from the stored rule packs: Sigma over every
 //! logsource (`vigil_detect::stream`).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use vigil_detect::stream::{StreamDetector, StreamScratch};
+use vigil_core::TenantId;
+use vigil_detect::stream::{StreamCorrelator, StreamDetector, StreamScratch};
 use vigil_formats::Decoded;
 use vigil_sigma::{Diagnostic, RuleInfo, RuleSet};
 
@@ -14,6 +16,8 @@ use crate::{Result, Service};
 #[derive(Debug)]
 pub struct SigmaDetection {
     detector: StreamDetector,
+    /// Each tenant's correlation state, made on its first event.
+    correlators: Mutex<HashMap<TenantId, Option<StreamCorrelator>>>,
 }
 
 struct Session<'a> {
@@ -39,6 +43,36 @@ impl Detection for SigmaDetection {
     fn rule(&self, index: u32) -> &RuleInfo {
         self.detector.rule(index)
     }
+
+    fn alerts_alone(&self, index: u32) -> bool {
+        self.detector.alerts_alone(index)
+    }
+
+    fn correlate(
+        &self,
+        tenant: TenantId,
+        event: &Decoded,
+        matched: &[u32],
+        epoch_secs: i64,
+        out: &mut Vec<RuleInfo>,
+    ) {
+        // Without a match nothing can advance a correlation.
+        if matched.is_empty() {
+            return;
+        }
+        let mut all = self.correlators.lock().unwrap_or_else(|p| p.into_inner());
+        let state = all
+            .entry(tenant)
+            .or_insert_with(|| self.detector.correlator());
+        let Some(correlator) = state else { return };
+        let mut fired = Vec::new();
+        correlator.feed(&event.event, matched, epoch_secs, &mut fired);
+        for i in fired {
+            if let Some(info) = correlator.rules().get(i as usize) {
+                out.push(info.clone());
+            }
+        }
+    }
 }
 
 impl SigmaDetection {
@@ -55,7 +89,13 @@ impl SigmaDetection {
             set.files += one.files;
         }
         let (detector, diagnostics) = StreamDetector::new(set);
-        (SigmaDetection { detector }, diagnostics)
+        (
+            SigmaDetection {
+                detector,
+                correlators: Mutex::new(HashMap::new()),
+            },
+            diagnostics,
+        )
     }
 
     /// How many rules run.
