@@ -114,6 +114,7 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ),
         ("GET", "/tenants/{tenant}/audit", get(audit::of_tenant)),
         ("GET", "/tenants/{tenant}/alerts", get(telemetry::alerts)),
+        ("GET", "/tenants/{tenant}/telemetry", get(telemetry::stats)),
         (
             "GET",
             "/tenants/{tenant}/dead-letters",

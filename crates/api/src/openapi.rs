@@ -33,6 +33,7 @@ use crate::{audit, identity, ingest, me, telemetry, tenants};
         me::change_password,
         telemetry::alerts,
         telemetry::dead_letters,
+        telemetry::stats,
         ingest::events::ingest,
         ingest::bulk::ingest,
         ingest::hec::event,

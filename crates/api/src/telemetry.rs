@@ -163,3 +163,17 @@ pub async fn dead_letters(
         .flatten();
     Ok(Json(json!({ "items": items, "next": next })))
 }
+
+/// Events stored, waiting for detection, and dead letters.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/telemetry", tag = "intake", operation_id = "get_telemetry_stats",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    responses((status = 200, description = "`{\"events\",\"pending_detection\",\"dead_letters\"}`", body = serde_json::Value),
+               (status = 404, description = "No such tenant, or not yours")))]
+pub async fn stats(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let stats = s.service.telemetry_stats(&p, &tenant).await?;
+    Ok(Json(json!(stats)))
+}

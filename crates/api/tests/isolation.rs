@@ -172,7 +172,7 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "provider_admin" | "delivery_manager" | "customer_admin" => StatusCode::OK,
             _ => StatusCode::FORBIDDEN,
         },
-        ("GET", "/tenants/{tenant}/alerts") => match () {
+        ("GET", "/tenants/{tenant}/alerts") | ("GET", "/tenants/{tenant}/telemetry") => match () {
             () if hidden => StatusCode::NOT_FOUND,
             () => StatusCode::OK,
         },

@@ -189,6 +189,14 @@ pub fn build_batch(intake: Intake, received_at: Timestamp) -> (IntakeBatch, Vec<
     (batch, outcomes)
 }
 
+/// A tenant's telemetry at a glance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TelemetryStats {
+    pub events: u64,
+    pub pending_detection: u64,
+    pub dead_letters: u64,
+}
+
 /// What one intake did: the counts, and per record why it was refused.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestOutcome {
@@ -289,12 +297,19 @@ impl Service {
             .await?)
     }
 
-    /// How many events a tenant has stored.
-    pub async fn count_events(&self, p: &Principal, tenant: &str) -> Result<u64> {
+    /// What a tenant's telemetry looks like: events stored, waiting for
+    /// detection, dead letters.
+    pub async fn telemetry_stats(&self, p: &Principal, tenant: &str) -> Result<TelemetryStats> {
         let tenant = self.load_tenant(tenant).await?;
         self.authorize(p, Permission::ReadTenant, Some(&tenant), true)
             .await?;
-        Ok(self.store.count_events(tenant.id).await?)
+        let events = self.store.count_events(tenant.id).await?;
+        let (pending_detection, dead_letters) = self.store.telemetry_counts(tenant.id).await?;
+        Ok(TelemetryStats {
+            events,
+            pending_detection,
+            dead_letters,
+        })
     }
 }
 

@@ -234,6 +234,10 @@ pub trait TelemetryStore: Send + Sync {
     /// How many events a tenant has.
     async fn count_events(&self, tenant: TenantId) -> Result<u64>;
 
+    /// How many of a tenant's events wait for detection, and how many
+    /// dead letters it has.
+    async fn telemetry_counts(&self, tenant: TenantId) -> Result<(u64, u64)>;
+
     /// Delete a tenant's events older than `before` (their entity rows
     /// too). Returns how many went.
     async fn purge_events(&self, tenant: TenantId, before: vigil_core::Timestamp) -> Result<u64>;

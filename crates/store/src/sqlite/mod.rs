@@ -158,6 +158,10 @@ impl crate::TelemetryStore for SqliteStore {
         self.count_events_impl(tenant).await
     }
 
+    async fn telemetry_counts(&self, tenant: vigil_core::TenantId) -> Result<(u64, u64)> {
+        self.telemetry_counts_impl(tenant).await
+    }
+
     async fn purge_events(
         &self,
         tenant: vigil_core::TenantId,

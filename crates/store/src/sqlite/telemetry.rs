@@ -283,6 +283,24 @@ impl SqliteStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    pub(super) async fn telemetry_counts_impl(&self, tenant: TenantId) -> Result<(u64, u64)> {
+        let t = tenant.to_string();
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM detection_queue q JOIN events e ON e.seq = q.seq WHERE e.tenant_id = ?",
+        )
+        .bind(&t)
+        .fetch_one(&self.pool)
+        .await?;
+        let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM dead_letters WHERE tenant_id = ?")
+            .bind(&t)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((
+            u64::try_from(pending).unwrap_or(0),
+            u64::try_from(dead).unwrap_or(0),
+        ))
+    }
+
     pub(super) async fn purge_events_impl(
         &self,
         tenant: TenantId,

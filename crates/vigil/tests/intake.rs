@@ -1,0 +1,307 @@
+//! Telemetry intake end to end over a real socket: the EVTX attack samples
+//! sent through each intake endpoint and through `vigil ingest` give the
+//! same alerts, with entities.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use support::{admin_token, free_port, ingest_key, json, serve};
+
+/// The samples as evtx_dump JSON records, in file order.
+fn sample_records(samples: &std::path::Path) -> Vec<Vec<u8>> {
+    let mut files: Vec<_> = walk(samples);
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        vigil_formats::read_records(
+            &f,
+            vigil_formats::FileKind::Evtx,
+            1,
+            &mut |r| out.push(r.json),
+            &mut |e| panic!("{e:?}"),
+        );
+    }
+    out
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if p.extension().is_some_and(|x| x == "evtx") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).expect("gzip");
+    enc.finish().expect("gzip")
+}
+
+/// Wait until the tenant's events are all through detection.
+fn settle(client: &Client, base: &str, token: &str, tenant: &str, events: u64) {
+    let started = Instant::now();
+    loop {
+        let stats: Value = client
+            .get(format!("{base}/api/v1/tenants/{tenant}/telemetry"))
+            .bearer_auth(token)
+            .send()
+            .expect("stats")
+            .json()
+            .expect("json");
+        if stats["events"] == json!(events) && stats["pending_detection"] == json!(0) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "{tenant} did not settle: {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Every alert of a tenant, as (rule, entities) → (count, first, last).
+fn alerts(
+    client: &Client,
+    base: &str,
+    token: &str,
+    tenant: &str,
+) -> BTreeMap<(String, String), Value> {
+    let mut out = BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/api/v1/tenants/{tenant}/alerts?limit=500");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .expect("alerts")
+            .json()
+            .expect("json");
+        for a in page["items"].as_array().expect("items") {
+            for field in [
+                "id",
+                "rule_id",
+                "rule_title",
+                "severity",
+                "tactics",
+                "techniques",
+                "entities",
+                "first_activity",
+                "last_activity",
+                "count",
+                "incident_id",
+            ] {
+                assert!(a.get(field).is_some(), "alert without {field}: {a}");
+            }
+            let mut entities: Vec<String> = a["entities"]
+                .as_array()
+                .expect("entities")
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}:{}",
+                        e["kind"].as_str().unwrap_or(""),
+                        e["value"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            entities.sort();
+            out.insert(
+                (
+                    a["rule_id"].as_str().expect("rule").to_owned(),
+                    entities.join(" "),
+                ),
+                json!([
+                    a["count"],
+                    a["first_activity"],
+                    a["last_activity"],
+                    a["severity"]
+                ]),
+            );
+        }
+        match page["next"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+#[test]
+fn the_evtx_samples_give_the_same_alerts_through_every_intake_path() {
+    let corpus = vigil_testkit::corpus_or_skip!();
+    let samples = corpus.join("evtx-attack-samples");
+    let rules = corpus.join("sigma/rules/windows");
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    for t in ["via-events", "via-bulk", "via-hec", "via-cli"] {
+        json(d, &["tenant", "create", "--slug", t, "--name", t, "--json"]);
+    }
+    let pack = json(
+        d,
+        &[
+            "rules",
+            "add",
+            rules.to_str().expect("path"),
+            "--name",
+            "sigmahq-windows",
+            "--json",
+        ],
+    );
+    assert!(
+        pack["detection_rules"].as_u64().expect("count") > 2000,
+        "{pack}"
+    );
+    let token = admin_token(d);
+    let keys: BTreeMap<&str, String> = ["via-events", "via-bulk", "via-hec"]
+        .into_iter()
+        .map(|t| (t, ingest_key(d, t)))
+        .collect();
+    let records = sample_records(&samples);
+    assert!(records.len() > 8000);
+
+    let addr = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{addr}");
+    let mut server = serve(d, &addr);
+    let client = Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client");
+
+    let mut accepted = BTreeMap::new();
+    for (n, chunk) in records.chunks(1500).enumerate() {
+        // JSON lines, every other batch gzipped.
+        let mut ndjson = Vec::new();
+        for r in chunk {
+            ndjson.extend_from_slice(r);
+            ndjson.push(b'\n');
+        }
+        let mut req = client
+            .post(format!("{base}/api/v1/ingest/events"))
+            .bearer_auth(&keys["via-events"])
+            .header("content-type", "application/x-ndjson");
+        req = if n % 2 == 0 {
+            req.header("content-encoding", "gzip").body(gzip(&ndjson))
+        } else {
+            req.body(ndjson)
+        };
+        let answer: Value = req.send().expect("events").json().expect("json");
+        assert_eq!(answer["dead_lettered"], 0, "{answer}");
+        *accepted.entry("via-events").or_insert(0) += answer["accepted"].as_u64().expect("n");
+
+        // The Elasticsearch bulk API, as Winlogbeat sends it.
+        let mut bulk = Vec::new();
+        for r in chunk {
+            bulk.extend_from_slice(br#"{"create":{"_index":"winlogbeat-8.11.0"}}"#);
+            bulk.push(b'\n');
+            bulk.extend_from_slice(r);
+            bulk.push(b'\n');
+        }
+        let key = &keys["via-bulk"];
+        let answer: Value = client
+            .post(format!("{base}/api/v1/ingest/_bulk"))
+            .header(
+                "authorization",
+                format!("ApiKey {}", b64(&format!("winlogbeat:{key}"))),
+            )
+            .header("content-type", "application/x-ndjson")
+            .body(bulk)
+            .send()
+            .expect("bulk")
+            .json()
+            .expect("json");
+        assert_eq!(answer["errors"], false, "{answer}");
+        let items = answer["items"].as_array().expect("items");
+        assert_eq!(items.len(), chunk.len());
+        assert!(items.iter().all(|i| i["create"]["status"] == 201));
+        *accepted.entry("via-bulk").or_insert(0) += items.len() as u64;
+
+        // Splunk HEC, as Vector sends it.
+        let mut hec = Vec::new();
+        for r in chunk {
+            hec.extend_from_slice(br#"{"sourcetype":"_json","event":"#);
+            hec.extend_from_slice(r);
+            hec.extend_from_slice(b"}");
+        }
+        let answer: Value = client
+            .post(format!("{base}/services/collector/event"))
+            .header("authorization", format!("Splunk {}", keys["via-hec"]))
+            .body(hec)
+            .send()
+            .expect("hec")
+            .json()
+            .expect("json");
+        assert_eq!(answer["code"], 0, "{answer}");
+        *accepted.entry("via-hec").or_insert(0) += answer["accepted"].as_u64().expect("n");
+    }
+    // The CLI, while the server runs: it stores, the server detects.
+    let cli = json(
+        d,
+        &[
+            "ingest",
+            "--tenant",
+            "via-cli",
+            samples.to_str().expect("path"),
+            "--json",
+        ],
+    );
+    assert_eq!(cli["dead_lettered"], 0, "{cli}");
+    assert_eq!(cli["accepted"].as_u64(), Some(records.len() as u64));
+
+    // Identical records in the samples are stored once.
+    let unique = {
+        let mut seen = std::collections::HashSet::new();
+        records.iter().filter(|r| seen.insert(r.as_slice())).count() as u64
+    };
+    for t in ["via-events", "via-bulk", "via-hec", "via-cli"] {
+        settle(&client, &base, &token, t, unique);
+    }
+    let reference = alerts(&client, &base, &token, "via-events");
+    assert!(reference.len() > 300, "alerts: {}", reference.len());
+    let with_entities = reference.keys().filter(|(_, e)| !e.is_empty()).count();
+    assert!(
+        with_entities * 10 >= reference.len() * 9,
+        "most alerts name entities: {with_entities} of {}",
+        reference.len()
+    );
+    assert!(
+        reference
+            .keys()
+            .any(|(_, e)| e.contains("device:") && e.contains("user:")),
+        "alerts name devices and users"
+    );
+    for t in ["via-bulk", "via-hec", "via-cli"] {
+        let other = alerts(&client, &base, &token, t);
+        assert_eq!(other.len(), reference.len(), "{t}");
+        let differing: Vec<_> = reference
+            .iter()
+            .filter(|(k, v)| other.get(*k) != Some(*v))
+            .take(5)
+            .collect();
+        assert!(differing.is_empty(), "{t} differs: {differing:?}");
+    }
+    assert_eq!(accepted["via-events"], records.len() as u64);
+
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+}
+
+fn b64(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
