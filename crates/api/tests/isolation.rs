@@ -178,13 +178,11 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
         },
         ("GET", "/tenants/{tenant}/ingest-keys")
         | ("GET", "/tenants/{tenant}/audit")
-        | ("GET", "/tenants/{tenant}/dead-letters") => {
-            match who {
-                _ if hidden => StatusCode::NOT_FOUND,
-                "provider_admin" | "customer_admin" => StatusCode::OK,
-                _ => StatusCode::FORBIDDEN,
-            }
-        }
+        | ("GET", "/tenants/{tenant}/dead-letters") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "customer_admin" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        },
         ("DELETE", "/tenants/{tenant}/ingest-keys/{id}") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
             "provider_admin" | "customer_admin" => StatusCode::NO_CONTENT,

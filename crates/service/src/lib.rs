@@ -29,7 +29,7 @@ pub use engine::SigmaDetection;
 pub use error::ServiceError;
 pub use identity::{NewSecret, random_token};
 pub use intake::{IngestOutcome, Intake, IntakeLimits, Record, TelemetryStats, build_batch};
-pub use rules::{PackReport, TenantRule, summarise};
+pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use vigil_core::audit::Actor;
 pub use vigil_core::identity::Principal;

@@ -10,6 +10,9 @@ use vigil_sigma::Diagnostic;
 
 use crate::{Result, Service, ServiceError};
 
+/// The name Vigil's own pack is stored under.
+pub const BUILTIN_PACK: &str = "vigil";
+
 /// What adding a pack found.
 #[derive(Debug, Clone, Default)]
 pub struct PackReport {
@@ -276,6 +279,39 @@ impl Service {
         );
         self.store.remove_exclusion(t.id, id, audit).await?;
         Ok(())
+    }
+
+    /// Store Vigil's own pack (`vigil-rules`) as the pack `vigil`, when
+    /// the stored one differs from the one this binary carries. Returns
+    /// whether it was (re)installed.
+    pub async fn install_builtin_rules(&self) -> Result<bool> {
+        let stored: Vec<(String, String)> = self
+            .store
+            .rule_files()
+            .await?
+            .into_iter()
+            .filter(|f| f.pack == BUILTIN_PACK)
+            .map(|f| (f.path, f.yaml))
+            .collect();
+        let shipped: Vec<(String, String)> = vigil_rules::builtin()
+            .iter()
+            .map(|(path, yaml)| ((*path).to_owned(), (*yaml).to_owned()))
+            .collect();
+        if stored == shipped {
+            return Ok(false);
+        }
+        let files = shipped
+            .into_iter()
+            .map(|(path, yaml)| RuleFile {
+                pack: BUILTIN_PACK.to_owned(),
+                path,
+                yaml,
+            })
+            .collect();
+        let system = Principal::Operator("vigil".into());
+        self.add_rule_pack(&system, BUILTIN_PACK, "built in", files)
+            .await?;
+        Ok(true)
     }
 
     /// Every stored rule file (for building the detection engine).

@@ -70,6 +70,7 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
         Command::Scan(args) => scan::run(&args),
         Command::Serve { listen } => {
             let (service, _) = open(&loaded.config).await?;
+            service.install_builtin_rules().await?;
             let addr = listen.unwrap_or_else(|| loaded.config.server.listen.clone());
             serve::run(service, &addr, loaded.config.server.secure_cookies).await
         }
@@ -91,6 +92,7 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
         }
         Command::Ingest(args) => {
             let (service, _) = open(&loaded.config).await?;
+            service.install_builtin_rules().await?;
             telemetry::ingest(args, &service, &operator()).await
         }
         Command::Deadletter(c) => {
@@ -103,6 +105,7 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
         }
         Command::Rules(c) => {
             let (service, _) = open(&loaded.config).await?;
+            service.install_builtin_rules().await?;
             rules::run(c, &service, &operator()).await
         }
     }
