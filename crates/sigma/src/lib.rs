@@ -15,12 +15,14 @@ pub mod event_ids;
 mod info;
 mod load;
 pub mod needles;
+mod required;
 pub mod rewrite;
 
 pub use analysis::Context;
 pub use info::{RuleInfo, attack_ids};
 pub use load::{Diagnostic, DiagnosticKind, LoadedRule, RuleSet, load, load_str};
 pub use needles::Needles;
+pub use required::required_literal;
 
 /// The compiled form of a detection rule (from `rsigma-eval`).
 pub use rsigma_eval::CompiledRule;

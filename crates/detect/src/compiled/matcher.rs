@@ -47,6 +47,13 @@ pub(crate) enum Matcher {
     /// not be rebuilt): rsigma's matcher, which reads the text as given (the value, or the lowercased value inside
     /// a case-insensitive group).
     Pattern(CompiledMatcher),
+    /// A regular expression with a literal every match contains (see
+    /// `vigil_sigma::required_literal`): ASCII text without the literal
+    /// (in any case) is ruled out before the expression runs.
+    Regex {
+        regex: CompiledMatcher,
+        required: Box<Finder<'static>>,
+    },
     Not(Box<Matcher>),
     AnyOf(Vec<Matcher>),
     AllOf(Vec<Matcher>),
@@ -115,6 +122,52 @@ impl Lowered {
     }
 }
 
+/// Replace the `contains` children of an any-of group by one literal set
+/// per case rule (`only_lowered`: inside a case-insensitive group, where
+/// cased children never match and are left alone). The group's answer is
+/// the same: its children are pure and their order does not matter.
+fn merge_contains(children: Vec<Matcher>, only_lowered: bool) -> Vec<Matcher> {
+    let mut out = Vec::with_capacity(children.len());
+    let mut sets: [Vec<Box<str>>; 2] = [Vec::new(), Vec::new()];
+    for c in children {
+        match c {
+            Matcher::Str {
+                op: StrOp::Contains,
+                needle,
+                lowered,
+                ..
+            } if lowered || !only_lowered => sets[usize::from(lowered)].push(needle),
+            other => out.push(other),
+        }
+    }
+    for (lowered, needles) in [(false, &sets[0]), (true, &sets[1])] {
+        match needles.len() {
+            0 => {}
+            1 => out.push(contains(&needles[0], lowered)),
+            _ => match Literals::new(
+                &needles.iter().map(|n| n.as_bytes()).collect::<Vec<_>>(),
+                false,
+            ) {
+                Ok(automaton) => out.push(Matcher::AnySubstring {
+                    automaton: Box::new(automaton),
+                    lowered,
+                }),
+                Err(_) => out.extend(needles.iter().map(|n| contains(n, lowered))),
+            },
+        }
+    }
+    out
+}
+
+fn contains(needle: &str, lowered: bool) -> Matcher {
+    Matcher::Str {
+        op: StrOp::Contains,
+        needle: needle.into(),
+        lowered,
+        finder: Box::new(Finder::new(needle.as_bytes()).into_owned()),
+    }
+}
+
 fn str_op(op: StrOp, hay: &str, needle: &str, finder: &Finder<'_>) -> bool {
     match op {
         StrOp::Exact => hay == needle,
@@ -161,9 +214,14 @@ impl Matcher {
                 value,
                 case_insensitive,
             } => string(StrOp::EndsWith, value, *case_insensitive),
-            CompiledMatcher::Regex(_) | CompiledMatcher::RegexSetMatch { .. } => {
-                Matcher::Pattern(m.clone())
-            }
+            CompiledMatcher::Regex(re) => match vigil_sigma::required_literal(re.as_str()) {
+                Some(lit) => Matcher::Regex {
+                    regex: m.clone(),
+                    required: Box::new(Finder::new(lit.as_bytes()).into_owned()),
+                },
+                None => Matcher::Pattern(m.clone()),
+            },
+            CompiledMatcher::RegexSetMatch { .. } => Matcher::Pattern(m.clone()),
             CompiledMatcher::AhoCorasickSet {
                 needles,
                 case_insensitive,
@@ -179,12 +237,23 @@ impl Matcher {
                 Err(_) => Matcher::Pattern(m.clone()),
             },
             CompiledMatcher::Not(inner) => Matcher::Not(Box::new(Matcher::compile(inner))),
-            CompiledMatcher::AnyOf(ms) => Matcher::AnyOf(ms.iter().map(Matcher::compile).collect()),
+            CompiledMatcher::AnyOf(ms) => Matcher::AnyOf(merge_contains(
+                ms.iter().map(Matcher::compile).collect(),
+                false,
+            )),
             CompiledMatcher::AllOf(ms) => Matcher::AllOf(ms.iter().map(Matcher::compile).collect()),
-            CompiledMatcher::CaseInsensitiveGroup { children, mode } => Matcher::LoweredGroup {
-                children: children.iter().map(Matcher::compile).collect(),
-                all: *mode == GroupMode::All,
-            },
+            CompiledMatcher::CaseInsensitiveGroup { children, mode } => {
+                let all = *mode == GroupMode::All;
+                let children = children.iter().map(Matcher::compile).collect();
+                Matcher::LoweredGroup {
+                    children: if all {
+                        children
+                    } else {
+                        merge_contains(children, true)
+                    },
+                    all,
+                }
+            }
             other => Matcher::Other(other.clone()),
         }
     }
@@ -217,6 +286,12 @@ impl Matcher {
                 op, needle, finder, ..
             } => str_op(*op, value, needle, finder),
             Matcher::Pattern(m) => pattern(m, value, doc),
+            Matcher::Regex { regex, required } => {
+                if value.is_ascii() && required.find(lowered.of(value).as_bytes()).is_none() {
+                    return false;
+                }
+                pattern(regex, value, doc)
+            }
             Matcher::AnySubstring {
                 automaton,
                 lowered: true,
@@ -250,6 +325,12 @@ impl Matcher {
                 finder,
             } => str_op(*op, hay, needle, finder),
             Matcher::Pattern(m) => pattern(m, hay, doc),
+            Matcher::Regex { regex, required } => {
+                if hay.is_ascii() && required.find(hay.as_bytes()).is_none() {
+                    return false;
+                }
+                pattern(regex, hay, doc)
+            }
             Matcher::AnySubstring {
                 automaton,
                 lowered: true,

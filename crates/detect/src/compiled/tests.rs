@@ -130,3 +130,43 @@ fn numeric_comparisons_parse_the_value() {
     assert!(!matches(&p, &event(&[("Size", "15")])));
     assert!(!matches(&p, &event(&[("Size", "big")])));
 }
+
+#[test]
+fn a_regex_is_skipped_only_on_ascii_values_without_its_required_literal() {
+    let p = program(
+        "  sel:\n    CommandLine|re: '(?i)\\.exe\\s+.{0,20}werfaultsecure'\n  condition: sel\n",
+    );
+    assert!(matches(
+        &p,
+        &event(&[("CommandLine", "a.EXE  WerFaultSecure")])
+    ));
+    assert!(!matches(&p, &event(&[("CommandLine", "a.exe werfault")])));
+    // Case folding lets the long s match `s`: the regex decides.
+    assert!(matches(
+        &p,
+        &event(&[("CommandLine", "a.exe werfault\u{17F}ecure")])
+    ));
+}
+
+#[test]
+fn lists_of_contains_values_match_as_one_literal_set() {
+    let p = program(
+        "  sel:\n    CommandLine|contains:\n      - 'aaa'\n      - 'BBB'\n      - '\u{1F986}'\n  cased:\n    User|contains|cased:\n      - 'Admin'\n      - 'Root'\n  condition: sel and cased\n",
+    );
+    assert!(matches(
+        &p,
+        &event(&[("CommandLine", "x bbb"), ("User", "xRoot")])
+    ));
+    assert!(matches(
+        &p,
+        &event(&[("CommandLine", "\u{1F986}"), ("User", "Admin")])
+    ));
+    assert!(!matches(
+        &p,
+        &event(&[("CommandLine", "x bbb"), ("User", "root")])
+    ));
+    assert!(!matches(
+        &p,
+        &event(&[("CommandLine", "x b"), ("User", "Root")])
+    ));
+}
