@@ -156,6 +156,9 @@ pub enum Change {
     SetGracePeriodDays {
         days: u32,
     },
+    SetRetentionDays {
+        days: u32,
+    },
 }
 
 /// The body of `PATCH /api/v1/tenants/{tenant}/settings`: changes applied
@@ -221,6 +224,7 @@ fn to_domain(at: usize, c: Change) -> Result<SettingChange, ApiError> {
         Change::ClearIrProvider => S::ClearIrProvider,
         Change::SetLearningPeriodDays { days } => S::LearningPeriodDays(days),
         Change::SetGracePeriodDays { days } => S::GracePeriodDays(days),
+        Change::SetRetentionDays { days } => S::RetentionDays(days),
     })
 }
 

@@ -139,6 +139,7 @@ impl Service {
         };
         let (first, last) = (first.seq, last.seq);
         let events = backlog.len() as u64;
+        let received: Vec<vigil_core::Timestamp> = backlog.iter().map(|e| e.received_at).collect();
         let mut tuning = HashMap::new();
         for stored in &backlog {
             if let std::collections::hash_map::Entry::Vacant(slot) = tuning.entry(stored.tenant_id)
@@ -173,6 +174,12 @@ impl Service {
             .store
             .commit_detections(first, last, &observations, now)
             .await?;
+        // From acknowledgement (the intake commit) to alert (this commit).
+        let committed = self.clock.now();
+        let lag = metrics::histogram!("vigil_detection_lag_seconds");
+        for r in received {
+            lag.record(committed.duration_since(r).as_secs_f64().max(0.0));
+        }
         let left = self.store.detection_queue_len().await?;
         self.intake.backlog.store(left, Ordering::Relaxed);
         metrics::counter!("vigil_detection_events_total").increment(events);
@@ -227,7 +234,27 @@ impl Service {
             }
         };
         tracing::info!("detection running");
+        let mut detection = detection;
+        let mut version = self.rules_version().await.ok();
+        let mut checked = std::time::Instant::now();
         loop {
+            // Rule packs added while running take effect within seconds.
+            if checked.elapsed() >= Duration::from_secs(5) {
+                checked = std::time::Instant::now();
+                let now = self.rules_version().await.ok();
+                if now.is_some() && now != version {
+                    match self.detection_engine().await {
+                        Ok((engine, _)) => {
+                            tracing::info!("rule packs changed; detection engine rebuilt");
+                            detection = engine;
+                            version = now;
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot rebuild the detection engine")
+                        }
+                    }
+                }
+            }
             match self.detect_round(&detection).await {
                 Ok(Some(_)) => continue,
                 Ok(None) => {}

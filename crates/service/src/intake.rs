@@ -391,3 +391,58 @@ mod tests {
         assert_eq!(batch.events[0].content_hash, batch.events[1].content_hash);
     }
 }
+
+/// What one purge run deleted, per tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PurgeReport {
+    /// (tenant slug, events deleted), for tenants that lost any.
+    pub tenants: Vec<(String, u64)>,
+}
+
+impl Service {
+    /// Delete every tenant's telemetry older than its retention
+    /// (`retention_days`). Each deletion is in the audit log.
+    pub async fn purge_expired(&self, p: &Principal) -> Result<PurgeReport> {
+        self.authorize(p, Permission::ManageRulePacks, None, false)
+            .await?;
+        let mut report = PurgeReport::default();
+        for tenant in self.store.list_tenants().await? {
+            let days = i64::from(tenant.settings.retention_days.max(1));
+            let now = self.clock.now();
+            let before = now
+                .checked_sub(jiff::SignedDuration::from_hours(24 * days))
+                .unwrap_or(now);
+            let n = self.store.purge_events(tenant.id, before).await?;
+            if n > 0 {
+                let entry = vigil_core::audit::AuditEntry::new(
+                    now,
+                    &p.actor(),
+                    "telemetry.purge",
+                    Some(tenant.id),
+                    format!("tenant:{}", tenant.slug),
+                    serde_json::json!({"events": n, "before": before, "retention_days": days}),
+                );
+                self.store.append_audit(entry).await?;
+                tracing::info!(tenant = %tenant.slug, events = n, "telemetry past retention purged");
+                report.tenants.push((tenant.slug.to_string(), n));
+            }
+        }
+        Ok(report)
+    }
+
+    /// The purge job: [`Service::purge_expired`] every `every`, until
+    /// `stop` resolves.
+    pub async fn run_purge(&self, every: Duration, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
+        let system = Principal::Operator("vigil-purge".into());
+        loop {
+            if let Err(e) = self.purge_expired(&system).await {
+                tracing::error!(error = %e, "purge failed; will retry");
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+}

@@ -319,6 +319,11 @@ impl Service {
         Ok(self.store.rule_files().await?)
     }
 
+    /// Changes whenever a rule pack is added or replaced.
+    pub async fn rules_version(&self) -> Result<(i64, i64, i64)> {
+        Ok(self.store.rules_version().await?)
+    }
+
     pub(crate) async fn tuning_of(&self, tenant: TenantId) -> Result<Tuning> {
         Ok(self.store.tuning(tenant).await?)
     }

@@ -294,6 +294,10 @@ pub trait RuleStore: Send + Sync {
 
     /// A tenant's disabled rules and exclusions.
     async fn tuning(&self, tenant: TenantId) -> Result<vigil_core::rules::Tuning>;
+
+    /// Changes whenever a pack is added or replaced: (packs, rules, last
+    /// addition in microseconds).
+    async fn rules_version(&self) -> Result<(i64, i64, i64)>;
 }
 
 /// Held while this process runs detection.

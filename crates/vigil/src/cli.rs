@@ -92,6 +92,9 @@ pub enum Command {
     /// Detection rule packs, and per-tenant enablement and exclusions
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Delete telemetry past each tenant's retention now (the server also
+    /// does it every hour)
+    Purge(JsonFlag),
 }
 
 #[derive(Debug, Args)]
@@ -457,6 +460,9 @@ pub struct SetArgs {
     /// Days data is kept while offboarding before deletion
     #[arg(long, value_name = "DAYS")]
     pub grace_period_days: Option<u32>,
+    /// Days telemetry is kept before the purge job deletes it
+    #[arg(long, value_name = "DAYS")]
+    pub retention_days: Option<u32>,
     #[command(flatten)]
     pub out: JsonFlag,
 }

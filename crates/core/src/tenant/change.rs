@@ -37,6 +37,7 @@ pub enum SettingChange {
     ClearIrProvider,
     LearningPeriodDays(u32),
     GracePeriodDays(u32),
+    RetentionDays(u32),
 }
 
 /// What a change did: the setting and its value before and after.
@@ -79,7 +80,8 @@ impl SettingChange {
             | SettingChange::IrProvider(_)
             | SettingChange::ClearIrProvider
             | SettingChange::LearningPeriodDays(_)
-            | SettingChange::GracePeriodDays(_) => Permission::EditServiceSettings,
+            | SettingChange::GracePeriodDays(_)
+            | SettingChange::RetentionDays(_) => Permission::EditServiceSettings,
         }
     }
 
@@ -277,6 +279,11 @@ impl SettingChange {
                 let from = json!(s.grace_period_days);
                 s.grace_period_days = *d;
                 ("grace_period_days", from, json!(d))
+            }
+            SettingChange::RetentionDays(d) => {
+                let from = json!(s.retention_days);
+                s.retention_days = *d;
+                ("retention_days", from, json!(d))
             }
         };
         Ok(AppliedChange {

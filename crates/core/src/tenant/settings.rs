@@ -25,6 +25,13 @@ pub struct TenantSettings {
     pub learning_period_days: u32,
     /// Days data is kept in `offboarding` before deletion.
     pub grace_period_days: u32,
+    /// Days telemetry is kept before the purge job deletes it.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+fn default_retention_days() -> u32 {
+    TenantSettings::DEFAULT_RETENTION_DAYS
 }
 
 impl Default for TenantSettings {
@@ -40,6 +47,7 @@ impl Default for TenantSettings {
             ir_provider: None,
             learning_period_days: Self::DEFAULT_LEARNING_PERIOD_DAYS,
             grace_period_days: Self::DEFAULT_GRACE_PERIOD_DAYS,
+            retention_days: Self::DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -47,6 +55,7 @@ impl Default for TenantSettings {
 impl TenantSettings {
     pub const DEFAULT_LEARNING_PERIOD_DAYS: u32 = 14;
     pub const DEFAULT_GRACE_PERIOD_DAYS: u32 = 90;
+    pub const DEFAULT_RETENTION_DAYS: u32 = 90;
     pub const MAX_PERIOD_DAYS: u32 = 3650;
 
     /// Incident contacts in call order.
@@ -82,6 +91,7 @@ impl TenantSettings {
         for (name, limit) in [
             ("learning_period_days", self.learning_period_days),
             ("grace_period_days", self.grace_period_days),
+            ("retention_days", self.retention_days),
         ] {
             if limit > Self::MAX_PERIOD_DAYS {
                 return Err(SettingsError::Invalid {
@@ -89,6 +99,12 @@ impl TenantSettings {
                     reason: format!("{limit} is more than {} days", Self::MAX_PERIOD_DAYS),
                 });
             }
+        }
+        if self.retention_days == 0 {
+            return Err(SettingsError::Invalid {
+                setting: "retention_days",
+                reason: "keep telemetry at least one day".into(),
+            });
         }
         for (sev, t) in [
             ("critical", self.sla.critical),

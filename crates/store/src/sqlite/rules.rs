@@ -178,6 +178,20 @@ impl RuleStore for SqliteStore {
         Ok(record)
     }
 
+    async fn rules_version(&self) -> Result<(i64, i64, i64)> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM rule_packs) AS packs, (SELECT count(*) FROM rules) AS rules,
+                    (SELECT coalesce(max(added_at), 0) FROM rule_packs) AS last",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((
+            row.try_get("packs")?,
+            row.try_get("rules")?,
+            row.try_get("last")?,
+        ))
+    }
+
     async fn tuning(&self, tenant: TenantId) -> Result<Tuning> {
         let disabled: BTreeSet<String> = sqlx::query_scalar(
             "SELECT rule_id FROM tenant_rules WHERE tenant_id = ? AND enabled = 0",

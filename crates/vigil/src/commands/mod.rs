@@ -103,6 +103,19 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
             let (service, _) = open(&loaded.config).await?;
             telemetry::alerts(c, &service, &operator()).await
         }
+        Command::Purge(out) => {
+            let (service, _) = open(&loaded.config).await?;
+            let report = service.purge_expired(&operator()).await?;
+            if out.json {
+                crate::output::emit_json(&serde_json::json!(report))
+            } else {
+                let total: u64 = report.tenants.iter().map(|(_, n)| n).sum();
+                crate::output::emit(&format!(
+                    "purged {total} events past retention from {} tenants",
+                    report.tenants.len()
+                ))
+            }
+        }
         Command::Rules(c) => {
             let (service, _) = open(&loaded.config).await?;
             service.install_builtin_rules().await?;

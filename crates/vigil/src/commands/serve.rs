@@ -31,6 +31,17 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
                 .await;
         })
     };
+    let (stop_purge, purge_stopped) = tokio::sync::oneshot::channel::<()>();
+    let purge = {
+        let service = service.clone();
+        tokio::spawn(async move {
+            service
+                .run_purge(std::time::Duration::from_secs(3600), async {
+                    let _ = purge_stopped.await;
+                })
+                .await;
+        })
+    };
     let app = vigil_api::app_with(service, options);
     axum::serve(
         listener,
@@ -40,7 +51,9 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
     .await
     .context("the server failed")?;
     let _ = stop_detection.send(());
+    let _ = stop_purge.send(());
     let _ = worker.await;
+    let _ = purge.await;
     tracing::info!("stopped");
     Ok(())
 }

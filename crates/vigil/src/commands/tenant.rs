@@ -122,6 +122,9 @@ fn changes(a: &SetArgs) -> anyhow::Result<Vec<SettingChange>> {
     if let Some(d) = a.grace_period_days {
         c.push(SettingChange::GracePeriodDays(d));
     }
+    if let Some(d) = a.retention_days {
+        c.push(SettingChange::RetentionDays(d));
+    }
     Ok(c)
 }
 

@@ -1,0 +1,248 @@
+//! Intake and detection at the service boundary: retention, backpressure,
+//! and per-tenant tuning of what alerts.
+
+use std::sync::Arc;
+
+use vigil_core::alert::AlertFilter;
+use vigil_core::identity::Principal;
+use vigil_core::rules::RuleFile;
+use vigil_core::tenant::SettingChange;
+use vigil_service::{FixedClock, Intake, IntakeLimits, Record, Service, ServiceError};
+use vigil_store::{SqliteStore, Store};
+
+fn op() -> Principal {
+    Principal::Operator("test".into())
+}
+
+async fn service(limits: IntakeLimits) -> (Service, Arc<FixedClock>) {
+    let store = SqliteStore::open_in_memory().await.expect("store");
+    store.migrate().await.expect("migrate");
+    let clock = Arc::new(FixedClock::new(
+        "2026-11-27T12:00:00Z".parse().expect("time"),
+    ));
+    let svc = Service::new(Arc::new(store), clock.clone()).with_intake_limits(limits);
+    svc.create_tenant(&op(), "acme", "Acme")
+        .await
+        .expect("tenant");
+    (svc, clock)
+}
+
+fn trail(n: usize, time: &str, user: &str) -> Record {
+    Record {
+        at: format!("line {n}"),
+        bytes: format!(
+            r#"{{"eventVersion":"1.08","eventID":"e{n}","eventTime":"{time}","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/{user}","userName":"{user}"}}}}"#
+        )
+        .into_bytes(),
+    }
+}
+
+async fn ingest(svc: &Service, records: Vec<Record>) -> vigil_service::IngestOutcome {
+    svc.ingest(
+        &op(),
+        Some("acme"),
+        Intake {
+            source: "test".into(),
+            records,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("ingest")
+}
+
+const STOP_LOGGING: &str = r#"
+title: CloudTrail Logging Stopped
+id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
+status: test
+level: high
+tags:
+    - attack.defense_evasion
+    - attack.t1562.008
+logsource:
+    product: aws
+    service: cloudtrail
+detection:
+    selection:
+        eventSource: cloudtrail.amazonaws.com
+        eventName: StopLogging
+    condition: selection
+"#;
+
+async fn with_rule(svc: &Service) {
+    svc.add_rule_pack(
+        &op(),
+        "test",
+        "inline",
+        vec![RuleFile {
+            pack: String::new(),
+            path: "stop_logging.yml".into(),
+            yaml: STOP_LOGGING.into(),
+        }],
+    )
+    .await
+    .expect("pack");
+}
+
+async fn alerts(svc: &Service) -> Vec<vigil_core::alert::Alert> {
+    let (engine, _) = svc.detection_engine().await.expect("engine");
+    svc.drain_detection(&engine).await.expect("detect");
+    svc.list_alerts(
+        &op(),
+        "acme",
+        AlertFilter {
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("alerts")
+}
+
+#[tokio::test]
+async fn the_purge_deletes_only_telemetry_past_the_tenants_retention() {
+    let (svc, _) = service(IntakeLimits::default()).await;
+    svc.update_tenant(&op(), "acme", &[SettingChange::RetentionDays(30)])
+        .await
+        .expect("retention");
+    ingest(
+        &svc,
+        vec![
+            trail(1, "2026-10-01T00:00:00Z", "old"),
+            trail(2, "2026-11-20T00:00:00Z", "recent"),
+        ],
+    )
+    .await;
+    let report = svc.purge_expired(&op()).await.expect("purge");
+    assert_eq!(report.tenants, vec![("acme".to_owned(), 1)]);
+    let stats = svc.telemetry_stats(&op(), "acme").await.expect("stats");
+    assert_eq!(stats.events, 1);
+    let again = svc.purge_expired(&op()).await.expect("purge");
+    assert!(again.tenants.is_empty(), "nothing more to purge");
+    let audit = svc
+        .audit_log(&op(), Some("acme"), 0, 1000)
+        .await
+        .expect("audit");
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|r| r.action == "telemetry.purge")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn intake_answers_busy_while_detection_is_too_far_behind() {
+    let (svc, _) = service(IntakeLimits {
+        max_backlog: 3,
+        ..Default::default()
+    })
+    .await;
+    let outcome = ingest(
+        &svc,
+        (0..3)
+            .map(|n| trail(n, "2026-11-27T11:00:00Z", "u"))
+            .collect(),
+    )
+    .await;
+    assert_eq!(outcome.counts.accepted, 3);
+    let refused = svc
+        .ingest(
+            &op(),
+            Some("acme"),
+            Intake {
+                source: "test".into(),
+                records: vec![trail(9, "2026-11-27T11:00:00Z", "u")],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_err("busy");
+    assert!(
+        matches!(refused, ServiceError::Busy { retry_after_secs, .. } if retry_after_secs > 0),
+        "{refused}"
+    );
+    // Detection catching up opens intake again.
+    let (engine, _) = svc.detection_engine().await.expect("engine");
+    svc.drain_detection(&engine).await.expect("detect");
+    ingest(&svc, vec![trail(9, "2026-11-27T11:00:00Z", "u")]).await;
+}
+
+#[tokio::test]
+async fn a_disabled_rule_or_an_exclusion_keeps_matches_from_alerting() {
+    let (svc, _) = service(IntakeLimits::default()).await;
+    with_rule(&svc).await;
+    ingest(&svc, vec![trail(1, "2026-11-27T11:00:00Z", "alice")]).await;
+    let first = alerts(&svc).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].rule_title, "CloudTrail Logging Stopped");
+    assert_eq!(first[0].techniques, ["T1562.008"]);
+    assert!(
+        first[0]
+            .entities
+            .iter()
+            .any(|e| e.to_string() == "ip:203.0.113.9"),
+        "{:?}",
+        first[0].entities
+    );
+
+    svc.add_exclusion(
+        &op(),
+        "acme",
+        None,
+        "field:userIdentity.userName",
+        "bob",
+        "bob's automation stops trails in the sandbox",
+    )
+    .await
+    .expect("exclusion");
+    ingest(&svc, vec![trail(2, "2026-11-27T11:10:00Z", "bob")]).await;
+    assert_eq!(alerts(&svc).await.len(), 1, "bob's match is silenced");
+
+    svc.set_rule_enabled(&op(), "acme", "6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01", false)
+        .await
+        .expect("disable");
+    ingest(&svc, vec![trail(3, "2026-11-27T11:20:00Z", "carol")]).await;
+    let after = alerts(&svc).await;
+    assert_eq!(after.len(), 1, "disabled: no new alert");
+    assert_eq!(after[0].count, 1);
+    let rules = svc.list_rules(&op(), Some("acme")).await.expect("rules");
+    assert!(rules.iter().any(|r| !r.enabled), "listed as off for acme");
+}
+
+#[tokio::test]
+async fn repeated_matches_on_the_same_entities_fold_into_one_alert_with_a_count() {
+    let (svc, _) = service(IntakeLimits::default()).await;
+    with_rule(&svc).await;
+    ingest(
+        &svc,
+        vec![
+            trail(1, "2026-11-27T11:00:00Z", "alice"),
+            trail(2, "2026-11-27T11:05:00Z", "alice"),
+            trail(3, "2026-11-27T11:06:00Z", "alice"),
+            trail(4, "2026-11-27T11:06:00Z", "dave"),
+        ],
+    )
+    .await;
+    let mut got: Vec<(u64, String)> = alerts(&svc)
+        .await
+        .into_iter()
+        .map(|a| {
+            (
+                a.count,
+                a.entities
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].0, 1);
+    assert!(got[0].1.contains("dave"));
+    assert_eq!(got[1].0, 3);
+    assert!(got[1].1.contains("alice"));
+}

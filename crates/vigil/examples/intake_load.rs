@@ -1,0 +1,166 @@
+//! Load generator for the intake benchmark (BENCHMARKS.md): sends the EVTX
+//! attack samples, made unique per copy, as JSON lines to
+//! `/api/v1/ingest/events` at a target rate (0: as fast as acknowledged),
+//! then waits for detection to catch up and reads the server's
+//! acknowledgement-to-alert lag from `/metrics`.
+//!
+//! `cargo run --release -p vigil --example intake_load -- URL INGEST_KEY ADMIN_TOKEN TENANT SAMPLES_DIR SECONDS RATE`
+
+#![allow(clippy::print_stdout)] // its output is the report
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn records(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "evtx") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        vigil_formats::read_records(
+            &f,
+            vigil_formats::FileKind::Evtx,
+            0,
+            &mut |r| out.push(r.json),
+            &mut |_| {},
+        );
+    }
+    out
+}
+
+/// The record with a unique marker, so each copy is a new event.
+fn unique(record: &[u8], n: u64) -> Vec<u8> {
+    let mut out = record[..record.len() - 1].to_vec();
+    out.extend_from_slice(format!(",\"bench_seq\":{n}}}").as_bytes());
+    out
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, url, key, token, tenant, samples, seconds, rate] = &args[..] else {
+        eprintln!("usage: intake_load URL INGEST_KEY ADMIN_TOKEN TENANT SAMPLES_DIR SECONDS RATE");
+        std::process::exit(2);
+    };
+    let seconds: u64 = seconds.parse().expect("seconds");
+    let rate: u64 = rate.parse().expect("rate");
+    let base = records(std::path::Path::new(samples));
+    let batch = 2000usize;
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let mut seq = 0u64;
+    let mut busy = 0u64;
+    // Two senders keep a request in flight while the other is answered.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+    let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let rx = rx.clone();
+            let client = client.clone();
+            let url = format!("{url}/api/v1/ingest/events");
+            let key = key.clone();
+            std::thread::spawn(move || {
+                let mut busy = 0u64;
+                loop {
+                    let body = match rx.lock().expect("lock").recv() {
+                        Ok(b) => b,
+                        Err(_) => return busy,
+                    };
+                    loop {
+                        let r = client
+                            .post(&url)
+                            .bearer_auth(&key)
+                            .body(body.clone())
+                            .send()
+                            .expect("send");
+                        if r.status().as_u16() == 429 {
+                            busy += 1;
+                            std::thread::sleep(Duration::from_millis(200));
+                            continue;
+                        }
+                        assert!(r.status().is_success(), "{}", r.status());
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    while started.elapsed() < Duration::from_secs(seconds) {
+        let mut body = Vec::with_capacity(batch * 1200);
+        for _ in 0..batch {
+            let r = &base[(seq % base.len() as u64) as usize];
+            body.extend_from_slice(&unique(r, seq));
+            body.push(b'\n');
+            seq += 1;
+        }
+        tx.send(body).expect("queue");
+        sent += batch as u64;
+        if rate > 0 {
+            let due = Duration::from_secs_f64(sent as f64 / rate as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+    }
+    drop(tx);
+    for w in workers {
+        busy += w.join().expect("worker");
+    }
+    let acked = started.elapsed();
+    // Detection catching up.
+    loop {
+        let stats: Value = client
+            .get(format!("{url}/api/v1/tenants/{tenant}/telemetry"))
+            .bearer_auth(token)
+            .send()
+            .expect("stats")
+            .json()
+            .expect("json");
+        if stats["pending_detection"] == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let detected = started.elapsed();
+    let metrics = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .expect("metrics")
+        .text()
+        .expect("text");
+    let quantile = |q: &str| {
+        metrics
+            .lines()
+            .find(|l| {
+                l.starts_with("vigil_detection_lag_seconds{")
+                    && l.contains(&format!("quantile=\"{q}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or("?")
+            .to_owned()
+    };
+    println!(
+        "events {sent}; acknowledged in {:.1} s ({:.0} ev/s); detected in {:.1} s ({:.0} ev/s); 429 answers {busy}; ack-to-alert lag p50 {} s, p99 {} s, max {} s",
+        acked.as_secs_f64(),
+        sent as f64 / acked.as_secs_f64(),
+        detected.as_secs_f64(),
+        sent as f64 / detected.as_secs_f64(),
+        quantile("0.5"),
+        quantile("0.99"),
+        quantile("1"),
+    );
+}
