@@ -8,18 +8,17 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-/// Literals shorter than this are not worth a check.
-const MIN_USEFUL: usize = 3;
-
 /// The longest literal every match of `pattern` contains, lowercase, when
-/// there is one of at least three bytes.
+/// there is one (a single byte is worth checking too: looking for it costs
+/// far less than running the expression).
 pub fn required_literal(pattern: &str) -> Option<String> {
     let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
     let mut best = Vec::new();
     longest(&hir, &mut best);
-    (best.len() >= MIN_USEFUL)
-        .then(|| String::from_utf8(best).ok())
-        .flatten()
+    if best.is_empty() {
+        return None;
+    }
+    String::from_utf8(best).ok()
 }
 
 /// The byte a node matches when it matches exactly one ASCII character
@@ -103,19 +102,25 @@ mod tests {
     #[test]
     fn alternatives_and_optional_parts_require_nothing() {
         assert_eq!(required_literal("(?i)(abcdef|ghijkl)"), None);
-        assert_eq!(required_literal("(abcdef)?x"), None);
+        assert_eq!(required_literal("(abcdef)?x"), Some("x".into()));
         assert_eq!(required_literal("x(abcdef)+"), Some("abcdef".into()));
     }
 
     #[test]
     fn cased_literals_are_lowercased() {
-        assert_eq!(required_literal("Invoke-Expression"), Some("invoke-expression".into()));
+        assert_eq!(
+            required_literal("Invoke-Expression"),
+            Some("invoke-expression".into())
+        );
     }
 
     #[test]
-    fn short_or_absent_literals_give_none() {
+    fn absent_literals_give_none_and_short_ones_count() {
         assert_eq!(required_literal(r"\d+\s"), None);
-        assert_eq!(required_literal("ab"), None);
-        assert_eq!(required_literal("(?i)k"), None);
+        assert_eq!(required_literal("ab"), Some("ab".into()));
+        assert_eq!(
+            required_literal(r"\w+`(?:\w+|-|.)`[\w+|\s]"),
+            Some("`".into())
+        );
     }
 }
