@@ -131,7 +131,8 @@ fn item(it: &DetectionItem) -> Need {
 
 /// `field|re: pattern`: every match starts with one of the pattern's prefix
 /// literals, or ends with one of its suffix literals, when those sets are
-/// finite. The better of the two gives the needles.
+/// finite, and contains its required literal (see `required`), when it has
+/// one. The best of the three gives the needles.
 fn regex_item(it: &DetectionItem) -> Need {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let only_flags = it.field.modifiers.iter().all(|m| {
@@ -150,24 +151,36 @@ fn regex_item(it: &DetectionItem) -> Need {
             return None;
         };
         let hir = regex_syntax::Parser::new().parse(&s.original).ok()?;
-        let best = [ExtractKind::Prefix, ExtractKind::Suffix]
+        // A literal every match contains, anywhere, is a third choice
+        // (first, so that the prefix or suffix wins a tie).
+        let required = crate::required::required_needle(&hir).map(|literal| {
+            BTreeSet::from([Needle {
+                literal,
+                field: field.clone(),
+            }])
+        });
+        let best = required
             .into_iter()
-            .filter_map(|kind| {
-                let seq = Extractor::new().kind(kind).extract(&hir);
-                let mut set = BTreeSet::new();
-                for lit in seq.literals()? {
-                    let run = lit
-                        .as_bytes()
-                        .split(|b| !b.is_ascii())
-                        .max_by_key(|r| r.len())
-                        .filter(|r| !r.is_empty())?;
-                    set.insert(Needle {
-                        literal: String::from_utf8_lossy(run).to_ascii_lowercase(),
-                        field: field.clone(),
-                    });
-                }
-                Some(set)
-            })
+            .chain(
+                [ExtractKind::Prefix, ExtractKind::Suffix]
+                    .into_iter()
+                    .filter_map(|kind| {
+                        let seq = Extractor::new().kind(kind).extract(&hir);
+                        let mut set = BTreeSet::new();
+                        for lit in seq.literals()? {
+                            let run = lit
+                                .as_bytes()
+                                .split(|b| !b.is_ascii())
+                                .max_by_key(|r| r.len())
+                                .filter(|r| !r.is_empty())?;
+                            set.insert(Needle {
+                                literal: String::from_utf8_lossy(run).to_ascii_lowercase(),
+                                field: field.clone(),
+                            });
+                        }
+                        Some(set)
+                    }),
+            )
             .max_by_key(|set| set.iter().map(|n| n.literal.len()).min().unwrap_or(0));
         all = or(all, best);
     }
@@ -339,7 +352,6 @@ mod tests {
     #[test]
     fn negations_regexes_and_numbers_give_no_needle() {
         for det in [
-            "  a:\n    Image|re: '.*cmd\\.exe.*'\n  condition: a",
             "  a:\n    Image|re: 'a|b*'\n  condition: a",
             "  a:\n    Image: 'x.exe'\n  condition: not a",
             "  a:\n    EventID: 4688\n  condition: a",
@@ -439,6 +451,16 @@ mod tests {
             fields,
             vec![("\\cmd.exe", Some("Image")), ("mimikatz", None)]
         );
+    }
+
+    #[test]
+    fn regexes_give_the_literal_every_match_contains() {
+        let n = needles(&rule("  a:\n    Image|re: '.*cmd\\.exe.*'\n  condition: a"));
+        assert_eq!(literals_of(&n), one_of(&["cmd.exe"]));
+        let n = needles(&rule(
+            "  a:\n    CommandLine|re: '(?i)\\.exe\\s+.{0,64}werfaultsecure\\.exe'\n  condition: a",
+        ));
+        assert_eq!(literals_of(&n), one_of(&["werfaultsecure.exe"]));
     }
 
     #[test]
