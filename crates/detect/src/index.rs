@@ -3,19 +3,25 @@
 //! name at all (most lookups of rule fields are for fields the event does
 //! not have, and `FlatEvent::get` scans every field to say so).
 
-use vigil_formats::{FlatEvent, name_hash};
-
-const CHANNEL: u32 = name_hash("Channel");
-const EVENT_ID: u32 = name_hash("EventID");
+use vigil_formats::FlatEvent;
 
 /// Bits of the name filter.
 const BITS: u32 = 1024;
+
+/// How many (name hash, value) pairs the index keeps, so the prefilter's
+/// pass over the values need not walk the event again.
+const KEPT: usize = 48;
 
 /// What one pass over an event's fields found.
 #[derive(Debug, Clone)]
 pub struct EventIndex<'a> {
     /// Bit `hash % BITS` set for the name hash of every field.
     names: [u64; (BITS / 64) as usize],
+    /// The first `len` fields' (name hash, value).
+    kept: [(u32, &'a str); KEPT],
+    len: usize,
+    /// Whether `kept` holds every field.
+    complete: bool,
     channel: Lookup<'a>,
     event_id: Lookup<'a>,
 }
@@ -31,11 +37,13 @@ enum Lookup<'a> {
 }
 
 impl<'a> Lookup<'a> {
-    fn add(&mut self, value: &'a str) {
-        *self = match self {
-            Lookup::Absent => Lookup::Once(value),
-            _ => Lookup::Ambiguous,
-        };
+    /// From every value of a name (`FlatEvent::get_all`).
+    fn of(mut values: impl Iterator<Item = &'a str>) -> Self {
+        match (values.next(), values.next()) {
+            (None, _) => Lookup::Absent,
+            (Some(v), None) => Lookup::Once(v),
+            (Some(_), Some(_)) => Lookup::Ambiguous,
+        }
     }
 
     fn resolve(self, event: &'a FlatEvent, name: &str) -> Option<&'a str> {
@@ -51,19 +59,31 @@ impl<'a> EventIndex<'a> {
     pub fn new(event: &'a FlatEvent) -> Self {
         let mut index = EventIndex {
             names: [0; (BITS / 64) as usize],
-            channel: Lookup::Absent,
-            event_id: Lookup::Absent,
+            kept: [(0, ""); KEPT],
+            len: 0,
+            complete: true,
+            channel: Lookup::of(event.get_all("Channel")),
+            event_id: Lookup::of(event.get_all("EventID")),
         };
-        for ((name, value), (hash, _)) in event.fields().zip(event.hashed_values()) {
+        for (hash, value) in event.hashed_values() {
             let bit = hash % BITS;
             index.names[(bit / 64) as usize] |= 1 << (bit % 64);
-            if hash == CHANNEL && name.eq_ignore_ascii_case("Channel") {
-                index.channel.add(value);
-            } else if hash == EVENT_ID && name.eq_ignore_ascii_case("EventID") {
-                index.event_id.add(value);
+            if index.len < KEPT {
+                index.kept[index.len] = (hash, value);
+                index.len += 1;
+            } else {
+                index.complete = false;
             }
         }
         index
+    }
+
+    /// Every (name hash, value) of the event, as
+    /// `FlatEvent::hashed_values`.
+    pub fn hashed_values(&self, event: &'a FlatEvent) -> impl Iterator<Item = (u32, &'a str)> {
+        let kept = self.complete.then(|| self.kept[..self.len].iter().copied());
+        let walk = (!self.complete).then(|| event.hashed_values());
+        kept.into_iter().flatten().chain(walk.into_iter().flatten())
     }
 
     /// False when the event has no field named `name` (whose
@@ -133,9 +153,24 @@ mod tests {
     }
 
     #[test]
+    fn the_kept_values_are_the_events_values() {
+        for n in [3, 100] {
+            let mut e = FlatEvent::new();
+            for i in 0..n {
+                e.push(&format!("F{i}"), &format!("v{i}"), false);
+            }
+            let index = EventIndex::new(&e);
+            let ours: Vec<_> = index.hashed_values(&e).collect();
+            let theirs: Vec<_> = e.hashed_values().collect();
+            assert_eq!(ours, theirs);
+        }
+    }
+
+    #[test]
     fn a_name_the_event_lacks_is_ruled_out() {
         let e = event(&[("Image", "a", false), ("CommandLine", "b", false)]);
         let index = EventIndex::new(&e);
+        use vigil_formats::name_hash;
         assert!(index.may_have(name_hash("image")));
         assert!(index.may_have(name_hash("COMMANDLINE")));
         let absent = ["OriginalFileName", "ParentImage", "User", "Hashes"];

@@ -204,7 +204,13 @@ impl WindowsDetector {
     }
 
     /// The rules worth evaluating on `event`, in `scratch.candidates`.
-    fn candidates(&self, route: &Route, event: &FlatEvent, scratch: &mut Scratch) {
+    fn candidates(
+        &self,
+        route: &Route,
+        event: &FlatEvent,
+        index: &EventIndex<'_>,
+        scratch: &mut Scratch,
+    ) {
         scratch.candidates.clear();
         scratch.candidates.extend_from_slice(&route.always);
         if self.no_prefilter {
@@ -218,7 +224,7 @@ impl WindowsDetector {
                 scratch.seen.fill(0);
                 scratch.generation = 1;
             }
-            for (hash, value) in event.hashed_values() {
+            for (hash, value) in index.hashed_values(event) {
                 let field = route.scan_of(hash);
                 if field.is_none() && route.keywords.is_none() {
                     continue;
@@ -281,7 +287,7 @@ impl Detector for WindowsDetector {
         let Some(route) = self.route(event, &index) else {
             return;
         };
-        self.candidates(route, event, scratch);
+        self.candidates(route, event, &index, scratch);
 
         scratch.routed_events += 1;
         scratch.evaluations += scratch.candidates.len() as u64;
