@@ -31,6 +31,7 @@ use vigil_service::Service;
 
 pub use auth::{CSRF_HEADER, Caller};
 pub use cookies::SESSION_COOKIE;
+pub use ingest::MAX_INGEST_BODY_BYTES;
 pub use limit::RateLimiter;
 
 /// Request bodies larger than this are refused with 413.
@@ -114,6 +115,11 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ),
         ("GET", "/tenants/{tenant}/audit", get(audit::of_tenant)),
         ("GET", "/tenants/{tenant}/alerts", get(telemetry::alerts)),
+        (
+            "GET",
+            "/tenants/{tenant}/alerts/{id}",
+            get(telemetry::alert),
+        ),
         ("GET", "/tenants/{tenant}/telemetry", get(telemetry::stats)),
         (
             "GET",
@@ -164,7 +170,7 @@ pub fn app_with(service: Service, options: AppOptions) -> Router {
             MAX_BODY_BYTES,
         ));
     let ingest = ingest::routes().layer(tower_http::limit::RequestBodyLimitLayer::new(
-        ingest::MAX_INGEST_BODY_BYTES,
+        MAX_INGEST_BODY_BYTES,
     ));
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))

@@ -32,6 +32,7 @@ use crate::{audit, identity, ingest, me, telemetry, tenants};
         me::show,
         me::change_password,
         telemetry::alerts,
+        telemetry::alert,
         telemetry::dead_letters,
         telemetry::stats,
         ingest::events::ingest,

@@ -46,6 +46,7 @@ fn alert_json(a: &Alert) -> Value {
         "id": a.id,
         "rule_id": a.rule_id,
         "rule_title": a.rule_title,
+        "source": a.source,
         "severity": a.severity,
         "tactics": a.tactics,
         "techniques": a.techniques,
@@ -127,6 +128,45 @@ pub async fn alerts(
         "items": items.iter().map(alert_json).collect::<Vec<_>>(),
         "next": next,
     })))
+}
+
+/// One alert with its evidence: the matching events as received.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/alerts/{id}", tag = "alerts", operation_id = "get_alert",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The alert's id")),
+    responses((status = 200, description = "The alert and `events` (the first 100 matching events, as received)", body = serde_json::Value),
+               (status = 404, description = "No such alert or tenant, or not yours")))]
+pub async fn alert(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let id = id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("alert {id:?} not found"),
+        )
+    })?;
+    let (a, events) = s.service.alert(&p, &tenant, id).await?;
+    let mut v = alert_json(&a);
+    v["events"] = Value::Array(
+        events
+            .iter()
+            .map(|e| {
+                json!({
+                    "seq": e.seq,
+                    "time": e.event.time,
+                    "received_at": e.received_at,
+                    "shape": e.event.shape,
+                    "logsource": {"product": e.event.product, "service": e.event.service, "category": e.event.category},
+                    "entities": e.event.entities,
+                    "raw": serde_json::from_str::<Value>(&e.event.raw).unwrap_or(Value::String(e.event.raw.clone())),
+                })
+            })
+            .collect(),
+    );
+    Ok(Json(v))
 }
 
 /// Paging of dead letters.

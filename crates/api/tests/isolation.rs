@@ -16,6 +16,20 @@ use vigil_store::{SqliteStore, Store};
 
 const PASSWORD: &str = "correct horse battery staple";
 
+const TRAIL: &str = r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#;
+
+const STOP_LOGGING: &str = "title: CloudTrail Logging Stopped
+id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
+level: high
+logsource:
+    product: aws
+    service: cloudtrail
+detection:
+    selection:
+        eventName: StopLogging
+    condition: selection
+";
+
 struct World {
     app: Router,
     svc: Service,
@@ -81,6 +95,37 @@ async fn world() -> World {
         .await
         .expect("key");
     callers.push(("ingest_key", key.expose().to_owned()));
+    // An alert in each tenant.
+    svc.add_rule_pack(
+        &op,
+        "test",
+        "inline",
+        vec![vigil_core::rules::RuleFile {
+            pack: String::new(),
+            path: "stop.yml".into(),
+            yaml: STOP_LOGGING.into(),
+        }],
+    )
+    .await
+    .expect("pack");
+    for tenant in ["acme", "globex"] {
+        svc.ingest(
+            &op,
+            Some(tenant),
+            vigil_service::Intake {
+                source: "test".into(),
+                records: vec![vigil_service::Record {
+                    at: vigil_service::At::Line(1),
+                    bytes: TRAIL.as_bytes().to_vec(),
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("ingest");
+    }
+    let (engine, _) = svc.detection_engine().await.expect("engine");
+    svc.drain_detection(&engine).await.expect("detect");
     // Owners of the tokens that callers try to revoke: someone else in
     // each tenant.
     for tenant in ["acme", "globex"] {
@@ -172,7 +217,9 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "provider_admin" | "delivery_manager" | "customer_admin" => StatusCode::OK,
             _ => StatusCode::FORBIDDEN,
         },
-        ("GET", "/tenants/{tenant}/alerts") | ("GET", "/tenants/{tenant}/telemetry") => match () {
+        ("GET", "/tenants/{tenant}/alerts")
+        | ("GET", "/tenants/{tenant}/alerts/{id}")
+        | ("GET", "/tenants/{tenant}/telemetry") => match () {
             () if hidden => StatusCode::NOT_FOUND,
             () => StatusCode::OK,
         },
@@ -256,6 +303,20 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
                         .await
                         .expect("key");
                     concrete = concrete.replace("{id}", &key.id.to_string());
+                } else if path.ends_with("/alerts/{id}") {
+                    let alerts = w
+                        .svc
+                        .list_alerts(
+                            &op,
+                            tenant,
+                            vigil_core::alert::AlertFilter {
+                                limit: 1,
+                                ..Default::default()
+                            },
+                        )
+                        .await
+                        .expect("alerts");
+                    concrete = concrete.replace("{id}", &alerts[0].id.to_string());
                 } else if path == "/tokens/{id}" {
                     let owner = format!("owner@{tenant}.example");
                     let (_, token) = w

@@ -24,6 +24,8 @@ pub struct Alert {
     pub tenant_id: TenantId,
     pub rule_id: String,
     pub rule_title: String,
+    /// What raised it: `sigma` (a detection rule) or `correlation`.
+    pub source: String,
     pub severity: Severity,
     /// ATT&CK tactics, by their tag name (`credential_access`).
     pub tactics: Vec<String>,
@@ -43,6 +45,8 @@ pub struct Alert {
 pub struct Observation {
     pub rule_id: String,
     pub rule_title: String,
+    /// `sigma` or `correlation`.
+    pub source: String,
     pub severity: Severity,
     pub tactics: Vec<String>,
     pub techniques: Vec<String>,
@@ -113,6 +117,7 @@ mod tests {
         Observation {
             rule_id: "r1".into(),
             rule_title: "Rule".into(),
+            source: "sigma".into(),
             severity: Severity::High,
             tactics: vec![],
             techniques: vec![],

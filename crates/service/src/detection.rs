@@ -90,8 +90,8 @@ fn observe(
     let alone = scratch
         .iter()
         .filter(|&&i| detection.alerts_alone(i))
-        .map(|&i| detection.rule(i));
-    for rule in alone.chain(fired.iter()) {
+        .map(|&i| (detection.rule(i), "sigma"));
+    for (rule, source) in alone.chain(fired.iter().map(|r| (r, "correlation"))) {
         if let Some(t) = tuning {
             if t.disabled.contains(&rule.id) {
                 continue;
@@ -109,6 +109,7 @@ fn observe(
             Observation {
                 rule_id: rule.id.clone(),
                 rule_title: rule.title.clone(),
+                source: source.to_owned(),
                 severity: severity(rule),
                 tactics: rule.tactics.clone(),
                 techniques: rule.techniques.clone(),

@@ -60,11 +60,34 @@ impl IntakeState {
     }
 }
 
-/// One record as sent: a JSON object, and where it was in the request or
-/// file (`line 3`, `item 7`), for dead-letter reasons.
-#[derive(Debug, Clone, Default)]
+/// Where a record was in its request or file, for dead-letter reasons
+/// (formatted only when one is needed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum At {
+    /// 1-based line of a JSON lines body.
+    Line(usize),
+    /// 0-based element of a JSON array.
+    Item(usize),
+    /// 1-based event of a Splunk HEC body.
+    Event(usize),
+    Text(String),
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Line(n) => write!(f, "line {n}"),
+            At::Item(n) => write!(f, "item {n}"),
+            At::Event(n) => write!(f, "event {n}"),
+            At::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// One record as sent: a JSON object, and where it was.
+#[derive(Debug, Clone)]
 pub struct Record {
-    pub at: String,
+    pub at: At,
     pub bytes: Vec<u8>,
 }
 
@@ -80,11 +103,17 @@ pub struct Intake {
     pub idempotency_key: Option<String>,
 }
 
+/// SHA-256 as lowercase hex, without a formatting call per byte (this runs
+/// once per event).
 fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// The event's own time, or its arrival with a flag saying why.
@@ -148,28 +177,29 @@ pub fn build_batch(intake: Intake, received_at: Timestamp) -> (IntakeBatch, Vec<
         dead_letters: intake.broken,
     };
     let source = intake.source;
-    let one = |at: &str, bytes: Vec<u8>, batch: &mut IntakeBatch| -> Option<String> {
-        let failure = match decode_records(&bytes) {
-            Ok(mut decoded) if decoded.len() == 1 => match decoded.pop() {
-                Some(Ok(d)) => {
-                    let hash = hex_sha256(&bytes);
-                    let raw = String::from_utf8(bytes)
-                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-                    batch.events.push(new_event(d, raw, hash, received_at));
-                    return None;
-                }
-                Some(Err(e)) => e.to_string(),
-                None => "no event in the record".to_owned(),
-            },
-            Ok(_) => "a batch record inside a batch record".to_owned(),
-            Err(e) => e.to_string(),
+    let one =
+        |at: &dyn std::fmt::Display, bytes: Vec<u8>, batch: &mut IntakeBatch| -> Option<String> {
+            let failure = match decode_records(&bytes) {
+                Ok(mut decoded) if decoded.len() == 1 => match decoded.pop() {
+                    Some(Ok(d)) => {
+                        let hash = hex_sha256(&bytes);
+                        let raw = String::from_utf8(bytes)
+                            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                        batch.events.push(new_event(d, raw, hash, received_at));
+                        return None;
+                    }
+                    Some(Err(e)) => e.to_string(),
+                    None => "no event in the record".to_owned(),
+                },
+                Ok(_) => "a batch record inside a batch record".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            let reason = format!("{at}: {failure}");
+            batch
+                .dead_letters
+                .push(NewDeadLetter::new(&source, reason.clone(), &bytes));
+            Some(reason)
         };
-        let reason = format!("{at}: {failure}");
-        batch
-            .dead_letters
-            .push(NewDeadLetter::new(&source, reason.clone(), &bytes));
-        Some(reason)
-    };
     let mut outcomes = Vec::with_capacity(intake.records.len());
     for record in intake.records {
         let outcome = match elements(&record.bytes) {
@@ -328,7 +358,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, r)| Record {
-                    at: format!("line {}", i + 1),
+                    at: At::Line(i + 1),
                     bytes: r.as_bytes().to_vec(),
                 })
                 .collect(),
@@ -382,6 +412,14 @@ mod tests {
         let near = TRAIL.replace("2026-11-27T08:00:00Z", "2026-11-27T09:04:00Z");
         let (batch, _) = build_batch(intake(&[&near]), received);
         assert_eq!(batch.events[0].flags, 0, "within the clock-skew tolerance");
+    }
+
+    #[test]
+    fn content_hashes_are_sha256_in_lowercase_hex() {
+        assert_eq!(
+            hex_sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub use engine::SigmaDetection;
 pub use error::ServiceError;
 pub use identity::{NewSecret, random_token};
 pub use intake::{
-    IngestOutcome, Intake, IntakeLimits, PurgeReport, Record, TelemetryStats, build_batch,
+    At, IngestOutcome, Intake, IntakeLimits, PurgeReport, Record, TelemetryStats, build_batch,
 };
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};

@@ -29,7 +29,7 @@ async fn service(limits: IntakeLimits) -> (Service, Arc<FixedClock>) {
 
 fn trail(n: usize, time: &str, user: &str) -> Record {
     Record {
-        at: format!("line {n}"),
+        at: vigil_service::At::Line(n),
         bytes: format!(
             r#"{{"eventVersion":"1.08","eventID":"e{n}","eventTime":"{time}","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/{user}","userName":"{user}"}}}}"#
         )

@@ -67,7 +67,7 @@ async fn alerts_for(svc: &Service, n: usize, path: &Path) -> Vec<String> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| Record {
-            at: format!("line {}", i + 1),
+            at: vigil_service::At::Line(i + 1),
             bytes: l.as_bytes().to_vec(),
         })
         .collect();

@@ -549,6 +549,7 @@ async fn detections_fold_into_deduplicated_alerts_and_leave_the_queue(store: &dy
     let obs = |rule: &str, user: &str, time: &str, seq: i64| Observation {
         rule_id: rule.into(),
         rule_title: format!("Rule {rule}"),
+        source: "sigma".into(),
         severity: if rule == "r1" {
             Severity::High
         } else {
@@ -619,6 +620,21 @@ async fn detections_fold_into_deduplicated_alerts_and_leave_the_queue(store: &dy
     };
     let bobs = store.list_alerts(t.id, &bob).await.expect("list");
     assert_eq!(bobs.len(), 1);
+    let (one, evidence) = store
+        .alert(t.id, bobs[0].id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(one, bobs[0]);
+    assert_eq!(evidence, vec![first + 2], "its matching event");
+    assert!(
+        store
+            .alert(TenantId::new_at(now), bobs[0].id)
+            .await
+            .expect("read")
+            .is_none(),
+        "not through another tenant"
+    );
     let r2 = AlertFilter {
         rule_id: Some("r2".into()),
         limit: 100,

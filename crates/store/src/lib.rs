@@ -228,6 +228,9 @@ pub trait TelemetryStore: Send + Sync {
     /// A tenant's alerts, newest activity first.
     async fn list_alerts(&self, tenant: TenantId, filter: &AlertFilter) -> Result<Vec<Alert>>;
 
+    /// One of a tenant's alerts and the `seq` of its sample events.
+    async fn alert(&self, tenant: TenantId, id: AlertId) -> Result<Option<(Alert, Vec<i64>)>>;
+
     /// The stored events of one tenant, by `seq`.
     async fn events_by_seq(&self, tenant: TenantId, seqs: &[i64]) -> Result<Vec<StoredEvent>>;
 

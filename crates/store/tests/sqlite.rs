@@ -34,10 +34,11 @@ async fn migrations_from_an_empty_database_create_every_table() {
             (2, "identity".to_owned()),
             (3, "sessions".to_owned()),
             (4, "telemetry".to_owned()),
-            (5, "rules".to_owned())
+            (5, "rules".to_owned()),
+            (6, "alert_source".to_owned())
         ]
     );
-    assert_eq!(report.version, 5);
+    assert_eq!(report.version, 6);
     assert!(
         store
             .list_tenants()
@@ -74,7 +75,7 @@ async fn a_database_from_a_newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 999,
-                supported: 5,
+                supported: 6,
                 ..
             }
         ),

@@ -150,7 +150,7 @@ pub fn records(body: &[u8]) -> Result<Vec<vigil_service::Record>, ApiError> {
             .into_iter()
             .enumerate()
             .map(|(i, raw)| vigil_service::Record {
-                at: format!("item {i}"),
+                at: vigil_service::At::Item(i),
                 bytes: raw.get().as_bytes().to_vec(),
             })
             .collect());
@@ -161,7 +161,7 @@ pub fn records(body: &[u8]) -> Result<Vec<vigil_service::Record>, ApiError> {
         .filter_map(|(i, line)| {
             let line = line.trim_ascii();
             (!line.is_empty()).then(|| vigil_service::Record {
-                at: format!("line {}", i + 1),
+                at: vigil_service::At::Line(i + 1),
                 bytes: line.to_vec(),
             })
         })
@@ -201,11 +201,11 @@ mod tests {
     #[test]
     fn ndjson_lines_and_array_items_become_records_that_know_where_they_were() {
         let r = records(b"{\"a\":1}\n\n  {\"b\":2}  \nnot json\n").expect("records");
-        let at: Vec<&str> = r.iter().map(|r| r.at.as_str()).collect();
+        let at: Vec<String> = r.iter().map(|r| r.at.to_string()).collect();
         assert_eq!(at, ["line 1", "line 3", "line 4"]);
         assert_eq!(r[1].bytes, b"{\"b\":2}");
         let r = records(b" [ {\"a\":1}, {\"b\": [2]} ]").expect("records");
-        assert_eq!(r[1].at, "item 1");
+        assert_eq!(r[1].at.to_string(), "item 1");
         assert_eq!(r[1].bytes, b"{\"b\": [2]}");
         assert!(records(b"[{\"a\":1},").is_err());
     }

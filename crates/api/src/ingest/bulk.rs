@@ -92,7 +92,7 @@ fn parse(body: &[u8], default_index: &str) -> (Vec<Action>, Vec<Result<Record, S
         actions.push(Action { op, index, id });
         match lines.next() {
             Some((m, doc)) => docs.push(Ok(Record {
-                at: format!("line {m}"),
+                at: vigil_service::At::Line(m),
                 bytes: doc.to_vec(),
             })),
             None => docs.push(Err(format!("line {n}: the action has no document"))),
@@ -216,7 +216,7 @@ mod tests {
         assert!(
             docs[0]
                 .as_ref()
-                .is_ok_and(|r| r.bytes == b"{\"a\":1}" && r.at == "line 2")
+                .is_ok_and(|r| r.bytes == b"{\"a\":1}" && r.at.to_string() == "line 2")
         );
         assert!(docs[1].as_ref().is_err_and(|e| e.contains("line 4")));
         assert!(docs[2].as_ref().is_ok_and(|r| r.bytes == b"{\"b\":2}"));

@@ -47,7 +47,7 @@ fn events(body: &[u8]) -> (Vec<Record>, Vec<NewDeadLetter>) {
         let offset = stream.byte_offset();
         let Some(next) = stream.next() else { break };
         n += 1;
-        let at = format!("event {n}");
+        let at = vigil_service::At::Event(n);
         match next {
             Ok(Value::Object(mut o)) => match o.remove("event") {
                 Some(Value::String(text)) => records.push(Record {

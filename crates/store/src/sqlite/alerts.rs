@@ -17,7 +17,7 @@ use crate::{Result, StoreError};
 /// An alert keeps the first this many events as its sample.
 const MAX_ALERT_EVENTS: i64 = 100;
 
-const ALERT_COLUMNS: &str = "id, tenant_id, rule_id, rule_title, severity, tactics, techniques, entities, first_activity, last_activity, count, incident_id, created_at, updated_at";
+const ALERT_COLUMNS: &str = "id, tenant_id, rule_id, rule_title, source, severity, tactics, techniques, entities, first_activity, last_activity, count, incident_id, created_at, updated_at";
 
 fn json_list<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Result<Vec<T>> {
     serde_json::from_str(text).map_err(|e| StoreError::corrupt(what, e))
@@ -33,6 +33,7 @@ fn decode_alert(row: &SqliteRow) -> Result<Alert> {
         tenant_id: parse("tenant id", &tenant)?,
         rule_id: row.try_get("rule_id")?,
         rule_title: row.try_get("rule_title")?,
+        source: row.try_get("source")?,
         severity: parse("severity", &severity)?,
         tactics: json_list("alert tactics", &row.try_get::<String, _>("tactics")?)?,
         techniques: json_list("alert techniques", &row.try_get::<String, _>("techniques")?)?,
@@ -148,6 +149,7 @@ impl SqliteStore {
                     tenant_id: *tenant,
                     rule_id: o.rule_id.clone(),
                     rule_title: o.rule_title.clone(),
+                    source: o.source.clone(),
                     severity: o.severity,
                     tactics: o.tactics.clone(),
                     techniques: o.techniques.clone(),
@@ -188,13 +190,14 @@ impl SqliteStore {
                     .await?;
                 } else {
                     sqlx::query(
-                        "INSERT INTO alerts (id, tenant_id, rule_id, rule_title, severity, tactics, techniques, entities, dedup_key, first_activity, last_activity, count, incident_id, created_at, updated_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                        "INSERT INTO alerts (id, tenant_id, rule_id, rule_title, source, severity, tactics, techniques, entities, dedup_key, first_activity, last_activity, count, incident_id, created_at, updated_at)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
                     )
                     .bind(a.id.to_string())
                     .bind(tenant.to_string())
                     .bind(&a.rule_id)
                     .bind(&a.rule_title)
+                    .bind(&a.source)
                     .bind(a.severity.as_str())
                     .bind(serde_json::to_string(&a.tactics).unwrap_or_default())
                     .bind(serde_json::to_string(&a.techniques).unwrap_or_default())
@@ -239,6 +242,26 @@ impl SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(touched)
+    }
+
+    pub(super) async fn alert_impl(
+        &self,
+        tenant: TenantId,
+        id: AlertId,
+    ) -> Result<Option<(Alert, Vec<i64>)>> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = ? AND id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let seqs: Vec<i64> =
+            sqlx::query_scalar("SELECT seq FROM alert_events WHERE alert_id = ? ORDER BY seq")
+                .bind(id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(Some((decode_alert(&row)?, seqs)))
     }
 
     pub(super) async fn list_alerts_impl(

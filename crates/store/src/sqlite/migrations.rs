@@ -30,6 +30,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "rules",
         sql: include_str!("../../migrations/sqlite/0005_rules.sql"),
     },
+    Migration {
+        version: 6,
+        name: "alert_source",
+        sql: include_str!("../../migrations/sqlite/0006_alert_source.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

@@ -88,7 +88,7 @@ pub async fn ingest(args: IngestArgs, svc: &Service, p: &Principal) -> anyhow::R
                     0,
                     &mut |r| {
                         records.push(Record {
-                            at: r.at,
+                            at: vigil_service::At::Text(r.at),
                             bytes: r.json,
                         })
                     },
