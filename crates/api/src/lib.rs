@@ -72,7 +72,19 @@ pub struct AppState {
 /// Install the process-wide Prometheus recorder (once; later calls and
 /// failures give `None`).
 pub fn install_metrics() -> Option<PrometheusHandle> {
-    PrometheusBuilder::new().install_recorder().ok()
+    // Detection lag as a cumulative histogram, so its quantiles cover the
+    // whole run rather than a rolling window.
+    const LAG_BUCKETS: [f64; 14] = [
+        0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0,
+    ];
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Full("vigil_detection_lag_seconds".into()),
+            &LAG_BUCKETS,
+        )
+        .ok()?
+        .install_recorder()
+        .ok()
 }
 
 /// Every REST route under `/api/v1`: method, path, handler. The router is

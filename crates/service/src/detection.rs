@@ -238,7 +238,16 @@ impl Service {
         let mut detection = detection;
         let mut version = self.rules_version().await.ok();
         let mut checked = std::time::Instant::now();
+        let mut checkpointed = std::time::Instant::now();
         loop {
+            // Under constant intake the write-ahead log never empties by
+            // itself: fold it back now and then.
+            if checkpointed.elapsed() >= Duration::from_secs(2) {
+                checkpointed = std::time::Instant::now();
+                if let Err(e) = self.store.checkpoint().await {
+                    tracing::warn!(error = %e, "checkpoint failed");
+                }
+            }
             // Rule packs added while running take effect within seconds.
             if checked.elapsed() >= Duration::from_secs(5) {
                 checked = std::time::Instant::now();

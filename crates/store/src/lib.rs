@@ -245,6 +245,11 @@ pub trait TelemetryStore: Send + Sync {
     /// too). Returns how many went.
     async fn purge_events(&self, tenant: TenantId, before: vigil_core::Timestamp) -> Result<u64>;
 
+    /// Fold the write-ahead log back into the database and restart it, so
+    /// it does not grow without bound under constant intake (a no-op where
+    /// the backend has no such log).
+    async fn checkpoint(&self) -> Result<()>;
+
     /// The right to run detection over the queue, held by one process at a
     /// time until dropped (released by the OS if the process dies).
     fn try_detection_lease(&self) -> Result<Option<DetectionLease>>;

@@ -35,10 +35,11 @@ async fn migrations_from_an_empty_database_create_every_table() {
             (3, "sessions".to_owned()),
             (4, "telemetry".to_owned()),
             (5, "rules".to_owned()),
-            (6, "alert_source".to_owned())
+            (6, "alert_source".to_owned()),
+            (7, "raw_compressed".to_owned())
         ]
     );
-    assert_eq!(report.version, 6);
+    assert_eq!(report.version, 7);
     assert!(
         store
             .list_tenants()
@@ -75,7 +76,7 @@ async fn a_database_from_a_newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 999,
-                supported: 6,
+                supported: 7,
                 ..
             }
         ),

@@ -142,16 +142,22 @@ fn main() {
         .expect("metrics")
         .text()
         .expect("text");
-    let quantile = |q: &str| {
-        metrics
-            .lines()
-            .find(|l| {
-                l.starts_with("vigil_detection_lag_seconds{")
-                    && l.contains(&format!("quantile=\"{q}\""))
-            })
-            .and_then(|l| l.rsplit(' ').next())
-            .unwrap_or("?")
-            .to_owned()
+    // The cumulative histogram: the first bucket holding the quantile.
+    let buckets: Vec<(String, f64)> = metrics
+        .lines()
+        .filter(|l| l.starts_with("vigil_detection_lag_seconds_bucket{"))
+        .filter_map(|l| {
+            let le = l.split("le=\"").nth(1)?.split('"').next()?.to_owned();
+            let n: f64 = l.rsplit(' ').next()?.parse().ok()?;
+            Some((le, n))
+        })
+        .collect();
+    let total = buckets.last().map_or(0.0, |b| b.1);
+    let quantile = |q: f64| {
+        buckets
+            .iter()
+            .find(|(_, n)| *n >= q * total)
+            .map_or_else(|| "?".to_owned(), |(le, _)| format!("<= {le}"))
     };
     println!(
         "events {sent}; acknowledged in {:.1} s ({:.0} ev/s); detected in {:.1} s ({:.0} ev/s); 429 answers {busy}; ack-to-alert lag p50 {} s, p99 {} s, max {} s",
@@ -159,8 +165,8 @@ fn main() {
         sent as f64 / acked.as_secs_f64(),
         detected.as_secs_f64(),
         sent as f64 / detected.as_secs_f64(),
-        quantile("0.5"),
-        quantile("0.99"),
-        quantile("1"),
+        quantile(0.5),
+        quantile(0.99),
+        quantile(1.0),
     );
 }

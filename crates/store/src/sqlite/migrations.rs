@@ -35,6 +35,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "alert_source",
         sql: include_str!("../../migrations/sqlite/0006_alert_source.sql"),
     },
+    Migration {
+        version: 7,
+        name: "raw_compressed",
+        sql: include_str!("../../migrations/sqlite/0007_raw_compressed.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

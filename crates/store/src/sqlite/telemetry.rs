@@ -22,6 +22,15 @@ pub(super) fn decode_event(row: &SqliteRow) -> Result<StoredEvent> {
     let shape: String = row.try_get("shape")?;
     let entities: String = row.try_get("entities")?;
     let flags: i64 = row.try_get("flags")?;
+    let packed: Option<Vec<u8>> = row.try_get("raw_lz4")?;
+    let raw = match packed {
+        Some(bytes) => {
+            let plain = lz4_flex::decompress_size_prepended(&bytes)
+                .map_err(|e| StoreError::corrupt("event record", e))?;
+            String::from_utf8(plain).map_err(|e| StoreError::corrupt("event record", e))?
+        }
+        None => row.try_get("raw")?,
+    };
     Ok(StoredEvent {
         seq: row.try_get("seq")?,
         tenant_id: parse("tenant id", &tenant)?,
@@ -34,7 +43,7 @@ pub(super) fn decode_event(row: &SqliteRow) -> Result<StoredEvent> {
             category: row.try_get("category")?,
             content_hash: row.try_get("content_hash")?,
             flags: u32::try_from(flags).unwrap_or(0),
-            raw: row.try_get("raw")?,
+            raw,
             entities: serde_json::from_str(&entities)
                 .map_err(|e| StoreError::corrupt("event entities", e))?,
         },
@@ -56,7 +65,7 @@ fn static_shape(s: &str) -> &'static str {
     SHAPES.into_iter().find(|k| *k == s).unwrap_or("unknown")
 }
 
-pub(super) const EVENT_COLUMNS: &str = "e.seq, e.tenant_id, e.time, e.received_at, e.shape, e.product, e.service, e.category, e.content_hash, e.flags, e.raw, e.entities";
+pub(super) const EVENT_COLUMNS: &str = "e.seq, e.tenant_id, e.time, e.received_at, e.shape, e.product, e.service, e.category, e.content_hash, e.flags, e.raw, e.raw_lz4, e.entities";
 
 /// Insert events (skipping identical ones), their entity rows and queue
 /// entries. Returns how many were new.
@@ -70,7 +79,7 @@ async fn insert_events(
     let mut inserted = 0;
     for chunk in events.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO events (tenant_id, time, received_at, shape, product, service, category, content_hash, flags, raw, entities) ",
+            "INSERT INTO events (tenant_id, time, received_at, shape, product, service, category, content_hash, flags, raw, raw_lz4, entities) ",
         );
         q.push_values(chunk, |mut b, e| {
             b.push_bind(tenant_text.clone())
@@ -82,7 +91,8 @@ async fn insert_events(
                 .push_bind(e.category.clone())
                 .push_bind(e.content_hash.clone())
                 .push_bind(i64::from(e.flags))
-                .push_bind(e.raw.clone())
+                .push_bind("")
+                .push_bind(lz4_flex::compress_prepend_size(e.raw.as_bytes()))
                 .push_bind(entities_json(&e.entities));
         });
         q.push(" ON CONFLICT (tenant_id, content_hash) DO NOTHING RETURNING seq, content_hash");
