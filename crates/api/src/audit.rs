@@ -45,13 +45,10 @@ fn answer(records: &[AuditRecord], limit: u32) -> Json<Value> {
     }))
 }
 
-/// The whole audit log (provider admins).
-#[utoipa::path(get, path = "/api/v1/audit", operation_id = "list_audit", tag = "audit", params(Page),
-    responses((status = 200, description = "`{\"items\":[…],\"next\":seq|null}`", body = serde_json::Value),
-               (status = 403, description = "Your role may not read the audit log")))]
-pub async fn all(
-    State(s): State<AppState>,
-    Caller(p): Caller,
+async fn read(
+    s: &AppState,
+    p: &vigil_core::identity::Principal,
+    tenant: Option<&str>,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(page) = page?;
@@ -61,9 +58,21 @@ pub async fn all(
         .clamp(1, vigil_service::MAX_AUDIT_PAGE);
     let records = s
         .service
-        .audit_log(&p, None, page.after.unwrap_or(0), limit)
+        .audit_log(p, tenant, page.after.unwrap_or(0), limit)
         .await?;
     Ok(answer(&records, limit))
+}
+
+/// The whole audit log (provider admins).
+#[utoipa::path(get, path = "/api/v1/audit", operation_id = "list_audit", tag = "audit", params(Page),
+    responses((status = 200, description = "`{\"items\":[…],\"next\":seq|null}`", body = serde_json::Value),
+               (status = 403, description = "Your role may not read the audit log")))]
+pub async fn all(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    read(&s, &p, None, page).await
 }
 
 /// One tenant's audit records (its customer admins and provider admins).
@@ -78,14 +87,5 @@ pub async fn of_tenant(
     Path(tenant): Path<String>,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(page) = page?;
-    let limit = page
-        .limit
-        .unwrap_or(100)
-        .clamp(1, vigil_service::MAX_AUDIT_PAGE);
-    let records = s
-        .service
-        .audit_log(&p, Some(&tenant), page.after.unwrap_or(0), limit)
-        .await?;
-    Ok(answer(&records, limit))
+    read(&s, &p, Some(&tenant), page).await
 }

@@ -66,6 +66,36 @@ pub async fn ingest_principal(
     Ok(state.service.authenticate_ingest_key(&secret).await?)
 }
 
+/// What every intake request starts with: the key's principal, the batch's
+/// idempotency key, and the body, inflated.
+pub async fn open(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(Principal, Option<String>, Vec<u8>), ApiError> {
+    let p = ingest_principal(state, headers).await?;
+    let key = idempotency_key(headers)?;
+    Ok((p, key, body_bytes(headers, body)?))
+}
+
+/// Store records for the key's tenant.
+pub async fn store(
+    state: &AppState,
+    p: &Principal,
+    source: &str,
+    records: Vec<vigil_service::Record>,
+    broken: Vec<vigil_core::telemetry::NewDeadLetter>,
+    idempotency_key: Option<String>,
+) -> Result<vigil_service::IngestOutcome, ApiError> {
+    let intake = vigil_service::Intake {
+        source: source.to_owned(),
+        records,
+        broken,
+        idempotency_key,
+    };
+    Ok(state.service.ingest(p, None, intake).await?)
+}
+
 /// The body as sent, inflated when `Content-Encoding: gzip`.
 pub fn body_bytes(headers: &HeaderMap, body: axum::body::Bytes) -> Result<Vec<u8>, ApiError> {
     let encoding = headers

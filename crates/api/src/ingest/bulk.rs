@@ -12,9 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use vigil_core::telemetry::NewDeadLetter;
-use vigil_service::{Intake, Record};
+use vigil_service::Record;
 
-use super::body::{body_bytes, idempotency_key, ingest_principal};
+use super::body::{open, store};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -108,9 +108,7 @@ async fn bulk(
     default_index: &str,
 ) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
-    let p = ingest_principal(&s, &headers).await?;
-    let key = idempotency_key(&headers)?;
-    let body = body_bytes(&headers, body)?;
+    let (p, key, body) = open(&s, &headers, body).await?;
     let (actions, docs) = parse(&body, default_index);
     // Records go to the service in order; transport failures are
     // dead-lettered alongside and answered in their place.
@@ -129,19 +127,7 @@ async fn bulk(
             }
         }
     }
-    let outcome = s
-        .service
-        .ingest(
-            &p,
-            None,
-            Intake {
-                source: "api:bulk".into(),
-                records,
-                broken,
-                idempotency_key: key,
-            },
-        )
-        .await?;
+    let outcome = store(&s, &p, "api:bulk", records, broken, key).await?;
     let mut errors = false;
     let items: Vec<Value> = actions
         .iter()

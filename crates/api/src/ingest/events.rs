@@ -1,16 +1,14 @@
 //! `POST /api/v1/ingest/events`: a JSON array or JSON lines, any shape
 //! Vigil decodes (docs/formats).
 
+use super::body::{open, records, store};
+use crate::AppState;
+use crate::error::ApiError;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
-use vigil_service::Intake;
-
-use super::body::{body_bytes, idempotency_key, ingest_principal, records};
-use crate::AppState;
-use crate::error::ApiError;
 
 /// Store a batch of events for the key's tenant. Answers after the commit:
 /// `{"accepted":N,"rejected":N,"dead_lettered":N,…}`; each record that
@@ -29,23 +27,9 @@ pub async fn ingest(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let p = ingest_principal(&s, &headers).await?;
-    let key = idempotency_key(&headers)?;
-    let body = body_bytes(&headers, body)?;
+    let (p, key, body) = open(&s, &headers, body).await?;
     let records = records(&body)?;
-    let outcome = s
-        .service
-        .ingest(
-            &p,
-            None,
-            Intake {
-                source: "api:events".into(),
-                records,
-                broken: Vec::new(),
-                idempotency_key: key,
-            },
-        )
-        .await?;
+    let outcome = store(&s, &p, "api:events", records, Vec::new(), key).await?;
     let c = outcome.counts;
     let errors: Vec<&String> = outcome.records.iter().flatten().take(100).collect();
     Ok(Json(json!({

@@ -10,9 +10,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use vigil_core::telemetry::NewDeadLetter;
-use vigil_service::{Intake, Record};
+use vigil_service::Record;
 
-use super::body::{body_bytes, idempotency_key, ingest_principal, records};
+use super::body::{open, records, store};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -89,27 +89,13 @@ async fn ingest(
     body: Bytes,
     raw: bool,
 ) -> Result<Value, ApiError> {
-    let p = ingest_principal(&s, &headers).await?;
-    let key = idempotency_key(&headers)?;
-    let body = body_bytes(&headers, body)?;
+    let (p, key, body) = open(&s, &headers, body).await?;
     let (records, broken) = if raw {
         (records(&body)?, Vec::new())
     } else {
         events(&body)
     };
-    let outcome = s
-        .service
-        .ingest(
-            &p,
-            None,
-            Intake {
-                source: "api:hec".into(),
-                records,
-                broken,
-                idempotency_key: key,
-            },
-        )
-        .await?;
+    let outcome = store(&s, &p, "api:hec", records, broken, key).await?;
     let c = outcome.counts;
     Ok(json!({
         "text": "Success",

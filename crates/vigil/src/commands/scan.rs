@@ -1,12 +1,12 @@
 //! `vigil scan`: Sigma rules over event log files, offline.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use vigil_core::Severity;
 use vigil_detect::correlate::Correlator;
 use vigil_detect::scan::{self, Progress, ScanOptions};
@@ -84,17 +84,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<()> {
         .into());
     }
 
-    let bar = ProgressBar::new(files.len() as u64);
-    if args.no_progress || !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
+    let bar = crate::output::file_progress(files.len() as u64, args.no_progress);
     let options = ScanOptions {
         threads: args.threads,
         min_level,

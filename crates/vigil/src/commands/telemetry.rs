@@ -1,11 +1,8 @@
 //! `vigil ingest`, `vigil deadletter`, `vigil alerts`.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use vigil_core::alert::AlertFilter;
 use vigil_core::telemetry::{IntakeCounts, NewDeadLetter};
@@ -59,17 +56,7 @@ fn add(total: &mut IntakeCounts, c: &IntakeCounts) {
 
 pub async fn ingest(args: IngestArgs, svc: &Service, p: &Principal) -> anyhow::Result<()> {
     let files = files(&args.paths)?;
-    let bar = ProgressBar::new(files.len() as u64);
-    if args.no_progress || !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
+    let bar = crate::output::file_progress(files.len() as u64, args.no_progress);
     let mut total = IntakeCounts::default();
     let batch = args.batch.max(1);
     for file in &files {

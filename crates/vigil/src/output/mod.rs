@@ -258,3 +258,21 @@ pub fn audit_verification(
         (Err(_), _) => Ok(()),
     }
 }
+
+/// A progress bar over `len` files on standard error, hidden when asked or
+/// when standard error is not a terminal.
+pub fn file_progress(len: u64, hidden: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    let bar = indicatif::ProgressBar::new(len);
+    if hidden || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
