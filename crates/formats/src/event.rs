@@ -64,6 +64,7 @@ impl FlatEvent {
         self.fields.clear();
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         self.fields.len()
     }
@@ -72,14 +73,17 @@ impl FlatEvent {
         self.fields.is_empty()
     }
 
+    #[inline]
     fn range((start, end): (u32, u32)) -> Range<usize> {
         start as usize..end as usize
     }
 
+    #[inline]
     fn key_of(&self, s: &Span) -> &str {
         &self.buf[Self::range(s.key)]
     }
 
+    #[inline]
     fn value_of(&self, s: &Span) -> &str {
         &self.buf[Self::range(s.value)]
     }
@@ -124,6 +128,7 @@ impl FlatEvent {
     }
 
     /// The value of field `name` (case-insensitive), or `None` when absent.
+    #[inline]
     pub fn get(&self, name: &str) -> Option<&str> {
         let hash = name_hash(name);
         let system_first = SYSTEM_FIRST_HASHES.contains(&hash)
@@ -150,6 +155,7 @@ impl FlatEvent {
     /// Every value of field `name` (case-insensitive) in the order added,
     /// `System` and payload alike: the elements of a JSON array flattened
     /// under one name, for matching that is true when any element matches.
+    #[inline]
     pub fn get_all<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
         let hash = name_hash(name);
         self.fields
@@ -159,6 +165,7 @@ impl FlatEvent {
     }
 
     /// Every (name, value) pair in the order added, duplicates included.
+    #[inline]
     pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
         self.fields
             .iter()
@@ -166,11 +173,13 @@ impl FlatEvent {
     }
 
     /// Every (name hash, value) pair, for scans that select fields by name.
+    #[inline]
     pub fn hashed_values(&self) -> impl Iterator<Item = (u32, &str)> {
         self.fields.iter().map(|s| (s.hash, self.value_of(s)))
     }
 
     /// Every value, for field-less (keyword) search.
+    #[inline]
     pub fn values(&self) -> impl Iterator<Item = &str> {
         self.fields.iter().map(|s| self.value_of(s))
     }

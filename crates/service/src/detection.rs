@@ -59,22 +59,25 @@ pub struct DetectionReport {
 }
 
 /// The observations one stored event gives, after the tenant's tuning.
+/// `decoded`: the event as intake decoded it, when still in memory; else
+/// its stored record is decoded again.
 fn observe(
     detection: &dyn Detection,
     session: &mut dyn DetectionSession,
     tuning: &HashMap<TenantId, Tuning>,
     stored: &StoredEvent,
+    decoded: Option<Decoded>,
     scratch: &mut Vec<u32>,
     out: &mut Vec<(TenantId, Observation)>,
 ) {
-    let decoded = match decode_record(stored.event.raw.as_bytes()) {
+    let decoded = decoded.or_else(|| match decode_record(stored.event.raw.as_bytes()) {
         Ok(mut d) if d.len() == 1 => d.pop(),
         Ok(_) => None,
         Err(e) => {
             tracing::warn!(seq = stored.seq, error = %e, "a stored event no longer decodes; skipped by detection");
             None
         }
-    };
+    });
     let Some(decoded) = decoded else { return };
     scratch.clear();
     session.detect(&decoded, scratch);
@@ -133,7 +136,7 @@ impl Service {
         &self,
         detection: &Arc<dyn Detection>,
     ) -> Result<Option<DetectionReport>> {
-        let backlog = self.store.detection_backlog(ROUND).await?;
+        let mut backlog = self.store.detection_backlog(ROUND, false).await?;
         let (Some(first), Some(last)) = (backlog.first(), backlog.last()) else {
             self.intake.backlog.store(0, Ordering::Relaxed);
             return Ok(None);
@@ -141,6 +144,31 @@ impl Service {
         let (first, last) = (first.seq, last.seq);
         let events = backlog.len() as u64;
         let received: Vec<vigil_core::Timestamp> = backlog.iter().map(|e| e.received_at).collect();
+        // Events intake decoded are still in memory; the rest (from another
+        // process, before a restart, or pushed out) are read and decoded.
+        let mut decoded: Vec<Option<Decoded>> = {
+            let mut cache = self
+                .intake
+                .decoded
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            backlog.iter().map(|e| cache.take(e.seq)).collect()
+        };
+        let missing: Vec<i64> = backlog
+            .iter()
+            .zip(&decoded)
+            .filter(|(_, d)| d.is_none())
+            .map(|(e, _)| e.seq)
+            .collect();
+        if !missing.is_empty() {
+            let raws: HashMap<i64, String> =
+                self.store.raw_by_seq(&missing).await?.into_iter().collect();
+            for e in &mut backlog {
+                if let Some(raw) = raws.get(&e.seq) {
+                    e.event.raw.clone_from(raw);
+                }
+            }
+        }
         let mut tuning = HashMap::new();
         for stored in &backlog {
             if let std::collections::hash_map::Entry::Vacant(slot) = tuning.entry(stored.tenant_id)
@@ -154,14 +182,15 @@ impl Service {
             let mut out = Vec::new();
             let mut session = d.session();
             // Correlations count and order by event time.
-            let mut order: Vec<&StoredEvent> = backlog.iter().collect();
-            order.sort_by_key(|e| (e.event.time, e.seq));
-            for stored in order {
+            let mut order: Vec<usize> = (0..backlog.len()).collect();
+            order.sort_by_key(|&i| (backlog[i].event.time, backlog[i].seq));
+            for i in order {
                 observe(
                     d.as_ref(),
                     session.as_mut(),
                     &tuning,
-                    stored,
+                    &backlog[i],
+                    decoded[i].take(),
                     &mut scratch,
                     &mut out,
                 );

@@ -47,6 +47,7 @@ pub(crate) struct IntakeState {
     /// Events waiting for detection, as last counted plus since added.
     pub(crate) backlog: AtomicU64,
     permits: Semaphore,
+    pub(crate) decoded: std::sync::Mutex<DecodedCache>,
 }
 
 impl IntakeState {
@@ -56,6 +57,7 @@ impl IntakeState {
             committed: Notify::new(),
             backlog: AtomicU64::new(0),
             permits: Semaphore::new(limits.concurrent_batches.max(1)),
+            decoded: std::sync::Mutex::new(DecodedCache::default()),
         }
     }
 }
@@ -135,18 +137,46 @@ fn event_time(decoded: &Decoded, received_at: Timestamp) -> (Timestamp, u32) {
     }
 }
 
-fn new_event(decoded: Decoded, raw: String, hash: String, received_at: Timestamp) -> NewEvent {
-    let (time, flags) = event_time(&decoded, received_at);
+fn new_event(decoded: &Decoded, raw: String, hash: String, received_at: Timestamp) -> NewEvent {
+    let (time, flags) = event_time(decoded, received_at);
     NewEvent {
         time,
         shape: decoded.shape.as_str(),
-        product: decoded.logsource.product,
-        service: decoded.logsource.service,
-        category: decoded.logsource.category,
+        product: decoded.logsource.product.clone(),
+        service: decoded.logsource.service.clone(),
+        category: decoded.logsource.category.clone(),
         content_hash: hash,
         flags,
         raw,
-        entities: decoded.entities,
+        entities: decoded.entities.clone(),
+    }
+}
+
+/// Events decoded at intake, kept for detection by `seq` so it need not
+/// read and decode them again (bounded: the oldest go first; a miss is
+/// decoded from the store).
+#[derive(Debug, Default)]
+pub(crate) struct DecodedCache {
+    events: std::collections::HashMap<i64, Decoded>,
+    order: std::collections::VecDeque<i64>,
+}
+
+/// At most this many decoded events wait in memory (about 2 KiB each).
+const DECODED_CACHE: usize = 32_768;
+
+impl DecodedCache {
+    fn put(&mut self, seq: i64, event: Decoded) {
+        while self.order.len() >= DECODED_CACHE {
+            if let Some(old) = self.order.pop_front() {
+                self.events.remove(&old);
+            }
+        }
+        self.order.push_back(seq);
+        self.events.insert(seq, event);
+    }
+
+    pub(crate) fn take(&mut self, seq: i64) -> Option<Decoded> {
+        self.events.remove(&seq)
     }
 }
 
@@ -171,13 +201,23 @@ fn elements(record: &[u8]) -> Option<Vec<Vec<u8>>> {
 /// the async runtime). Also returns, per record, why it was dead-lettered
 /// (`None`: stored; for a `Records` batch, the first bad element).
 pub fn build_batch(intake: Intake, received_at: Timestamp) -> (IntakeBatch, Vec<Option<String>>) {
+    let (batch, outcomes, _) = decode_batch(intake, received_at);
+    (batch, outcomes)
+}
+
+/// [`build_batch`], keeping each event's decoding beside it.
+fn decode_batch(
+    intake: Intake,
+    received_at: Timestamp,
+) -> (IntakeBatch, Vec<Option<String>>, Vec<Decoded>) {
+    let mut kept = Vec::with_capacity(intake.records.len());
     let mut batch = IntakeBatch {
         idempotency_key: intake.idempotency_key,
         events: Vec::with_capacity(intake.records.len()),
         dead_letters: intake.broken,
     };
     let source = intake.source;
-    let one =
+    let mut one =
         |at: &dyn std::fmt::Display, bytes: Vec<u8>, batch: &mut IntakeBatch| -> Option<String> {
             let failure = match decode_records(&bytes) {
                 Ok(mut decoded) if decoded.len() == 1 => match decoded.pop() {
@@ -185,7 +225,8 @@ pub fn build_batch(intake: Intake, received_at: Timestamp) -> (IntakeBatch, Vec<
                         let hash = hex_sha256(&bytes);
                         let raw = String::from_utf8(bytes)
                             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-                        batch.events.push(new_event(d, raw, hash, received_at));
+                        batch.events.push(new_event(&d, raw, hash, received_at));
+                        kept.push(d);
                         return None;
                     }
                     Some(Err(e)) => e.to_string(),
@@ -216,7 +257,7 @@ pub fn build_batch(intake: Intake, received_at: Timestamp) -> (IntakeBatch, Vec<
         };
         outcomes.push(outcome);
     }
-    (batch, outcomes)
+    (batch, outcomes, kept)
 }
 
 /// A tenant's telemetry at a glance.
@@ -285,14 +326,22 @@ impl Service {
             })?
             .map_err(|_| ServiceError::Conflict("intake is shutting down".into()))?;
         let received_at = self.clock.now();
-        let (batch, records) =
-            tokio::task::spawn_blocking(move || build_batch(intake, received_at))
+        let (batch, records, decoded) =
+            tokio::task::spawn_blocking(move || decode_batch(intake, received_at))
                 .await
                 .map_err(|e| ServiceError::Conflict(format!("decoding failed: {e}")))?;
-        let counts = self
+        let (counts, seqs) = self
             .store
             .commit_intake(tenant.id, received_at, &batch)
             .await?;
+        {
+            let mut cache = state.decoded.lock().unwrap_or_else(|p| p.into_inner());
+            for (seq, d) in seqs.into_iter().zip(decoded) {
+                if let Some(seq) = seq {
+                    cache.put(seq, d);
+                }
+            }
+        }
         let added = counts.accepted - counts.duplicates;
         if !counts.replayed && added > 0 {
             state.backlog.fetch_add(added, Ordering::Relaxed);

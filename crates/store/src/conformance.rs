@@ -474,10 +474,11 @@ async fn intake_stores_each_event_once_and_replays_a_known_batch(store: &dyn Sto
             b"{oops",
         )],
     };
-    let first = store
+    let (first, seqs) = store
         .commit_intake(t.id, now, &batch)
         .await
         .expect("commit");
+    assert_eq!(seqs.iter().flatten().count(), 300, "each event's seq");
     assert_eq!(
         (
             first.accepted,
@@ -487,7 +488,7 @@ async fn intake_stores_each_event_once_and_replays_a_known_batch(store: &dyn Sto
         ),
         (300, 0, 1, false)
     );
-    let again = store
+    let (again, _) = store
         .commit_intake(t.id, now, &batch)
         .await
         .expect("replay");
@@ -499,10 +500,12 @@ async fn intake_stores_each_event_once_and_replays_a_known_batch(store: &dyn Sto
         events: (295..305).map(|n| event(n, now)).collect(),
         dead_letters: vec![],
     };
-    let dup = store
+    let (dup, seqs) = store
         .commit_intake(t.id, now, &unkeyed)
         .await
         .expect("commit");
+    assert_eq!(seqs[..5], [None; 5], "the five already stored have none");
+    assert!(seqs[5..].iter().all(Option::is_some));
     assert_eq!(
         (dup.accepted, dup.duplicates),
         (10, 5),
@@ -514,8 +517,12 @@ async fn intake_stores_each_event_once_and_replays_a_known_batch(store: &dyn Sto
     assert_eq!(dead[0].reason, "line 3: not JSON");
     assert_eq!(dead[0].raw, "{oops");
     assert_eq!(store.detection_queue_len().await.expect("len"), 305);
-    let backlog = store.detection_backlog(1000).await.expect("backlog");
+    let backlog = store.detection_backlog(1000, true).await.expect("backlog");
     assert_eq!(backlog.len(), 305);
+    let meta = store.detection_backlog(1000, false).await.expect("backlog");
+    assert!(meta.iter().all(|e| e.event.raw.is_empty()));
+    let raws = store.raw_by_seq(&[meta[0].seq]).await.expect("raw by seq");
+    assert_eq!(raws, vec![(meta[0].seq, backlog[0].event.raw.clone())]);
     assert!(
         backlog.windows(2).all(|w| w[0].seq < w[1].seq),
         "oldest first"
@@ -544,7 +551,7 @@ async fn detections_fold_into_deduplicated_alerts_and_leave_the_queue(store: &dy
         .await
         .expect("read")
         .expect("tenant from an earlier check");
-    let backlog = store.detection_backlog(1000).await.expect("backlog");
+    let backlog = store.detection_backlog(1000, false).await.expect("backlog");
     let (first, last) = (backlog[0].seq, backlog[backlog.len() - 1].seq);
     let obs = |rule: &str, user: &str, time: &str, seq: i64| Observation {
         rule_id: rule.into(),

@@ -192,15 +192,21 @@ pub trait TelemetryStore: Send + Sync {
     /// detection queue; the dead letters; with an idempotency key, the
     /// answer. A key seen before commits nothing and returns the first
     /// answer with `replayed`.
+    /// Also returns, per event of the batch, the `seq` it was stored under
+    /// (`None`: a duplicate, or the whole batch was a replay).
     async fn commit_intake(
         &self,
         tenant: TenantId,
         received_at: vigil_core::Timestamp,
         batch: &IntakeBatch,
-    ) -> Result<IntakeCounts>;
+    ) -> Result<(IntakeCounts, Vec<Option<i64>>)>;
 
-    /// Up to `limit` events waiting for detection, oldest first.
-    async fn detection_backlog(&self, limit: u32) -> Result<Vec<StoredEvent>>;
+    /// Up to `limit` events waiting for detection, oldest first; without
+    /// their records (`raw` empty) unless `with_raw`.
+    async fn detection_backlog(&self, limit: u32, with_raw: bool) -> Result<Vec<StoredEvent>>;
+
+    /// The records of stored events, by `seq` (any tenant: for detection).
+    async fn raw_by_seq(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>>;
 
     /// How many events wait for detection.
     async fn detection_queue_len(&self) -> Result<u64>;

@@ -37,10 +37,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            // Telemetry indexes outgrow SQLite's 2 MiB default cache at
-            // once; reads through a memory map save a syscall per page.
+            // Telemetry indexes outgrow SQLite's 2 MiB default cache at once.
             .pragma("cache_size", "-65536")
-            .pragma("mmap_size", "268435456")
             .pragma("temp_store", "memory")
             // Fewer, larger checkpoints write hot index pages fewer times.
             .pragma("wal_autocheckpoint", "8192");
@@ -110,15 +108,20 @@ impl crate::TelemetryStore for SqliteStore {
         tenant: vigil_core::TenantId,
         received_at: vigil_core::Timestamp,
         batch: &vigil_core::telemetry::IntakeBatch,
-    ) -> Result<vigil_core::telemetry::IntakeCounts> {
+    ) -> Result<(vigil_core::telemetry::IntakeCounts, Vec<Option<i64>>)> {
         self.commit_intake_impl(tenant, received_at, batch).await
     }
 
     async fn detection_backlog(
         &self,
         limit: u32,
+        with_raw: bool,
     ) -> Result<Vec<vigil_core::telemetry::StoredEvent>> {
-        self.detection_backlog_impl(limit).await
+        self.detection_backlog_impl(limit, with_raw).await
+    }
+
+    async fn raw_by_seq(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
+        self.raw_by_seq_impl(seqs).await
     }
 
     async fn detection_queue_len(&self) -> Result<u64> {

@@ -22,15 +22,7 @@ pub(super) fn decode_event(row: &SqliteRow) -> Result<StoredEvent> {
     let shape: String = row.try_get("shape")?;
     let entities: String = row.try_get("entities")?;
     let flags: i64 = row.try_get("flags")?;
-    let packed: Option<Vec<u8>> = row.try_get("raw_lz4")?;
-    let raw = match packed {
-        Some(bytes) => {
-            let plain = lz4_flex::decompress_size_prepended(&bytes)
-                .map_err(|e| StoreError::corrupt("event record", e))?;
-            String::from_utf8(plain).map_err(|e| StoreError::corrupt("event record", e))?
-        }
-        None => row.try_get("raw")?,
-    };
+    let raw = raw_of(row)?;
     Ok(StoredEvent {
         seq: row.try_get("seq")?,
         tenant_id: parse("tenant id", &tenant)?,
@@ -48,6 +40,19 @@ pub(super) fn decode_event(row: &SqliteRow) -> Result<StoredEvent> {
                 .map_err(|e| StoreError::corrupt("event entities", e))?,
         },
     })
+}
+
+/// The record as received: decompressed, or as stored by older versions.
+fn raw_of(row: &SqliteRow) -> Result<String> {
+    let packed: Option<Vec<u8>> = row.try_get("raw_lz4")?;
+    match packed {
+        Some(bytes) => {
+            let plain = lz4_flex::decompress_size_prepended(&bytes)
+                .map_err(|e| StoreError::corrupt("event record", e))?;
+            String::from_utf8(plain).map_err(|e| StoreError::corrupt("event record", e))
+        }
+        None => Ok(row.try_get("raw")?),
+    }
 }
 
 /// Shapes are a closed set of names; anything else reads back as
@@ -68,16 +73,16 @@ fn static_shape(s: &str) -> &'static str {
 pub(super) const EVENT_COLUMNS: &str = "e.seq, e.tenant_id, e.time, e.received_at, e.shape, e.product, e.service, e.category, e.content_hash, e.flags, e.raw, e.raw_lz4, e.entities";
 
 /// Insert events (skipping identical ones), their entity rows and queue
-/// entries. Returns how many were new.
+/// entries. Returns each event's `seq` (`None`: a duplicate).
 async fn insert_events(
     conn: &mut SqliteConnection,
     tenant: TenantId,
     received_at: Timestamp,
     events: &[NewEvent],
-) -> Result<u64> {
+) -> Result<Vec<Option<i64>>> {
     let tenant_text = tenant.to_string();
-    let mut inserted = 0;
-    for chunk in events.chunks(CHUNK) {
+    let mut seqs = vec![None; events.len()];
+    for (n, chunk) in events.chunks(CHUNK).enumerate() {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO events (tenant_id, time, received_at, shape, product, service, category, content_hash, flags, raw, raw_lz4, entities) ",
         );
@@ -100,13 +105,13 @@ async fn insert_events(
         if rows.is_empty() {
             continue;
         }
-        inserted += rows.len() as u64;
         let mut new: Vec<(i64, &NewEvent)> = Vec::with_capacity(rows.len());
         for row in &rows {
             let seq: i64 = row.try_get("seq")?;
             let hash: String = row.try_get("content_hash")?;
-            if let Some(e) = chunk.iter().find(|e| e.content_hash == hash) {
-                new.push((seq, e));
+            if let Some(i) = chunk.iter().position(|e| e.content_hash == hash) {
+                seqs[n * CHUNK + i] = Some(seq);
+                new.push((seq, &chunk[i]));
             }
         }
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO detection_queue (seq) ");
@@ -136,7 +141,7 @@ async fn insert_events(
             q.build().execute(&mut *conn).await?;
         }
     }
-    Ok(inserted)
+    Ok(seqs)
 }
 
 impl SqliteStore {
@@ -145,7 +150,7 @@ impl SqliteStore {
         tenant: TenantId,
         received_at: Timestamp,
         batch: &IntakeBatch,
-    ) -> Result<IntakeCounts> {
+    ) -> Result<(IntakeCounts, Vec<Option<i64>>)> {
         let mut tx = self.write_tx().await?;
         if let Some(key) = &batch.idempotency_key {
             let row = sqlx::query(
@@ -159,17 +164,19 @@ impl SqliteStore {
                 let n = |c: &str| -> Result<u64> {
                     Ok(u64::try_from(r.try_get::<i64, _>(c)?).unwrap_or(0))
                 };
-                return Ok(IntakeCounts {
+                let counts = IntakeCounts {
                     accepted: n("accepted")?,
                     duplicates: n("duplicates")?,
                     rejected: n("rejected")?,
                     dead_lettered: n("dead_lettered")?,
                     flagged: n("flagged")?,
                     replayed: true,
-                });
+                };
+                return Ok((counts, vec![None; batch.events.len()]));
             }
         }
-        let inserted = insert_events(&mut tx, tenant, received_at, &batch.events).await?;
+        let seqs = insert_events(&mut tx, tenant, received_at, &batch.events).await?;
+        let inserted = seqs.iter().flatten().count() as u64;
         for chunk in batch.dead_letters.chunks(CHUNK) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO dead_letters (tenant_id, received_at, source, reason, raw) ",
@@ -212,18 +219,44 @@ impl SqliteStore {
             .await?;
         }
         tx.commit().await?;
-        Ok(counts)
+        Ok((counts, seqs))
     }
 
-    pub(super) async fn detection_backlog_impl(&self, limit: u32) -> Result<Vec<StoredEvent>> {
+    pub(super) async fn detection_backlog_impl(
+        &self,
+        limit: u32,
+        with_raw: bool,
+    ) -> Result<Vec<StoredEvent>> {
+        let columns = if with_raw {
+            EVENT_COLUMNS.to_owned()
+        } else {
+            EVENT_COLUMNS.replace("e.raw, e.raw_lz4", "'' AS raw, NULL AS raw_lz4")
+        };
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM detection_queue q JOIN events e ON e.seq = q.seq ORDER BY q.seq LIMIT ?"
+            "SELECT {columns} FROM detection_queue q JOIN events e ON e.seq = q.seq ORDER BY q.seq LIMIT ?"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(decode_event).collect()
+    }
+
+    pub(super) async fn raw_by_seq_impl(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
+        let mut out = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(CHUNK) {
+            let mut q: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT seq, raw, raw_lz4 FROM events WHERE seq IN (");
+            let mut sep = q.separated(", ");
+            for s in chunk {
+                sep.push_bind(*s);
+            }
+            q.push(")");
+            for row in q.build().fetch_all(&self.pool).await? {
+                out.push((row.try_get("seq")?, raw_of(&row)?));
+            }
+        }
+        Ok(out)
     }
 
     pub(super) async fn detection_queue_len_impl(&self) -> Result<u64> {
