@@ -62,13 +62,26 @@ pub async fn ingest(args: IngestArgs, svc: &Service, p: &Principal) -> anyhow::R
     for file in &files {
         let kind = FileKind::from_path(file).context("unknown file kind")?;
         let source = format!("cli:{}", file.display());
-        // Reading is CPU work: off the async runtime.
-        let (records, broken) = {
+        // Reading is CPU work, off the async runtime; batches stream to
+        // intake as they fill, so a large file never sits in memory whole.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Intake>(2);
+        let reader = {
             let file = file.clone();
             let source = source.clone();
             tokio::task::spawn_blocking(move || {
-                let mut records = Vec::new();
-                let mut broken = Vec::new();
+                let mut records = Vec::with_capacity(batch);
+                // Both callbacks below add to it.
+                let broken = std::cell::RefCell::new(Vec::new());
+                let send = |records: &mut Vec<Record>| {
+                    tx.blocking_send(Intake {
+                        source: source.clone(),
+                        records: std::mem::take(records),
+                        broken: std::mem::take(&mut *broken.borrow_mut()),
+                        idempotency_key: None,
+                    })
+                    .is_ok()
+                };
+                let mut open = true;
                 vigil_formats::read_records(
                     &file,
                     kind,
@@ -77,53 +90,30 @@ pub async fn ingest(args: IngestArgs, svc: &Service, p: &Principal) -> anyhow::R
                         records.push(Record {
                             at: vigil_service::At::Text(r.at),
                             bytes: r.json,
-                        })
+                        });
+                        if open && records.len() >= batch {
+                            open = send(&mut records);
+                        }
                     },
                     &mut |e| {
-                        broken.push(NewDeadLetter::new(
+                        broken.borrow_mut().push(NewDeadLetter::new(
                             &source,
                             format!("{}: {}", e.location, e.reason),
                             b"",
                         ))
                     },
                 );
-                (records, broken)
+                if open && (!records.is_empty() || !broken.borrow().is_empty()) {
+                    send(&mut records);
+                }
             })
-            .await?
         };
-        let mut broken = Some(broken);
-        let mut chunks = records.chunks(batch).peekable();
-        if chunks.peek().is_none() {
-            let outcome = svc
-                .ingest(
-                    p,
-                    Some(&args.tenant),
-                    Intake {
-                        source: source.clone(),
-                        records: Vec::new(),
-                        broken: broken.take().unwrap_or_default(),
-                        idempotency_key: None,
-                    },
-                )
-                .await?;
-            add(&mut total, &outcome.counts);
-        }
-        for chunk in chunks {
-            let outcome = svc
-                .ingest(
-                    p,
-                    Some(&args.tenant),
-                    Intake {
-                        source: source.clone(),
-                        records: chunk.to_vec(),
-                        broken: broken.take().unwrap_or_default(),
-                        idempotency_key: None,
-                    },
-                )
-                .await?;
+        while let Some(intake) = rx.recv().await {
+            let outcome = svc.ingest(p, Some(&args.tenant), intake).await?;
             add(&mut total, &outcome.counts);
             bar.set_message(format!("{} events", total.accepted));
         }
+        reader.await?;
         bar.inc(1);
     }
     bar.finish_and_clear();
