@@ -10,6 +10,7 @@ pub mod audit;
 pub mod entity;
 pub mod id;
 pub mod identity;
+pub mod incident;
 pub mod rules;
 pub mod session;
 pub mod severity;
