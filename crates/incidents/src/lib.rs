@@ -26,5 +26,7 @@ pub use common::{
 };
 pub use config::{ConfigError, CorrelationConfig};
 pub use merge::{MergeError, Merged, merge};
-pub use place::{ApplyError, Ignored, Link, Placement, Target, apply, place, resolve};
-pub use summary::{TenantMismatch, absorb, open, refresh, title};
+pub use place::{
+    ApplyError, Ignored, Link, Placement, Target, apply, apply_update, place, resolve,
+};
+pub use summary::{TenantMismatch, absorb, open, rebuild, refresh, title};

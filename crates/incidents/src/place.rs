@@ -11,7 +11,7 @@ use crate::CorrelationConfig;
 use crate::common::{CommonReason, Prevalence, common_reason, is_key_kind};
 use crate::config::human;
 use crate::merge::{MergeError, merge};
-use crate::summary::{TenantMismatch, absorb, open};
+use crate::summary::{TenantMismatch, absorb, open, refresh};
 
 /// Where an alert goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,6 +235,35 @@ pub fn apply(
         merge(a, b)?;
     }
     Ok(target)
+}
+
+/// Carries out `placement` for an alert already counted in incident
+/// `home` whose activity grew (the same rule fired again): `home` follows
+/// the alert without counting it again, and when the alert now links other
+/// open incidents, they and `home` are merged into the oldest of them.
+/// Answers the incident now holding the alert. (`placement` is what
+/// [`place`] answered for the grown alert, with `home` among the open
+/// incidents.)
+pub fn apply_update(
+    incidents: &mut [Incident],
+    alert: &Alert,
+    placement: &Placement,
+    home: IncidentId,
+) -> Result<IncidentId, ApplyError> {
+    let h = index(incidents, home)?;
+    refresh(&mut incidents[h], alert)?;
+    let mut group: Vec<IncidentId> = placement.links.iter().map(|l| l.incident).collect();
+    group.push(home);
+    group.sort();
+    group.dedup();
+    let survivor = group[0];
+    let s = index(incidents, survivor)?;
+    for other in &group[1..] {
+        let o = index(incidents, *other)?;
+        let (a, b) = pair_mut(incidents, s, o)?;
+        merge(a, b)?;
+    }
+    Ok(survivor)
 }
 
 fn index(incidents: &[Incident], id: IncidentId) -> Result<usize, ApplyError> {
@@ -468,6 +497,65 @@ mod tests {
         );
         assert_eq!(p.target, Target::New);
         assert!(p.reason.contains("names no device, user"), "{}", p.reason);
+    }
+
+    #[test]
+    fn a_grown_alert_that_now_reaches_another_incident_merges_them_without_counting_twice() {
+        let a = alert(1, "A", Severity::Low, &["device:ws1"], 0);
+        let b = alert(2, "B", Severity::Low, &["device:ws1"], 30);
+        let mut incidents = vec![open(id(1), &a), open(id(2), &b)];
+        let mut grown = a.clone();
+        grown.last_activity = crate::testing::at(10);
+        let p = place(&grown, &incidents, &Prevalence::default(), &cfg());
+        assert_eq!(p.target, Target::Existing(id(1)));
+        assert_eq!(p.merge, [id(2)]);
+        assert_eq!(apply_update(&mut incidents, &grown, &p, id(1)), Ok(id(1)));
+        assert_eq!(incidents[0].alert_count, 2);
+        assert_eq!(incidents[1].redirected_to, Some(id(1)));
+        let lonely = alert(3, "C", Severity::Low, &[], 0);
+        let mut alone = vec![open(id(3), &lonely)];
+        let p = place(&lonely, &alone, &Prevalence::default(), &cfg());
+        assert_eq!(apply_update(&mut alone, &lonely, &p, id(3)), Ok(id(3)));
+        assert_eq!(alone[0].alert_count, 1);
+    }
+
+    #[test]
+    fn a_phishing_mail_the_macro_it_started_and_the_lateral_movement_are_one_incident() {
+        let story = [
+            alert(
+                1,
+                "Phishing",
+                Severity::Medium,
+                &["mailbox:ceo@acme.example", "user:acme\\ceo"],
+                0,
+            ),
+            alert(
+                2,
+                "Office macro",
+                Severity::High,
+                &["user:acme\\ceo", "device:ws1"],
+                1,
+            ),
+            alert(
+                3,
+                "Remote service",
+                Severity::High,
+                &["device:ws1", "device:dc1"],
+                2,
+            ),
+            alert(4, "DCSync", Severity::Critical, &["device:dc1"], 3),
+        ];
+        let mut incidents = Vec::new();
+        for (n, a) in (10..).zip(&story) {
+            let p = place(a, &incidents, &Prevalence::default(), &cfg());
+            apply(&mut incidents, a, &p, id(n)).expect("applies");
+        }
+        assert_eq!(incidents.len(), 1);
+        assert_eq!(incidents[0].alert_count, 4);
+        assert_eq!(
+            incidents[0].title,
+            "DCSync and 3 more on 2 devices involving acme\\ceo"
+        );
     }
 
     #[test]

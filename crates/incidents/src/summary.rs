@@ -71,6 +71,33 @@ pub fn refresh(incident: &mut Incident, alert: &Alert) -> Result<(), TenantMisma
     Ok(())
 }
 
+/// The summary recomputed from `alerts`, the incident's alerts now (after
+/// an analyst moved some out): the count and every summary field start
+/// afresh; id, tenant, status, analyst severity and merge history are
+/// kept. Alerts of another tenant are refused.
+pub fn rebuild(incident: &Incident, alerts: &[Alert]) -> Result<Incident, TenantMismatch> {
+    let mut out = incident.clone();
+    out.alert_count = 0;
+    out.tactics.clear();
+    out.techniques.clear();
+    out.entities.clear();
+    out.links.clear();
+    out.rules.clear();
+    match alerts.first() {
+        Some(a) => {
+            out.alert_severity = a.severity;
+            out.first_activity = a.first_activity.min(a.last_activity);
+            out.last_activity = a.first_activity.max(a.last_activity);
+        }
+        None => out.alert_severity = vigil_core::Severity::Informational,
+    }
+    for alert in alerts {
+        absorb(&mut out, alert)?;
+    }
+    out.title = title(&out);
+    Ok(out)
+}
+
 pub(crate) fn same_tenant(incident: &Incident, tenant: TenantId) -> Result<(), TenantMismatch> {
     if incident.tenant_id == tenant {
         Ok(())
@@ -434,6 +461,32 @@ mod tests {
                 last: at(7)
             }]
         );
+    }
+
+    #[test]
+    fn rebuilding_after_an_alert_moved_out_forgets_it_and_keeps_the_analysts_fields() {
+        let a = alert(1, "Recon", Severity::Low, &["device:ws1"], 0);
+        let b = alert(
+            2,
+            "Ransomware",
+            Severity::Critical,
+            &["device:ws1", "user:bob"],
+            3,
+        );
+        let mut inc = open(id(1), &a);
+        absorb(&mut inc, &b).expect("same");
+        inc.status = IncidentStatus::InProgress;
+        inc.analyst_severity = Some(Severity::Medium);
+        let left = rebuild(&inc, std::slice::from_ref(&a)).expect("same");
+        assert_eq!(left, {
+            let mut fresh = open(id(1), &a);
+            fresh.status = IncidentStatus::InProgress;
+            fresh.analyst_severity = Some(Severity::Medium);
+            fresh
+        });
+        let empty = rebuild(&inc, &[]).expect("same");
+        assert_eq!(empty.alert_count, 0);
+        assert_eq!(empty.title, "Incident");
     }
 
     #[test]
