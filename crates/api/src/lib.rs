@@ -11,6 +11,7 @@ mod auth;
 mod cookies;
 pub mod error;
 mod identity;
+mod incidents;
 mod ingest;
 mod limit;
 mod me;
@@ -133,6 +134,12 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             get(telemetry::alert),
         ),
         ("GET", "/tenants/{tenant}/telemetry", get(telemetry::stats)),
+        ("GET", "/tenants/{tenant}/incidents", get(incidents::list)),
+        (
+            "GET",
+            "/tenants/{tenant}/incidents/{id}",
+            get(incidents::show),
+        ),
         (
             "GET",
             "/tenants/{tenant}/dead-letters",

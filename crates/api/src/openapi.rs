@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, identity, ingest, me, telemetry, tenants};
+use crate::{audit, identity, incidents, ingest, me, telemetry, tenants};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -35,6 +35,8 @@ use crate::{audit, identity, ingest, me, telemetry, tenants};
         telemetry::alert,
         telemetry::dead_letters,
         telemetry::stats,
+        incidents::list,
+        incidents::show,
         ingest::events::ingest,
         ingest::bulk::ingest,
         ingest::hec::event,

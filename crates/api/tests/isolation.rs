@@ -219,6 +219,8 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
         },
         ("GET", "/tenants/{tenant}/alerts")
         | ("GET", "/tenants/{tenant}/alerts/{id}")
+        | ("GET", "/tenants/{tenant}/incidents")
+        | ("GET", "/tenants/{tenant}/incidents/{id}")
         | ("GET", "/tenants/{tenant}/telemetry") => match () {
             () if hidden => StatusCode::NOT_FOUND,
             () => StatusCode::OK,
@@ -317,6 +319,20 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
                         .await
                         .expect("alerts");
                     concrete = concrete.replace("{id}", &alerts[0].id.to_string());
+                } else if path.ends_with("/incidents/{id}") {
+                    let incidents = w
+                        .svc
+                        .list_incidents(
+                            &op,
+                            tenant,
+                            vigil_service::IncidentFilter {
+                                limit: 1,
+                                ..Default::default()
+                            },
+                        )
+                        .await
+                        .expect("incidents");
+                    concrete = concrete.replace("{id}", &incidents[0].incident.id.to_string());
                 } else if path == "/tokens/{id}" {
                     let owner = format!("owner@{tenant}.example");
                     let (_, token) = w

@@ -216,6 +216,9 @@ impl Service {
         metrics::counter!("vigil_detection_observations_total")
             .increment(observations.len() as u64);
         metrics::gauge!("vigil_detection_backlog").set(left as f64);
+        if !touched.is_empty() {
+            self.correlate_alerts().await?;
+        }
         Ok(Some(DetectionReport {
             events,
             observations: observations.len() as u64,
@@ -239,6 +242,8 @@ impl Service {
             total.observations += r.observations;
             total.alerts_touched += r.alerts_touched;
         }
+        // Alerts an interrupted run left without an incident.
+        self.correlate_alerts().await?;
         Ok(Some(total))
     }
 
@@ -264,6 +269,9 @@ impl Service {
             }
         };
         tracing::info!("detection running");
+        if let Err(e) = self.correlate_alerts().await {
+            tracing::error!(error = %e, "incident correlation failed; will retry");
+        }
         let mut detection = detection;
         let mut version = self.rules_version().await.ok();
         let mut checked = std::time::Instant::now();

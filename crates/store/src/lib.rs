@@ -314,6 +314,80 @@ pub trait RuleStore: Send + Sync {
     async fn rules_version(&self) -> Result<(i64, i64, i64)>;
 }
 
+/// An incident with the fields analysts set beside its correlation summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentRecord {
+    pub incident: vigil_core::incident::Incident,
+    pub assigned_to: Option<String>,
+    pub classification: Option<String>,
+    pub determination: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: vigil_core::Timestamp,
+    pub updated_at: vigil_core::Timestamp,
+    pub version: i64,
+}
+
+/// One entry of an incident's activity log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IncidentActivity {
+    pub incident: vigil_core::incident::IncidentId,
+    pub at: vigil_core::Timestamp,
+    pub actor: String,
+    /// `opened`, `alert_added`, `merged`, `merged_into`, …
+    pub action: String,
+    /// Why, in words (the correlation's reason names the linking entity).
+    pub details: String,
+}
+
+/// Which incidents to list, newest activity first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentFilter {
+    /// Only these statuses (none: every status but `redirected`).
+    pub statuses: Vec<String>,
+    pub include_redirected: bool,
+    pub severities: Vec<vigil_core::Severity>,
+    pub since: Option<vigil_core::Timestamp>,
+    /// Words in the title.
+    pub text: Option<String>,
+    pub after: Option<(vigil_core::Timestamp, vigil_core::incident::IncidentId)>,
+    pub limit: u32,
+}
+
+/// Incidents: what correlation reads and writes, and what people list.
+#[async_trait]
+pub trait IncidentStore: Send + Sync {
+    /// Alerts no incident holds yet, oldest activity first.
+    async fn alerts_without_incident(&self, limit: u32) -> Result<Vec<Alert>>;
+
+    /// A tenant's incidents alerts may still join.
+    async fn open_incidents(&self, tenant: TenantId)
+    -> Result<Vec<vigil_core::incident::Incident>>;
+
+    /// In one transaction: store incidents new or changed (a redirected one
+    /// hands its alerts to the incident it went into), place alerts, and
+    /// append to the activity log.
+    async fn save_correlation(
+        &self,
+        incidents: &[vigil_core::incident::Incident],
+        placed: &[(AlertId, vigil_core::incident::IncidentId)],
+        activity: &[IncidentActivity],
+        now: vigil_core::Timestamp,
+    ) -> Result<()>;
+
+    async fn list_incidents(
+        &self,
+        tenant: TenantId,
+        filter: &IncidentFilter,
+    ) -> Result<Vec<IncidentRecord>>;
+
+    /// One of a tenant's incidents, its alerts and its activity log.
+    async fn incident(
+        &self,
+        tenant: TenantId,
+        id: vigil_core::incident::IncidentId,
+    ) -> Result<Option<(IncidentRecord, Vec<AlertId>, Vec<IncidentActivity>)>>;
+}
+
 /// Held while this process runs detection.
 pub struct DetectionLease(#[allow(dead_code)] Box<dyn std::any::Any + Send + Sync>);
 
@@ -332,6 +406,7 @@ pub trait Store:
     + SessionStore
     + TelemetryStore
     + RuleStore
+    + IncidentStore
     + std::fmt::Debug
 {
     /// Apply pending migrations; refuse a database from a newer Vigil.

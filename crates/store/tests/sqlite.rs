@@ -36,10 +36,11 @@ async fn migrations_from_an_empty_database_create_every_table() {
             (4, "telemetry".to_owned()),
             (5, "rules".to_owned()),
             (6, "alert_source".to_owned()),
-            (7, "raw_compressed".to_owned())
+            (7, "raw_compressed".to_owned()),
+            (8, "incidents".to_owned())
         ]
     );
-    assert_eq!(report.version, 7);
+    assert_eq!(report.version, 8);
     assert!(
         store
             .list_tenants()
@@ -76,7 +77,7 @@ async fn a_database_from_a_newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 999,
-                supported: 7,
+                supported: 8,
                 ..
             }
         ),

@@ -89,6 +89,9 @@ pub enum Command {
     /// A tenant's alerts
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// A tenant's incidents: alerts grouped by shared entities
+    #[command(subcommand)]
+    Incident(IncidentCommand),
     /// Detection rule packs, and per-tenant enablement and exclusions
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -150,6 +153,30 @@ pub enum AlertsCommand {
         entity: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// List a tenant's incidents, newest activity first
+    List {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        /// Comma-separated statuses (default: all but redirected)
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// One incident: its alerts and its activity log
+    Show {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        id: String,
         #[command(flatten)]
         out: JsonFlag,
     },

@@ -17,13 +17,13 @@ use crate::{Result, StoreError};
 /// An alert keeps the first this many events as its sample.
 const MAX_ALERT_EVENTS: i64 = 100;
 
-const ALERT_COLUMNS: &str = "id, tenant_id, rule_id, rule_title, source, severity, tactics, techniques, entities, first_activity, last_activity, count, incident_id, created_at, updated_at";
+pub(super) const ALERT_COLUMNS: &str = "id, tenant_id, rule_id, rule_title, source, severity, tactics, techniques, entities, first_activity, last_activity, count, incident_id, created_at, updated_at";
 
 fn json_list<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Result<Vec<T>> {
     serde_json::from_str(text).map_err(|e| StoreError::corrupt(what, e))
 }
 
-fn decode_alert(row: &SqliteRow) -> Result<Alert> {
+pub(super) fn decode_alert(row: &SqliteRow) -> Result<Alert> {
     let id: String = row.try_get("id")?;
     let tenant: String = row.try_get("tenant_id")?;
     let severity: String = row.try_get("severity")?;

@@ -40,6 +40,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "raw_compressed",
         sql: include_str!("../../migrations/sqlite/0007_raw_compressed.sql"),
     },
+    Migration {
+        version: 8,
+        name: "incidents",
+        sql: include_str!("../../migrations/sqlite/0008_incidents.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

@@ -3,6 +3,7 @@
 mod alerts;
 mod audit;
 mod identity;
+mod incidents;
 mod migrations;
 mod rules;
 mod session;
@@ -197,5 +198,52 @@ impl crate::TelemetryStore for SqliteStore {
 
     fn try_detection_lease(&self) -> Result<Option<crate::DetectionLease>> {
         self.try_detection_lease_impl()
+    }
+}
+
+#[async_trait]
+impl crate::IncidentStore for SqliteStore {
+    async fn alerts_without_incident(&self, limit: u32) -> Result<Vec<vigil_core::alert::Alert>> {
+        self.alerts_without_incident_impl(limit).await
+    }
+
+    async fn open_incidents(
+        &self,
+        tenant: vigil_core::TenantId,
+    ) -> Result<Vec<vigil_core::incident::Incident>> {
+        self.open_incidents_impl(tenant).await
+    }
+
+    async fn save_correlation(
+        &self,
+        incidents: &[vigil_core::incident::Incident],
+        placed: &[(vigil_core::alert::AlertId, vigil_core::incident::IncidentId)],
+        activity: &[crate::IncidentActivity],
+        now: vigil_core::Timestamp,
+    ) -> Result<()> {
+        self.save_correlation_impl(incidents, placed, activity, now)
+            .await
+    }
+
+    async fn list_incidents(
+        &self,
+        tenant: vigil_core::TenantId,
+        filter: &crate::IncidentFilter,
+    ) -> Result<Vec<crate::IncidentRecord>> {
+        self.list_incidents_impl(tenant, filter).await
+    }
+
+    async fn incident(
+        &self,
+        tenant: vigil_core::TenantId,
+        id: vigil_core::incident::IncidentId,
+    ) -> Result<
+        Option<(
+            crate::IncidentRecord,
+            Vec<vigil_core::alert::AlertId>,
+            Vec<crate::IncidentActivity>,
+        )>,
+    > {
+        self.incident_impl(tenant, id).await
     }
 }

@@ -103,6 +103,10 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
             let (service, _) = open(&loaded.config).await?;
             telemetry::alerts(c, &service, &operator()).await
         }
+        Command::Incident(c) => {
+            let (service, _) = open(&loaded.config).await?;
+            telemetry::incidents(c, &service, &operator()).await
+        }
         Command::Purge(out) => {
             let (service, _) = open(&loaded.config).await?;
             let report = service.purge_expired(&operator()).await?;

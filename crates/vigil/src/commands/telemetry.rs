@@ -10,7 +10,7 @@ use vigil_core::{Entity, Severity};
 use vigil_formats::FileKind;
 use vigil_service::{Intake, Principal, Record, Service};
 
-use crate::cli::{AlertsCommand, DeadletterCommand, IngestArgs, SpecError};
+use crate::cli::{AlertsCommand, DeadletterCommand, IncidentCommand, IngestArgs, SpecError};
 use crate::output::{emit, emit_json};
 
 /// Files under `paths` that Vigil reads, in sorted order.
@@ -245,4 +245,86 @@ pub async fn alerts(c: AlertsCommand, svc: &Service, p: &Principal) -> anyhow::R
         ));
     }
     emit(&text)
+}
+
+pub async fn incidents(c: IncidentCommand, svc: &Service, p: &Principal) -> anyhow::Result<()> {
+    match c {
+        IncidentCommand::List {
+            tenant,
+            status,
+            limit,
+            out,
+        } => {
+            let statuses = status
+                .map(|s| s.split(',').map(|x| x.trim().to_owned()).collect())
+                .unwrap_or_default();
+            let items = svc
+                .list_incidents(
+                    p,
+                    &tenant,
+                    vigil_service::IncidentFilter {
+                        statuses,
+                        limit,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            if out.json {
+                let v: Vec<_> = items.iter().map(|r| &r.incident).collect();
+                return emit_json(&json!(v));
+            }
+            if items.is_empty() {
+                return emit("no incidents");
+            }
+            let mut text = String::new();
+            for r in &items {
+                let i = &r.incident;
+                text.push_str(&format!(
+                    "{}  {:<8} {:<17} {:>4} alerts  {}\n",
+                    i.id,
+                    i.severity().as_str(),
+                    i.status.as_str(),
+                    i.alert_count,
+                    i.title
+                ));
+            }
+            emit(&text)
+        }
+        IncidentCommand::Show { tenant, id, out } => {
+            let id = id.parse().map_err(|_| SpecError {
+                flag: "ID",
+                value: id.clone(),
+                reason: "not an incident id".into(),
+            })?;
+            let view = svc.incident(p, &tenant, id).await?;
+            if out.json {
+                return emit_json(&json!({
+                    "incident": view.record.incident,
+                    "alerts": view.alerts,
+                    "activity": view.activity,
+                }));
+            }
+            let i = &view.record.incident;
+            let mut text = format!(
+                "{} ({}, {}): {}\n{} alerts, {} to {}\nentities: {}\n\nactivity:\n",
+                i.id,
+                i.severity(),
+                i.status.as_str(),
+                i.title,
+                i.alert_count,
+                i.first_activity,
+                i.last_activity,
+                i.entities
+                    .iter()
+                    .take(10)
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            for a in &view.activity {
+                text.push_str(&format!("  {}  {}  {}\n", a.at, a.action, a.details));
+            }
+            emit(&text)
+        }
+    }
 }

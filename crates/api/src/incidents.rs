@@ -1,0 +1,173 @@
+//! `/api/v1/tenants/{tenant}/incidents`.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigil_core::Severity;
+use vigil_service::{IncidentFilter, IncidentRecord};
+
+use crate::error::ApiError;
+use crate::{AppState, Caller};
+
+fn bad(field: &str, reason: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+        format!("{field}: {reason}"),
+    )
+}
+
+/// Filters of the incident list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentQuery {
+    /// Comma-separated statuses (default: every status but `redirected`).
+    pub status: Option<String>,
+    /// Comma-separated severities.
+    pub severity: Option<String>,
+    /// Activity at or after this time (RFC 3339).
+    pub since: Option<String>,
+    /// Words in the title.
+    pub text: Option<String>,
+    /// At most this many (default 50, at most 200).
+    pub limit: Option<u32>,
+    /// `next` from the previous page.
+    pub cursor: Option<String>,
+}
+
+fn incident_json(r: &IncidentRecord) -> Value {
+    let i = &r.incident;
+    json!({
+        "id": i.id,
+        "title": i.title,
+        "severity": i.severity(),
+        "status": i.status,
+        "assigned_to": r.assigned_to,
+        "classification": r.classification,
+        "determination": r.determination,
+        "tags": r.tags,
+        "alert_count": i.alert_count,
+        "entities": i.entities,
+        "tactics": i.tactics,
+        "techniques": i.techniques,
+        "first_activity": i.first_activity,
+        "last_activity": i.last_activity,
+        "redirected_to": i.redirected_to,
+        "merged": i.merged,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    })
+}
+
+fn cursor_of(r: &IncidentRecord) -> String {
+    format!(
+        "{}_{}",
+        r.incident.last_activity.as_microsecond(),
+        r.incident.id
+    )
+}
+
+/// The tenant's incidents, newest activity first: `{"items":[…],"next":…}`.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/incidents", tag = "incidents", operation_id = "list_incidents",
+    params(("tenant" = String, Path, description = "The tenant's slug"), IncidentQuery),
+    responses((status = 200, description = "`{\"items\":[incident…],\"next\":cursor|null}`", body = serde_json::Value),
+               (status = 400, description = "A filter is invalid (named)"),
+               (status = 404, description = "No such tenant, or not yours")))]
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(tenant): Path<String>,
+    query: Result<Query<IncidentQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query?;
+    let statuses = match &q.status {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .parse::<vigil_core::incident::IncidentStatus>()
+                    .map(|st| st.as_str().to_owned())
+                    .map_err(|e| bad("status", e))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let severities = match &q.severity {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|s| s.trim().parse::<Severity>().map_err(|e| bad("severity", e)))
+            .collect::<Result<_, _>>()?,
+    };
+    let after = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => {
+            let (micros, id) = c
+                .split_once('_')
+                .ok_or_else(|| bad("cursor", "not a cursor from `next`"))?;
+            let micros: i64 = micros
+                .parse()
+                .map_err(|_| bad("cursor", "not a cursor from `next`"))?;
+            Some((
+                vigil_core::Timestamp::from_microsecond(micros).map_err(|e| bad("cursor", e))?,
+                id.parse()
+                    .map_err(|_| bad("cursor", "not a cursor from `next`"))?,
+            ))
+        }
+    };
+    let limit = q
+        .limit
+        .unwrap_or(50)
+        .clamp(1, vigil_service::MAX_INCIDENT_PAGE);
+    let filter = IncidentFilter {
+        statuses,
+        include_redirected: false,
+        severities,
+        since: q
+            .since
+            .as_deref()
+            .map(|t| t.parse().map_err(|e| bad("since", e)))
+            .transpose()?,
+        text: q.text.clone(),
+        after,
+        limit,
+    };
+    let items = s.service.list_incidents(&p, &tenant, filter).await?;
+    let next = (items.len() == limit as usize)
+        .then(|| items.last().map(cursor_of))
+        .flatten();
+    Ok(Json(json!({
+        "items": items.iter().map(incident_json).collect::<Vec<_>>(),
+        "next": next,
+    })))
+}
+
+/// One incident with its alerts and its activity log (who, when, what,
+/// why: the correlation names the entity that linked each alert).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/incidents/{id}", tag = "incidents", operation_id = "get_incident",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    responses((status = 200, description = "The incident, `alerts` and `activity`", body = serde_json::Value),
+               (status = 404, description = "No such incident or tenant, or not yours")))]
+pub async fn show(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let id = id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("incident {id:?} not found"),
+        )
+    })?;
+    let view = s.service.incident(&p, &tenant, id).await?;
+    let mut v = incident_json(&view.record);
+    v["alerts"] = json!(view.alerts);
+    v["activity"] = json!(view.activity);
+    Ok(Json(v))
+}

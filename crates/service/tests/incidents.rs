@@ -1,0 +1,227 @@
+//! Incidents from real telemetry: the EVTX attack samples ingested for one
+//! tenant with the SigmaHQ Windows rules. Every alert lands in an incident,
+//! each placement is explained in the incident's activity log, and the
+//! grouping is pinned by a snapshot (`tests/snapshots/evtx_incidents.txt`;
+//! `VIGIL_UPDATE_SNAPSHOTS=1` rewrites it after a deliberate change).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use vigil_core::alert::AlertFilter;
+use vigil_core::identity::Principal;
+use vigil_core::rules::RuleFile;
+use vigil_service::{At, FixedClock, IncidentFilter, Intake, Record, Service};
+use vigil_store::{SqliteStore, Store};
+
+fn rule_files(dir: &Path) -> Vec<RuleFile> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yml") {
+                out.push(RuleFile {
+                    pack: String::new(),
+                    path: p.strip_prefix(dir).unwrap_or(&p).display().to_string(),
+                    yaml: std::fs::read_to_string(&p).expect("rule"),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+fn evtx_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "evtx") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn the_evtx_samples_group_into_incidents_each_placement_explained() {
+    let corpus = vigil_testkit::corpus_or_skip!();
+    let store = SqliteStore::open_in_memory().await.expect("store");
+    store.migrate().await.expect("migrate");
+    let clock = Arc::new(FixedClock::new(
+        "2026-11-27T12:00:00Z".parse().expect("time"),
+    ));
+    let svc = Service::new(Arc::new(store), clock);
+    let op = Principal::Operator("test".into());
+    svc.create_tenant(&op, "acme", "Acme")
+        .await
+        .expect("tenant");
+    svc.add_rule_pack(
+        &op,
+        "sigmahq-windows",
+        "corpus",
+        rule_files(&corpus.join("sigma/rules/windows")),
+    )
+    .await
+    .expect("pack");
+    let mut records = Vec::new();
+    for f in evtx_files(&corpus.join("evtx-attack-samples")) {
+        vigil_formats::read_records(
+            &f,
+            vigil_formats::FileKind::Evtx,
+            1,
+            &mut |r| {
+                records.push(Record {
+                    at: At::Text(r.at),
+                    bytes: r.json,
+                })
+            },
+            &mut |e| panic!("{e:?}"),
+        );
+    }
+    for chunk in records.chunks(2000) {
+        svc.ingest(
+            &op,
+            Some("acme"),
+            Intake {
+                source: "test".into(),
+                records: chunk.to_vec(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("ingest");
+    }
+    let (engine, _) = svc.detection_engine().await.expect("engine");
+    svc.drain_detection(&engine).await.expect("detect");
+
+    let alerts = svc
+        .list_alerts(
+            &op,
+            "acme",
+            AlertFilter {
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("alerts");
+    assert!(alerts.len() > 100);
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = svc
+            .list_incidents(
+                &op,
+                "acme",
+                IncidentFilter {
+                    after: cursor,
+                    limit: 200,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("incidents");
+        let Some(last) = page.last() else { break };
+        cursor = Some((last.incident.last_activity, last.incident.id));
+        all.extend(page);
+    }
+    let placed: u64 = all.iter().map(|r| r.incident.alert_count).sum();
+    let total_alerts = {
+        let mut n = 0;
+        let mut after = None;
+        loop {
+            let page = svc
+                .list_alerts(
+                    &op,
+                    "acme",
+                    AlertFilter {
+                        after,
+                        limit: 500,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("alerts");
+            let Some(last) = page.last() else { break };
+            after = Some((last.last_activity, last.id));
+            n += page.len() as u64;
+            assert!(
+                page.iter().all(|a| a.incident_id.is_some()),
+                "every alert is in an incident"
+            );
+        }
+        n
+    };
+    assert_eq!(
+        placed, total_alerts,
+        "each alert counted in exactly one live incident"
+    );
+    assert!(
+        all.len() < total_alerts as usize / 2,
+        "grouping groups: {} incidents",
+        all.len()
+    );
+
+    // Every incident explains each alert it took, naming the linking entity.
+    for r in &all {
+        let view = svc
+            .incident(&op, "acme", r.incident.id)
+            .await
+            .expect("incident");
+        assert!(
+            view.activity.iter().any(|a| a.action == "opened"),
+            "{:?}",
+            r.incident.title
+        );
+        for a in view.activity.iter().filter(|a| a.action == "alert_added") {
+            assert!(a.details.contains("shares "), "{}", a.details);
+        }
+    }
+
+    // The grouping, pinned: per incident its severity, alert count, title
+    // and key devices and users, in order of first activity.
+    all.sort_by_key(|r| (r.incident.first_activity, r.incident.title.clone()));
+    let mut snapshot = String::new();
+    for r in &all {
+        let i = &r.incident;
+        let keys: Vec<String> = i
+            .entities
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    vigil_core::EntityKind::Device | vigil_core::EntityKind::User
+                )
+            })
+            .map(ToString::to_string)
+            .collect();
+        snapshot.push_str(&format!(
+            "{} | {} | {} alerts | {} | {}\n",
+            i.first_activity,
+            i.severity(),
+            i.alert_count,
+            i.title,
+            keys.join(" ")
+        ));
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/evtx_incidents.txt");
+    if std::env::var_os("VIGIL_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &snapshot).expect("write snapshot");
+    }
+    let expected = std::fs::read_to_string(&path)
+        .expect("the snapshot file (VIGIL_UPDATE_SNAPSHOTS=1 writes it)");
+    assert!(
+        expected == snapshot,
+        "the grouping changed; if on purpose, rerun with VIGIL_UPDATE_SNAPSHOTS=1 and review the diff of {}",
+        path.display()
+    );
+}

@@ -1,0 +1,218 @@
+//! Incidents: the correlation's results, lists and the activity log.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+use vigil_core::alert::{Alert, AlertId};
+use vigil_core::incident::{Incident, IncidentId};
+use vigil_core::time::to_micros;
+use vigil_core::{TenantId, Timestamp};
+
+use super::SqliteStore;
+use super::identity::{parse, ts};
+use crate::{IncidentActivity, IncidentFilter, IncidentRecord, Result, StoreError};
+
+const COLUMNS: &str = "id, tenant_id, status, severity, title, first_activity, last_activity, alert_count, assigned_to, classification, determination, tags, summary, created_at, updated_at, version";
+
+fn decode(row: &SqliteRow) -> Result<IncidentRecord> {
+    let summary: String = row.try_get("summary")?;
+    let tags: String = row.try_get("tags")?;
+    Ok(IncidentRecord {
+        incident: serde_json::from_str(&summary)
+            .map_err(|e| StoreError::corrupt("incident summary", e))?,
+        assigned_to: row.try_get("assigned_to")?,
+        classification: row.try_get("classification")?,
+        determination: row.try_get("determination")?,
+        tags: serde_json::from_str(&tags).map_err(|e| StoreError::corrupt("incident tags", e))?,
+        created_at: ts(row, "created_at")?,
+        updated_at: ts(row, "updated_at")?,
+        version: row.try_get("version")?,
+    })
+}
+
+impl SqliteStore {
+    pub(super) async fn alerts_without_incident_impl(&self, limit: u32) -> Result<Vec<Alert>> {
+        let sql = format!(
+            "SELECT {} FROM alerts WHERE incident_id IS NULL ORDER BY first_activity, id LIMIT ?",
+            super::alerts::ALERT_COLUMNS
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(super::alerts::decode_alert).collect()
+    }
+
+    pub(super) async fn open_incidents_impl(&self, tenant: TenantId) -> Result<Vec<Incident>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM incidents WHERE tenant_id = ? AND status NOT IN ('resolved', 'redirected') ORDER BY id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(decode(r)?.incident)).collect()
+    }
+
+    pub(super) async fn save_correlation_impl(
+        &self,
+        incidents: &[Incident],
+        placed: &[(AlertId, IncidentId)],
+        activity: &[IncidentActivity],
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        for i in incidents {
+            let summary =
+                serde_json::to_string(i).map_err(|e| StoreError::corrupt("incident summary", e))?;
+            sqlx::query(
+                "INSERT INTO incidents (id, tenant_id, status, severity, title, first_activity, last_activity, alert_count, summary, created_at, updated_at, version)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, severity = excluded.severity,
+                     title = excluded.title, first_activity = excluded.first_activity,
+                     last_activity = excluded.last_activity, alert_count = excluded.alert_count,
+                     summary = excluded.summary, updated_at = excluded.updated_at,
+                     version = incidents.version + 1",
+            )
+            .bind(i.id.to_string())
+            .bind(i.tenant_id.to_string())
+            .bind(i.status.as_str())
+            .bind(i.severity().as_str())
+            .bind(&i.title)
+            .bind(to_micros(i.first_activity))
+            .bind(to_micros(i.last_activity))
+            .bind(i64::try_from(i.alert_count).unwrap_or(i64::MAX))
+            .bind(summary)
+            .bind(to_micros(now))
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?;
+            // Alerts of an incident merged away follow it.
+            if let Some(to) = i.redirected_to {
+                sqlx::query("UPDATE alerts SET incident_id = ? WHERE incident_id = ?")
+                    .bind(to.to_string())
+                    .bind(i.id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for (alert, incident) in placed {
+            sqlx::query("UPDATE alerts SET incident_id = ? WHERE id = ?")
+                .bind(incident.to_string())
+                .bind(alert.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for chunk in activity.chunks(200) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO incident_activity (incident_id, at, actor, action, details) ",
+            );
+            q.push_values(chunk, |mut b, a| {
+                b.push_bind(a.incident.to_string())
+                    .push_bind(to_micros(a.at))
+                    .push_bind(a.actor.clone())
+                    .push_bind(a.action.clone())
+                    .push_bind(a.details.clone());
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn list_incidents_impl(
+        &self,
+        tenant: TenantId,
+        f: &IncidentFilter,
+    ) -> Result<Vec<IncidentRecord>> {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "SELECT {COLUMNS} FROM incidents WHERE tenant_id = "
+        ));
+        q.push_bind(tenant.to_string());
+        if !f.statuses.is_empty() {
+            q.push(" AND status IN (");
+            let mut sep = q.separated(", ");
+            for s in &f.statuses {
+                sep.push_bind(s.clone());
+            }
+            q.push(")");
+        } else if !f.include_redirected {
+            q.push(" AND status <> 'redirected'");
+        }
+        if !f.severities.is_empty() {
+            q.push(" AND severity IN (");
+            let mut sep = q.separated(", ");
+            for s in &f.severities {
+                sep.push_bind(s.as_str());
+            }
+            q.push(")");
+        }
+        if let Some(since) = f.since {
+            q.push(" AND last_activity >= ").push_bind(to_micros(since));
+        }
+        if let Some(text) = &f.text {
+            q.push(" AND title LIKE ")
+                .push_bind(format!("%{}%", text.replace(['%', '_'], "")));
+        }
+        if let Some((at, id)) = f.after {
+            q.push(" AND (last_activity < ")
+                .push_bind(to_micros(at))
+                .push(" OR (last_activity = ")
+                .push_bind(to_micros(at))
+                .push(" AND id < ")
+                .push_bind(id.to_string())
+                .push("))");
+        }
+        q.push(" ORDER BY last_activity DESC, id DESC LIMIT ")
+            .push_bind(i64::from(f.limit.max(1)));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter().map(decode).collect()
+    }
+
+    pub(super) async fn incident_impl(
+        &self,
+        tenant: TenantId,
+        id: IncidentId,
+    ) -> Result<Option<(IncidentRecord, Vec<AlertId>, Vec<IncidentActivity>)>> {
+        let sql = format!("SELECT {COLUMNS} FROM incidents WHERE tenant_id = ? AND id = ?");
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let record = decode(&row)?;
+        let alerts: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM alerts WHERE tenant_id = ? AND incident_id = ? ORDER BY first_activity, id",
+        )
+        .bind(tenant.to_string())
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let alerts = alerts
+            .iter()
+            .map(|a| parse("alert id", a))
+            .collect::<Result<Vec<_>>>()?;
+        let rows = sqlx::query(
+            "SELECT incident_id, at, actor, action, details FROM incident_activity WHERE incident_id = ? ORDER BY id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let activity = rows
+            .iter()
+            .map(|r| {
+                let i: String = r.try_get("incident_id")?;
+                Ok(IncidentActivity {
+                    incident: parse("incident id", &i)?,
+                    at: ts(r, "at")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    details: r.try_get("details")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some((record, alerts, activity)))
+    }
+}
