@@ -60,6 +60,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ServiceError::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked_out"),
             ServiceError::WrongPassword => (StatusCode::BAD_REQUEST, "wrong_password"),
+            ServiceError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
+            ServiceError::Refused(_) => (StatusCode::CONFLICT, "conflict"),
             ServiceError::Busy {
                 retry_after_secs, ..
             } => {

@@ -1,7 +1,7 @@
 //! `/api/v1/tenants/{tenant}/incidents`.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -158,16 +158,151 @@ pub async fn show(
     Caller(p): Caller,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = id.parse().map_err(|_| {
+    let id = incident_id(&id)?;
+    let view = s.service.incident(&p, &tenant, id).await?;
+    Ok(Json(view_json(&view)))
+}
+
+fn view_json(view: &vigil_service::IncidentView) -> Value {
+    let mut v = incident_json(&view.record);
+    v["alerts"] = json!(view.alerts);
+    v["activity"] = json!(view.activity);
+    v["comments"] = json!(view.comments);
+    v
+}
+
+fn incident_id(id: &str) -> Result<vigil_core::incident::IncidentId, ApiError> {
+    id.parse().map_err(|_| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("incident {id:?} not found"),
         )
-    })?;
-    let view = s.service.incident(&p, &tenant, id).await?;
-    let mut v = incident_json(&view.record);
-    v["alerts"] = json!(view.alerts);
-    v["activity"] = json!(view.activity);
-    Ok(Json(v))
+    })
+}
+
+/// The body of `PATCH /api/v1/tenants/{tenant}/incidents/{id}`: what to
+/// change; absent fields stay, `null` clears.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentPatch {
+    /// `new`, `active`, `in_progress`, `awaiting_customer`, `resolved`.
+    pub status: Option<String>,
+    /// `analyst:EMAIL`, `experts` or `customer`.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub assigned_to: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub classification: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub determination: Option<Option<String>>,
+    /// Overrides the alerts' highest severity; `null` goes back to it.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub severity: Option<Option<String>>,
+    #[serde(default)]
+    pub add_tags: Vec<String>,
+    #[serde(default)]
+    pub remove_tags: Vec<String>,
+}
+
+/// `null` and absent told apart.
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+fn parse_opt<T: std::str::FromStr>(
+    field: &str,
+    v: Option<Option<String>>,
+) -> Result<Option<Option<T>>, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    v.map(|inner| {
+        inner
+            .map(|text| {
+                text.parse::<T>().map_err(|e| {
+                    ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("{field}: {e}"))
+                })
+            })
+            .transpose()
+    })
+    .transpose()
+}
+
+/// Triage an incident: status, assignment, classification and
+/// determination, severity, tags. Every change goes to its activity log.
+#[utoipa::path(patch, path = "/api/v1/tenants/{tenant}/incidents/{id}", tag = "incidents", operation_id = "update_incident",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    request_body = IncidentPatch,
+    responses((status = 200, description = "The incident after the change", body = serde_json::Value),
+               (status = 400, description = "An invalid value, or a determination outside its classification (named)"),
+               (status = 403, description = "Your role may not work incidents"),
+               (status = 404, description = "No such incident or tenant, or not yours"),
+               (status = 409, description = "The lifecycle refuses the status move (the allowed moves are named)")))]
+pub async fn update(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+    body: Result<Json<IncidentPatch>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(b) = body?;
+    let id = incident_id(&id)?;
+    let change = vigil_service::IncidentChange {
+        status: b
+            .status
+            .as_deref()
+            .map(|t| {
+                t.parse().map_err(|e| {
+                    ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("status: {e}"))
+                })
+            })
+            .transpose()?,
+        assigned_to: b.assigned_to,
+        classification: parse_opt("classification", b.classification)?,
+        determination: parse_opt("determination", b.determination)?,
+        severity: parse_opt("severity", b.severity)?,
+        add_tags: b.add_tags,
+        remove_tags: b.remove_tags,
+    };
+    let view = s.service.update_incident(&p, &tenant, id, change).await?;
+    Ok(Json(view_json(&view)))
+}
+
+/// The body of `POST …/incidents/{id}/comments`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    /// Up to 30,000 characters.
+    pub text: String,
+}
+
+/// Comment on an incident (the experts and the customer's SOC).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/incidents/{id}/comments", tag = "incidents", operation_id = "comment_incident",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    request_body = NewComment,
+    responses((status = 201, description = "The comment", body = serde_json::Value),
+               (status = 400, description = "Empty or over 30,000 characters"),
+               (status = 403, description = "Your role may not comment"),
+               (status = 404, description = "No such incident or tenant, or not yours")))]
+pub async fn comment(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+    body: Result<Json<NewComment>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(b) = body?;
+    let id = incident_id(&id)?;
+    let c = s.service.comment_incident(&p, &tenant, id, &b.text).await?;
+    Ok((StatusCode::CREATED, Json(json!(c))))
 }

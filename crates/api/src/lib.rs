@@ -141,6 +141,16 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             get(incidents::show),
         ),
         (
+            "PATCH",
+            "/tenants/{tenant}/incidents/{id}",
+            patch(incidents::update),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/incidents/{id}/comments",
+            post(incidents::comment),
+        ),
+        (
             "GET",
             "/tenants/{tenant}/dead-letters",
             get(telemetry::dead_letters),

@@ -253,6 +253,18 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             _ => StatusCode::CREATED,
         },
         // The token of another user of acme ("own") or of globex ("other").
+        ("PATCH", "/tenants/{tenant}/incidents/{id}") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        },
+        ("POST", "/tenants/{tenant}/incidents/{id}/comments") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" | "customer_admin" | "customer_responder" => {
+                StatusCode::CREATED
+            }
+            _ => StatusCode::FORBIDDEN,
+        },
         ("DELETE", "/tokens/{id}") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
             "provider_admin" | "customer_admin" => StatusCode::OK,
@@ -279,6 +291,10 @@ fn body_for(path: &str, n: usize) -> String {
         "/tokens" => r#"{"name":"script","expires_in":"1d"}"#.to_owned(),
         "/tenants/{tenant}/settings" => {
             format!(r#"{{"changes":[{{"op":"add_exclusion","asset":"device:HOST{n}"}}]}}"#)
+        }
+        "/tenants/{tenant}/incidents/{id}" => format!(r#"{{"add_tags":["t{n}"]}}"#),
+        "/tenants/{tenant}/incidents/{id}/comments" => {
+            r#"{"text":"Isolated the host; please confirm."}"#.to_owned()
         }
         "/me/password" => {
             r#"{"current":"not the password","new":"another long password"}"#.to_owned()
@@ -319,7 +335,7 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
                         .await
                         .expect("alerts");
                     concrete = concrete.replace("{id}", &alerts[0].id.to_string());
-                } else if path.ends_with("/incidents/{id}") {
+                } else if path.contains("/incidents/{id}") {
                     let incidents = w
                         .svc
                         .list_incidents(

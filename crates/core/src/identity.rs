@@ -195,10 +195,15 @@ pub enum Permission {
     ManageRulePacks,
     /// Enable and disable rules for a tenant, and its tuning exclusions.
     TuneDetection,
+    /// Triage and classify incidents: status, assignment, classification,
+    /// severity, tags.
+    WorkIncidents,
+    /// Comment on incidents (the experts and the customer's SOC).
+    CommentIncidents,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 15] = [
         Permission::ReadTenant,
         Permission::CreateTenant,
         Permission::EditCustomerSettings,
@@ -212,6 +217,8 @@ impl Permission {
         Permission::SendTelemetry,
         Permission::ManageRulePacks,
         Permission::TuneDetection,
+        Permission::WorkIncidents,
+        Permission::CommentIncidents,
     ];
 }
 
@@ -282,6 +289,11 @@ pub fn authorize(p: &Principal, perm: Permission, tenant: Option<TenantId>) -> D
         P::SendTelemetry => false,
         P::ManageRulePacks => role == R::ProviderAdmin,
         P::TuneDetection => matches!(role, R::ProviderAdmin | R::Analyst | R::CustomerAdmin),
+        P::WorkIncidents => matches!(role, R::ProviderAdmin | R::Analyst),
+        P::CommentIncidents => matches!(
+            role,
+            R::ProviderAdmin | R::Analyst | R::CustomerAdmin | R::CustomerResponder
+        ),
     };
     if allowed {
         Decision::Allow {

@@ -25,6 +25,8 @@ fn describe(p: Permission) -> &'static str {
         Permission::SendTelemetry => "send telemetry",
         Permission::ManageRulePacks => "manage rule packs",
         Permission::TuneDetection => "tune detection",
+        Permission::WorkIncidents => "work incidents",
+        Permission::CommentIncidents => "comment on incidents",
     }
 }
 

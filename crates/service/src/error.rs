@@ -30,6 +30,10 @@ pub enum ServiceError {
     LockedOut { until: vigil_core::Timestamp },
     #[error("the current password is wrong")]
     WrongPassword,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Refused(String),
     #[error("busy: {reason}; retry in {retry_after_secs} s")]
     Busy {
         reason: String,

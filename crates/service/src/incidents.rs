@@ -4,11 +4,15 @@
 use std::collections::BTreeMap;
 
 use vigil_core::alert::{Alert, AlertFilter};
+use vigil_core::audit::AuditEntry;
 use vigil_core::identity::{Permission, Principal};
 use vigil_core::incident::IncidentId;
+use vigil_core::incident::{
+    Classification, Determination, IncidentStatus, Tag, check_determination, check_status,
+};
 use vigil_core::{TenantId, Timestamp};
 use vigil_incidents::{CorrelationConfig, Prevalence, Target, apply, place};
-use vigil_store::{IncidentActivity, IncidentFilter, IncidentRecord};
+use vigil_store::{IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord};
 
 use crate::{Result, Service, ServiceError};
 
@@ -18,12 +22,42 @@ const ROUND: u32 = 1000;
 /// The most incidents one page holds.
 pub const MAX_INCIDENT_PAGE: u32 = 200;
 
-/// One incident as read: its record, its alerts and its activity log.
+/// One incident as read: its record, its alerts, its activity log and
+/// comments.
 #[derive(Debug, Clone)]
 pub struct IncidentView {
     pub record: IncidentRecord,
     pub alerts: Vec<Alert>,
     pub activity: Vec<IncidentActivity>,
+    pub comments: Vec<IncidentComment>,
+}
+
+/// An analyst's change to an incident; `None`: leave as is. For the
+/// optional fields, `Some(None)` clears.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentChange {
+    pub status: Option<IncidentStatus>,
+    /// `analyst:EMAIL`, `experts` (the queue) or `customer`.
+    pub assigned_to: Option<Option<String>>,
+    pub classification: Option<Option<Classification>>,
+    pub determination: Option<Option<Determination>>,
+    pub severity: Option<Option<vigil_core::Severity>>,
+    pub add_tags: Vec<String>,
+    pub remove_tags: Vec<String>,
+}
+
+fn check_assignee(a: &str) -> Result<()> {
+    let ok = a == "experts"
+        || a == "customer"
+        || a.strip_prefix("analyst:")
+            .is_some_and(|e| vigil_core::tenant::validate_email(e).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(format!(
+            "assigned_to {a:?}: expected analyst:EMAIL, experts or customer"
+        )))
+    }
 }
 
 impl Service {
@@ -162,11 +196,207 @@ impl Service {
                 alerts.push(alert);
             }
         }
+        let comments = self.store.comments(id).await?;
         Ok(IncidentView {
             record,
             alerts,
             activity,
+            comments,
         })
+    }
+
+    /// Triage: change status, assignment, classification and
+    /// determination, severity or tags. A move the lifecycle forbids is
+    /// refused (409) and a determination outside its classification is
+    /// invalid (400), each naming why. Resolving resolves its alerts.
+    /// Every change is in the activity log (from → to) and the audit log.
+    pub async fn update_incident(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: IncidentId,
+        change: IncidentChange,
+    ) -> Result<IncidentView> {
+        let t = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::WorkIncidents, Some(&t), false)
+            .await?;
+        let (mut record, _, _) =
+            self.store
+                .incident(t.id, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "incident",
+                    key: id.to_string(),
+                })?;
+        let expected = record.version;
+        let now = self.clock.now();
+        let actor = p.actor().to_text();
+        let mut log: Vec<IncidentActivity> = Vec::new();
+        let note = |log: &mut Vec<IncidentActivity>, action: &str, from: String, to: String| {
+            log.push(IncidentActivity {
+                incident: id,
+                at: now,
+                actor: actor.clone(),
+                action: action.to_owned(),
+                details: format!("{from} → {to}"),
+            });
+        };
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
+        let mut resolve = false;
+        if let Some(to) = change.status {
+            let from = record.incident.status;
+            check_status(from, to).map_err(|e| ServiceError::Refused(e.to_string()))?;
+            record.incident.status = to;
+            resolve = to == IncidentStatus::Resolved;
+            note(&mut log, "status", from.to_string(), to.to_string());
+        }
+        if let Some(to) = change.assigned_to {
+            if let Some(a) = &to {
+                check_assignee(a)?;
+            }
+            note(
+                &mut log,
+                "assigned_to",
+                show(&record.assigned_to),
+                show(&to),
+            );
+            record.assigned_to = to;
+        }
+        let classification = match change.classification {
+            Some(c) => c,
+            None => record
+                .classification
+                .as_deref()
+                .and_then(|c| c.parse().ok()),
+        };
+        let determination = match change.determination {
+            Some(d) => d,
+            None => record.determination.as_deref().and_then(|d| d.parse().ok()),
+        };
+        check_determination(classification, determination)
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let c_text = classification.map(|c| c.as_str().to_owned());
+        if c_text != record.classification {
+            note(
+                &mut log,
+                "classification",
+                show(&record.classification),
+                show(&c_text),
+            );
+            record.classification = c_text;
+        }
+        let d_text = determination.map(|d| d.as_str().to_owned());
+        if d_text != record.determination {
+            note(
+                &mut log,
+                "determination",
+                show(&record.determination),
+                show(&d_text),
+            );
+            record.determination = d_text;
+        }
+        if let Some(to) = change.severity {
+            let from = record.incident.severity();
+            record.incident.analyst_severity = to;
+            note(
+                &mut log,
+                "severity",
+                from.to_string(),
+                record.incident.severity().to_string(),
+            );
+        }
+        for tag in &change.add_tags {
+            let tag = Tag::parse(tag).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            let mut tags: Vec<Tag> = record
+                .tags
+                .iter()
+                .filter_map(|t| Tag::parse(t).ok())
+                .collect();
+            if vigil_core::incident::add_tag(&mut tags, tag.clone())
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?
+            {
+                note(
+                    &mut log,
+                    "tag_added",
+                    String::new(),
+                    tag.as_str().to_owned(),
+                );
+                record.tags = tags.iter().map(|t| t.as_str().to_owned()).collect();
+            }
+        }
+        for tag in &change.remove_tags {
+            let before = record.tags.len();
+            record.tags.retain(|t| !t.eq_ignore_ascii_case(tag));
+            if record.tags.len() != before {
+                note(&mut log, "tag_removed", tag.clone(), String::new());
+            }
+        }
+        if log.is_empty() {
+            return Err(ServiceError::Invalid("no change given".into()));
+        }
+        record.updated_at = now;
+        let changes: Vec<(String, String)> = log
+            .iter()
+            .map(|a| (a.action.clone(), a.details.clone()))
+            .collect();
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "incident.update",
+            Some(t.id),
+            format!("incident:{id}"),
+            serde_json::json!({ "changes": changes }),
+        );
+        self.store
+            .update_incident(&record, expected, &log, resolve, audit)
+            .await?;
+        self.incident(p, tenant, id).await
+    }
+
+    /// Comment on an incident (up to 30,000 characters).
+    pub async fn comment_incident(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: IncidentId,
+        text: &str,
+    ) -> Result<IncidentComment> {
+        let t = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::CommentIncidents, Some(&t), false)
+            .await?;
+        let body = vigil_core::incident::CommentText::parse(text)
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        if self.store.incident(t.id, id).await?.is_none() {
+            return Err(ServiceError::NotFound {
+                what: "incident",
+                key: id.to_string(),
+            });
+        }
+        let now = self.clock.now();
+        let mut comment = IncidentComment {
+            id: 0,
+            incident: id,
+            at: now,
+            author: p.actor().to_text(),
+            body: body.as_str().to_owned(),
+        };
+        let activity = IncidentActivity {
+            incident: id,
+            at: now,
+            actor: comment.author.clone(),
+            action: "comment".into(),
+            details: format!("{} characters", comment.body.chars().count()),
+        };
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "incident.comment",
+            Some(t.id),
+            format!("incident:{id}"),
+            serde_json::json!({"characters": comment.body.chars().count()}),
+        );
+        comment.id = self.store.add_comment(&comment, &activity, audit).await?;
+        Ok(comment)
     }
 }
 

@@ -29,7 +29,7 @@ pub use detection::{Detection, DetectionReport, DetectionSession};
 pub use engine::SigmaDetection;
 pub use error::ServiceError;
 pub use identity::{NewSecret, random_token};
-pub use incidents::{IncidentView, MAX_INCIDENT_PAGE};
+pub use incidents::{IncidentChange, IncidentView, MAX_INCIDENT_PAGE};
 pub use intake::{
     At, IngestOutcome, Intake, IntakeLimits, PurgeReport, Record, TelemetryStats, build_batch,
 };
@@ -38,7 +38,7 @@ pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use vigil_core::audit::Actor;
 pub use vigil_core::identity::Principal;
 pub use vigil_core::session::LoginPolicy;
-pub use vigil_store::{IncidentActivity, IncidentFilter, IncidentRecord};
+pub use vigil_store::{IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord};
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 

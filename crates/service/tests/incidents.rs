@@ -225,3 +225,169 @@ async fn the_evtx_samples_group_into_incidents_each_placement_explained() {
         path.display()
     );
 }
+
+const STOP_LOGGING: &str = "title: CloudTrail Logging Stopped
+id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
+level: high
+logsource:
+    product: aws
+    service: cloudtrail
+detection:
+    selection:
+        eventName: StopLogging
+    condition: selection
+";
+
+#[tokio::test]
+async fn triage_refuses_bad_moves_and_mismatched_determinations_and_logs_every_change() {
+    use vigil_core::incident::{Classification, Determination, IncidentStatus};
+    use vigil_service::{IncidentChange, ServiceError};
+    let store = SqliteStore::open_in_memory().await.expect("store");
+    store.migrate().await.expect("migrate");
+    let clock = Arc::new(FixedClock::new(
+        "2026-11-27T12:00:00Z".parse().expect("time"),
+    ));
+    let svc = Service::new(Arc::new(store), clock);
+    let op = Principal::Operator("test".into());
+    svc.create_tenant(&op, "acme", "Acme")
+        .await
+        .expect("tenant");
+    svc.add_rule_pack(
+        &op,
+        "test",
+        "inline",
+        vec![RuleFile {
+            pack: String::new(),
+            path: "stop.yml".into(),
+            yaml: STOP_LOGGING.into(),
+        }],
+    )
+    .await
+    .expect("pack");
+    let trail = r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#;
+    svc.ingest(
+        &op,
+        Some("acme"),
+        Intake {
+            source: "test".into(),
+            records: vec![Record {
+                at: At::Line(1),
+                bytes: trail.as_bytes().to_vec(),
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("ingest");
+    let (engine, _) = svc.detection_engine().await.expect("engine");
+    svc.drain_detection(&engine).await.expect("detect");
+    let id = svc
+        .list_incidents(
+            &op,
+            "acme",
+            IncidentFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("incidents")[0]
+        .incident
+        .id;
+    let change = |f: fn(&mut IncidentChange)| {
+        let mut c = IncidentChange::default();
+        f(&mut c);
+        c
+    };
+    let refused = svc
+        .update_incident(
+            &op,
+            "acme",
+            id,
+            change(|c| c.status = Some(IncidentStatus::Redirected)),
+        )
+        .await
+        .expect_err("redirected only by merge");
+    assert!(matches!(refused, ServiceError::Refused(_)), "{refused}");
+    let mismatch = svc
+        .update_incident(
+            &op,
+            "acme",
+            id,
+            change(|c| {
+                c.classification = Some(Some(Classification::FalsePositive));
+                c.determination = Some(Some(Determination::Malware));
+            }),
+        )
+        .await
+        .expect_err("malware is not a false positive");
+    assert!(
+        matches!(&mismatch, ServiceError::Invalid(m) if m.contains("malware") && m.contains("false")),
+        "{mismatch}"
+    );
+    let view = svc
+        .update_incident(
+            &op,
+            "acme",
+            id,
+            change(|c| {
+                c.status = Some(IncidentStatus::Resolved);
+                c.assigned_to = Some(Some("analyst:jane@mdr.example".into()));
+                c.classification = Some(Some(Classification::TruePositive));
+                c.determination = Some(Some(Determination::CompromisedAccount));
+                c.add_tags = vec!["aws".into()];
+            }),
+        )
+        .await
+        .expect("triage");
+    assert_eq!(view.record.incident.status, IncidentStatus::Resolved);
+    assert_eq!(
+        view.record.determination.as_deref(),
+        Some("compromised_account")
+    );
+    let actions: Vec<&str> = view.activity.iter().map(|a| a.action.as_str()).collect();
+    for a in [
+        "opened",
+        "status",
+        "assigned_to",
+        "classification",
+        "determination",
+        "tag_added",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    let status = view
+        .activity
+        .iter()
+        .find(|a| a.action == "status")
+        .expect("status");
+    assert_eq!(status.details, "new → resolved");
+    assert_eq!(status.actor, "cli:test");
+    let reopened = svc
+        .update_incident(
+            &op,
+            "acme",
+            id,
+            change(|c| c.status = Some(IncidentStatus::New)),
+        )
+        .await
+        .expect_err("a resolved incident reopens as active or in progress");
+    assert!(matches!(reopened, ServiceError::Refused(m) if m.contains("active")));
+    let c = svc
+        .comment_incident(&op, "acme", id, "Keys rotated; trail re-enabled.")
+        .await
+        .expect("comment");
+    assert_eq!(c.body, "Keys rotated; trail re-enabled.");
+    let too_long = "x".repeat(30_001);
+    assert!(
+        svc.comment_incident(&op, "acme", id, &too_long)
+            .await
+            .is_err()
+    );
+    let audit = svc
+        .audit_log(&op, Some("acme"), 0, 1000)
+        .await
+        .expect("audit");
+    assert!(audit.iter().any(|r| r.action == "incident.update"));
+    assert!(audit.iter().any(|r| r.action == "incident.comment"));
+}

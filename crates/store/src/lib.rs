@@ -339,6 +339,16 @@ pub struct IncidentActivity {
     pub details: String,
 }
 
+/// A comment on an incident.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IncidentComment {
+    pub id: i64,
+    pub incident: vigil_core::incident::IncidentId,
+    pub at: vigil_core::Timestamp,
+    pub author: String,
+    pub body: String,
+}
+
 /// Which incidents to list, newest activity first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IncidentFilter {
@@ -379,6 +389,33 @@ pub trait IncidentStore: Send + Sync {
         tenant: TenantId,
         filter: &IncidentFilter,
     ) -> Result<Vec<IncidentRecord>>;
+
+    /// Store an analyst's change to an incident whose stored version is
+    /// `expected_version` ([`StoreError::Conflict`] if it moved on), with its
+    /// activity entries and audit record; `resolve_alerts` marks its alerts
+    /// resolved.
+    async fn update_incident(
+        &self,
+        record: &IncidentRecord,
+        expected_version: i64,
+        activity: &[IncidentActivity],
+        resolve_alerts: bool,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// Add a comment (and its activity entry and audit record).
+    async fn add_comment(
+        &self,
+        comment: &IncidentComment,
+        activity: &IncidentActivity,
+        audit: AuditEntry,
+    ) -> Result<i64>;
+
+    /// An incident's comments, oldest first.
+    async fn comments(
+        &self,
+        incident: vigil_core::incident::IncidentId,
+    ) -> Result<Vec<IncidentComment>>;
 
     /// One of a tenant's incidents, its alerts and its activity log.
     async fn incident(

@@ -37,7 +37,8 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
                 | ServiceError::InvalidSetting(_)
                 | ServiceError::InvalidUser(_)
                 | ServiceError::WeakPassword(_)
-                | ServiceError::WrongPassword => Exit::Usage,
+                | ServiceError::WrongPassword
+                | ServiceError::Invalid(_) => Exit::Usage,
                 ServiceError::NotFound { .. } => Exit::NotFound,
                 ServiceError::AlreadyExists { .. }
                 | ServiceError::TransitionRefused { .. }
@@ -45,7 +46,8 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
                 | ServiceError::Forbidden(_)
                 | ServiceError::Unauthenticated
                 | ServiceError::LockedOut { .. }
-                | ServiceError::Busy { .. } => Exit::Refused,
+                | ServiceError::Busy { .. }
+                | ServiceError::Refused(_) => Exit::Refused,
                 ServiceError::AuditBroken(_) => Exit::AuditBroken,
                 ServiceError::Storage(_) => Exit::Storage,
                 ServiceError::Random => Exit::Failure,

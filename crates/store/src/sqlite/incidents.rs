@@ -9,7 +9,12 @@ use vigil_core::{TenantId, Timestamp};
 
 use super::SqliteStore;
 use super::identity::{parse, ts};
-use crate::{IncidentActivity, IncidentFilter, IncidentRecord, Result, StoreError};
+use vigil_core::audit::{AuditEntry, AuditRecord};
+
+use super::audit::append_in;
+use crate::{
+    IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord, Result, StoreError,
+};
 
 const COLUMNS: &str = "id, tenant_id, status, severity, title, first_activity, last_activity, alert_count, assigned_to, classification, determination, tags, summary, created_at, updated_at, version";
 
@@ -119,6 +124,100 @@ impl SqliteStore {
         Ok(())
     }
 
+    pub(super) async fn update_incident_impl(
+        &self,
+        r: &IncidentRecord,
+        expected_version: i64,
+        activity: &[IncidentActivity],
+        resolve_alerts: bool,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord> {
+        let i = &r.incident;
+        let mut tx = self.write_tx().await?;
+        let summary =
+            serde_json::to_string(i).map_err(|e| StoreError::corrupt("incident summary", e))?;
+        let done = sqlx::query(
+            "UPDATE incidents SET status = ?, severity = ?, title = ?, assigned_to = ?, classification = ?,
+                 determination = ?, tags = ?, summary = ?, updated_at = ?, version = version + 1
+             WHERE id = ? AND tenant_id = ? AND version = ?",
+        )
+        .bind(i.status.as_str())
+        .bind(i.severity().as_str())
+        .bind(&i.title)
+        .bind(&r.assigned_to)
+        .bind(&r.classification)
+        .bind(&r.determination)
+        .bind(serde_json::to_string(&r.tags).unwrap_or_else(|_| "[]".into()))
+        .bind(summary)
+        .bind(to_micros(r.updated_at))
+        .bind(i.id.to_string())
+        .bind(i.tenant_id.to_string())
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict {
+                what: "incident",
+                key: i.id.to_string(),
+            });
+        }
+        if resolve_alerts {
+            sqlx::query("UPDATE alerts SET status = 'resolved' WHERE incident_id = ?")
+                .bind(i.id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for a in activity {
+            insert_activity(&mut tx, a).await?;
+        }
+        let record = append_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    pub(super) async fn add_comment_impl(
+        &self,
+        c: &IncidentComment,
+        activity: &IncidentActivity,
+        audit: AuditEntry,
+    ) -> Result<i64> {
+        let mut tx = self.write_tx().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO incident_comments (incident_id, at, author, body) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(c.incident.to_string())
+        .bind(to_micros(c.at))
+        .bind(&c.author)
+        .bind(&c.body)
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_activity(&mut tx, activity).await?;
+        append_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub(super) async fn comments_impl(&self, incident: IncidentId) -> Result<Vec<IncidentComment>> {
+        let rows = sqlx::query(
+            "SELECT id, incident_id, at, author, body FROM incident_comments WHERE incident_id = ? ORDER BY id",
+        )
+        .bind(incident.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let i: String = r.try_get("incident_id")?;
+                Ok(IncidentComment {
+                    id: r.try_get("id")?,
+                    incident: parse("incident id", &i)?,
+                    at: ts(r, "at")?,
+                    author: r.try_get("author")?,
+                    body: r.try_get("body")?,
+                })
+            })
+            .collect()
+    }
+
     pub(super) async fn list_incidents_impl(
         &self,
         tenant: TenantId,
@@ -215,4 +314,18 @@ impl SqliteStore {
             .collect::<Result<Vec<_>>>()?;
         Ok(Some((record, alerts, activity)))
     }
+}
+
+async fn insert_activity(conn: &mut sqlx::SqliteConnection, a: &IncidentActivity) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO incident_activity (incident_id, at, actor, action, details) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(a.incident.to_string())
+    .bind(to_micros(a.at))
+    .bind(&a.actor)
+    .bind(&a.action)
+    .bind(&a.details)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

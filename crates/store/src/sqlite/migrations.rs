@@ -45,6 +45,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "incidents",
         sql: include_str!("../../migrations/sqlite/0008_incidents.sql"),
     },
+    Migration {
+        version: 9,
+        name: "incident_work",
+        sql: include_str!("../../migrations/sqlite/0009_incident_work.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

@@ -225,6 +225,34 @@ impl crate::IncidentStore for SqliteStore {
             .await
     }
 
+    async fn update_incident(
+        &self,
+        record: &crate::IncidentRecord,
+        expected_version: i64,
+        activity: &[crate::IncidentActivity],
+        resolve_alerts: bool,
+        audit: vigil_core::audit::AuditEntry,
+    ) -> Result<vigil_core::audit::AuditRecord> {
+        self.update_incident_impl(record, expected_version, activity, resolve_alerts, audit)
+            .await
+    }
+
+    async fn add_comment(
+        &self,
+        comment: &crate::IncidentComment,
+        activity: &crate::IncidentActivity,
+        audit: vigil_core::audit::AuditEntry,
+    ) -> Result<i64> {
+        self.add_comment_impl(comment, activity, audit).await
+    }
+
+    async fn comments(
+        &self,
+        incident: vigil_core::incident::IncidentId,
+    ) -> Result<Vec<crate::IncidentComment>> {
+        self.comments_impl(incident).await
+    }
+
     async fn list_incidents(
         &self,
         tenant: vigil_core::TenantId,
