@@ -306,3 +306,81 @@ pub async fn comment(
     let c = s.service.comment_incident(&p, &tenant, id, &b.text).await?;
     Ok((StatusCode::CREATED, Json(json!(c))))
 }
+
+/// How many timeline events to return.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineQuery {
+    /// At most this many (default 500, at most 5000).
+    pub limit: Option<u32>,
+}
+
+/// The stored events naming the incident's key entities, from an hour
+/// before its first activity to an hour after its last, oldest first.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/incidents/{id}/timeline", tag = "incidents", operation_id = "incident_timeline",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id"), TimelineQuery),
+    responses((status = 200, description = "`{\"items\":[event…]}`: time, shape, logsource, entities, the record as received", body = serde_json::Value),
+               (status = 404, description = "No such incident or tenant, or not yours")))]
+pub async fn timeline(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+    query: Result<Query<TimelineQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query?;
+    let id = incident_id(&id)?;
+    let events = s
+        .service
+        .incident_timeline(&p, &tenant, id, q.limit.unwrap_or(500))
+        .await?;
+    let items: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "seq": e.seq,
+                "time": e.event.time,
+                "shape": e.event.shape,
+                "logsource": {"product": e.event.product, "service": e.event.service, "category": e.event.category},
+                "entities": e.event.entities,
+                "raw": serde_json::from_str::<Value>(&e.event.raw).unwrap_or(Value::String(e.event.raw.clone())),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// The processes started on the incident's devices around it, as trees.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/incidents/{id}/process-tree", tag = "incidents", operation_id = "incident_process_tree",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    responses((status = 200, description = "`{\"items\":[process…]}`, each with its `children`", body = serde_json::Value),
+               (status = 404, description = "No such incident or tenant, or not yours")))]
+pub async fn process_tree(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&id)?;
+    let roots = s.service.incident_process_tree(&p, &tenant, id).await?;
+    Ok(Json(json!({ "items": roots })))
+}
+
+/// Incidents, in any status, sharing a key entity with this one.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/incidents/{id}/related", tag = "incidents", operation_id = "related_incidents",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    responses((status = 200, description = "`{\"items\":[incident…]}`", body = serde_json::Value),
+               (status = 404, description = "No such incident or tenant, or not yours")))]
+pub async fn related(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&id)?;
+    let items = s.service.related_incidents(&p, &tenant, id).await?;
+    Ok(Json(
+        json!({ "items": items.iter().map(incident_json).collect::<Vec<_>>() }),
+    ))
+}

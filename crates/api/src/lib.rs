@@ -152,6 +152,21 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ),
         (
             "GET",
+            "/tenants/{tenant}/incidents/{id}/timeline",
+            get(incidents::timeline),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/incidents/{id}/process-tree",
+            get(incidents::process_tree),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/incidents/{id}/related",
+            get(incidents::related),
+        ),
+        (
+            "GET",
             "/tenants/{tenant}/dead-letters",
             get(telemetry::dead_letters),
         ),

@@ -221,6 +221,9 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
         | ("GET", "/tenants/{tenant}/alerts/{id}")
         | ("GET", "/tenants/{tenant}/incidents")
         | ("GET", "/tenants/{tenant}/incidents/{id}")
+        | ("GET", "/tenants/{tenant}/incidents/{id}/timeline")
+        | ("GET", "/tenants/{tenant}/incidents/{id}/process-tree")
+        | ("GET", "/tenants/{tenant}/incidents/{id}/related")
         | ("GET", "/tenants/{tenant}/telemetry") => match () {
             () if hidden => StatusCode::NOT_FOUND,
             () => StatusCode::OK,

@@ -409,3 +409,182 @@ fn entry(incident: IncidentId, at: Timestamp, action: &str, details: &str) -> In
         details: details.to_owned(),
     }
 }
+
+/// Events this long before and after an incident's activity belong to
+/// its timeline.
+const TIMELINE_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+
+/// One process started on a device, with the processes it started.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProcessNode {
+    pub device: Option<String>,
+    pub time: Timestamp,
+    /// Sysmon's ProcessGuid, else the process id.
+    pub key: String,
+    pub parent_key: Option<String>,
+    pub image: Option<String>,
+    pub command_line: Option<String>,
+    pub user: Option<String>,
+    pub parent_image: Option<String>,
+    pub children: Vec<ProcessNode>,
+}
+
+/// A process-creation event (Sysmon 1 or Security 4688) as a node.
+fn process_node(e: &vigil_core::telemetry::StoredEvent) -> Option<ProcessNode> {
+    let decoded = vigil_formats::decode_record(e.event.raw.as_bytes())
+        .ok()?
+        .pop()?;
+    let f = &decoded.event;
+    let get = |n: &str| {
+        f.get(n)
+            .filter(|v| !v.is_empty() && *v != "-")
+            .map(str::to_owned)
+    };
+    let (key, parent, image, parent_image, user) = match (f.event_id()?, f.channel()?) {
+        (1, c) if c.eq_ignore_ascii_case("Microsoft-Windows-Sysmon/Operational") => (
+            get("ProcessGuid").or_else(|| get("ProcessId"))?,
+            get("ParentProcessGuid").or_else(|| get("ParentProcessId")),
+            get("Image"),
+            get("ParentImage"),
+            get("User"),
+        ),
+        (4688, c) if c.eq_ignore_ascii_case("Security") => (
+            get("NewProcessId")?,
+            get("ProcessId"),
+            get("NewProcessName"),
+            get("ParentProcessName"),
+            get("SubjectUserName"),
+        ),
+        _ => return None,
+    };
+    Some(ProcessNode {
+        device: f.computer().map(|c| c.to_ascii_lowercase()),
+        time: e.event.time,
+        key,
+        parent_key: parent,
+        image,
+        command_line: get("CommandLine"),
+        user,
+        parent_image,
+        children: Vec::new(),
+    })
+}
+
+/// Nest nodes under their parents (by device and key); the rest are roots.
+fn nest(mut nodes: Vec<ProcessNode>) -> Vec<ProcessNode> {
+    nodes.sort_by_key(|n| std::cmp::Reverse(n.time));
+    // Children first (latest first), each moved under its parent if known.
+    let mut i = 0;
+    while i < nodes.len() {
+        let parent = nodes[i].parent_key.clone();
+        let device = nodes[i].device.clone();
+        let found = parent.and_then(|p| {
+            nodes
+                .iter()
+                .enumerate()
+                .position(|(j, n)| j != i && n.key == p && n.device == device)
+        });
+        match found {
+            Some(j) => {
+                let child = nodes.remove(i);
+                let j = if j > i { j - 1 } else { j };
+                nodes[j].children.push(child);
+            }
+            None => i += 1,
+        }
+    }
+    fn order(n: &mut ProcessNode) {
+        n.children.sort_by_key(|c| c.time);
+        n.children.iter_mut().for_each(order);
+    }
+    nodes.iter_mut().for_each(order);
+    nodes.sort_by_key(|n| n.time);
+    nodes
+}
+
+impl Service {
+    /// Stored events naming the incident's key entities, from an hour
+    /// before its first activity to an hour after its last, in time order.
+    pub async fn incident_timeline(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: IncidentId,
+        limit: u32,
+    ) -> Result<Vec<vigil_core::telemetry::StoredEvent>> {
+        let view = self.incident(p, tenant, id).await?;
+        let t = self.load_tenant(tenant).await?;
+        let i = &view.record.incident;
+        let keys: Vec<vigil_core::Entity> = i
+            .links
+            .iter()
+            .map(|l| l.entity.clone())
+            .chain(i.entities.iter().cloned())
+            .filter(|e| vigil_incidents::is_key_kind(e.kind))
+            .collect();
+        let from = i
+            .first_activity
+            .checked_sub(TIMELINE_MARGIN)
+            .unwrap_or(i.first_activity);
+        let to = i
+            .last_activity
+            .checked_add(TIMELINE_MARGIN)
+            .unwrap_or(i.last_activity);
+        Ok(self
+            .store
+            .events_with_entities(t.id, &keys, from, to, limit.clamp(1, 5000))
+            .await?)
+    }
+
+    /// The processes started on the incident's devices around it, as trees
+    /// (Sysmon process creation, or Security 4688 on hosts without Sysmon).
+    pub async fn incident_process_tree(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: IncidentId,
+    ) -> Result<Vec<ProcessNode>> {
+        let events = self.incident_timeline(p, tenant, id, 5000).await?;
+        let nodes = tokio::task::spawn_blocking(move || {
+            nest(events.iter().filter_map(process_node).collect())
+        })
+        .await
+        .map_err(|e| ServiceError::Conflict(format!("process tree: {e}")))?;
+        Ok(nodes)
+    }
+
+    /// Incidents of the tenant, in any status, sharing a key entity with
+    /// this one.
+    pub async fn related_incidents(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: IncidentId,
+    ) -> Result<Vec<IncidentRecord>> {
+        let view = self.incident(p, tenant, id).await?;
+        let t = self.load_tenant(tenant).await?;
+        let mine: Vec<&vigil_core::Entity> = view
+            .record
+            .incident
+            .entities
+            .iter()
+            .filter(|e| vigil_incidents::is_key_kind(e.kind))
+            .collect();
+        let all = self
+            .store
+            .list_incidents(
+                t.id,
+                &IncidentFilter {
+                    include_redirected: true,
+                    limit: 1000,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        Ok(all
+            .into_iter()
+            .filter(|r| r.incident.id != id)
+            .filter(|r| r.incident.entities.iter().any(|e| mine.contains(&e)))
+            .collect())
+    }
+}

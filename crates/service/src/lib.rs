@@ -29,7 +29,7 @@ pub use detection::{Detection, DetectionReport, DetectionSession};
 pub use engine::SigmaDetection;
 pub use error::ServiceError;
 pub use identity::{NewSecret, random_token};
-pub use incidents::{IncidentChange, IncidentView, MAX_INCIDENT_PAGE};
+pub use incidents::{IncidentChange, IncidentView, MAX_INCIDENT_PAGE, ProcessNode};
 pub use intake::{
     At, IngestOutcome, Intake, IntakeLimits, PurgeReport, Record, TelemetryStats, build_batch,
 };

@@ -187,6 +187,56 @@ async fn the_evtx_samples_group_into_incidents_each_placement_explained() {
         }
     }
 
+    // The investigation view of the biggest incident: its timeline holds
+    // the events around it, its devices' processes nest into trees, and
+    // incidents sharing its entities are found.
+    let biggest = all
+        .iter()
+        .max_by_key(|r| r.incident.alert_count)
+        .expect("incidents");
+    let timeline = svc
+        .incident_timeline(&op, "acme", biggest.incident.id, 5000)
+        .await
+        .expect("timeline");
+    assert!(
+        timeline.len() as u64 >= biggest.incident.alert_count,
+        "timeline {} events for {} alerts",
+        timeline.len(),
+        biggest.incident.alert_count
+    );
+    assert!(
+        timeline
+            .windows(2)
+            .all(|w| w[0].event.time <= w[1].event.time)
+    );
+    let trees = svc
+        .incident_process_tree(&op, "acme", biggest.incident.id)
+        .await
+        .expect("process tree");
+    assert!(
+        trees.iter().any(|n| !n.children.is_empty()),
+        "some process started another: {} roots",
+        trees.len()
+    );
+    let with_related = {
+        let mut n = 0;
+        for r in all.iter().take(40) {
+            if !svc
+                .related_incidents(&op, "acme", r.incident.id)
+                .await
+                .expect("related")
+                .is_empty()
+            {
+                n += 1;
+            }
+        }
+        n
+    };
+    assert!(
+        with_related > 0,
+        "some incidents share entities with others"
+    );
+
     // The grouping, pinned: per incident its severity, alert count, title
     // and key devices and users, in order of first activity.
     all.sort_by_key(|r| (r.incident.first_activity, r.incident.title.clone()));

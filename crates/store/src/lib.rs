@@ -243,6 +243,17 @@ pub trait TelemetryStore: Send + Sync {
     /// How many events a tenant has.
     async fn count_events(&self, tenant: TenantId) -> Result<u64>;
 
+    /// A tenant's events naming any of `entities` between `from` and `to`,
+    /// in time order, at most `limit`.
+    async fn events_with_entities(
+        &self,
+        tenant: TenantId,
+        entities: &[vigil_core::Entity],
+        from: vigil_core::Timestamp,
+        to: vigil_core::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>>;
+
     /// How many of a tenant's events wait for detection, and how many
     /// dead letters it has.
     async fn telemetry_counts(&self, tenant: TenantId) -> Result<(u64, u64)>;

@@ -177,6 +177,18 @@ impl crate::TelemetryStore for SqliteStore {
         self.count_events_impl(tenant).await
     }
 
+    async fn events_with_entities(
+        &self,
+        tenant: vigil_core::TenantId,
+        entities: &[vigil_core::Entity],
+        from: vigil_core::Timestamp,
+        to: vigil_core::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<vigil_core::telemetry::StoredEvent>> {
+        self.events_with_entities_impl(tenant, entities, from, to, limit)
+            .await
+    }
+
     async fn telemetry_counts(&self, tenant: vigil_core::TenantId) -> Result<(u64, u64)> {
         self.telemetry_counts_impl(tenant).await
     }

@@ -326,6 +326,49 @@ impl SqliteStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    pub(super) async fn events_with_entities_impl(
+        &self,
+        tenant: TenantId,
+        entities: &[Entity],
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
+        if entities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT DISTINCT seq, time FROM event_entities WHERE tenant_id = ");
+        q.push_bind(tenant.to_string())
+            .push(" AND time BETWEEN ")
+            .push_bind(to_micros(from))
+            .push(" AND ")
+            .push_bind(to_micros(to))
+            .push(" AND (");
+        for (i, e) in entities.iter().take(200).enumerate() {
+            if i > 0 {
+                q.push(" OR ");
+            }
+            q.push("(kind = ")
+                .push_bind(e.kind.as_str())
+                .push(" AND value = ")
+                .push_bind(e.value.clone())
+                .push(")");
+        }
+        q.push(") ORDER BY time, seq LIMIT ")
+            .push_bind(i64::from(limit));
+        let seqs: Vec<i64> = q
+            .build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get("seq"))
+            .collect::<std::result::Result<_, _>>()?;
+        let mut events = self.events_by_seq_impl(tenant, &seqs).await?;
+        events.sort_by_key(|e| (e.event.time, e.seq));
+        Ok(events)
+    }
+
     pub(super) async fn telemetry_counts_impl(&self, tenant: TenantId) -> Result<(u64, u64)> {
         let t = tenant.to_string();
         let pending: i64 = sqlx::query_scalar(
