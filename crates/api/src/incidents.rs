@@ -384,3 +384,34 @@ pub async fn related(
         json!({ "items": items.iter().map(incident_json).collect::<Vec<_>>() }),
     ))
 }
+
+/// The body of `POST …/incidents/{id}/merge`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The incident to merge with this one.
+    pub from: String,
+}
+
+/// Merge another incident with this one by hand: the older survives, the
+/// other is `redirected` to it with its alerts.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/incidents/{id}/merge", tag = "incidents", operation_id = "merge_incidents",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    request_body = MergeBody,
+    responses((status = 200, description = "The surviving incident", body = serde_json::Value),
+               (status = 403, description = "Your role may not work incidents"),
+               (status = 404, description = "No such incident or tenant, or not yours"),
+               (status = 409, description = "Refused: the same incident, or one already redirected (named)")))]
+pub async fn merge(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+    body: Result<Json<MergeBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(b) = body?;
+    let id = incident_id(&id)?;
+    let from = incident_id(&b.from)?;
+    let view = s.service.merge_incidents(&p, &tenant, id, from).await?;
+    Ok(Json(view_json(&view)))
+}

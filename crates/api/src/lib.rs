@@ -151,6 +151,11 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             post(incidents::comment),
         ),
         (
+            "POST",
+            "/tenants/{tenant}/incidents/{id}/merge",
+            post(incidents::merge),
+        ),
+        (
             "GET",
             "/tenants/{tenant}/incidents/{id}/timeline",
             get(incidents::timeline),

@@ -261,6 +261,11 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "provider_admin" | "analyst" => StatusCode::OK,
             _ => StatusCode::FORBIDDEN,
         },
+        ("POST", "/tenants/{tenant}/incidents/{id}/merge") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" => StatusCode::CONFLICT,
+            _ => StatusCode::FORBIDDEN,
+        },
         ("POST", "/tenants/{tenant}/incidents/{id}/comments") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
             "provider_admin" | "analyst" | "customer_admin" | "customer_responder" => {
@@ -363,6 +368,12 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
                 }
                 let body = matches!(method, "POST" | "PATCH").then(|| {
                     n += 1;
+                    if path.ends_with("/merge") {
+                        // Merging an incident with itself: allowed roles
+                        // get the refusal of the merge itself.
+                        let id = concrete.split('/').nth(4).unwrap_or_default();
+                        return ("application/json", format!(r#"{{"from":"{id}"}}"#));
+                    }
                     ("application/json", body_for(path, n))
                 });
                 let (status, json) = call(

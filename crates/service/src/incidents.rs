@@ -152,7 +152,7 @@ impl Service {
             .filter(|i| touched.binary_search(&i.id).is_ok())
             .collect();
         self.store
-            .save_correlation(&changed, &placed, &activity, now)
+            .save_correlation(&changed, &placed, &activity, now, None)
             .await?;
         metrics::counter!("vigil_incident_alerts_placed_total").increment(placed.len() as u64);
         Ok(placed.len() as u64)
@@ -351,6 +351,70 @@ impl Service {
             .update_incident(&record, expected, &log, resolve, audit)
             .await?;
         self.incident(p, tenant, id).await
+    }
+
+    /// Merge incident `from` into incident `id` by hand: the older of the
+    /// two survives and the other is `redirected` to it, its alerts moving
+    /// along. Merging the same two again changes nothing.
+    pub async fn merge_incidents(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: IncidentId,
+        from: IncidentId,
+    ) -> Result<IncidentView> {
+        let t = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::WorkIncidents, Some(&t), false)
+            .await?;
+        let load = |i: IncidentId| async move {
+            self.store
+                .incident(t.id, i)
+                .await?
+                .map(|(r, _, _)| r.incident)
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "incident",
+                    key: i.to_string(),
+                })
+        };
+        let mut a = load(id).await?;
+        let mut b = load(from).await?;
+        let merged = vigil_incidents::merge(&mut a, &mut b)
+            .map_err(|e| ServiceError::Refused(e.to_string()))?;
+        if merged.changed {
+            let now = self.clock.now();
+            let actor = p.actor().to_text();
+            let activity = vec![
+                IncidentActivity {
+                    incident: merged.survivor,
+                    at: now,
+                    actor: actor.clone(),
+                    action: "merged".into(),
+                    details: format!(
+                        "incident {} merged into this one by hand",
+                        merged.redirected
+                    ),
+                },
+                IncidentActivity {
+                    incident: merged.redirected,
+                    at: now,
+                    actor,
+                    action: "merged_into".into(),
+                    details: format!("merged into incident {} by hand", merged.survivor),
+                },
+            ];
+            let audit = AuditEntry::new(
+                now,
+                &p.actor(),
+                "incident.merge",
+                Some(t.id),
+                format!("incident:{}", merged.survivor),
+                serde_json::json!({"survivor": merged.survivor, "redirected": merged.redirected}),
+            );
+            self.store
+                .save_correlation(&[a, b], &[], &activity, now, Some(audit))
+                .await?;
+        }
+        self.incident(p, tenant, merged.survivor).await
     }
 
     /// Comment on an incident (up to 30,000 characters).

@@ -441,3 +441,93 @@ async fn triage_refuses_bad_moves_and_mismatched_determinations_and_logs_every_c
     assert!(audit.iter().any(|r| r.action == "incident.update"));
     assert!(audit.iter().any(|r| r.action == "incident.comment"));
 }
+
+#[tokio::test]
+async fn a_manual_merge_moves_the_alerts_to_the_older_incident_once() {
+    use vigil_core::incident::IncidentStatus;
+    let store = SqliteStore::open_in_memory().await.expect("store");
+    store.migrate().await.expect("migrate");
+    let clock = Arc::new(FixedClock::new(
+        "2026-11-27T12:00:00Z".parse().expect("time"),
+    ));
+    let svc = Service::new(Arc::new(store), clock);
+    let op = Principal::Operator("test".into());
+    svc.create_tenant(&op, "acme", "Acme")
+        .await
+        .expect("tenant");
+    svc.add_rule_pack(
+        &op,
+        "test",
+        "inline",
+        vec![RuleFile {
+            pack: String::new(),
+            path: "stop.yml".into(),
+            yaml: STOP_LOGGING.into(),
+        }],
+    )
+    .await
+    .expect("pack");
+    let trail = |user: &str, ip: &str, time: &str| {
+        Record {
+        at: At::Line(1),
+        bytes: format!(r#"{{"eventVersion":"1.08","eventTime":"{time}","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"{ip}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/{user}","userName":"{user}"}}}}"#).into_bytes(),
+    }
+    };
+    svc.ingest(
+        &op,
+        Some("acme"),
+        Intake {
+            source: "test".into(),
+            records: vec![
+                trail("mallory", "203.0.113.9", "2026-11-27T08:00:00Z"),
+                trail("eve", "198.51.100.4", "2026-11-27T09:00:00Z"),
+            ],
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("ingest");
+    let (engine, _) = svc.detection_engine().await.expect("engine");
+    svc.drain_detection(&engine).await.expect("detect");
+    let list = |svc: &Service| {
+        let svc = svc.clone();
+        async move {
+            svc.list_incidents(
+                &Principal::Operator("test".into()),
+                "acme",
+                IncidentFilter {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("incidents")
+        }
+    };
+    let two = list(&svc).await;
+    assert_eq!(two.len(), 2, "no shared entity: two incidents");
+    let (a, b) = (two[0].incident.id, two[1].incident.id);
+    let merged = svc.merge_incidents(&op, "acme", a, b).await.expect("merge");
+    let survivor = merged.record.incident.id;
+    assert_eq!(survivor, a.min(b), "the older survives");
+    assert_eq!(merged.record.incident.alert_count, 2);
+    assert_eq!(merged.alerts.len(), 2, "the alerts moved along");
+    let one = list(&svc).await;
+    assert_eq!(
+        one.len(),
+        1,
+        "the other is redirected and hidden from the list"
+    );
+    let other = if survivor == a { b } else { a };
+    let redirected = svc.incident(&op, "acme", other).await.expect("redirected");
+    assert_eq!(
+        redirected.record.incident.status,
+        IncidentStatus::Redirected
+    );
+    assert_eq!(redirected.record.incident.redirected_to, Some(survivor));
+    let again = svc.merge_incidents(&op, "acme", a, b).await;
+    assert!(
+        again.is_ok_and(|v| v.record.incident.alert_count == 2),
+        "merging again changes nothing"
+    );
+}

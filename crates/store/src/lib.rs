@@ -387,12 +387,15 @@ pub trait IncidentStore: Send + Sync {
     /// In one transaction: store incidents new or changed (a redirected one
     /// hands its alerts to the incident it went into), place alerts, and
     /// append to the activity log.
+    /// `audit`: the record of a person's change (a manual merge); the
+    /// correlation's own placements are data and carry none.
     async fn save_correlation(
         &self,
         incidents: &[vigil_core::incident::Incident],
         placed: &[(AlertId, vigil_core::incident::IncidentId)],
         activity: &[IncidentActivity],
         now: vigil_core::Timestamp,
+        audit: Option<AuditEntry>,
     ) -> Result<()>;
 
     async fn list_incidents(

@@ -64,6 +64,7 @@ impl SqliteStore {
         placed: &[(AlertId, IncidentId)],
         activity: &[IncidentActivity],
         now: Timestamp,
+        audit: Option<AuditEntry>,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         for i in incidents {
@@ -119,6 +120,9 @@ impl SqliteStore {
                     .push_bind(a.details.clone());
             });
             q.build().execute(&mut *tx).await?;
+        }
+        if let Some(a) = audit {
+            append_in(&mut tx, a).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -232,8 +232,9 @@ impl crate::IncidentStore for SqliteStore {
         placed: &[(vigil_core::alert::AlertId, vigil_core::incident::IncidentId)],
         activity: &[crate::IncidentActivity],
         now: vigil_core::Timestamp,
+        audit: Option<vigil_core::audit::AuditEntry>,
     ) -> Result<()> {
-        self.save_correlation_impl(incidents, placed, activity, now)
+        self.save_correlation_impl(incidents, placed, activity, now, audit)
             .await
     }
 
