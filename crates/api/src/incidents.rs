@@ -168,6 +168,12 @@ fn view_json(view: &vigil_service::IncidentView) -> Value {
     v["alerts"] = json!(view.alerts);
     v["activity"] = json!(view.activity);
     v["comments"] = json!(view.comments);
+    v["verdicts"] = Value::Array(
+        view.verdicts
+            .iter()
+            .map(|(e, verdict)| json!({"entity": e, "verdict": verdict}))
+            .collect(),
+    );
     v
 }
 
@@ -414,4 +420,41 @@ pub async fn merge(
     let from = incident_id(&b.from)?;
     let view = s.service.merge_incidents(&p, &tenant, id, from).await?;
     Ok(Json(view_json(&view)))
+}
+
+/// The body of `POST /api/v1/tenants/{tenant}/verdicts`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictBody {
+    /// `kind:value`, e.g. `file_hash:9f86d0…`.
+    pub entity: String,
+    /// `malicious`, `suspicious`, `clean` or `unknown`.
+    pub verdict: String,
+}
+
+/// Set an analyst's verdict on an entity of the tenant.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/verdicts", tag = "incidents", operation_id = "set_verdict",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    request_body = VerdictBody,
+    responses((status = 204, description = "Set"),
+               (status = 400, description = "Not kind:value, or not a verdict"),
+               (status = 403, description = "Your role may not work incidents"),
+               (status = 404, description = "No such tenant, or not yours")))]
+pub async fn verdict(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path(tenant): Path<String>,
+    body: Result<Json<VerdictBody>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(b) = body?;
+    let entity: vigil_core::Entity = b
+        .entity
+        .parse()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("entity: {e}")))?;
+    let verdict: vigil_core::Verdict = b
+        .verdict
+        .parse()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("verdict: {e}")))?;
+    s.service.set_verdict(&p, &tenant, &entity, verdict).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -136,6 +136,11 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ("GET", "/tenants/{tenant}/telemetry", get(telemetry::stats)),
         ("GET", "/tenants/{tenant}/incidents", get(incidents::list)),
         (
+            "POST",
+            "/tenants/{tenant}/verdicts",
+            post(incidents::verdict),
+        ),
+        (
             "GET",
             "/tenants/{tenant}/incidents/{id}",
             get(incidents::show),

@@ -261,6 +261,11 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "provider_admin" | "analyst" => StatusCode::OK,
             _ => StatusCode::FORBIDDEN,
         },
+        ("POST", "/tenants/{tenant}/verdicts") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" => StatusCode::NO_CONTENT,
+            _ => StatusCode::FORBIDDEN,
+        },
         ("POST", "/tenants/{tenant}/incidents/{id}/merge") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
             "provider_admin" | "analyst" => StatusCode::CONFLICT,
@@ -301,6 +306,9 @@ fn body_for(path: &str, n: usize) -> String {
             format!(r#"{{"changes":[{{"op":"add_exclusion","asset":"device:HOST{n}"}}]}}"#)
         }
         "/tenants/{tenant}/incidents/{id}" => format!(r#"{{"add_tags":["t{n}"]}}"#),
+        "/tenants/{tenant}/verdicts" => {
+            r#"{"entity":"ip:203.0.113.9","verdict":"malicious"}"#.to_owned()
+        }
         "/tenants/{tenant}/incidents/{id}/comments" => {
             r#"{"text":"Isolated the host; please confirm."}"#.to_owned()
         }

@@ -76,6 +76,51 @@ impl FromStr for EntityKind {
     }
 }
 
+/// An analyst's judgement of an entity.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Malicious,
+    Suspicious,
+    Clean,
+    Unknown,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 4] = [
+        Verdict::Malicious,
+        Verdict::Suspicious,
+        Verdict::Clean,
+        Verdict::Unknown,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Malicious => "malicious",
+            Verdict::Suspicious => "suspicious",
+            Verdict::Clean => "clean",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// The text was not a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown verdict {0:?}: expected malicious, suspicious, clean or unknown")]
+pub struct ParseVerdictError(pub String);
+
+impl FromStr for Verdict {
+    type Err = ParseVerdictError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Verdict::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| ParseVerdictError(s.to_owned()))
+    }
+}
+
 /// One entity: its kind and normalised value.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,

@@ -18,7 +18,7 @@ pub mod telemetry;
 pub mod tenant;
 pub mod time;
 
-pub use entity::{Entity, EntityKind};
+pub use entity::{Entity, EntityKind, Verdict};
 pub use id::{Id, TenantId};
 pub use severity::Severity;
 pub use time::Timestamp;

@@ -30,6 +30,8 @@ pub struct IncidentView {
     pub alerts: Vec<Alert>,
     pub activity: Vec<IncidentActivity>,
     pub comments: Vec<IncidentComment>,
+    /// Analysts' verdicts on its entities (others are unknown).
+    pub verdicts: Vec<(vigil_core::Entity, vigil_core::Verdict)>,
 }
 
 /// An analyst's change to an incident; `None`: leave as is. For the
@@ -197,11 +199,16 @@ impl Service {
             }
         }
         let comments = self.store.comments(id).await?;
+        let verdicts = self
+            .store
+            .verdicts(tenant.id, &record.incident.entities)
+            .await?;
         Ok(IncidentView {
             record,
             alerts,
             activity,
             comments,
+            verdicts,
         })
     }
 
@@ -415,6 +422,33 @@ impl Service {
                 .await?;
         }
         self.incident(p, tenant, merged.survivor).await
+    }
+
+    /// An analyst's verdict on one of the tenant's entities (it shows in
+    /// every incident naming the entity).
+    pub async fn set_verdict(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        entity: &vigil_core::Entity,
+        verdict: vigil_core::Verdict,
+    ) -> Result<()> {
+        let t = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::WorkIncidents, Some(&t), false)
+            .await?;
+        let now = self.clock.now();
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "entity.verdict",
+            Some(t.id),
+            format!("entity:{entity}"),
+            serde_json::json!({"verdict": verdict}),
+        );
+        self.store
+            .set_verdict(t.id, entity, verdict, &p.actor().to_text(), now, audit)
+            .await?;
+        Ok(())
     }
 
     /// Comment on an incident (up to 30,000 characters).

@@ -423,6 +423,22 @@ async fn triage_refuses_bad_moves_and_mismatched_determinations_and_logs_every_c
         .await
         .expect_err("a resolved incident reopens as active or in progress");
     assert!(matches!(reopened, ServiceError::Refused(m) if m.contains("active")));
+    svc.set_verdict(
+        &op,
+        "acme",
+        &"ip:203.0.113.9".parse().expect("entity"),
+        vigil_core::Verdict::Malicious,
+    )
+    .await
+    .expect("verdict");
+    let seen = svc.incident(&op, "acme", id).await.expect("incident");
+    assert_eq!(
+        seen.verdicts,
+        vec![(
+            "ip:203.0.113.9".parse().expect("entity"),
+            vigil_core::Verdict::Malicious
+        )]
+    );
     let c = svc
         .comment_incident(&op, "acme", id, "Keys rotated; trail re-enabled.")
         .await

@@ -425,6 +425,24 @@ pub trait IncidentStore: Send + Sync {
         audit: AuditEntry,
     ) -> Result<i64>;
 
+    /// Set an analyst's verdict on one of a tenant's entities.
+    async fn set_verdict(
+        &self,
+        tenant: TenantId,
+        entity: &vigil_core::Entity,
+        verdict: vigil_core::Verdict,
+        by: &str,
+        at: vigil_core::Timestamp,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// The verdicts set on any of `entities` of a tenant.
+    async fn verdicts(
+        &self,
+        tenant: TenantId,
+        entities: &[vigil_core::Entity],
+    ) -> Result<Vec<(vigil_core::Entity, vigil_core::Verdict)>>;
+
     /// An incident's comments, oldest first.
     async fn comments(
         &self,

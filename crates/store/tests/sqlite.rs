@@ -38,10 +38,11 @@ async fn migrations_from_an_empty_database_create_every_table() {
             (6, "alert_source".to_owned()),
             (7, "raw_compressed".to_owned()),
             (8, "incidents".to_owned()),
-            (9, "incident_work".to_owned())
+            (9, "incident_work".to_owned()),
+            (10, "verdicts".to_owned())
         ]
     );
-    assert_eq!(report.version, 9);
+    assert_eq!(report.version, 10);
     assert!(
         store
             .list_tenants()
@@ -78,7 +79,7 @@ async fn a_database_from_a_newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 999,
-                supported: 9,
+                supported: 10,
                 ..
             }
         ),

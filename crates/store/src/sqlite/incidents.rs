@@ -201,6 +201,71 @@ impl SqliteStore {
         Ok(id)
     }
 
+    pub(super) async fn set_verdict_impl(
+        &self,
+        tenant: TenantId,
+        entity: &vigil_core::Entity,
+        verdict: vigil_core::Verdict,
+        by: &str,
+        at: Timestamp,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO entity_verdicts (tenant_id, kind, value, verdict, set_by, set_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (tenant_id, kind, value) DO UPDATE SET verdict = excluded.verdict,
+                 set_by = excluded.set_by, set_at = excluded.set_at",
+        )
+        .bind(tenant.to_string())
+        .bind(entity.kind.as_str())
+        .bind(&entity.value)
+        .bind(verdict.as_str())
+        .bind(by)
+        .bind(to_micros(at))
+        .execute(&mut *tx)
+        .await?;
+        let record = append_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    pub(super) async fn verdicts_impl(
+        &self,
+        tenant: TenantId,
+        entities: &[vigil_core::Entity],
+    ) -> Result<Vec<(vigil_core::Entity, vigil_core::Verdict)>> {
+        let mut out = Vec::new();
+        for chunk in entities.chunks(200) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT kind, value, verdict FROM entity_verdicts WHERE tenant_id = ",
+            );
+            q.push_bind(tenant.to_string()).push(" AND (");
+            for (i, e) in chunk.iter().enumerate() {
+                if i > 0 {
+                    q.push(" OR ");
+                }
+                q.push("(kind = ")
+                    .push_bind(e.kind.as_str())
+                    .push(" AND value = ")
+                    .push_bind(e.value.clone())
+                    .push(")");
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&self.pool).await? {
+                let kind: String = r.try_get("kind")?;
+                let verdict: String = r.try_get("verdict")?;
+                out.push((
+                    vigil_core::Entity::new(
+                        parse("entity kind", &kind)?,
+                        r.try_get::<String, _>("value")?,
+                    ),
+                    parse("verdict", &verdict)?,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     pub(super) async fn comments_impl(&self, incident: IncidentId) -> Result<Vec<IncidentComment>> {
         let rows = sqlx::query(
             "SELECT id, incident_id, at, author, body FROM incident_comments WHERE incident_id = ? ORDER BY id",

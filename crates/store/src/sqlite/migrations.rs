@@ -50,6 +50,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "incident_work",
         sql: include_str!("../../migrations/sqlite/0009_incident_work.sql"),
     },
+    Migration {
+        version: 10,
+        name: "verdicts",
+        sql: include_str!("../../migrations/sqlite/0010_verdicts.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

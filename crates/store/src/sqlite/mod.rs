@@ -259,6 +259,27 @@ impl crate::IncidentStore for SqliteStore {
         self.add_comment_impl(comment, activity, audit).await
     }
 
+    async fn set_verdict(
+        &self,
+        tenant: vigil_core::TenantId,
+        entity: &vigil_core::Entity,
+        verdict: vigil_core::Verdict,
+        by: &str,
+        at: vigil_core::Timestamp,
+        audit: vigil_core::audit::AuditEntry,
+    ) -> Result<vigil_core::audit::AuditRecord> {
+        self.set_verdict_impl(tenant, entity, verdict, by, at, audit)
+            .await
+    }
+
+    async fn verdicts(
+        &self,
+        tenant: vigil_core::TenantId,
+        entities: &[vigil_core::Entity],
+    ) -> Result<Vec<(vigil_core::Entity, vigil_core::Verdict)>> {
+        self.verdicts_impl(tenant, entities).await
+    }
+
     async fn comments(
         &self,
         incident: vigil_core::incident::IncidentId,
