@@ -217,6 +217,7 @@ impl Service {
             .increment(observations.len() as u64);
         metrics::gauge!("vigil_detection_backlog").set(left as f64);
         if !touched.is_empty() {
+            self.refresh_grown(&touched).await?;
             self.correlate_alerts().await?;
         }
         Ok(Some(DetectionReport {

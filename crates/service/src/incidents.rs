@@ -83,10 +83,14 @@ impl Service {
         }
     }
 
-    async fn correlate_tenant(&self, tenant: TenantId, alerts: Vec<Alert>) -> Result<u64> {
-        let config = CorrelationConfig::default();
-        let mut incidents = self.store.open_incidents(tenant).await?;
-        // How widely each entity is seen: from the tenant's recent alerts.
+    /// How widely each entity is seen: from the tenant's alerts around
+    /// these.
+    async fn prevalence(
+        &self,
+        tenant: TenantId,
+        alerts: &[Alert],
+        config: &CorrelationConfig,
+    ) -> Result<Prevalence> {
         let since = alerts
             .iter()
             .map(|a| a.first_activity)
@@ -103,7 +107,90 @@ impl Service {
                 },
             )
             .await?;
-        let prevalence = Prevalence::observe(recent.iter().map(|a| a.entities.as_slice()));
+        Ok(Prevalence::observe(
+            recent.iter().map(|a| a.entities.as_slice()),
+        ))
+    }
+
+    /// Alerts already in an incident that matched again (their activity
+    /// grew): refresh their incident's summary without counting them twice,
+    /// and merge whatever they now link to.
+    pub(crate) async fn refresh_grown(&self, touched: &[vigil_core::alert::AlertId]) -> Result<()> {
+        let grown: Vec<Alert> = self
+            .store
+            .alerts_by_id(touched)
+            .await?
+            .into_iter()
+            .filter(|a| a.incident_id.is_some())
+            .collect();
+        let mut by_tenant: BTreeMap<TenantId, Vec<Alert>> = BTreeMap::new();
+        for a in grown {
+            by_tenant.entry(a.tenant_id).or_default().push(a);
+        }
+        let config = CorrelationConfig::default();
+        for (tenant, alerts) in by_tenant {
+            let mut incidents = self.store.open_incidents(tenant).await?;
+            let prevalence = self.prevalence(tenant, &alerts, &config).await?;
+            let now = self.clock.now();
+            let mut touched_incidents = Vec::new();
+            let mut activity = Vec::new();
+            for alert in &alerts {
+                let Some(home) = alert
+                    .incident_id
+                    .as_deref()
+                    .and_then(|h| h.parse::<IncidentId>().ok())
+                else {
+                    continue;
+                };
+                if !incidents.iter().any(|i| i.id == home) {
+                    // Resolved or merged away: its summary stays as closed.
+                    continue;
+                }
+                let placement = place(alert, &incidents, &prevalence, &config);
+                let target = vigil_incidents::apply_update(&mut incidents, alert, &placement, home)
+                    .map_err(|e| ServiceError::Conflict(format!("incident correlation: {e}")))?;
+                touched_incidents.push(home);
+                touched_incidents.push(target);
+                for merged in &placement.merge {
+                    if *merged != target {
+                        activity.push(entry(
+                            target,
+                            now,
+                            "merged",
+                            &format!(
+                                "incident {merged} merged into this one: {}",
+                                placement.reason
+                            ),
+                        ));
+                        activity.push(entry(
+                            *merged,
+                            now,
+                            "merged_into",
+                            &format!("merged into incident {target}: {}", placement.reason),
+                        ));
+                        touched_incidents.push(*merged);
+                    }
+                }
+            }
+            touched_incidents.sort();
+            touched_incidents.dedup();
+            let changed: Vec<_> = incidents
+                .into_iter()
+                .filter(|i| touched_incidents.binary_search(&i.id).is_ok())
+                .collect();
+            if !changed.is_empty() {
+                self.store
+                    .save_correlation(&changed, &[], &activity, now, None)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn correlate_tenant(&self, tenant: TenantId, alerts: Vec<Alert>) -> Result<u64> {
+        let config = CorrelationConfig::default();
+        let mut incidents = self.store.open_incidents(tenant).await?;
+        let prevalence = self.prevalence(tenant, &alerts, &config).await?;
         let now = self.clock.now();
         let mut placed = Vec::with_capacity(alerts.len());
         let mut activity = Vec::new();

@@ -547,3 +547,73 @@ async fn a_manual_merge_moves_the_alerts_to_the_older_incident_once() {
         "merging again changes nothing"
     );
 }
+
+#[tokio::test]
+async fn an_alert_that_grows_keeps_its_incident_current_without_counting_twice() {
+    let store = SqliteStore::open_in_memory().await.expect("store");
+    store.migrate().await.expect("migrate");
+    let clock = Arc::new(FixedClock::new(
+        "2026-11-27T12:00:00Z".parse().expect("time"),
+    ));
+    let svc = Service::new(Arc::new(store), clock);
+    let op = Principal::Operator("test".into());
+    svc.create_tenant(&op, "acme", "Acme")
+        .await
+        .expect("tenant");
+    svc.add_rule_pack(
+        &op,
+        "test",
+        "inline",
+        vec![RuleFile {
+            pack: String::new(),
+            path: "stop.yml".into(),
+            yaml: STOP_LOGGING.into(),
+        }],
+    )
+    .await
+    .expect("pack");
+    let (engine, _) = svc.detection_engine().await.expect("engine");
+    for (n, time) in ["2026-11-27T08:00:00Z", "2026-11-27T08:30:00Z"]
+        .iter()
+        .enumerate()
+    {
+        let bytes = format!(
+            r#"{{"eventVersion":"1.08","eventID":"{n}","eventTime":"{time}","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}}}"#
+        );
+        svc.ingest(
+            &op,
+            Some("acme"),
+            Intake {
+                source: "test".into(),
+                records: vec![Record {
+                    at: At::Line(1),
+                    bytes: bytes.into_bytes(),
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("ingest");
+        svc.drain_detection(&engine).await.expect("detect");
+    }
+    let incidents = svc
+        .list_incidents(
+            &op,
+            "acme",
+            IncidentFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("incidents");
+    assert_eq!(incidents.len(), 1);
+    let i = &incidents[0].incident;
+    assert_eq!(i.alert_count, 1, "one alert, matched twice");
+    assert_eq!(
+        i.last_activity,
+        "2026-11-27T08:30:00Z"
+            .parse::<vigil_core::Timestamp>()
+            .expect("t")
+    );
+}

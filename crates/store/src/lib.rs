@@ -380,6 +380,9 @@ pub trait IncidentStore: Send + Sync {
     /// Alerts no incident holds yet, oldest activity first.
     async fn alerts_without_incident(&self, limit: u32) -> Result<Vec<Alert>>;
 
+    /// Alerts by id (any tenant: for the correlation after detection).
+    async fn alerts_by_id(&self, ids: &[AlertId]) -> Result<Vec<Alert>>;
+
     /// A tenant's incidents alerts may still join.
     async fn open_incidents(&self, tenant: TenantId)
     -> Result<Vec<vigil_core::incident::Incident>>;

@@ -47,6 +47,25 @@ impl SqliteStore {
         rows.iter().map(super::alerts::decode_alert).collect()
     }
 
+    pub(super) async fn alerts_by_id_impl(&self, ids: &[AlertId]) -> Result<Vec<Alert>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(200) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+                "SELECT {} FROM alerts WHERE id IN (",
+                super::alerts::ALERT_COLUMNS
+            ));
+            let mut sep = q.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.to_string());
+            }
+            q.push(")");
+            for row in q.build().fetch_all(&self.pool).await? {
+                out.push(super::alerts::decode_alert(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
     pub(super) async fn open_incidents_impl(&self, tenant: TenantId) -> Result<Vec<Incident>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM incidents WHERE tenant_id = ? AND status NOT IN ('resolved', 'redirected') ORDER BY id"

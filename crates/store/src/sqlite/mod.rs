@@ -219,6 +219,13 @@ impl crate::IncidentStore for SqliteStore {
         self.alerts_without_incident_impl(limit).await
     }
 
+    async fn alerts_by_id(
+        &self,
+        ids: &[vigil_core::alert::AlertId],
+    ) -> Result<Vec<vigil_core::alert::Alert>> {
+        self.alerts_by_id_impl(ids).await
+    }
+
     async fn open_incidents(
         &self,
         tenant: vigil_core::TenantId,
