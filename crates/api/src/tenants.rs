@@ -159,6 +159,9 @@ pub enum Change {
     SetRetentionDays {
         days: u32,
     },
+    SetIncidentWindowHours {
+        hours: u32,
+    },
 }
 
 /// The body of `PATCH /api/v1/tenants/{tenant}/settings`: changes applied
@@ -225,6 +228,7 @@ fn to_domain(at: usize, c: Change) -> Result<SettingChange, ApiError> {
         Change::SetLearningPeriodDays { days } => S::LearningPeriodDays(days),
         Change::SetGracePeriodDays { days } => S::GracePeriodDays(days),
         Change::SetRetentionDays { days } => S::RetentionDays(days),
+        Change::SetIncidentWindowHours { hours } => S::IncidentWindowHours(hours),
     })
 }
 

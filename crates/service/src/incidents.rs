@@ -127,8 +127,8 @@ impl Service {
         for a in grown {
             by_tenant.entry(a.tenant_id).or_default().push(a);
         }
-        let config = CorrelationConfig::default();
         for (tenant, alerts) in by_tenant {
+            let config = self.correlation_config(tenant).await?;
             let mut incidents = self.store.open_incidents(tenant).await?;
             let prevalence = self.prevalence(tenant, &alerts, &config).await?;
             let now = self.clock.now();
@@ -187,8 +187,21 @@ impl Service {
         Ok(())
     }
 
+    /// The tenant's correlation settings (its incident window).
+    async fn correlation_config(&self, tenant: TenantId) -> Result<CorrelationConfig> {
+        let hours = self
+            .store
+            .tenant_by_id(tenant)
+            .await?
+            .map_or(24, |t| t.settings.incident_window_hours);
+        Ok(
+            CorrelationConfig::with_window(jiff::SignedDuration::from_hours(i64::from(hours)))
+                .unwrap_or_default(),
+        )
+    }
+
     async fn correlate_tenant(&self, tenant: TenantId, alerts: Vec<Alert>) -> Result<u64> {
-        let config = CorrelationConfig::default();
+        let config = self.correlation_config(tenant).await?;
         let mut incidents = self.store.open_incidents(tenant).await?;
         let prevalence = self.prevalence(tenant, &alerts, &config).await?;
         let now = self.clock.now();

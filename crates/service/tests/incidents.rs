@@ -617,3 +617,72 @@ async fn an_alert_that_grows_keeps_its_incident_current_without_counting_twice()
             .expect("t")
     );
 }
+
+#[tokio::test]
+async fn the_tenants_incident_window_decides_how_far_apart_alerts_still_group() {
+    use vigil_core::tenant::SettingChange;
+    let mut counts = Vec::new();
+    for window in [24, 1] {
+        let store = SqliteStore::open_in_memory().await.expect("store");
+        store.migrate().await.expect("migrate");
+        let clock = Arc::new(FixedClock::new(
+            "2026-11-27T12:00:00Z".parse().expect("time"),
+        ));
+        let svc = Service::new(Arc::new(store), clock);
+        let op = Principal::Operator("test".into());
+        svc.create_tenant(&op, "acme", "Acme")
+            .await
+            .expect("tenant");
+        svc.update_tenant(&op, "acme", &[SettingChange::IncidentWindowHours(window)])
+            .await
+            .expect("window");
+        svc.add_rule_pack(
+            &op,
+            "test",
+            "inline",
+            vec![RuleFile {
+                pack: String::new(),
+                path: "stop.yml".into(),
+                yaml: STOP_LOGGING.into(),
+            }],
+        )
+        .await
+        .expect("pack");
+        // The same user from two addresses, three hours apart: two alerts
+        // (the dedup window is one hour), linked by the user.
+        let records = [("203.0.113.9", "2026-11-27T05:00:00Z"), ("198.51.100.4", "2026-11-27T08:00:00Z")]
+            .iter()
+            .map(|(ip, time)| Record {
+                at: At::Line(1),
+                bytes: format!(r#"{{"eventVersion":"1.08","eventTime":"{time}","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"{ip}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}}}"#).into_bytes(),
+            })
+            .collect();
+        svc.ingest(
+            &op,
+            Some("acme"),
+            Intake {
+                source: "test".into(),
+                records,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("ingest");
+        let (engine, _) = svc.detection_engine().await.expect("engine");
+        svc.drain_detection(&engine).await.expect("detect");
+        let n = svc
+            .list_incidents(
+                &op,
+                "acme",
+                IncidentFilter {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("incidents")
+            .len();
+        counts.push(n);
+    }
+    assert_eq!(counts, [1, 2], "24 h groups them, 1 h does not");
+}

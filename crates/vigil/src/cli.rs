@@ -490,6 +490,9 @@ pub struct SetArgs {
     /// Days telemetry is kept before the purge job deletes it
     #[arg(long, value_name = "DAYS")]
     pub retention_days: Option<u32>,
+    /// Hours apart within which alerts sharing a key entity join one incident
+    #[arg(long, value_name = "HOURS")]
+    pub incident_window_hours: Option<u32>,
     #[command(flatten)]
     pub out: JsonFlag,
 }

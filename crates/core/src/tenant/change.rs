@@ -38,6 +38,7 @@ pub enum SettingChange {
     LearningPeriodDays(u32),
     GracePeriodDays(u32),
     RetentionDays(u32),
+    IncidentWindowHours(u32),
 }
 
 /// What a change did: the setting and its value before and after.
@@ -81,7 +82,8 @@ impl SettingChange {
             | SettingChange::ClearIrProvider
             | SettingChange::LearningPeriodDays(_)
             | SettingChange::GracePeriodDays(_)
-            | SettingChange::RetentionDays(_) => Permission::EditServiceSettings,
+            | SettingChange::RetentionDays(_)
+            | SettingChange::IncidentWindowHours(_) => Permission::EditServiceSettings,
         }
     }
 
@@ -284,6 +286,11 @@ impl SettingChange {
                 let from = json!(s.retention_days);
                 s.retention_days = *d;
                 ("retention_days", from, json!(d))
+            }
+            SettingChange::IncidentWindowHours(h) => {
+                let from = json!(s.incident_window_hours);
+                s.incident_window_hours = *h;
+                ("incident_window_hours", from, json!(h))
             }
         };
         Ok(AppliedChange {

@@ -28,6 +28,13 @@ pub struct TenantSettings {
     /// Days telemetry is kept before the purge job deletes it.
     #[serde(default = "default_retention_days")]
     pub retention_days: u32,
+    /// Alerts sharing a key entity this many hours apart join one incident.
+    #[serde(default = "default_incident_window_hours")]
+    pub incident_window_hours: u32,
+}
+
+fn default_incident_window_hours() -> u32 {
+    TenantSettings::DEFAULT_INCIDENT_WINDOW_HOURS
 }
 
 fn default_retention_days() -> u32 {
@@ -48,6 +55,7 @@ impl Default for TenantSettings {
             learning_period_days: Self::DEFAULT_LEARNING_PERIOD_DAYS,
             grace_period_days: Self::DEFAULT_GRACE_PERIOD_DAYS,
             retention_days: Self::DEFAULT_RETENTION_DAYS,
+            incident_window_hours: Self::DEFAULT_INCIDENT_WINDOW_HOURS,
         }
     }
 }
@@ -56,6 +64,9 @@ impl TenantSettings {
     pub const DEFAULT_LEARNING_PERIOD_DAYS: u32 = 14;
     pub const DEFAULT_GRACE_PERIOD_DAYS: u32 = 90;
     pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+    pub const DEFAULT_INCIDENT_WINDOW_HOURS: u32 = 24;
+    /// The longest incident window: 30 days.
+    pub const MAX_INCIDENT_WINDOW_HOURS: u32 = 720;
     pub const MAX_PERIOD_DAYS: u32 = 3650;
 
     /// Incident contacts in call order.
@@ -99,6 +110,18 @@ impl TenantSettings {
                     reason: format!("{limit} is more than {} days", Self::MAX_PERIOD_DAYS),
                 });
             }
+        }
+        if self.incident_window_hours == 0
+            || self.incident_window_hours > Self::MAX_INCIDENT_WINDOW_HOURS
+        {
+            return Err(SettingsError::Invalid {
+                setting: "incident_window_hours",
+                reason: format!(
+                    "{} is outside 1 to {} hours",
+                    self.incident_window_hours,
+                    Self::MAX_INCIDENT_WINDOW_HOURS
+                ),
+            });
         }
         if self.retention_days == 0 {
             return Err(SettingsError::Invalid {

@@ -125,6 +125,9 @@ fn changes(a: &SetArgs) -> anyhow::Result<Vec<SettingChange>> {
     if let Some(d) = a.retention_days {
         c.push(SettingChange::RetentionDays(d));
     }
+    if let Some(h) = a.incident_window_hours {
+        c.push(SettingChange::IncidentWindowHours(h));
+    }
     Ok(c)
 }
 
