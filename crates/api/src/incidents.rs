@@ -33,6 +33,10 @@ pub struct IncidentQuery {
     pub since: Option<String>,
     /// Words in the title.
     pub text: Option<String>,
+    /// `analyst:EMAIL`, `experts`, `customer`, or `none` (unassigned).
+    pub assigned: Option<String>,
+    /// A classification, or `none` (unclassified).
+    pub classification: Option<String>,
     /// At most this many (default 50, at most 200).
     pub limit: Option<u32>,
     /// `next` from the previous page.
@@ -133,6 +137,17 @@ pub async fn list(
             .map(|t| t.parse().map_err(|e| bad("since", e)))
             .transpose()?,
         text: q.text.clone(),
+        assigned_to: q.assigned.clone(),
+        classification: match q.classification.as_deref() {
+            None => None,
+            Some("none") => Some("none".to_owned()),
+            Some(c) => Some(
+                c.parse::<vigil_core::incident::Classification>()
+                    .map_err(|e| bad("classification", e))?
+                    .as_str()
+                    .to_owned(),
+            ),
+        },
         after,
         limit,
     };

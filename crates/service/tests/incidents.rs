@@ -391,6 +391,29 @@ async fn triage_refuses_bad_moves_and_mismatched_determinations_and_logs_every_c
         .await
         .expect("triage");
     assert_eq!(view.record.incident.status, IncidentStatus::Resolved);
+    for (assigned, classification, found) in [
+        (Some("analyst:jane@mdr.example"), None, 1),
+        (Some("none"), None, 0),
+        (None, Some("true_positive"), 1),
+        (None, Some("none"), 0),
+    ] {
+        let n = svc
+            .list_incidents(
+                &op,
+                "acme",
+                IncidentFilter {
+                    statuses: vec!["resolved".into()],
+                    assigned_to: assigned.map(str::to_owned),
+                    classification: classification.map(str::to_owned),
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("incidents")
+            .len();
+        assert_eq!(n, found, "{assigned:?} {classification:?}");
+    }
     assert_eq!(
         view.record.determination.as_deref(),
         Some("compromised_account")

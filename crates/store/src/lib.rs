@@ -370,6 +370,11 @@ pub struct IncidentFilter {
     pub since: Option<vigil_core::Timestamp>,
     /// Words in the title.
     pub text: Option<String>,
+    /// Assigned to this (`analyst:EMAIL`, `experts`, `customer`, or
+    /// `none` for unassigned).
+    pub assigned_to: Option<String>,
+    /// Classified so (`none` for unclassified).
+    pub classification: Option<String>,
     pub after: Option<(vigil_core::Timestamp, vigil_core::incident::IncidentId)>,
     pub limit: u32,
 }

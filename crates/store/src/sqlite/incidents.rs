@@ -336,6 +336,24 @@ impl SqliteStore {
         if let Some(since) = f.since {
             q.push(" AND last_activity >= ").push_bind(to_micros(since));
         }
+        match f.assigned_to.as_deref() {
+            Some("none") => {
+                q.push(" AND assigned_to IS NULL");
+            }
+            Some(a) => {
+                q.push(" AND assigned_to = ").push_bind(a.to_owned());
+            }
+            None => {}
+        }
+        match f.classification.as_deref() {
+            Some("none") => {
+                q.push(" AND classification IS NULL");
+            }
+            Some(c) => {
+                q.push(" AND classification = ").push_bind(c.to_owned());
+            }
+            None => {}
+        }
         if let Some(text) = &f.text {
             q.push(" AND title LIKE ")
                 .push_bind(format!("%{}%", text.replace(['%', '_'], "")));
