@@ -473,3 +473,39 @@ pub async fn verdict(
     s.service.set_verdict(&p, &tenant, &entity, verdict).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The body of `POST …/incidents/{id}/alerts`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveAlert {
+    /// The alert to move into this incident.
+    pub alert_id: String,
+}
+
+/// Move an alert into this incident by hand (from wherever it is).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/incidents/{id}/alerts", tag = "incidents", operation_id = "move_alert",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    request_body = MoveAlert,
+    responses((status = 200, description = "The incident after the move", body = serde_json::Value),
+               (status = 403, description = "Your role may not work incidents"),
+               (status = 404, description = "No such incident, alert or tenant, or not yours"),
+               (status = 409, description = "Refused: already there, or the incident is closed (named)")))]
+pub async fn move_alert(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+    body: Result<Json<MoveAlert>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(b) = body?;
+    let id = incident_id(&id)?;
+    let alert = b.alert_id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("alert {:?} not found", b.alert_id),
+        )
+    })?;
+    let view = s.service.move_alert(&p, &tenant, id, alert).await?;
+    Ok(Json(view_json(&view)))
+}

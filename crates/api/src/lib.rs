@@ -161,6 +161,11 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             post(incidents::merge),
         ),
         (
+            "POST",
+            "/tenants/{tenant}/incidents/{id}/alerts",
+            post(incidents::move_alert),
+        ),
+        (
             "GET",
             "/tenants/{tenant}/incidents/{id}/timeline",
             get(incidents::timeline),

@@ -266,6 +266,13 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "provider_admin" | "analyst" => StatusCode::NO_CONTENT,
             _ => StatusCode::FORBIDDEN,
         },
+        // Moving an incident's own alert into it: allowed roles get the
+        // refusal of the move itself.
+        ("POST", "/tenants/{tenant}/incidents/{id}/alerts") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" => StatusCode::CONFLICT,
+            _ => StatusCode::FORBIDDEN,
+        },
         ("POST", "/tenants/{tenant}/incidents/{id}/merge") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
             "provider_admin" | "analyst" => StatusCode::CONFLICT,
@@ -329,6 +336,20 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
         for (who, secret) in &w.callers {
             for (own, tenant) in [(true, "acme"), (false, "globex")] {
                 let mut concrete = path.replace("{tenant}", tenant);
+                // The tenant's one alert (its incident's).
+                let tenant_alert = w
+                    .svc
+                    .list_alerts(
+                        &op,
+                        tenant,
+                        vigil_core::alert::AlertFilter {
+                            limit: 1,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .expect("alerts")[0]
+                    .id;
                 // A fresh live object of the tenant for each removal.
                 if path.ends_with("/ingest-keys/{id}") {
                     let (_, key) = w
@@ -376,6 +397,12 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
                 }
                 let body = matches!(method, "POST" | "PATCH").then(|| {
                     n += 1;
+                    if path.ends_with("/incidents/{id}/alerts") {
+                        return (
+                            "application/json",
+                            format!(r#"{{"alert_id":"{tenant_alert}"}}"#),
+                        );
+                    }
                     if path.ends_with("/merge") {
                         // Merging an incident with itself: allowed roles
                         // get the refusal of the merge itself.

@@ -551,6 +551,101 @@ impl Service {
         Ok(())
     }
 
+    /// Move an alert from its incident into incident `id` by hand. The
+    /// incident it leaves is rebuilt from the alerts it keeps; one left
+    /// with none is redirected to `id`.
+    pub async fn move_alert(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: IncidentId,
+        alert: vigil_core::alert::AlertId,
+    ) -> Result<IncidentView> {
+        let t = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::WorkIncidents, Some(&t), false)
+            .await?;
+        let (moving, _) =
+            self.store
+                .alert(t.id, alert)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "alert",
+                    key: alert.to_string(),
+                })?;
+        let (target, _, _) =
+            self.store
+                .incident(t.id, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "incident",
+                    key: id.to_string(),
+                })?;
+        let mut target = target.incident;
+        if !target.is_open() {
+            return Err(ServiceError::Refused(format!(
+                "incident {id} is {}: alerts move only into open incidents",
+                target.status
+            )));
+        }
+        let from: Option<IncidentId> = moving.incident_id.as_deref().and_then(|s| s.parse().ok());
+        if from == Some(id) {
+            return Err(ServiceError::Refused(format!(
+                "alert {alert} is already in incident {id}"
+            )));
+        }
+        let now = self.clock.now();
+        let actor = p.actor().to_text();
+        let mut changed = Vec::new();
+        let mut activity = Vec::new();
+        if let Some(from) = from
+            && let Some((source, kept, _)) = self.store.incident(t.id, from).await?
+        {
+            let kept: Vec<Alert> = self
+                .store
+                .alerts_by_id(&kept.into_iter().filter(|a| *a != alert).collect::<Vec<_>>())
+                .await?;
+            let mut rebuilt = vigil_incidents::rebuild(&source.incident, &kept)
+                .map_err(|e| ServiceError::Conflict(format!("incident correlation: {e}")))?;
+            if kept.is_empty() {
+                rebuilt.status = IncidentStatus::Redirected;
+                rebuilt.redirected_to = Some(id);
+            }
+            activity.push(IncidentActivity {
+                incident: from,
+                at: now,
+                actor: actor.clone(),
+                action: "alert_moved_out".into(),
+                details: format!(
+                    "alert {alert} ({}) moved to incident {id} by hand",
+                    moving.rule_title
+                ),
+            });
+            changed.push(rebuilt);
+        }
+        vigil_incidents::absorb(&mut target, &moving)
+            .map_err(|e| ServiceError::Conflict(format!("incident correlation: {e}")))?;
+        activity.push(IncidentActivity {
+            incident: id,
+            at: now,
+            actor,
+            action: "alert_moved_in".into(),
+            details: format!("alert {alert} ({}) moved here by hand", moving.rule_title),
+        });
+        changed.push(target);
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "incident.move_alert",
+            Some(t.id),
+            format!("incident:{id}"),
+            serde_json::json!({"alert": alert, "from": from, "to": id}),
+        );
+        self.store
+            .save_correlation(&changed, &[(alert, id)], &activity, now, Some(audit))
+            .await?;
+        self.incident(p, tenant, id).await
+    }
+
     /// Comment on an incident (up to 30,000 characters).
     pub async fn comment_incident(
         &self,

@@ -569,6 +569,92 @@ async fn a_manual_merge_moves_the_alerts_to_the_older_incident_once() {
         again.is_ok_and(|v| v.record.incident.alert_count == 2),
         "merging again changes nothing"
     );
+    // Moving one of the survivor's alerts into the survivor is refused.
+    let own = merged.alerts[0].id;
+    assert!(svc.move_alert(&op, "acme", survivor, own).await.is_err());
+}
+
+#[tokio::test]
+async fn moving_an_alert_rebuilds_the_incident_it_leaves() {
+    use vigil_core::incident::IncidentStatus;
+    let store = SqliteStore::open_in_memory().await.expect("store");
+    store.migrate().await.expect("migrate");
+    let clock = Arc::new(FixedClock::new(
+        "2026-11-27T12:00:00Z".parse().expect("time"),
+    ));
+    let svc = Service::new(Arc::new(store), clock);
+    let op = Principal::Operator("test".into());
+    svc.create_tenant(&op, "acme", "Acme")
+        .await
+        .expect("tenant");
+    svc.add_rule_pack(
+        &op,
+        "test",
+        "inline",
+        vec![RuleFile {
+            pack: String::new(),
+            path: "stop.yml".into(),
+            yaml: STOP_LOGGING.into(),
+        }],
+    )
+    .await
+    .expect("pack");
+    let trail = |user: &str, ip: &str, time: &str| {
+        Record {
+        at: At::Line(1),
+        bytes: format!(r#"{{"eventVersion":"1.08","eventTime":"{time}","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"{ip}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/{user}","userName":"{user}"}}}}"#).into_bytes(),
+    }
+    };
+    svc.ingest(
+        &op,
+        Some("acme"),
+        Intake {
+            source: "test".into(),
+            records: vec![
+                trail("mallory", "203.0.113.9", "2026-11-27T08:00:00Z"),
+                trail("eve", "198.51.100.4", "2026-11-27T09:00:00Z"),
+            ],
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("ingest");
+    let (engine, _) = svc.detection_engine().await.expect("engine");
+    svc.drain_detection(&engine).await.expect("detect");
+    let two = svc
+        .list_incidents(
+            &op,
+            "acme",
+            IncidentFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("incidents");
+    assert_eq!(two.len(), 2);
+    let (into, from) = (two[0].incident.id, two[1].incident.id);
+    let leaving = svc
+        .incident(&op, "acme", from)
+        .await
+        .expect("incident")
+        .alerts[0]
+        .id;
+    let after = svc
+        .move_alert(&op, "acme", into, leaving)
+        .await
+        .expect("move");
+    assert_eq!(after.record.incident.alert_count, 2);
+    assert!(after.alerts.iter().any(|a| a.id == leaving));
+    assert!(after.activity.iter().any(|a| a.action == "alert_moved_in"));
+    let left = svc.incident(&op, "acme", from).await.expect("incident");
+    assert_eq!(
+        left.record.incident.status,
+        IncidentStatus::Redirected,
+        "left with no alert"
+    );
+    assert_eq!(left.record.incident.redirected_to, Some(into));
+    assert!(left.activity.iter().any(|a| a.action == "alert_moved_out"));
 }
 
 #[tokio::test]
