@@ -37,6 +37,9 @@ pub struct IncidentQuery {
     pub assigned: Option<String>,
     /// A classification, or `none` (unclassified).
     pub classification: Option<String>,
+    /// `activity` (newest first, the default) or `severity` (highest
+    /// first; one page only, without a cursor).
+    pub sort: Option<String>,
     /// At most this many (default 50, at most 200).
     pub limit: Option<u32>,
     /// `next` from the previous page.
@@ -138,6 +141,16 @@ pub async fn list(
             .transpose()?,
         text: q.text.clone(),
         assigned_to: q.assigned.clone(),
+        by_severity: match q.sort.as_deref() {
+            None | Some("activity") => false,
+            Some("severity") => true,
+            Some(other) => {
+                return Err(bad(
+                    "sort",
+                    format!("{other:?}: expected activity or severity"),
+                ));
+            }
+        },
         classification: match q.classification.as_deref() {
             None => None,
             Some("none") => Some("none".to_owned()),
@@ -152,7 +165,7 @@ pub async fn list(
         limit,
     };
     let items = s.service.list_incidents(&p, &tenant, filter).await?;
-    let next = (items.len() == limit as usize)
+    let next = (items.len() == limit as usize && q.sort.as_deref() != Some("severity"))
         .then(|| items.last().map(cursor_of))
         .flatten();
     Ok(Json(json!({

@@ -375,6 +375,10 @@ pub struct IncidentFilter {
     pub assigned_to: Option<String>,
     /// Classified so (`none` for unclassified).
     pub classification: Option<String>,
+    /// Order: newest activity first (default), or by severity (highest
+    /// first, then newest activity). Paging with `after` follows activity
+    /// order only.
+    pub by_severity: bool,
     pub after: Option<(vigil_core::Timestamp, vigil_core::incident::IncidentId)>,
     pub limit: u32,
 }

@@ -367,8 +367,14 @@ impl SqliteStore {
                 .push_bind(id.to_string())
                 .push("))");
         }
-        q.push(" ORDER BY last_activity DESC, id DESC LIMIT ")
-            .push_bind(i64::from(f.limit.max(1)));
+        if f.by_severity {
+            q.push(
+                " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, last_activity DESC, id DESC LIMIT ",
+            );
+        } else {
+            q.push(" ORDER BY last_activity DESC, id DESC LIMIT ");
+        }
+        q.push_bind(i64::from(f.limit.max(1)));
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.iter().map(decode).collect()
     }

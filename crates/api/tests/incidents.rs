@@ -1,0 +1,179 @@
+//! The incident routes' answers to good and bad changes, in-process.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use vigil_core::identity::{Principal, Role};
+use vigil_core::rules::RuleFile;
+use vigil_service::{At, FixedClock, Intake, Record, Service};
+use vigil_store::{SqliteStore, Store};
+
+const RULE: &str = "title: CloudTrail Logging Stopped
+id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
+level: high
+logsource:
+    product: aws
+    service: cloudtrail
+detection:
+    selection:
+        eventName: StopLogging
+    condition: selection
+";
+
+const TRAIL: &str = r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#;
+
+#[tokio::test]
+async fn bad_incident_changes_answer_400_or_409_naming_why() {
+    let store = SqliteStore::open_in_memory().await.expect("store");
+    store.migrate().await.expect("migrate");
+    let clock = Arc::new(FixedClock::new(
+        "2026-11-27T12:00:00Z".parse().expect("time"),
+    ));
+    let svc = Service::new(Arc::new(store), clock);
+    let op = Principal::Operator("test".into());
+    svc.create_tenant(&op, "acme", "Acme")
+        .await
+        .expect("tenant");
+    svc.create_user(
+        &op,
+        "analyst@mdr.example",
+        Role::Analyst,
+        None,
+        "correct horse battery staple",
+    )
+    .await
+    .expect("user");
+    let (token, _) = svc
+        .create_token(&op, "analyst@mdr.example", "t", None)
+        .await
+        .expect("token");
+    svc.add_rule_pack(
+        &op,
+        "test",
+        "inline",
+        vec![RuleFile {
+            pack: String::new(),
+            path: "stop.yml".into(),
+            yaml: RULE.into(),
+        }],
+    )
+    .await
+    .expect("pack");
+    svc.ingest(
+        &op,
+        Some("acme"),
+        Intake {
+            source: "test".into(),
+            records: vec![Record {
+                at: At::Line(1),
+                bytes: TRAIL.as_bytes().to_vec(),
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("ingest");
+    let (engine, _) = svc.detection_engine().await.expect("engine");
+    svc.drain_detection(&engine).await.expect("detect");
+    let app = vigil_api::app(svc);
+    let call = |method: &str, path: String, body: Option<&str>| {
+        let app = app.clone();
+        let token = token.expose().to_owned();
+        let method = method.to_owned();
+        let body = body.map(str::to_owned);
+        async move {
+            let mut req = Request::builder()
+                .method(method.as_str())
+                .uri(path)
+                .header("authorization", format!("Bearer {token}"));
+            if body.is_some() {
+                req = req.header("content-type", "application/json");
+            }
+            let resp = app
+                .oneshot(
+                    req.body(Body::from(body.unwrap_or_default()))
+                        .expect("request"),
+                )
+                .await
+                .expect("response");
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, list) = call(
+        "GET",
+        "/api/v1/tenants/acme/incidents?sort=severity".into(),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let id = list["items"][0]["id"].as_str().expect("id").to_owned();
+    for field in [
+        "id",
+        "title",
+        "severity",
+        "status",
+        "assigned_to",
+        "classification",
+        "determination",
+        "alert_count",
+        "entities",
+        "tactics",
+        "first_activity",
+        "last_activity",
+    ] {
+        assert!(
+            list["items"][0].get(field).is_some(),
+            "incident without {field}"
+        );
+    }
+    let path = format!("/api/v1/tenants/acme/incidents/{id}");
+    let (status, body) = call(
+        "PATCH",
+        path.clone(),
+        Some(r#"{"classification":"false_positive","determination":"malware"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("malware") && message.contains("false_positive"),
+        "{message}"
+    );
+    let (status, body) = call("PATCH", path.clone(), Some(r#"{"status":"redirected"}"#)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("merging"),
+        "{body}"
+    );
+    let (status, _) = call("PATCH", path.clone(), Some(r#"{"status":"sleeping"}"#)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = call(
+        "PATCH",
+        path.clone(),
+        Some(r#"{"status":"in_progress","assigned_to":"analyst:analyst@mdr.example"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "in_progress");
+    let (status, _) = call("GET", format!("{path}/timeline"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(
+        "GET",
+        "/api/v1/tenants/acme/incidents?sort=newest".into(),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
