@@ -522,3 +522,59 @@ pub async fn move_alert(
     let view = s.service.move_alert(&p, &tenant, id, alert).await?;
     Ok(Json(view_json(&view)))
 }
+
+/// The body of `POST …/incidents/{id}/tags`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagBody {
+    /// 1 to 64 characters; an incident has at most 50.
+    pub tag: String,
+}
+
+/// Tag an incident (a tag it already has answers 400: nothing to change).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/incidents/{id}/tags", tag = "incidents", operation_id = "add_incident_tag",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    request_body = TagBody,
+    responses((status = 200, description = "The incident after the change", body = serde_json::Value),
+               (status = 400, description = "An invalid tag, too many tags, or one it already has"),
+               (status = 403, description = "Your role may not work incidents"),
+               (status = 404, description = "No such incident or tenant, or not yours")))]
+pub async fn add_tag(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+    body: Result<Json<TagBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(b) = body?;
+    let id = incident_id(&id)?;
+    let change = vigil_service::IncidentChange {
+        add_tags: vec![b.tag],
+        ..Default::default()
+    };
+    let view = s.service.update_incident(&p, &tenant, id, change).await?;
+    Ok(Json(view_json(&view)))
+}
+
+/// Remove a tag from an incident.
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/incidents/{id}/tags/{tag}", tag = "incidents", operation_id = "remove_incident_tag",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id"),
+           ("tag" = String, Path, description = "The tag")),
+    responses((status = 200, description = "The incident after the change", body = serde_json::Value),
+               (status = 400, description = "The incident has no such tag"),
+               (status = 403, description = "Your role may not work incidents"),
+               (status = 404, description = "No such incident or tenant, or not yours")))]
+pub async fn remove_tag(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id, tag)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&id)?;
+    let change = vigil_service::IncidentChange {
+        remove_tags: vec![tag],
+        ..Default::default()
+    };
+    let view = s.service.update_incident(&p, &tenant, id, change).await?;
+    Ok(Json(view_json(&view)))
+}

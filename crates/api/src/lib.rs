@@ -166,6 +166,16 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             post(incidents::move_alert),
         ),
         (
+            "POST",
+            "/tenants/{tenant}/incidents/{id}/tags",
+            post(incidents::add_tag),
+        ),
+        (
+            "DELETE",
+            "/tenants/{tenant}/incidents/{id}/tags/{tag}",
+            delete(incidents::remove_tag),
+        ),
+        (
             "GET",
             "/tenants/{tenant}/incidents/{id}/timeline",
             get(incidents::timeline),

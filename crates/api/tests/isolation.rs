@@ -273,6 +273,18 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "provider_admin" | "analyst" => StatusCode::CONFLICT,
             _ => StatusCode::FORBIDDEN,
         },
+        ("POST", "/tenants/{tenant}/incidents/{id}/tags") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        },
+        // The tag is not there: allowed roles learn there is nothing to
+        // remove.
+        ("DELETE", "/tenants/{tenant}/incidents/{id}/tags/{tag}") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" => StatusCode::BAD_REQUEST,
+            _ => StatusCode::FORBIDDEN,
+        },
         ("POST", "/tenants/{tenant}/incidents/{id}/merge") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
             "provider_admin" | "analyst" => StatusCode::CONFLICT,
@@ -313,6 +325,7 @@ fn body_for(path: &str, n: usize) -> String {
             format!(r#"{{"changes":[{{"op":"add_exclusion","asset":"device:HOST{n}"}}]}}"#)
         }
         "/tenants/{tenant}/incidents/{id}" => format!(r#"{{"add_tags":["t{n}"]}}"#),
+        "/tenants/{tenant}/incidents/{id}/tags" => format!(r#"{{"tag":"tag{n}"}}"#),
         "/tenants/{tenant}/verdicts" => {
             r#"{"entity":"ip:203.0.113.9","verdict":"malicious"}"#.to_owned()
         }
@@ -335,7 +348,9 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
     for (method, path, _) in vigil_api::api_routes() {
         for (who, secret) in &w.callers {
             for (own, tenant) in [(true, "acme"), (false, "globex")] {
-                let mut concrete = path.replace("{tenant}", tenant);
+                let mut concrete = path
+                    .replace("{tenant}", tenant)
+                    .replace("{tag}", "absent-tag");
                 // The tenant's one alert (its incident's).
                 let tenant_alert = w
                     .svc

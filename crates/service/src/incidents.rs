@@ -434,9 +434,12 @@ impl Service {
         for tag in &change.remove_tags {
             let before = record.tags.len();
             record.tags.retain(|t| !t.eq_ignore_ascii_case(tag));
-            if record.tags.len() != before {
-                note(&mut log, "tag_removed", tag.clone(), String::new());
+            if record.tags.len() == before {
+                return Err(ServiceError::Invalid(format!(
+                    "the incident has no tag {tag:?}"
+                )));
             }
+            note(&mut log, "tag_removed", tag.clone(), String::new());
         }
         if log.is_empty() {
             return Err(ServiceError::Invalid("no change given".into()));
