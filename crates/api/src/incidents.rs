@@ -578,3 +578,94 @@ pub async fn remove_tag(
     let view = s.service.update_incident(&p, &tenant, id, change).await?;
     Ok(Json(view_json(&view)))
 }
+
+/// The incident's investigation summary: provider roles see every version,
+/// drafts included; customer roles see published versions only (404 until
+/// one is published).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/incidents/{id}/summary", tag = "summaries", operation_id = "get_summary",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    responses((status = 200, description = "`{\"current\":version,\"versions\":[…]}`", body = serde_json::Value),
+               (status = 404, description = "No such incident, nothing you may see yet, or not yours")))]
+pub async fn summary(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&id)?;
+    Ok(Json(json!(s.service.summary(&p, &tenant, id).await?)))
+}
+
+/// The body of `PUT …/summary`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaveSummary {
+    /// what_happened, scope_and_impact, root_cause, timeline_highlights,
+    /// indicators, expert_actions, customer_actions.
+    #[schema(value_type = Object)]
+    pub summary: Value,
+    /// Publish this version to the customer (default: save as a draft).
+    #[serde(default)]
+    pub publish: bool,
+}
+
+/// Save a new version of the summary: a draft, or published.
+#[utoipa::path(put, path = "/api/v1/tenants/{tenant}/incidents/{id}/summary", tag = "summaries", operation_id = "save_summary",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    request_body = SaveSummary,
+    responses((status = 200, description = "The version saved", body = serde_json::Value),
+               (status = 400, description = "A section is missing or too long (named)"),
+               (status = 403, description = "Your role may not work incidents"),
+               (status = 404, description = "No such incident or tenant, or not yours")))]
+pub async fn save_summary(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+    body: Result<Json<SaveSummary>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(b) = body?;
+    let id = incident_id(&id)?;
+    let summary: vigil_core::summary::Summary = serde_json::from_value(b.summary)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("summary: {e}")))?;
+    let v = s
+        .service
+        .save_summary(&p, &tenant, id, summary, b.publish)
+        .await?;
+    Ok(Json(json!(v)))
+}
+
+/// Draft the summary from the incident's evidence (a new draft version).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/incidents/{id}/summary/draft", tag = "summaries", operation_id = "draft_summary",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    responses((status = 200, description = "The draft", body = serde_json::Value),
+               (status = 403, description = "Your role may not work incidents"),
+               (status = 404, description = "No such incident or tenant, or not yours")))]
+pub async fn draft_summary(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&id)?;
+    Ok(Json(json!(s.service.draft_summary(&p, &tenant, id).await?)))
+}
+
+/// Publish the latest version to the customer.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/incidents/{id}/summary/publish", tag = "summaries", operation_id = "publish_summary",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    responses((status = 200, description = "The published version", body = serde_json::Value),
+               (status = 403, description = "Your role may not work incidents"),
+               (status = 404, description = "No such incident or tenant, or not yours"),
+               (status = 409, description = "There is no draft to publish")))]
+pub async fn publish_summary(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&id)?;
+    Ok(Json(json!(
+        s.service.publish_summary(&p, &tenant, id).await?
+    )))
+}

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use vigil_service::Service;
 
@@ -164,6 +164,26 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "POST",
             "/tenants/{tenant}/incidents/{id}/alerts",
             post(incidents::move_alert),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/incidents/{id}/summary",
+            get(incidents::summary),
+        ),
+        (
+            "PUT",
+            "/tenants/{tenant}/incidents/{id}/summary",
+            put(incidents::save_summary),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/incidents/{id}/summary/draft",
+            post(incidents::draft_summary),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/incidents/{id}/summary/publish",
+            post(incidents::publish_summary),
         ),
         (
             "POST",

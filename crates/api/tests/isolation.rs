@@ -126,6 +126,25 @@ async fn world() -> World {
     }
     let (engine, _) = svc.detection_engine().await.expect("engine");
     svc.drain_detection(&engine).await.expect("detect");
+    // A draft summary on each tenant's incident.
+    for tenant in ["acme", "globex"] {
+        let incident = svc
+            .list_incidents(
+                &op,
+                tenant,
+                vigil_service::IncidentFilter {
+                    limit: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("incidents")[0]
+            .incident
+            .id;
+        svc.draft_summary(&op, tenant, incident)
+            .await
+            .expect("draft");
+    }
     // Owners of the tokens that callers try to revoke: someone else in
     // each tenant.
     for tenant in ["acme", "globex"] {
@@ -273,6 +292,19 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "provider_admin" | "analyst" => StatusCode::CONFLICT,
             _ => StatusCode::FORBIDDEN,
         },
+        // Only a draft exists: customers see nothing yet.
+        ("GET", "/tenants/{tenant}/incidents/{id}/summary") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" | "delivery_manager" => StatusCode::OK,
+            _ => StatusCode::NOT_FOUND,
+        },
+        ("PUT", "/tenants/{tenant}/incidents/{id}/summary")
+        | ("POST", "/tenants/{tenant}/incidents/{id}/summary/draft")
+        | ("POST", "/tenants/{tenant}/incidents/{id}/summary/publish") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        },
         ("POST", "/tenants/{tenant}/incidents/{id}/tags") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
             "provider_admin" | "analyst" => StatusCode::OK,
@@ -326,6 +358,11 @@ fn body_for(path: &str, n: usize) -> String {
         }
         "/tenants/{tenant}/incidents/{id}" => format!(r#"{{"add_tags":["t{n}"]}}"#),
         "/tenants/{tenant}/incidents/{id}/tags" => format!(r#"{{"tag":"tag{n}"}}"#),
+        "/tenants/{tenant}/incidents/{id}/summary" => {
+            r#"{"summary":{"what_happened":"Trail stopped by mallory.","scope_and_impact":"","root_cause":""}}"#.to_owned()
+        }
+        "/tenants/{tenant}/incidents/{id}/summary/draft"
+        | "/tenants/{tenant}/incidents/{id}/summary/publish" => String::new(),
         "/tenants/{tenant}/verdicts" => {
             r#"{"entity":"ip:203.0.113.9","verdict":"malicious"}"#.to_owned()
         }
@@ -410,7 +447,7 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
                         .expect("token");
                     concrete = concrete.replace("{id}", &token.id.to_string());
                 }
-                let body = matches!(method, "POST" | "PATCH").then(|| {
+                let body = matches!(method, "POST" | "PATCH" | "PUT").then(|| {
                     n += 1;
                     if path.ends_with("/incidents/{id}/alerts") {
                         return (

@@ -14,6 +14,7 @@ pub mod incident;
 pub mod rules;
 pub mod session;
 pub mod severity;
+pub mod summary;
 pub mod telemetry;
 pub mod tenant;
 pub mod time;

@@ -16,6 +16,7 @@ mod incidents;
 mod intake;
 mod rules;
 mod sessions;
+mod summaries;
 mod tenants;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub use intake::{
 };
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
+pub use summaries::{SummaryView, draft_from};
 pub use vigil_core::audit::Actor;
 pub use vigil_core::identity::Principal;
 pub use vigil_core::session::LoginPolicy;

@@ -473,10 +473,59 @@ async fn triage_refuses_bad_moves_and_mismatched_determinations_and_logs_every_c
             .await
             .is_err()
     );
+    // The summary: a draft from the evidence the customer cannot see, then
+    // a published version it can.
+    svc.create_user(
+        &op,
+        "reader@acme.example",
+        vigil_core::identity::Role::CustomerReader,
+        Some("acme"),
+        "correct horse battery staple",
+    )
+    .await
+    .expect("reader");
+    let (secret, _) = svc
+        .create_token(&op, "reader@acme.example", "t", None)
+        .await
+        .expect("token");
+    let reader = svc
+        .authenticate_token(secret.expose())
+        .await
+        .expect("principal");
+    let draft = svc.draft_summary(&op, "acme", id).await.expect("draft");
+    assert!(!draft.published);
+    assert!(
+        draft
+            .summary
+            .what_happened
+            .contains("CloudTrail Logging Stopped"),
+        "{:?}",
+        draft.summary
+    );
+    assert!(
+        draft
+            .summary
+            .indicators
+            .iter()
+            .any(|i| i == "ip:203.0.113.9")
+    );
+    assert!(
+        svc.summary(&reader, "acme", id).await.is_err(),
+        "a customer never sees a draft"
+    );
+    let published = svc.publish_summary(&op, "acme", id).await.expect("publish");
+    assert!(published.published);
+    assert_eq!(published.version, 2);
+    let seen = svc.summary(&reader, "acme", id).await.expect("published");
+    assert_eq!(seen.versions.len(), 1, "published versions only");
+    assert_eq!(seen.current.summary, draft.summary);
+    let all = svc.summary(&op, "acme", id).await.expect("all");
+    assert_eq!(all.versions.len(), 2);
     let audit = svc
         .audit_log(&op, Some("acme"), 0, 1000)
         .await
         .expect("audit");
+    assert!(audit.iter().any(|r| r.action == "summary.publish"));
     assert!(audit.iter().any(|r| r.action == "incident.update"));
     assert!(audit.iter().any(|r| r.action == "incident.comment"));
 }

@@ -455,6 +455,24 @@ pub trait IncidentStore: Send + Sync {
         entities: &[vigil_core::Entity],
     ) -> Result<Vec<(vigil_core::Entity, vigil_core::Verdict)>>;
 
+    /// Save a new version of an incident's summary (the next number), with
+    /// its audit record. Returns the version.
+    async fn save_summary(
+        &self,
+        incident: vigil_core::incident::IncidentId,
+        summary: &vigil_core::summary::Summary,
+        published: bool,
+        author: &str,
+        at: vigil_core::Timestamp,
+        audit: AuditEntry,
+    ) -> Result<i64>;
+
+    /// Every version of an incident's summary, oldest first.
+    async fn summaries(
+        &self,
+        incident: vigil_core::incident::IncidentId,
+    ) -> Result<Vec<vigil_core::summary::SummaryVersion>>;
+
     /// An incident's comments, oldest first.
     async fn comments(
         &self,

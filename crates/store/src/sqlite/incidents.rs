@@ -285,6 +285,66 @@ impl SqliteStore {
         Ok(out)
     }
 
+    pub(super) async fn save_summary_impl(
+        &self,
+        incident: IncidentId,
+        summary: &vigil_core::summary::Summary,
+        published: bool,
+        author: &str,
+        at: Timestamp,
+        audit: AuditEntry,
+    ) -> Result<i64> {
+        let mut tx = self.write_tx().await?;
+        let version: i64 = sqlx::query_scalar(
+            "SELECT coalesce(max(version), 0) + 1 FROM incident_summaries WHERE incident_id = ?",
+        )
+        .bind(incident.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO incident_summaries (incident_id, version, published, body, author, at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(incident.to_string())
+        .bind(version)
+        .bind(i64::from(published))
+        .bind(serde_json::to_string(summary).map_err(|e| StoreError::corrupt("summary", e))?)
+        .bind(author)
+        .bind(to_micros(at))
+        .execute(&mut *tx)
+        .await?;
+        append_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    pub(super) async fn summaries_impl(
+        &self,
+        incident: IncidentId,
+    ) -> Result<Vec<vigil_core::summary::SummaryVersion>> {
+        let rows = sqlx::query(
+            "SELECT incident_id, version, published, body, author, at FROM incident_summaries WHERE incident_id = ? ORDER BY version",
+        )
+        .bind(incident.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let i: String = r.try_get("incident_id")?;
+                let body: String = r.try_get("body")?;
+                let published: i64 = r.try_get("published")?;
+                Ok(vigil_core::summary::SummaryVersion {
+                    incident: parse("incident id", &i)?,
+                    version: r.try_get("version")?,
+                    published: published != 0,
+                    summary: serde_json::from_str(&body)
+                        .map_err(|e| StoreError::corrupt("summary", e))?,
+                    author: r.try_get("author")?,
+                    at: ts(r, "at")?,
+                })
+            })
+            .collect()
+    }
+
     pub(super) async fn comments_impl(&self, incident: IncidentId) -> Result<Vec<IncidentComment>> {
         let rows = sqlx::query(
             "SELECT id, incident_id, at, author, body FROM incident_comments WHERE incident_id = ? ORDER BY id",

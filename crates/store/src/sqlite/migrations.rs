@@ -55,6 +55,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "verdicts",
         sql: include_str!("../../migrations/sqlite/0010_verdicts.sql"),
     },
+    Migration {
+        version: 11,
+        name: "summaries",
+        sql: include_str!("../../migrations/sqlite/0011_summaries.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

@@ -287,6 +287,26 @@ impl crate::IncidentStore for SqliteStore {
         self.verdicts_impl(tenant, entities).await
     }
 
+    async fn save_summary(
+        &self,
+        incident: vigil_core::incident::IncidentId,
+        summary: &vigil_core::summary::Summary,
+        published: bool,
+        author: &str,
+        at: vigil_core::Timestamp,
+        audit: vigil_core::audit::AuditEntry,
+    ) -> Result<i64> {
+        self.save_summary_impl(incident, summary, published, author, at, audit)
+            .await
+    }
+
+    async fn summaries(
+        &self,
+        incident: vigil_core::incident::IncidentId,
+    ) -> Result<Vec<vigil_core::summary::SummaryVersion>> {
+        self.summaries_impl(incident).await
+    }
+
     async fn comments(
         &self,
         incident: vigil_core::incident::IncidentId,
