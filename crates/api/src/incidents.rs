@@ -669,3 +669,132 @@ pub async fn publish_summary(
         s.service.publish_summary(&p, &tenant, id).await?
     )))
 }
+
+/// The body of `POST …/incidents/{id}/tasks`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTask {
+    /// `isolate_device`, `disable_user`, `block_indicator`, `free_text`, …
+    pub kind: String,
+    /// `kind:value`, e.g. `device:ws1`; none for free-text tasks.
+    pub target: Option<String>,
+    pub rationale: String,
+}
+
+fn bad_body(field: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid", format!("{field}: {e}"))
+}
+
+/// Create a response task; it is managed only when the tenant authorised
+/// managed response and the target is covered and not excluded, and due by
+/// the tenant's SLA.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/incidents/{id}/tasks", tag = "tasks", operation_id = "create_task",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    request_body = NewTask,
+    responses((status = 201, description = "The task", body = serde_json::Value),
+               (status = 400, description = "Unknown type, a target of the wrong kind, no rationale (named)"),
+               (status = 403, description = "Your role may not work incidents"),
+               (status = 404, description = "No such incident or tenant, or not yours")))]
+pub async fn create_task(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+    body: Result<Json<NewTask>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(b) = body?;
+    let id = incident_id(&id)?;
+    let kind: vigil_core::task::TaskType = b.kind.parse().map_err(|e| bad_body("kind", e))?;
+    let target = b
+        .target
+        .as_deref()
+        .map(|t| {
+            t.parse::<vigil_core::Entity>()
+                .map_err(|e| bad_body("target", e))
+        })
+        .transpose()?;
+    let task = s
+        .service
+        .create_task(&p, &tenant, id, kind, target, &b.rationale)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(task))))
+}
+
+/// The incident's tasks.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/incidents/{id}/tasks", tag = "tasks", operation_id = "list_tasks",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    responses((status = 200, description = "`{\"items\":[task…]}`", body = serde_json::Value),
+               (status = 404, description = "No such incident or tenant, or not yours")))]
+pub async fn list_tasks(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&id)?;
+    Ok(Json(
+        json!({ "items": s.service.tasks(&p, &tenant, id).await? }),
+    ))
+}
+
+fn task_id(id: &str) -> Result<vigil_core::task::TaskId, ApiError> {
+    id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("task {id:?} not found"),
+        )
+    })
+}
+
+/// One task with the history of every change.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/tasks/{task}", tag = "tasks", operation_id = "get_task",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("task" = String, Path, description = "The task's id")),
+    responses((status = 200, description = "`{\"task\":…,\"history\":[[time, actor, change]…]}`", body = serde_json::Value),
+               (status = 404, description = "No such task or tenant, or not yours")))]
+pub async fn show_task(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, task)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let task = task_id(&task)?;
+    Ok(Json(json!(s.service.task(&p, &tenant, task).await?)))
+}
+
+/// The body of `PATCH /api/v1/tenants/{tenant}/tasks/{task}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskChange {
+    /// `in_progress`, `completed`, `failed` (experts) or `skipped`.
+    pub status: String,
+    /// A completion note, or the reason for a skip (required) or failure.
+    pub note: Option<String>,
+}
+
+/// Move a task on: experts any task, the customer's admins and responders
+/// their guided tasks (start, complete, skip with a reason).
+#[utoipa::path(patch, path = "/api/v1/tenants/{tenant}/tasks/{task}", tag = "tasks", operation_id = "update_task",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("task" = String, Path, description = "The task's id")),
+    request_body = TaskChange,
+    responses((status = 200, description = "The task with its history", body = serde_json::Value),
+               (status = 400, description = "Unknown status"),
+               (status = 403, description = "Your role may not act on this task"),
+               (status = 404, description = "No such task or tenant, or not yours"),
+               (status = 409, description = "The lifecycle refuses the move, or a skip without a reason (named)")))]
+pub async fn update_task(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, task)): Path<(String, String)>,
+    body: Result<Json<TaskChange>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(b) = body?;
+    let task = task_id(&task)?;
+    let to: vigil_core::task::TaskStatus = b.status.parse().map_err(|e| bad_body("status", e))?;
+    let view = s
+        .service
+        .update_task(&p, &tenant, task, to, b.note.as_deref())
+        .await?;
+    Ok(Json(json!(view)))
+}

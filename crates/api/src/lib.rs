@@ -167,6 +167,26 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ),
         (
             "GET",
+            "/tenants/{tenant}/incidents/{id}/tasks",
+            get(incidents::list_tasks),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/incidents/{id}/tasks",
+            post(incidents::create_task),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/tasks/{task}",
+            get(incidents::show_task),
+        ),
+        (
+            "PATCH",
+            "/tenants/{tenant}/tasks/{task}",
+            patch(incidents::update_task),
+        ),
+        (
+            "GET",
             "/tenants/{tenant}/incidents/{id}/summary",
             get(incidents::summary),
         ),

@@ -292,6 +292,25 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "provider_admin" | "analyst" => StatusCode::CONFLICT,
             _ => StatusCode::FORBIDDEN,
         },
+        ("GET", "/tenants/{tenant}/incidents/{id}/tasks")
+        | ("GET", "/tenants/{tenant}/tasks/{task}") => match () {
+            () if hidden => StatusCode::NOT_FOUND,
+            () => StatusCode::OK,
+        },
+        ("POST", "/tenants/{tenant}/incidents/{id}/tasks") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" => StatusCode::CREATED,
+            _ => StatusCode::FORBIDDEN,
+        },
+        // A fresh guided task each time: the customer's admins and
+        // responders may act on it, readers and delivery managers not.
+        ("PATCH", "/tenants/{tenant}/tasks/{task}") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" | "customer_admin" | "customer_responder" => {
+                StatusCode::OK
+            }
+            _ => StatusCode::FORBIDDEN,
+        },
         // Only a draft exists: customers see nothing yet.
         ("GET", "/tenants/{tenant}/incidents/{id}/summary") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
@@ -358,6 +377,10 @@ fn body_for(path: &str, n: usize) -> String {
         }
         "/tenants/{tenant}/incidents/{id}" => format!(r#"{{"add_tags":["t{n}"]}}"#),
         "/tenants/{tenant}/incidents/{id}/tags" => format!(r#"{{"tag":"tag{n}"}}"#),
+        "/tenants/{tenant}/incidents/{id}/tasks" => {
+            r#"{"kind":"disable_user","target":"user:mallory","rationale":"stopped the trail"}"#.to_owned()
+        }
+        "/tenants/{tenant}/tasks/{task}" => r#"{"status":"in_progress"}"#.to_owned(),
         "/tenants/{tenant}/incidents/{id}/summary" => {
             r#"{"summary":{"what_happened":"Trail stopped by mallory.","scope_and_impact":"","root_cause":""}}"#.to_owned()
         }
@@ -424,6 +447,34 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
                         .await
                         .expect("alerts");
                     concrete = concrete.replace("{id}", &alerts[0].id.to_string());
+                } else if path.contains("/tasks/{task}") {
+                    let incident = w
+                        .svc
+                        .list_incidents(
+                            &op,
+                            tenant,
+                            vigil_service::IncidentFilter {
+                                limit: 1,
+                                ..Default::default()
+                            },
+                        )
+                        .await
+                        .expect("incidents")[0]
+                        .incident
+                        .id;
+                    let task = w
+                        .svc
+                        .create_task(
+                            &op,
+                            tenant,
+                            incident,
+                            vigil_core::task::TaskType::FreeText,
+                            None,
+                            "rotate the access keys",
+                        )
+                        .await
+                        .expect("task");
+                    concrete = concrete.replace("{task}", &task.id.to_string());
                 } else if path.contains("/incidents/{id}") {
                     let incidents = w
                         .svc

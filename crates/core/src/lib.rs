@@ -15,6 +15,7 @@ pub mod rules;
 pub mod session;
 pub mod severity;
 pub mod summary;
+pub mod task;
 pub mod telemetry;
 pub mod tenant;
 pub mod time;

@@ -17,6 +17,7 @@ mod intake;
 mod rules;
 mod sessions;
 mod summaries;
+mod tasks;
 mod tenants;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use intake::{
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use summaries::{SummaryView, draft_from};
+pub use tasks::TaskView;
 pub use vigil_core::audit::Actor;
 pub use vigil_core::identity::Principal;
 pub use vigil_core::session::LoginPolicy;

@@ -844,3 +844,151 @@ async fn the_tenants_incident_window_decides_how_far_apart_alerts_still_group() 
     }
     assert_eq!(counts, [1, 2], "24 h groups them, 1 h does not");
 }
+
+#[tokio::test]
+async fn tasks_are_managed_only_when_authorised_due_by_the_sla_and_keep_their_history() {
+    use vigil_core::task::{TaskMode, TaskStatus, TaskType};
+    use vigil_core::tenant::{ResponseAuthorisation, SettingChange};
+    use vigil_service::ServiceError;
+    let store = SqliteStore::open_in_memory().await.expect("store");
+    store.migrate().await.expect("migrate");
+    let clock = Arc::new(FixedClock::new(
+        "2026-11-27T12:00:00Z".parse().expect("time"),
+    ));
+    let svc = Service::new(Arc::new(store), clock);
+    let op = Principal::Operator("test".into());
+    svc.create_tenant(&op, "acme", "Acme")
+        .await
+        .expect("tenant");
+    svc.add_rule_pack(
+        &op,
+        "test",
+        "inline",
+        vec![RuleFile {
+            pack: String::new(),
+            path: "stop.yml".into(),
+            yaml: STOP_LOGGING.into(),
+        }],
+    )
+    .await
+    .expect("pack");
+    svc.ingest(
+        &op,
+        Some("acme"),
+        Intake {
+            source: "test".into(),
+            records: vec![Record {
+                at: At::Line(1),
+                bytes: br#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#.to_vec(),
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("ingest");
+    let (engine, _) = svc.detection_engine().await.expect("engine");
+    svc.drain_detection(&engine).await.expect("detect");
+    let incident = svc
+        .list_incidents(
+            &op,
+            "acme",
+            IncidentFilter {
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("incidents")[0]
+        .incident
+        .id;
+    let user = || Some("user:mallory".parse().expect("entity"));
+    let guided = svc
+        .create_task(
+            &op,
+            "acme",
+            incident,
+            TaskType::DisableUser,
+            user(),
+            "the trail was stopped",
+        )
+        .await
+        .expect("task");
+    assert_eq!(guided.mode, TaskMode::Guided, "{}", guided.mode_reason);
+    // High severity: 4 hours to complete by default.
+    assert_eq!(guided.due_at, "2026-11-27T16:00:00Z".parse().expect("time"));
+    let wrong = svc
+        .create_task(&op, "acme", incident, TaskType::IsolateDevice, user(), "x")
+        .await
+        .expect_err("a user is not a device");
+    assert!(matches!(wrong, ServiceError::Invalid(_)));
+    svc.update_tenant(
+        &op,
+        "acme",
+        &[SettingChange::Authorisation(ResponseAuthorisation::Managed)],
+    )
+    .await
+    .expect("authorise");
+    let managed = svc
+        .create_task(
+            &op,
+            "acme",
+            incident,
+            TaskType::DisableUser,
+            user(),
+            "the trail was stopped",
+        )
+        .await
+        .expect("task");
+    assert_eq!(managed.mode, TaskMode::Managed);
+
+    svc.create_user(
+        &op,
+        "soc@acme.example",
+        vigil_core::identity::Role::CustomerResponder,
+        Some("acme"),
+        "correct horse battery staple",
+    )
+    .await
+    .expect("user");
+    let (secret, _) = svc
+        .create_token(&op, "soc@acme.example", "t", None)
+        .await
+        .expect("token");
+    let soc = svc
+        .authenticate_token(secret.expose())
+        .await
+        .expect("principal");
+    assert!(
+        matches!(
+            svc.update_task(&soc, "acme", managed.id, TaskStatus::Completed, None)
+                .await,
+            Err(ServiceError::Forbidden(_))
+        ),
+        "the experts carry out managed tasks"
+    );
+    let no_reason = svc
+        .update_task(&soc, "acme", guided.id, TaskStatus::Skipped, None)
+        .await
+        .expect_err("a skip needs a reason");
+    assert!(matches!(no_reason, ServiceError::Refused(_)));
+    let done = svc
+        .update_task(
+            &soc,
+            "acme",
+            guided.id,
+            TaskStatus::Completed,
+            Some("disabled in Entra"),
+        )
+        .await
+        .expect("complete");
+    assert_eq!(done.task.status, TaskStatus::Completed);
+    assert_eq!(done.history.len(), 2);
+    assert_eq!(done.history[1].1, "user:soc@acme.example");
+    assert_eq!(done.history[1].2, "open → completed: disabled in Entra");
+    assert!(
+        svc.update_task(&op, "acme", guided.id, TaskStatus::Failed, None)
+            .await
+            .is_err(),
+        "closed tasks stay closed"
+    );
+}

@@ -473,6 +473,34 @@ pub trait IncidentStore: Send + Sync {
         incident: vigil_core::incident::IncidentId,
     ) -> Result<Vec<vigil_core::summary::SummaryVersion>>;
 
+    /// Insert or update a task (the whole task as stored), appending a line
+    /// to its history and the audit record, in one transaction.
+    async fn put_task(
+        &self,
+        task: &vigil_core::task::Task,
+        history: &str,
+        actor: &str,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// An incident's tasks, oldest first.
+    async fn tasks(
+        &self,
+        incident: vigil_core::incident::IncidentId,
+    ) -> Result<Vec<vigil_core::task::Task>>;
+
+    /// One of a tenant's tasks and its history (time, actor, change).
+    async fn task(
+        &self,
+        tenant: TenantId,
+        id: vigil_core::task::TaskId,
+    ) -> Result<
+        Option<(
+            vigil_core::task::Task,
+            Vec<(vigil_core::Timestamp, String, String)>,
+        )>,
+    >;
+
     /// An incident's comments, oldest first.
     async fn comments(
         &self,

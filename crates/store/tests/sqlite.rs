@@ -40,10 +40,11 @@ async fn migrations_from_an_empty_database_create_every_table() {
             (8, "incidents".to_owned()),
             (9, "incident_work".to_owned()),
             (10, "verdicts".to_owned()),
-            (11, "summaries".to_owned())
+            (11, "summaries".to_owned()),
+            (12, "tasks".to_owned())
         ]
     );
-    assert_eq!(report.version, 11);
+    assert_eq!(report.version, 12);
     assert!(
         store
             .list_tenants()
@@ -80,7 +81,7 @@ async fn a_database_from_a_newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 999,
-                supported: 11,
+                supported: 12,
                 ..
             }
         ),

@@ -60,6 +60,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "summaries",
         sql: include_str!("../../migrations/sqlite/0011_summaries.sql"),
     },
+    Migration {
+        version: 12,
+        name: "tasks",
+        sql: include_str!("../../migrations/sqlite/0012_tasks.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

@@ -7,6 +7,7 @@ mod incidents;
 mod migrations;
 mod rules;
 mod session;
+mod tasks;
 mod telemetry;
 mod tenant;
 
@@ -305,6 +306,36 @@ impl crate::IncidentStore for SqliteStore {
         incident: vigil_core::incident::IncidentId,
     ) -> Result<Vec<vigil_core::summary::SummaryVersion>> {
         self.summaries_impl(incident).await
+    }
+
+    async fn put_task(
+        &self,
+        task: &vigil_core::task::Task,
+        history: &str,
+        actor: &str,
+        audit: vigil_core::audit::AuditEntry,
+    ) -> Result<vigil_core::audit::AuditRecord> {
+        self.put_task_impl(task, history, actor, audit).await
+    }
+
+    async fn tasks(
+        &self,
+        incident: vigil_core::incident::IncidentId,
+    ) -> Result<Vec<vigil_core::task::Task>> {
+        self.tasks_impl(incident).await
+    }
+
+    async fn task(
+        &self,
+        tenant: vigil_core::TenantId,
+        id: vigil_core::task::TaskId,
+    ) -> Result<
+        Option<(
+            vigil_core::task::Task,
+            Vec<(vigil_core::Timestamp, String, String)>,
+        )>,
+    > {
+        self.task_impl(tenant, id).await
     }
 
     async fn comments(

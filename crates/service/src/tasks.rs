@@ -1,0 +1,175 @@
+//! Response tasks: created by the experts for an incident, managed or
+//! guided by the tenant's authorisation and exclusions, due by the
+//! tenant's SLA, every change kept in the task's history.
+
+use serde_json::json;
+use vigil_core::Entity;
+use vigil_core::audit::AuditEntry;
+use vigil_core::identity::{Permission, Principal};
+use vigil_core::incident::IncidentId;
+use vigil_core::task::{Task, TaskId, TaskMode, TaskStatus, TaskType, check_task_status, mode_for};
+
+use crate::{Result, Service, ServiceError};
+
+/// A task with its history: (when, who, what changed).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TaskView {
+    pub task: Task,
+    pub history: Vec<(vigil_core::Timestamp, String, String)>,
+}
+
+impl Service {
+    /// Create a task for an incident. Its mode follows the tenant's
+    /// authorisation, exclusions and coverage; it is due by the SLA's time
+    /// to complete for the incident's severity.
+    pub async fn create_task(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        incident: IncidentId,
+        kind: TaskType,
+        target: Option<Entity>,
+        rationale: &str,
+    ) -> Result<Task> {
+        let t = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::WorkIncidents, Some(&t), false)
+            .await?;
+        kind.check_target(target.as_ref())
+            .map_err(ServiceError::Invalid)?;
+        if rationale.trim().is_empty() {
+            return Err(ServiceError::Invalid("rationale: say why".into()));
+        }
+        let (record, _, _) =
+            self.store
+                .incident(t.id, incident)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "incident",
+                    key: incident.to_string(),
+                })?;
+        let now = self.clock.now();
+        let sla = t.settings.sla.for_severity(record.incident.severity());
+        let (mode, mode_reason) = mode_for(&t.settings, kind, target.as_ref());
+        let task = Task {
+            id: TaskId::new_at(now),
+            tenant_id: t.id,
+            incident_id: incident,
+            kind,
+            target,
+            rationale: rationale.trim().to_owned(),
+            mode,
+            mode_reason,
+            status: TaskStatus::Open,
+            note: None,
+            due_at: now.checked_add(sla.complete).unwrap_or(now),
+            created_at: now,
+            created_by: p.actor().to_text(),
+            updated_at: now,
+        };
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "task.create",
+            Some(t.id),
+            format!("task:{}", task.id),
+            json!({"incident": incident, "kind": kind, "mode": mode, "due_at": task.due_at}),
+        );
+        self.store
+            .put_task(
+                &task,
+                &format!("created ({mode}: {})", task.mode_reason),
+                &task.created_by,
+                audit,
+            )
+            .await?;
+        Ok(task)
+    }
+
+    /// An incident's tasks.
+    pub async fn tasks(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        incident: IncidentId,
+    ) -> Result<Vec<Task>> {
+        self.incident(p, tenant, incident).await?;
+        Ok(self.store.tasks(incident).await?)
+    }
+
+    /// One task with its history.
+    pub async fn task(&self, p: &Principal, tenant: &str, id: TaskId) -> Result<TaskView> {
+        let t = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::ReadTenant, Some(&t), true)
+            .await?;
+        let (task, history) =
+            self.store
+                .task(t.id, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "task",
+                    key: id.to_string(),
+                })?;
+        Ok(TaskView { task, history })
+    }
+
+    /// Move a task on. The experts may make any move the lifecycle allows;
+    /// the customer's admins and responders act on guided tasks: start,
+    /// complete (with an optional note) or skip (with a reason).
+    pub async fn update_task(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: TaskId,
+        to: TaskStatus,
+        note: Option<&str>,
+    ) -> Result<TaskView> {
+        let t = self.load_tenant(tenant).await?;
+        let expert = self
+            .authorize(p, Permission::WorkIncidents, Some(&t), false)
+            .await;
+        let expert = match expert {
+            Ok(()) => true,
+            Err(ServiceError::Forbidden(_)) => {
+                self.authorize(p, Permission::CommentIncidents, Some(&t), false)
+                    .await?;
+                false
+            }
+            Err(e) => return Err(e),
+        };
+        let (mut task, _) =
+            self.store
+                .task(t.id, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "task",
+                    key: id.to_string(),
+                })?;
+        if !expert && (task.mode == TaskMode::Managed || to == TaskStatus::Failed) {
+            return Err(ServiceError::Forbidden(
+                "act on a managed task (the experts carry those out)",
+            ));
+        }
+        check_task_status(task.status, to, note).map_err(ServiceError::Refused)?;
+        let now = self.clock.now();
+        let from = task.status;
+        task.status = to;
+        task.note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        task.updated_at = now;
+        let change = match &task.note {
+            Some(n) => format!("{from} → {to}: {n}"),
+            None => format!("{from} → {to}"),
+        };
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "task.update",
+            Some(t.id),
+            format!("task:{id}"),
+            json!({"from": from, "to": to}),
+        );
+        self.store
+            .put_task(&task, &change, &p.actor().to_text(), audit)
+            .await?;
+        self.task(p, tenant, id).await
+    }
+}
