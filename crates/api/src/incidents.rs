@@ -798,3 +798,22 @@ pub async fn update_task(
         .await?;
     Ok(Json(json!(view)))
 }
+
+/// Publish the response: the latest summary version goes to the customer,
+/// the incident to `awaiting_customer`, assigned to the customer.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/incidents/{id}/response/publish", tag = "tasks", operation_id = "publish_response",
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+           ("id" = String, Path, description = "The incident's id")),
+    responses((status = 200, description = "The incident after publishing", body = serde_json::Value),
+               (status = 403, description = "Your role may not work incidents"),
+               (status = 404, description = "No such incident or tenant, or not yours"),
+               (status = 409, description = "No summary to publish, or the lifecycle refuses the move (named)")))]
+pub async fn publish_response(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&id)?;
+    let view = s.service.publish_response(&p, &tenant, id).await?;
+    Ok(Json(view_json(&view)))
+}

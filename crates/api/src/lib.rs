@@ -205,6 +205,13 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "/tenants/{tenant}/incidents/{id}/summary/publish",
             post(incidents::publish_summary),
         ),
+        // After the summary's own routes: the isolation matrix reads the
+        // summary while it is still a draft.
+        (
+            "POST",
+            "/tenants/{tenant}/incidents/{id}/response/publish",
+            post(incidents::publish_response),
+        ),
         (
             "POST",
             "/tenants/{tenant}/incidents/{id}/tags",

@@ -54,6 +54,7 @@ use crate::{audit, identity, incidents, ingest, me, telemetry, tenants};
         incidents::list_tasks,
         incidents::show_task,
         incidents::update_task,
+        incidents::publish_response,
         incidents::remove_tag,
         ingest::events::ingest,
         ingest::bulk::ingest,

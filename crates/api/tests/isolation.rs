@@ -297,6 +297,11 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             () if hidden => StatusCode::NOT_FOUND,
             () => StatusCode::OK,
         },
+        ("POST", "/tenants/{tenant}/incidents/{id}/response/publish") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        },
         ("POST", "/tenants/{tenant}/incidents/{id}/tasks") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
             "provider_admin" | "analyst" => StatusCode::CREATED,
@@ -384,7 +389,8 @@ fn body_for(path: &str, n: usize) -> String {
         "/tenants/{tenant}/incidents/{id}/summary" => {
             r#"{"summary":{"what_happened":"Trail stopped by mallory.","scope_and_impact":"","root_cause":""}}"#.to_owned()
         }
-        "/tenants/{tenant}/incidents/{id}/summary/draft"
+        "/tenants/{tenant}/incidents/{id}/response/publish"
+        | "/tenants/{tenant}/incidents/{id}/summary/draft"
         | "/tenants/{tenant}/incidents/{id}/summary/publish" => String::new(),
         "/tenants/{tenant}/verdicts" => {
             r#"{"entity":"ip:203.0.113.9","verdict":"malicious"}"#.to_owned()

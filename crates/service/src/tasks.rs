@@ -170,6 +170,78 @@ impl Service {
         self.store
             .put_task(&task, &change, &p.actor().to_text(), audit)
             .await?;
+        if !to.is_open() {
+            self.return_when_done(p, &t, task.incident_id).await?;
+        }
         self.task(p, tenant, id).await
+    }
+
+    /// When every task of an incident awaiting the customer is closed, the
+    /// incident goes back to the experts to verify and resolve.
+    async fn return_when_done(
+        &self,
+        p: &Principal,
+        t: &vigil_core::tenant::Tenant,
+        incident: IncidentId,
+    ) -> Result<()> {
+        let tasks = self.store.tasks(incident).await?;
+        if tasks.iter().any(|t| t.status.is_open()) {
+            return Ok(());
+        }
+        let Some((mut record, _, _)) = self.store.incident(t.id, incident).await? else {
+            return Ok(());
+        };
+        if record.incident.status != vigil_core::incident::IncidentStatus::AwaitingCustomer {
+            return Ok(());
+        }
+        let expected = record.version;
+        let now = self.clock.now();
+        record.incident.status = vigil_core::incident::IncidentStatus::InProgress;
+        record.assigned_to = Some("experts".into());
+        record.updated_at = now;
+        let activity = vec![crate::IncidentActivity {
+            incident,
+            at: now,
+            actor: "system".into(),
+            action: "status".into(),
+            details: "awaiting_customer → in_progress: every task is closed; back to the experts to verify and resolve".into(),
+        }];
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "incident.returned",
+            Some(t.id),
+            format!("incident:{incident}"),
+            json!({"reason": "every task closed"}),
+        );
+        self.store
+            .update_incident(&record, expected, &activity, false, audit)
+            .await?;
+        Ok(())
+    }
+
+    /// Publish the response: the latest summary version is published, the
+    /// incident goes to `awaiting_customer` and is assigned to the customer.
+    /// (Notifying the tenant's contacts comes with the notification work.)
+    pub async fn publish_response(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        incident: IncidentId,
+    ) -> Result<crate::IncidentView> {
+        let t = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::WorkIncidents, Some(&t), false)
+            .await?;
+        self.publish_summary(p, tenant, incident).await?;
+        let view = self.incident(p, tenant, incident).await?;
+        if view.record.incident.status == vigil_core::incident::IncidentStatus::AwaitingCustomer {
+            return Ok(view);
+        }
+        let change = crate::IncidentChange {
+            status: Some(vigil_core::incident::IncidentStatus::AwaitingCustomer),
+            assigned_to: Some(Some("customer".into())),
+            ..Default::default()
+        };
+        self.update_incident(p, tenant, incident, change).await
     }
 }

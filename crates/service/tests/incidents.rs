@@ -991,4 +991,36 @@ async fn tasks_are_managed_only_when_authorised_due_by_the_sla_and_keep_their_hi
             .is_err(),
         "closed tasks stay closed"
     );
+    // Publishing the response hands the incident to the customer; closing
+    // the last task hands it back to the experts.
+    use vigil_core::incident::IncidentStatus;
+    svc.draft_summary(&op, "acme", incident)
+        .await
+        .expect("draft");
+    let published = svc
+        .publish_response(&op, "acme", incident)
+        .await
+        .expect("publish");
+    assert_eq!(
+        published.record.incident.status,
+        IncidentStatus::AwaitingCustomer
+    );
+    assert_eq!(published.record.assigned_to.as_deref(), Some("customer"));
+    svc.update_task(
+        &op,
+        "acme",
+        managed.id,
+        TaskStatus::Completed,
+        Some("disabled"),
+    )
+    .await
+    .expect("complete");
+    let back = svc.incident(&op, "acme", incident).await.expect("incident");
+    assert_eq!(back.record.incident.status, IncidentStatus::InProgress);
+    assert_eq!(back.record.assigned_to.as_deref(), Some("experts"));
+    assert!(
+        back.activity
+            .iter()
+            .any(|a| a.details.contains("every task is closed"))
+    );
 }
