@@ -288,10 +288,17 @@ detection:
     condition: selection
 ";
 
-#[tokio::test]
-async fn triage_refuses_bad_moves_and_mismatched_determinations_and_logs_every_change() {
-    use vigil_core::incident::{Classification, Determination, IncidentStatus};
-    use vigil_service::{IncidentChange, ServiceError};
+/// A record of CloudTrail's StopLogging by `user` from `ip` at `time`.
+fn trail(user: &str, ip: &str, time: &str) -> Record {
+    Record {
+        at: At::Line(1),
+        bytes: format!(r#"{{"eventVersion":"1.08","eventTime":"{time}","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"{ip}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/{user}","userName":"{user}"}}}}"#).into_bytes(),
+    }
+}
+
+/// A service at noon with tenant `acme` (its incident window set when
+/// given) and the StopLogging rule.
+async fn stop_logging_service(window_hours: Option<u32>) -> (Service, Principal) {
     let store = SqliteStore::open_in_memory().await.expect("store");
     store.migrate().await.expect("migrate");
     let clock = Arc::new(FixedClock::new(
@@ -302,6 +309,15 @@ async fn triage_refuses_bad_moves_and_mismatched_determinations_and_logs_every_c
     svc.create_tenant(&op, "acme", "Acme")
         .await
         .expect("tenant");
+    if let Some(h) = window_hours {
+        svc.update_tenant(
+            &op,
+            "acme",
+            &[vigil_core::tenant::SettingChange::IncidentWindowHours(h)],
+        )
+        .await
+        .expect("window");
+    }
     svc.add_rule_pack(
         &op,
         "test",
@@ -314,16 +330,17 @@ async fn triage_refuses_bad_moves_and_mismatched_determinations_and_logs_every_c
     )
     .await
     .expect("pack");
-    let trail = r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#;
+    (svc, op)
+}
+
+/// Ingest records for `acme` and run detection over them.
+async fn ingest_and_detect(svc: &Service, op: &Principal, records: Vec<Record>) {
     svc.ingest(
-        &op,
+        op,
         Some("acme"),
         Intake {
             source: "test".into(),
-            records: vec![Record {
-                at: At::Line(1),
-                bytes: trail.as_bytes().to_vec(),
-            }],
+            records,
             ..Default::default()
         },
     )
@@ -331,6 +348,19 @@ async fn triage_refuses_bad_moves_and_mismatched_determinations_and_logs_every_c
     .expect("ingest");
     let (engine, _) = svc.detection_engine().await.expect("engine");
     svc.drain_detection(&engine).await.expect("detect");
+}
+
+#[tokio::test]
+async fn triage_refuses_bad_moves_and_mismatched_determinations_and_logs_every_change() {
+    use vigil_core::incident::{Classification, Determination, IncidentStatus};
+    use vigil_service::{IncidentChange, ServiceError};
+    let (svc, op) = stop_logging_service(None).await;
+    ingest_and_detect(
+        &svc,
+        &op,
+        vec![trail("mallory", "203.0.113.9", "2026-11-27T08:00:00Z")],
+    )
+    .await;
     let id = svc
         .list_incidents(
             &op,
@@ -533,50 +563,16 @@ async fn triage_refuses_bad_moves_and_mismatched_determinations_and_logs_every_c
 #[tokio::test]
 async fn a_manual_merge_moves_the_alerts_to_the_older_incident_once() {
     use vigil_core::incident::IncidentStatus;
-    let store = SqliteStore::open_in_memory().await.expect("store");
-    store.migrate().await.expect("migrate");
-    let clock = Arc::new(FixedClock::new(
-        "2026-11-27T12:00:00Z".parse().expect("time"),
-    ));
-    let svc = Service::new(Arc::new(store), clock);
-    let op = Principal::Operator("test".into());
-    svc.create_tenant(&op, "acme", "Acme")
-        .await
-        .expect("tenant");
-    svc.add_rule_pack(
+    let (svc, op) = stop_logging_service(None).await;
+    ingest_and_detect(
+        &svc,
         &op,
-        "test",
-        "inline",
-        vec![RuleFile {
-            pack: String::new(),
-            path: "stop.yml".into(),
-            yaml: STOP_LOGGING.into(),
-        }],
+        vec![
+            trail("mallory", "203.0.113.9", "2026-11-27T08:00:00Z"),
+            trail("eve", "198.51.100.4", "2026-11-27T09:00:00Z"),
+        ],
     )
-    .await
-    .expect("pack");
-    let trail = |user: &str, ip: &str, time: &str| {
-        Record {
-        at: At::Line(1),
-        bytes: format!(r#"{{"eventVersion":"1.08","eventTime":"{time}","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"{ip}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/{user}","userName":"{user}"}}}}"#).into_bytes(),
-    }
-    };
-    svc.ingest(
-        &op,
-        Some("acme"),
-        Intake {
-            source: "test".into(),
-            records: vec![
-                trail("mallory", "203.0.113.9", "2026-11-27T08:00:00Z"),
-                trail("eve", "198.51.100.4", "2026-11-27T09:00:00Z"),
-            ],
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("ingest");
-    let (engine, _) = svc.detection_engine().await.expect("engine");
-    svc.drain_detection(&engine).await.expect("detect");
+    .await;
     let list = |svc: &Service| {
         let svc = svc.clone();
         async move {
@@ -626,50 +622,16 @@ async fn a_manual_merge_moves_the_alerts_to_the_older_incident_once() {
 #[tokio::test]
 async fn moving_an_alert_rebuilds_the_incident_it_leaves() {
     use vigil_core::incident::IncidentStatus;
-    let store = SqliteStore::open_in_memory().await.expect("store");
-    store.migrate().await.expect("migrate");
-    let clock = Arc::new(FixedClock::new(
-        "2026-11-27T12:00:00Z".parse().expect("time"),
-    ));
-    let svc = Service::new(Arc::new(store), clock);
-    let op = Principal::Operator("test".into());
-    svc.create_tenant(&op, "acme", "Acme")
-        .await
-        .expect("tenant");
-    svc.add_rule_pack(
+    let (svc, op) = stop_logging_service(None).await;
+    ingest_and_detect(
+        &svc,
         &op,
-        "test",
-        "inline",
-        vec![RuleFile {
-            pack: String::new(),
-            path: "stop.yml".into(),
-            yaml: STOP_LOGGING.into(),
-        }],
+        vec![
+            trail("mallory", "203.0.113.9", "2026-11-27T08:00:00Z"),
+            trail("eve", "198.51.100.4", "2026-11-27T09:00:00Z"),
+        ],
     )
-    .await
-    .expect("pack");
-    let trail = |user: &str, ip: &str, time: &str| {
-        Record {
-        at: At::Line(1),
-        bytes: format!(r#"{{"eventVersion":"1.08","eventTime":"{time}","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"{ip}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/{user}","userName":"{user}"}}}}"#).into_bytes(),
-    }
-    };
-    svc.ingest(
-        &op,
-        Some("acme"),
-        Intake {
-            source: "test".into(),
-            records: vec![
-                trail("mallory", "203.0.113.9", "2026-11-27T08:00:00Z"),
-                trail("eve", "198.51.100.4", "2026-11-27T09:00:00Z"),
-            ],
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("ingest");
-    let (engine, _) = svc.detection_engine().await.expect("engine");
-    svc.drain_detection(&engine).await.expect("detect");
+    .await;
     let two = svc
         .list_incidents(
             &op,
@@ -708,28 +670,7 @@ async fn moving_an_alert_rebuilds_the_incident_it_leaves() {
 
 #[tokio::test]
 async fn an_alert_that_grows_keeps_its_incident_current_without_counting_twice() {
-    let store = SqliteStore::open_in_memory().await.expect("store");
-    store.migrate().await.expect("migrate");
-    let clock = Arc::new(FixedClock::new(
-        "2026-11-27T12:00:00Z".parse().expect("time"),
-    ));
-    let svc = Service::new(Arc::new(store), clock);
-    let op = Principal::Operator("test".into());
-    svc.create_tenant(&op, "acme", "Acme")
-        .await
-        .expect("tenant");
-    svc.add_rule_pack(
-        &op,
-        "test",
-        "inline",
-        vec![RuleFile {
-            pack: String::new(),
-            path: "stop.yml".into(),
-            yaml: STOP_LOGGING.into(),
-        }],
-    )
-    .await
-    .expect("pack");
+    let (svc, op) = stop_logging_service(None).await;
     let (engine, _) = svc.detection_engine().await.expect("engine");
     for (n, time) in ["2026-11-27T08:00:00Z", "2026-11-27T08:30:00Z"]
         .iter()
@@ -778,56 +719,16 @@ async fn an_alert_that_grows_keeps_its_incident_current_without_counting_twice()
 
 #[tokio::test]
 async fn the_tenants_incident_window_decides_how_far_apart_alerts_still_group() {
-    use vigil_core::tenant::SettingChange;
     let mut counts = Vec::new();
     for window in [24, 1] {
-        let store = SqliteStore::open_in_memory().await.expect("store");
-        store.migrate().await.expect("migrate");
-        let clock = Arc::new(FixedClock::new(
-            "2026-11-27T12:00:00Z".parse().expect("time"),
-        ));
-        let svc = Service::new(Arc::new(store), clock);
-        let op = Principal::Operator("test".into());
-        svc.create_tenant(&op, "acme", "Acme")
-            .await
-            .expect("tenant");
-        svc.update_tenant(&op, "acme", &[SettingChange::IncidentWindowHours(window)])
-            .await
-            .expect("window");
-        svc.add_rule_pack(
-            &op,
-            "test",
-            "inline",
-            vec![RuleFile {
-                pack: String::new(),
-                path: "stop.yml".into(),
-                yaml: STOP_LOGGING.into(),
-            }],
-        )
-        .await
-        .expect("pack");
+        let (svc, op) = stop_logging_service(Some(window)).await;
         // The same user from two addresses, three hours apart: two alerts
         // (the dedup window is one hour), linked by the user.
-        let records = [("203.0.113.9", "2026-11-27T05:00:00Z"), ("198.51.100.4", "2026-11-27T08:00:00Z")]
-            .iter()
-            .map(|(ip, time)| Record {
-                at: At::Line(1),
-                bytes: format!(r#"{{"eventVersion":"1.08","eventTime":"{time}","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"{ip}","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}}}"#).into_bytes(),
-            })
-            .collect();
-        svc.ingest(
-            &op,
-            Some("acme"),
-            Intake {
-                source: "test".into(),
-                records,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("ingest");
-        let (engine, _) = svc.detection_engine().await.expect("engine");
-        svc.drain_detection(&engine).await.expect("detect");
+        let records = vec![
+            trail("mallory", "203.0.113.9", "2026-11-27T05:00:00Z"),
+            trail("mallory", "198.51.100.4", "2026-11-27T08:00:00Z"),
+        ];
+        ingest_and_detect(&svc, &op, records).await;
         let n = svc
             .list_incidents(
                 &op,
@@ -850,44 +751,13 @@ async fn tasks_are_managed_only_when_authorised_due_by_the_sla_and_keep_their_hi
     use vigil_core::task::{TaskMode, TaskStatus, TaskType};
     use vigil_core::tenant::{ResponseAuthorisation, SettingChange};
     use vigil_service::ServiceError;
-    let store = SqliteStore::open_in_memory().await.expect("store");
-    store.migrate().await.expect("migrate");
-    let clock = Arc::new(FixedClock::new(
-        "2026-11-27T12:00:00Z".parse().expect("time"),
-    ));
-    let svc = Service::new(Arc::new(store), clock);
-    let op = Principal::Operator("test".into());
-    svc.create_tenant(&op, "acme", "Acme")
-        .await
-        .expect("tenant");
-    svc.add_rule_pack(
+    let (svc, op) = stop_logging_service(None).await;
+    ingest_and_detect(
+        &svc,
         &op,
-        "test",
-        "inline",
-        vec![RuleFile {
-            pack: String::new(),
-            path: "stop.yml".into(),
-            yaml: STOP_LOGGING.into(),
-        }],
+        vec![trail("mallory", "203.0.113.9", "2026-11-27T08:00:00Z")],
     )
-    .await
-    .expect("pack");
-    svc.ingest(
-        &op,
-        Some("acme"),
-        Intake {
-            source: "test".into(),
-            records: vec![Record {
-                at: At::Line(1),
-                bytes: br#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#.to_vec(),
-            }],
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("ingest");
-    let (engine, _) = svc.detection_engine().await.expect("engine");
-    svc.drain_detection(&engine).await.expect("detect");
+    .await;
     let incident = svc
         .list_incidents(
             &op,

@@ -37,8 +37,34 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A running server, killed when dropped (so a failing test leaves none
+/// behind).
+pub struct Server(pub Child);
+
+impl std::ops::Deref for Server {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// `vigil serve` on `addr`, returned once it listens.
-pub fn serve(dir: &Path, addr: &str) -> Child {
+pub fn serve(dir: &Path, addr: &str) -> Server {
     let mut server = Command::new(env!("CARGO_BIN_EXE_vigil"))
         .args(["--log-format", "json", "serve", "--listen", addr])
         .current_dir(dir)
@@ -61,7 +87,7 @@ pub fn serve(dir: &Path, addr: &str) -> Child {
     }
     // Keep draining the log so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-    server
+    Server(server)
 }
 
 /// A provider admin's API token.
