@@ -12,13 +12,7 @@ use vigil_service::{IncidentFilter, IncidentRecord};
 use crate::error::ApiError;
 use crate::{AppState, Caller};
 
-fn bad(field: &str, reason: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_query",
-        format!("{field}: {reason}"),
-    )
-}
+use crate::paging::{bad, cursor, parse_cursor};
 
 /// Filters of the incident list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -71,11 +65,7 @@ fn incident_json(r: &IncidentRecord) -> Value {
 }
 
 fn cursor_of(r: &IncidentRecord) -> String {
-    format!(
-        "{}_{}",
-        r.incident.last_activity.as_microsecond(),
-        r.incident.id
-    )
+    cursor(r.incident.last_activity, r.incident.id)
 }
 
 /// The tenant's incidents, newest activity first: `{"items":[…],"next":…}`.
@@ -110,22 +100,7 @@ pub async fn list(
             .map(|s| s.trim().parse::<Severity>().map_err(|e| bad("severity", e)))
             .collect::<Result<_, _>>()?,
     };
-    let after = match q.cursor.as_deref() {
-        None => None,
-        Some(c) => {
-            let (micros, id) = c
-                .split_once('_')
-                .ok_or_else(|| bad("cursor", "not a cursor from `next`"))?;
-            let micros: i64 = micros
-                .parse()
-                .map_err(|_| bad("cursor", "not a cursor from `next`"))?;
-            Some((
-                vigil_core::Timestamp::from_microsecond(micros).map_err(|e| bad("cursor", e))?,
-                id.parse()
-                    .map_err(|_| bad("cursor", "not a cursor from `next`"))?,
-            ))
-        }
-    };
+    let after = q.cursor.as_deref().map(parse_cursor).transpose()?;
     let limit = q
         .limit
         .unwrap_or(50)

@@ -17,6 +17,7 @@ mod limit;
 mod me;
 mod middleware;
 pub mod openapi;
+mod paging;
 mod portal;
 mod telemetry;
 mod tenants;

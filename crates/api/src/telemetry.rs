@@ -12,13 +12,7 @@ use vigil_core::{Entity, Severity, Timestamp};
 use crate::error::ApiError;
 use crate::{AppState, Caller};
 
-fn bad(field: &str, reason: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_query",
-        format!("{field}: {reason}"),
-    )
-}
+use crate::paging::{bad, cursor, parse_cursor};
 
 /// Filters of the alert list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -66,21 +60,7 @@ fn time(field: &str, text: &str) -> Result<Timestamp, ApiError> {
 
 /// The cursor is the last alert's activity time and id.
 fn cursor_of(a: &Alert) -> String {
-    format!("{}_{}", a.last_activity.as_microsecond(), a.id)
-}
-
-fn parse_cursor(text: &str) -> Result<(Timestamp, vigil_core::alert::AlertId), ApiError> {
-    let (micros, id) = text
-        .split_once('_')
-        .ok_or_else(|| bad("cursor", "not a cursor from `next`"))?;
-    let micros: i64 = micros
-        .parse()
-        .map_err(|_| bad("cursor", "not a cursor from `next`"))?;
-    Ok((
-        Timestamp::from_microsecond(micros).map_err(|e| bad("cursor", e))?,
-        id.parse()
-            .map_err(|_| bad("cursor", "not a cursor from `next`"))?,
-    ))
+    cursor(a.last_activity, a.id)
 }
 
 /// The tenant's alerts, newest activity first: `{"items":[…],"next":…}`.

@@ -151,26 +151,13 @@ impl Service {
                     .map_err(|e| ServiceError::Conflict(format!("incident correlation: {e}")))?;
                 touched_incidents.push(home);
                 touched_incidents.push(target);
-                for merged in &placement.merge {
-                    if *merged != target {
-                        activity.push(entry(
-                            target,
-                            now,
-                            "merged",
-                            &format!(
-                                "incident {merged} merged into this one: {}",
-                                placement.reason
-                            ),
-                        ));
-                        activity.push(entry(
-                            *merged,
-                            now,
-                            "merged_into",
-                            &format!("merged into incident {target}: {}", placement.reason),
-                        ));
-                        touched_incidents.push(*merged);
-                    }
-                }
+                note_merges(
+                    &placement,
+                    target,
+                    now,
+                    &mut activity,
+                    &mut touched_incidents,
+                );
             }
             touched_incidents.sort();
             touched_incidents.dedup();
@@ -227,24 +214,7 @@ impl Service {
                     alert.id, alert.rule_title, placement.reason
                 ),
             ));
-            for merged in &placement.merge {
-                activity.push(entry(
-                    target,
-                    now,
-                    "merged",
-                    &format!(
-                        "incident {merged} merged into this one: {}",
-                        placement.reason
-                    ),
-                ));
-                activity.push(entry(
-                    *merged,
-                    now,
-                    "merged_into",
-                    &format!("merged into incident {target}: {}", placement.reason),
-                ));
-                touched.push(*merged);
-            }
+            note_merges(&placement, target, now, &mut activity, &mut touched);
             touched.push(target);
         }
         touched.sort();
@@ -693,6 +663,35 @@ impl Service {
         );
         comment.id = self.store.add_comment(&comment, &activity, audit).await?;
         Ok(comment)
+    }
+}
+
+/// Log the merges a placement made into `target` on both sides, and mark
+/// the incidents merged away as changed.
+fn note_merges(
+    placement: &vigil_incidents::Placement,
+    target: IncidentId,
+    now: Timestamp,
+    activity: &mut Vec<IncidentActivity>,
+    touched: &mut Vec<IncidentId>,
+) {
+    for merged in placement.merge.iter().filter(|m| **m != target) {
+        activity.push(entry(
+            target,
+            now,
+            "merged",
+            &format!(
+                "incident {merged} merged into this one: {}",
+                placement.reason
+            ),
+        ));
+        activity.push(entry(
+            *merged,
+            now,
+            "merged_into",
+            &format!("merged into incident {target}: {}", placement.reason),
+        ));
+        touched.push(*merged);
     }
 }
 
