@@ -58,7 +58,7 @@ fn raw_of(row: &SqliteRow) -> Result<String> {
 /// Shapes are a closed set of names; anything else reads back as
 /// `unknown` rather than failing.
 fn static_shape(s: &str) -> &'static str {
-    const SHAPES: [&str; 7] = [
+    const SHAPES: [&str; 8] = [
         "windows_evtx",
         "windows_ecs",
         "entra_signin",
@@ -66,6 +66,7 @@ fn static_shape(s: &str) -> &'static str {
         "cloudtrail",
         "m365_audit",
         "device_inventory",
+        "identity_inventory",
     ];
     SHAPES.into_iter().find(|k| *k == s).unwrap_or("unknown")
 }
