@@ -65,6 +65,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "tasks",
         sql: include_str!("../../migrations/sqlite/0012_tasks.sql"),
     },
+    Migration {
+        version: 13,
+        name: "notifications",
+        sql: include_str!("../../migrations/sqlite/0013_notifications.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {
