@@ -43,7 +43,7 @@ pub(super) fn decode_event(row: &SqliteRow) -> Result<StoredEvent> {
 }
 
 /// The record as received: decompressed, or as stored by older versions.
-fn raw_of(row: &SqliteRow) -> Result<String> {
+pub(super) fn raw_of(row: &SqliteRow) -> Result<String> {
     let packed: Option<Vec<u8>> = row.try_get("raw_lz4")?;
     match packed {
         Some(bytes) => {
