@@ -51,7 +51,7 @@ pub async fn run(
 }
 
 /// Turn the flags of `tenant set` into domain changes, in a fixed order.
-fn changes(a: &SetArgs) -> anyhow::Result<Vec<SettingChange>> {
+pub(crate) fn changes(a: &SetArgs) -> anyhow::Result<Vec<SettingChange>> {
     let mut c = Vec::new();
     if let Some(name) = &a.name {
         c.push(SettingChange::Name(
