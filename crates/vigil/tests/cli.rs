@@ -701,7 +701,17 @@ fn readiness_exits_3_with_the_reasons_until_onboarding_is_done_then_0() {
     let report = w.ok(&["readiness", "acme"]);
     assert!(report.starts_with("acme: READY  score 100.0"), "{report}");
     let history = w.ok(&["readiness", "acme", "--history"]);
-    assert_eq!(history.lines().count(), 5, "a header and four runs: {history}");
+    assert_eq!(
+        history.lines().count(),
+        5,
+        "a header and four runs: {history}"
+    );
+    let shown = w.json(&["tenant", "show", "acme", "--json"]);
+    assert_eq!(shown["readiness"]["ready"], true, "{shown}");
+    assert!(
+        w.ok(&["tenant", "show", "acme"])
+            .contains("ready, score 100.0")
+    );
     let done = w.ok(&["onboard", "acme", "--start-monitoring"]);
     assert!(done.contains("acme is now monitoring"), "{done}");
 }
