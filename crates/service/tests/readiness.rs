@@ -467,7 +467,7 @@ async fn a_device_that_stops_reporting_after_go_live_notifies_once_not_on_every_
 
 #[tokio::test]
 async fn checks_failing_since_before_go_live_are_not_regressions() {
-    let mut w = World::new().await;
+    let w = World::new().await;
     w.settings(true).await;
     w.svc
         .transition_tenant(
