@@ -11,6 +11,7 @@ pub mod entity;
 pub mod id;
 pub mod identity;
 pub mod incident;
+pub mod message;
 pub mod rules;
 pub mod session;
 pub mod severity;

@@ -14,6 +14,9 @@ mod error;
 mod identity;
 mod incidents;
 mod intake;
+mod live;
+mod messages;
+mod notify_shim;
 mod rules;
 mod sessions;
 mod summaries;
@@ -35,6 +38,8 @@ pub use incidents::{IncidentChange, IncidentView, MAX_INCIDENT_PAGE, ProcessNode
 pub use intake::{
     At, IngestOutcome, Intake, IntakeLimits, PurgeReport, Record, TelemetryStats, build_batch,
 };
+pub use live::{LiveDelivery, LiveEvent, LiveFeed, LiveItem, LiveKind};
+pub use messages::{InquiryView, MAX_INQUIRY_PAGE, MAX_MESSAGE_PAGE, MessageQuery};
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use summaries::{SummaryView, draft_from};
@@ -42,7 +47,9 @@ pub use tasks::TaskView;
 pub use vigil_core::audit::Actor;
 pub use vigil_core::identity::Principal;
 pub use vigil_core::session::LoginPolicy;
-pub use vigil_store::{IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord};
+pub use vigil_store::{
+    IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord, InquiryFilter, MessageEntry,
+};
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
@@ -53,6 +60,7 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     login_policy: LoginPolicy,
     intake: Arc<intake::IntakeState>,
+    live: live::LiveBus,
 }
 
 impl Service {
@@ -62,6 +70,7 @@ impl Service {
             clock,
             login_policy: LoginPolicy::default(),
             intake: Arc::new(intake::IntakeState::new(IntakeLimits::default())),
+            live: live::LiveBus::new(),
         }
     }
 

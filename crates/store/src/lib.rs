@@ -12,6 +12,7 @@
 
 pub mod conformance;
 mod error;
+mod messages;
 mod migrate;
 pub mod sqlite;
 
@@ -25,6 +26,7 @@ use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, StoredEvent};
 use vigil_core::tenant::{Tenant, TenantSlug};
 
 pub use error::StoreError;
+pub use messages::{InquiryFilter, MessageEntry, MessageFilter, MessageStore};
 pub use migrate::{Migration, MigrationReport};
 pub use sqlite::SqliteStore;
 
@@ -358,6 +360,8 @@ pub struct IncidentComment {
     pub at: vigil_core::Timestamp,
     pub author: String,
     pub body: String,
+    /// The experts' own note: never shown to customer roles.
+    pub internal: bool,
 }
 
 /// Which incidents to list, newest activity first.
@@ -534,6 +538,7 @@ pub trait Store:
     + TelemetryStore
     + RuleStore
     + IncidentStore
+    + MessageStore
     + std::fmt::Debug
 {
     /// Apply pending migrations; refuse a database from a newer Vigil.

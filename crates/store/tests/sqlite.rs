@@ -41,10 +41,11 @@ async fn migrations_from_an_empty_database_create_every_table() {
             (9, "incident_work".to_owned()),
             (10, "verdicts".to_owned()),
             (11, "summaries".to_owned()),
-            (12, "tasks".to_owned())
+            (12, "tasks".to_owned()),
+            (15, "messages".to_owned())
         ]
     );
-    assert_eq!(report.version, 12);
+    assert_eq!(report.version, 15);
     assert!(
         store
             .list_tenants()
@@ -81,7 +82,7 @@ async fn a_database_from_a_newer_schema_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 999,
-                supported: 12,
+                supported: 15,
                 ..
             }
         ),
