@@ -5,6 +5,9 @@
 //! crosses a process boundary (HTTP, SQL, files) is converted at the edge, in
 //! the crates that own that boundary.
 
+#[macro_use]
+mod macros;
+
 pub mod alert;
 pub mod audit;
 pub mod entity;
@@ -12,9 +15,11 @@ pub mod id;
 pub mod identity;
 pub mod incident;
 pub mod message;
+pub mod notification;
 pub mod rules;
 pub mod session;
 pub mod severity;
+pub mod signature;
 pub mod summary;
 pub mod task;
 pub mod telemetry;

@@ -29,41 +29,6 @@ pub const MAX_MESSAGE_CHARS: usize = 10_000;
 /// An inquiry's subject is at most this many characters.
 pub const MAX_SUBJECT_CHARS: usize = 200;
 
-macro_rules! words {
-    ($(#[$m:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub const fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                let wanted = s.trim();
-                $name::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str().eq_ignore_ascii_case(wanted))
-                    .ok_or_else(|| format!("unknown {} {s:?}: expected one of {}", $what, [$($text),+].join(", ")))
-            }
-        }
-    };
-}
-
 words!(
     /// Which side of the service wrote a message.
     Side, "side" { Provider => "provider", Customer => "customer" }

@@ -16,7 +16,7 @@ mod incidents;
 mod intake;
 mod live;
 mod messages;
-mod notify_shim;
+mod notify;
 mod rules;
 mod sessions;
 mod summaries;
@@ -40,6 +40,7 @@ pub use intake::{
 };
 pub use live::{LiveDelivery, LiveEvent, LiveFeed, LiveItem, LiveKind};
 pub use messages::{InquiryView, MAX_INQUIRY_PAGE, MAX_MESSAGE_PAGE, MessageQuery};
+pub use notify::MAX_NOTIFICATION_PAGE;
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use summaries::{SummaryView, draft_from};

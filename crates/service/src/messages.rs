@@ -4,7 +4,6 @@
 //! both with each reader's read state. Each new message notifies the other
 //! side and goes on the live bus.
 
-use crate::notify_shim::{Audience, NewNotification, NotificationKind};
 use serde_json::json;
 use vigil_core::audit::AuditEntry;
 use vigil_core::identity::{Permission, Principal, Role};
@@ -13,6 +12,7 @@ use vigil_core::message::{
     Inquiry, InquiryId, InquiryStatus, Message, MessageBody, MessageId, Side, Subject, Thread,
     check_close, status_after_message,
 };
+use vigil_core::notification::{Audience, NewNotification, NotificationKind};
 use vigil_core::tenant::Tenant;
 use vigil_core::{TenantId, Timestamp};
 use vigil_store::{InquiryFilter, MessageEntry, MessageFilter};
