@@ -5,7 +5,10 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, identity, incidents, ingest, me, readiness, telemetry, tenants};
+use crate::{
+    audit, conversations, identity, incidents, ingest, live, me, message_centre, readiness,
+    telemetry, tenants,
+};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -60,6 +63,18 @@ use crate::{audit, identity, incidents, ingest, me, readiness, telemetry, tenant
         readiness::run,
         readiness::history,
         readiness::onboarding,
+        conversations::list_comments,
+        conversations::list_incident_messages,
+        conversations::post_incident_message,
+        conversations::list_inquiries,
+        conversations::create_inquiry,
+        conversations::show_inquiry,
+        conversations::post_inquiry_message,
+        conversations::close_inquiry,
+        message_centre::list,
+        message_centre::list_csv,
+        message_centre::mark_read,
+        live::stream,
         ingest::events::ingest,
         ingest::bulk::ingest,
         ingest::hec::event,
@@ -81,6 +96,9 @@ use crate::{audit, identity, incidents, ingest, me, readiness, telemetry, tenant
         incidents::NewTask,
         incidents::TaskChange,
         identity::CreateUser,
+        conversations::NewMessage,
+        conversations::NewInquiry,
+        message_centre::MarkRead,
         identity::CreateIngestKey,
         identity::CreateToken,
     )),

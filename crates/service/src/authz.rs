@@ -68,3 +68,13 @@ impl Service {
         }
     }
 }
+
+/// Whether the principal speaks for the provider (the experts' side): the
+/// operator and provider roles. Only they see the experts' internal notes.
+pub(crate) fn is_provider_side(p: &Principal) -> bool {
+    match p {
+        Principal::Operator(_) => true,
+        Principal::User { role, .. } => role.is_provider(),
+        Principal::IngestKey { .. } => false,
+    }
+}

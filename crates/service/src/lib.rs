@@ -14,6 +14,8 @@ mod error;
 mod identity;
 mod incidents;
 mod intake;
+mod live;
+mod messages;
 mod notify;
 mod onboarding;
 mod readiness;
@@ -38,6 +40,8 @@ pub use incidents::{IncidentChange, IncidentView, MAX_INCIDENT_PAGE, ProcessNode
 pub use intake::{
     At, IngestOutcome, Intake, IntakeLimits, PurgeReport, Record, TelemetryStats, build_batch,
 };
+pub use live::{LiveDelivery, LiveEvent, LiveFeed, LiveItem, LiveKind};
+pub use messages::{InquiryView, MAX_INQUIRY_PAGE, MAX_MESSAGE_PAGE, MessageQuery};
 pub use notify::MAX_NOTIFICATION_PAGE;
 pub use onboarding::{Onboarding, OnboardingStep};
 pub use readiness::{MAX_READINESS_PAGE, READINESS_INTERVAL, catalogue};
@@ -48,7 +52,9 @@ pub use tasks::TaskView;
 pub use vigil_core::audit::Actor;
 pub use vigil_core::identity::Principal;
 pub use vigil_core::session::LoginPolicy;
-pub use vigil_store::{IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord};
+pub use vigil_store::{
+    IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord, InquiryFilter, MessageEntry,
+};
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
@@ -59,6 +65,7 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     login_policy: LoginPolicy,
     intake: Arc<intake::IntakeState>,
+    live: live::LiveBus,
 }
 
 impl Service {
@@ -68,6 +75,7 @@ impl Service {
             clock,
             login_policy: LoginPolicy::default(),
             intake: Arc::new(intake::IntakeState::new(IntakeLimits::default())),
+            live: live::LiveBus::new(),
         }
     }
 

@@ -48,6 +48,7 @@ pub async fn run_all(store: &dyn Store) {
     intake_stores_each_event_once_and_replays_a_known_batch(store).await;
     detections_fold_into_deduplicated_alerts_and_leave_the_queue(store).await;
     rule_packs_replace_by_name_and_tuning_is_per_tenant(store).await;
+    crate::messages::conformance_check(store).await;
     notifications_queue_deliveries_that_come_due_and_keep_their_attempts(store).await;
     readiness_reads_activity_and_snapshots_and_keeps_assessments_and_their_schedule(store).await;
     every_change_extends_one_verifiable_audit_chain(store).await;

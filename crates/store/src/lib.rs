@@ -12,6 +12,7 @@
 
 pub mod conformance;
 mod error;
+mod messages;
 mod migrate;
 pub mod sqlite;
 
@@ -26,6 +27,7 @@ use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, StoredEvent};
 use vigil_core::tenant::{Tenant, TenantSlug};
 
 pub use error::StoreError;
+pub use messages::{InquiryFilter, MessageEntry, MessageFilter, MessageStore};
 pub use migrate::{Migration, MigrationReport};
 pub use sqlite::SqliteStore;
 
@@ -359,6 +361,8 @@ pub struct IncidentComment {
     pub at: vigil_core::Timestamp,
     pub author: String,
     pub body: String,
+    /// The experts' own note: never shown to customer roles.
+    pub internal: bool,
 }
 
 /// Which incidents to list, newest activity first.
@@ -656,6 +660,7 @@ pub trait Store:
     + TelemetryStore
     + RuleStore
     + IncidentStore
+    + MessageStore
     + NotificationStore
     + ReadinessStore
     + std::fmt::Debug

@@ -71,6 +71,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0013_notifications.sql"),
     },
     Migration {
+        version: 15,
+        name: "messages",
+        sql: include_str!("../../migrations/sqlite/0015_messages.sql"),
+    },
+    Migration {
         version: 17,
         name: "readiness",
         sql: include_str!("../../migrations/sqlite/0017_readiness.sql"),

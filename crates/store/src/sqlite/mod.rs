@@ -4,6 +4,7 @@ mod alerts;
 mod audit;
 mod identity;
 mod incidents;
+mod messages;
 mod migrations;
 mod notifications;
 mod readiness;
