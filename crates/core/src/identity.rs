@@ -200,10 +200,13 @@ pub enum Permission {
     WorkIncidents,
     /// Comment on incidents (the experts and the customer's SOC).
     CommentIncidents,
+    /// Acknowledge a published response: the customer's admins and
+    /// responders (it stops the SLA's acknowledge timer).
+    AcknowledgeResponse,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::ReadTenant,
         Permission::CreateTenant,
         Permission::EditCustomerSettings,
@@ -219,6 +222,7 @@ impl Permission {
         Permission::TuneDetection,
         Permission::WorkIncidents,
         Permission::CommentIncidents,
+        Permission::AcknowledgeResponse,
     ];
 }
 
@@ -294,6 +298,7 @@ pub fn authorize(p: &Principal, perm: Permission, tenant: Option<TenantId>) -> D
             role,
             R::ProviderAdmin | R::Analyst | R::CustomerAdmin | R::CustomerResponder
         ),
+        P::AcknowledgeResponse => matches!(role, R::CustomerAdmin | R::CustomerResponder),
     };
     if allowed {
         Decision::Allow {

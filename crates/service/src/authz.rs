@@ -27,6 +27,9 @@ fn describe(p: Permission) -> &'static str {
         Permission::TuneDetection => "tune detection",
         Permission::WorkIncidents => "work incidents",
         Permission::CommentIncidents => "comment on incidents",
+        Permission::AcknowledgeResponse => {
+            "acknowledge a response (the customer's admins and responders do)"
+        }
     }
 }
 

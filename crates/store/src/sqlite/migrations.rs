@@ -70,6 +70,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../../migrations/sqlite/0013_notifications.sql"),
     },
+    Migration {
+        version: 14,
+        name: "sla",
+        sql: include_str!("../../migrations/sqlite/0014_sla.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {
