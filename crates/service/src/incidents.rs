@@ -662,6 +662,8 @@ impl Service {
             serde_json::json!({"characters": comment.body.chars().count()}),
         );
         comment.id = self.store.add_comment(&comment, &activity, audit).await?;
+        self.acknowledged_by_action(p, &t, id, vigil_core::sla::StopReason::Comment)
+            .await?;
         Ok(comment)
     }
 }

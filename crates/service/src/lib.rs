@@ -17,6 +17,7 @@ mod intake;
 mod notify;
 mod rules;
 mod sessions;
+mod sla;
 mod summaries;
 mod tasks;
 mod tenants;
@@ -39,6 +40,7 @@ pub use intake::{
 pub use notify::MAX_NOTIFICATION_PAGE;
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
+pub use sla::{SlaBreach, SlaReport};
 pub use summaries::{SummaryView, draft_from};
 pub use tasks::TaskView;
 pub use vigil_core::audit::Actor;
