@@ -589,7 +589,7 @@ pub trait SlaStore: Send + Sync {
     /// Running timers of every tenant, earliest due first, at most `limit`.
     async fn running_sla_timers(&self, limit: u32) -> Result<Vec<SlaTimer>>;
 
-    /// An incident's timers, oldest first.
+    /// An incident's timers, oldest first (acknowledge before complete).
     async fn incident_sla_timers(
         &self,
         tenant: TenantId,

@@ -178,7 +178,7 @@ impl SqliteStore {
         sqlx::query(concat!(
             "SELECT ",
             timer_columns!(),
-            " FROM sla_timers WHERE tenant_id = ? AND incident_id = ? ORDER BY started_at, id"
+            " FROM sla_timers WHERE tenant_id = ? AND incident_id = ? ORDER BY started_at, kind, id"
         ))
         .bind(tenant.to_string())
         .bind(incident.to_string())
@@ -198,7 +198,7 @@ impl SqliteStore {
         sqlx::query(concat!(
             "SELECT ",
             timer_columns!(),
-            " FROM sla_timers WHERE tenant_id = ? AND due_at >= ? AND due_at < ? ORDER BY due_at, id"
+            " FROM sla_timers WHERE tenant_id = ? AND due_at >= ? AND due_at < ? ORDER BY due_at, kind, id"
         ))
         .bind(tenant.to_string())
         .bind(to_micros(from))
