@@ -6,6 +6,7 @@ mod identity;
 mod rules;
 mod scan;
 mod serve;
+mod sla;
 mod telemetry;
 mod tenant;
 
@@ -119,6 +120,10 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
                     report.tenants.len()
                 ))
             }
+        }
+        Command::Sla(c) => {
+            let (service, _) = open(&loaded.config).await?;
+            sla::run(c, &service, &operator()).await
         }
         Command::Rules(c) => {
             let (service, _) = open(&loaded.config).await?;
