@@ -32,8 +32,8 @@ use vigil_store::StoreError;
 
 use crate::{IncidentRecord, Result, Service, ServiceError};
 
-/// How many running timers one engine run looks at.
-const MAX_SLA_BATCH: u32 = 1000;
+/// How many running timers the engine reads at a time.
+const SLA_PAGE: u32 = 500;
 /// Attempts to stop a timer that another writer keeps moving.
 const STOP_RETRIES: u32 = 3;
 
@@ -289,7 +289,29 @@ impl Service {
     pub async fn run_sla(&self) -> Result<SlaReport> {
         let mut report = SlaReport::default();
         let mut tenants: HashMap<TenantId, Option<Tenant>> = HashMap::new();
-        for timer in self.store.running_sla_timers(MAX_SLA_BATCH).await? {
+        // Every running timer, page by page: timers whose steps are all
+        // done stay running until stopped and must not crowd out others.
+        let mut after = None;
+        loop {
+            let page = self.store.running_sla_timers(after, SLA_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            let full = page.len() >= SLA_PAGE as usize;
+            self.step_page(page, &mut tenants, &mut report).await?;
+            if !full {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn step_page(
+        &self,
+        page: Vec<SlaTimer>,
+        tenants: &mut HashMap<TenantId, Option<Tenant>>,
+        report: &mut SlaReport,
+    ) -> Result<()> {
+        for timer in page {
             report.checked += 1;
             let tenant = match tenants.get(&timer.tenant_id) {
                 Some(t) => t.clone(),
@@ -300,12 +322,12 @@ impl Service {
                 }
             };
             let Some(tenant) = tenant else { continue };
-            if let Err(e) = self.step_timer(&tenant, timer, &mut report).await {
+            if let Err(e) = self.step_timer(&tenant, timer, report).await {
                 report.failed += 1;
                 tracing::error!(tenant = %tenant.slug, error = %e, "SLA step failed; will retry");
             }
         }
-        Ok(report)
+        Ok(())
     }
 
     async fn step_timer(

@@ -967,7 +967,18 @@ async fn sla_steps_commit_with_their_notifications_exactly_once(store: &dyn Stor
         .save_sla_timer(&stopped, step.version, &[], entry("sla.stop", &t, later))
         .await
         .expect("stop");
-    let running = store.running_sla_timers(100).await.expect("running");
+    let running = store.running_sla_timers(None, 100).await.expect("running");
+    let first = store.running_sla_timers(None, 1).await.expect("page");
+    assert_eq!(first.len(), 1);
+    assert!(
+        store
+            .running_sla_timers(Some(first[0].id), 100)
+            .await
+            .expect("next page")
+            .iter()
+            .all(|r| r.id > first[0].id),
+        "pages follow id order"
+    );
     assert!(running.iter().all(|r| r.id != ack.id));
     assert!(running.iter().any(|r| r.id == complete.id));
     let due = store

@@ -586,8 +586,13 @@ pub trait SlaStore: Send + Sync {
         audit: AuditEntry,
     ) -> Result<AuditRecord>;
 
-    /// Running timers of every tenant, earliest due first, at most `limit`.
-    async fn running_sla_timers(&self, limit: u32) -> Result<Vec<SlaTimer>>;
+    /// Running timers of every tenant in id order (oldest first), after
+    /// `after` when given, at most `limit`: a page of them.
+    async fn running_sla_timers(
+        &self,
+        after: Option<vigil_core::sla::SlaTimerId>,
+        limit: u32,
+    ) -> Result<Vec<SlaTimer>>;
 
     /// An incident's timers, oldest first (acknowledge before complete).
     async fn incident_sla_timers(

@@ -24,6 +24,6 @@ CREATE TABLE sla_timers (
 
 -- At most one running timer of each kind per incident.
 CREATE UNIQUE INDEX sla_timers_running ON sla_timers (incident_id, kind) WHERE stopped_at IS NULL;
-CREATE INDEX sla_timers_due ON sla_timers (due_at) WHERE stopped_at IS NULL;
+CREATE INDEX sla_timers_open ON sla_timers (id) WHERE stopped_at IS NULL;
 CREATE INDEX sla_timers_incident ON sla_timers (incident_id, started_at);
 CREATE INDEX sla_timers_tenant_due ON sla_timers (tenant_id, due_at);

@@ -454,8 +454,12 @@ impl crate::SlaStore for SqliteStore {
             .await
     }
 
-    async fn running_sla_timers(&self, limit: u32) -> Result<Vec<vigil_core::sla::SlaTimer>> {
-        self.running_sla_timers_impl(limit).await
+    async fn running_sla_timers(
+        &self,
+        after: Option<vigil_core::sla::SlaTimerId>,
+        limit: u32,
+    ) -> Result<Vec<vigil_core::sla::SlaTimer>> {
+        self.running_sla_timers_impl(after, limit).await
     }
 
     async fn incident_sla_timers(

@@ -156,12 +156,17 @@ impl SqliteStore {
         Ok(record)
     }
 
-    pub(super) async fn running_sla_timers_impl(&self, limit: u32) -> Result<Vec<SlaTimer>> {
+    pub(super) async fn running_sla_timers_impl(
+        &self,
+        after: Option<vigil_core::sla::SlaTimerId>,
+        limit: u32,
+    ) -> Result<Vec<SlaTimer>> {
         sqlx::query(concat!(
             "SELECT ",
             timer_columns!(),
-            " FROM sla_timers WHERE stopped_at IS NULL ORDER BY due_at, id LIMIT ?"
+            " FROM sla_timers WHERE stopped_at IS NULL AND (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2"
         ))
+        .bind(after.map(|a| a.to_string()))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?
