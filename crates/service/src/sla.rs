@@ -490,7 +490,7 @@ fn notices(
                     i.title
                 ),
             )];
-            if !customer_notifications_held(t.lifecycle) {
+            if !customer_notifications_held(t.lifecycle, NotificationKind::SlaBreach) {
                 out.push(note(
                     NotificationKind::SlaBreach,
                     Audience::Roles(vec![Role::Analyst]),
