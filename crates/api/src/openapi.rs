@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    audit, conversations, identity, incidents, ingest, live, me, message_centre, readiness,
+    audit, conversations, identity, incidents, ingest, live, me, message_centre, readiness, sla,
     telemetry, tenants,
 };
 
@@ -75,6 +75,9 @@ use crate::{
         message_centre::list_csv,
         message_centre::mark_read,
         live::stream,
+        sla::acknowledge,
+        sla::incident_sla,
+        sla::breaches,
         ingest::events::ingest,
         ingest::bulk::ingest,
         ingest::hec::event,

@@ -202,10 +202,13 @@ pub enum Permission {
     CommentIncidents,
     /// Run the readiness assessment on demand (reading it is `ReadTenant`).
     RunReadiness,
+    /// Acknowledge a published response: the customer's admins and
+    /// responders (it stops the SLA's acknowledge timer).
+    AcknowledgeResponse,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::ReadTenant,
         Permission::CreateTenant,
         Permission::EditCustomerSettings,
@@ -222,6 +225,7 @@ impl Permission {
         Permission::WorkIncidents,
         Permission::CommentIncidents,
         Permission::RunReadiness,
+        Permission::AcknowledgeResponse,
     ];
 }
 
@@ -301,6 +305,7 @@ pub fn authorize(p: &Principal, perm: Permission, tenant: Option<TenantId>) -> D
             role,
             R::ProviderAdmin | R::Analyst | R::CustomerAdmin | R::CustomerResponder
         ),
+        P::AcknowledgeResponse => matches!(role, R::CustomerAdmin | R::CustomerResponder),
     };
     if allowed {
         Decision::Allow {

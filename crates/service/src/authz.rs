@@ -28,6 +28,9 @@ fn describe(p: Permission) -> &'static str {
         Permission::WorkIncidents => "work incidents",
         Permission::CommentIncidents => "comment on incidents",
         Permission::RunReadiness => "run the readiness assessment",
+        Permission::AcknowledgeResponse => {
+            "acknowledge a response (the customer's admins and responders do)"
+        }
     }
 }
 
