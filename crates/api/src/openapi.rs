@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, identity, incidents, ingest, me, telemetry, tenants};
+use crate::{audit, connectors, identity, incidents, ingest, me, telemetry, tenants};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -54,6 +54,8 @@ use crate::{audit, identity, incidents, ingest, me, telemetry, tenants};
         incidents::list_tasks,
         incidents::show_task,
         incidents::update_task,
+        connectors::execute,
+        connectors::callback,
         incidents::publish_response,
         incidents::remove_tag,
         ingest::events::ingest,
@@ -76,6 +78,7 @@ use crate::{audit, identity, incidents, ingest, me, telemetry, tenants};
         incidents::SaveSummary,
         incidents::NewTask,
         incidents::TaskChange,
+        connectors::Callback,
         identity::CreateUser,
         identity::CreateIngestKey,
         identity::CreateToken,

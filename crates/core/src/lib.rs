@@ -14,6 +14,7 @@ pub mod incident;
 pub mod rules;
 pub mod session;
 pub mod severity;
+pub mod signature;
 pub mod summary;
 pub mod task;
 pub mod telemetry;

@@ -11,11 +11,13 @@ use vigil_core::task::{Task, TaskId, TaskMode, TaskStatus, TaskType, check_task_
 
 use crate::{Result, Service, ServiceError};
 
-/// A task with its history: (when, who, what changed).
+/// A task with its history: (when, who, what changed), and its execution
+/// record (managed tasks executed through a connector).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TaskView {
     pub task: Task,
     pub history: Vec<(vigil_core::Timestamp, String, String)>,
+    pub executions: Vec<vigil_core::task::Execution>,
 }
 
 impl Service {
@@ -109,7 +111,12 @@ impl Service {
                     what: "task",
                     key: id.to_string(),
                 })?;
-        Ok(TaskView { task, history })
+        let executions = self.store.executions(id).await?;
+        Ok(TaskView {
+            task,
+            history,
+            executions,
+        })
     }
 
     /// Move a task on. The experts may make any move the lifecycle allows;
@@ -171,16 +178,17 @@ impl Service {
             .put_task(&task, &change, &p.actor().to_text(), audit)
             .await?;
         if !to.is_open() {
-            self.return_when_done(p, &t, task.incident_id).await?;
+            self.return_when_done(&p.actor(), &t, task.incident_id)
+                .await?;
         }
         self.task(p, tenant, id).await
     }
 
     /// When every task of an incident awaiting the customer is closed, the
     /// incident goes back to the experts to verify and resolve.
-    async fn return_when_done(
+    pub(crate) async fn return_when_done(
         &self,
-        p: &Principal,
+        actor: &vigil_core::audit::Actor,
         t: &vigil_core::tenant::Tenant,
         incident: IncidentId,
     ) -> Result<()> {
@@ -208,7 +216,7 @@ impl Service {
         }];
         let audit = AuditEntry::new(
             now,
-            &p.actor(),
+            actor,
             "incident.returned",
             Some(t.id),
             format!("incident:{incident}"),

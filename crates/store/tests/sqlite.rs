@@ -41,10 +41,11 @@ async fn migrations_from_an_empty_database_create_every_table() {
             (9, "incident_work".to_owned()),
             (10, "verdicts".to_owned()),
             (11, "summaries".to_owned()),
-            (12, "tasks".to_owned())
+            (12, "tasks".to_owned()),
+            (16, "connectors".to_owned())
         ]
     );
-    assert_eq!(report.version, 12);
+    assert_eq!(report.version, 16);
     assert!(
         store
             .list_tenants()

@@ -65,6 +65,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "tasks",
         sql: include_str!("../../migrations/sqlite/0012_tasks.sql"),
     },
+    Migration {
+        version: 16,
+        name: "connectors",
+        sql: include_str!("../../migrations/sqlite/0016_connectors.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

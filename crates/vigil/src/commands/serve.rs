@@ -4,11 +4,22 @@
 use anyhow::Context;
 use vigil_service::Service;
 
-pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::Result<()> {
+/// How often due task deliveries are looked for.
+const DELIVERY_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+pub async fn run(
+    service: Service,
+    addr: &str,
+    secure_cookies: bool,
+    public_url: Option<&str>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    // Connectors call back here: the configured public URL, or this address.
+    let public_url = public_url.map_or_else(|| format!("http://{local}"), str::to_owned);
+    let service = service.with_public_url(&public_url);
     tracing::info!(address = %local, store = %service.store_description(), secure_cookies, "listening");
     let options = vigil_api::AppOptions {
         metrics: vigil_api::install_metrics(),
@@ -42,6 +53,18 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
                 .await;
         })
     };
+    // Task deliveries through response connectors, due times from the store.
+    let (stop_connectors, connectors_stopped) = tokio::sync::oneshot::channel::<()>();
+    let connectors = {
+        let service = service.clone();
+        tokio::spawn(async move {
+            service
+                .run_connectors(DELIVERY_EVERY, async {
+                    let _ = connectors_stopped.await;
+                })
+                .await;
+        })
+    };
     let app = vigil_api::app_with(service, options);
     axum::serve(
         listener,
@@ -52,8 +75,10 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
     .context("the server failed")?;
     let _ = stop_detection.send(());
     let _ = stop_purge.send(());
+    let _ = stop_connectors.send(());
     let _ = worker.await;
     let _ = purge.await;
+    let _ = connectors.await;
     tracing::info!("stopped");
     Ok(())
 }
