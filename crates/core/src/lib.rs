@@ -5,12 +5,16 @@
 //! crosses a process boundary (HTTP, SQL, files) is converted at the edge, in
 //! the crates that own that boundary.
 
+#[macro_use]
+mod macros;
+
 pub mod alert;
 pub mod audit;
 pub mod entity;
 pub mod id;
 pub mod identity;
 pub mod incident;
+pub mod notification;
 pub mod rules;
 pub mod session;
 pub mod severity;

@@ -2,50 +2,12 @@
 //! about an incident, by when, and whether the experts may do it
 //! themselves (managed) or guide the customer (guided).
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::incident::IncidentId;
 use crate::tenant::{AssetKind, Coverage, ResponseAuthorisation, TenantSettings};
 use crate::{Entity, EntityKind, Id, TenantId, Timestamp};
 
 /// Identifier of a task.
 pub type TaskId = Id<Task>;
-
-macro_rules! words {
-    ($(#[$m:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub const fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                let wanted = s.trim().replace(['-', ' '], "_");
-                $name::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str().eq_ignore_ascii_case(&wanted))
-                    .ok_or_else(|| format!("unknown {} {s:?}: expected one of {}", $what, [$($text),+].join(", ")))
-            }
-        }
-    };
-}
 
 words!(
     /// Every task type of PRODUCT.md §9.

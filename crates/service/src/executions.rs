@@ -288,10 +288,10 @@ impl Service {
         };
         vigil_core::signature::verify(
             secret.expose().as_bytes(),
-            timestamp,
-            signature,
+            timestamp.unwrap_or_default(),
+            signature.unwrap_or_default(),
             body,
-            now.as_second(),
+            now,
         )
         .map_err(|e| ServiceError::BadSignature(e.to_string()))?;
         let b: CallbackBody = serde_json::from_slice(body)

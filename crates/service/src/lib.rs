@@ -16,6 +16,7 @@ mod executions;
 mod identity;
 mod incidents;
 mod intake;
+mod notify;
 mod rules;
 mod sessions;
 mod summaries;
@@ -38,6 +39,7 @@ pub use incidents::{IncidentChange, IncidentView, MAX_INCIDENT_PAGE, ProcessNode
 pub use intake::{
     At, IngestOutcome, Intake, IntakeLimits, PurgeReport, Record, TelemetryStats, build_batch,
 };
+pub use notify::MAX_NOTIFICATION_PAGE;
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use summaries::{SummaryView, draft_from};

@@ -229,8 +229,8 @@ impl Service {
     }
 
     /// Publish the response: the latest summary version is published, the
-    /// incident goes to `awaiting_customer` and is assigned to the customer.
-    /// (Notifying the tenant's contacts comes with the notification work.)
+    /// incident goes to `awaiting_customer`, is assigned to the customer, and
+    /// the tenant's incident contacts are notified on every channel.
     pub async fn publish_response(
         &self,
         p: &Principal,
@@ -250,6 +250,58 @@ impl Service {
             assigned_to: Some(Some("customer".into())),
             ..Default::default()
         };
-        self.update_incident(p, tenant, incident, change).await
+        let view = self.update_incident(p, tenant, incident, change).await?;
+        let tasks = self.store.tasks(incident).await?;
+        self.notify(&t, response_notification(&t, &view, &tasks))
+            .await?;
+        Ok(view)
+    }
+}
+
+/// What the incident contacts are told when a response is published: the
+/// incident, and each task with its mode and due time.
+fn response_notification(
+    t: &vigil_core::tenant::Tenant,
+    view: &crate::IncidentView,
+    tasks: &[Task],
+) -> vigil_core::notification::NewNotification {
+    use std::fmt::Write as _;
+    let i = &view.record.incident;
+    let severity = i.severity();
+    let mut body = format!(
+        "The experts have published their response to incident \"{}\" ({severity}).\n",
+        i.title
+    );
+    let open = |mode: TaskMode| -> Vec<&Task> {
+        tasks
+            .iter()
+            .filter(|t| t.mode == mode && t.status.is_open())
+            .collect()
+    };
+    for (mode, who) in [
+        (TaskMode::Guided, "Your team must act on"),
+        (TaskMode::Managed, "The experts carry out"),
+    ] {
+        let list = open(mode);
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(body, "\n{who} {} task(s):", list.len());
+        for task in list {
+            let target = task
+                .target
+                .as_ref()
+                .map(|e| format!(" on {}", e.value))
+                .unwrap_or_default();
+            let _ = writeln!(body, "- {}{target}, due {}", task.kind, task.due_at);
+        }
+    }
+    vigil_core::notification::NewNotification {
+        kind: vigil_core::notification::NotificationKind::ResponsePublished,
+        audience: vigil_core::notification::Audience::IncidentContacts,
+        subject: format!("Action required: {} ({severity})", i.title),
+        body,
+        link: Some(format!("/tenants/{}/incidents/{}", t.slug, i.id)),
+        incident: Some(i.id),
     }
 }

@@ -867,10 +867,53 @@ async fn tasks_are_managed_only_when_authorised_due_by_the_sla_and_keep_their_hi
     svc.draft_summary(&op, "acme", incident)
         .await
         .expect("draft");
+    svc.update_tenant(
+        &op,
+        "acme",
+        &[SettingChange::AddContact(vigil_core::tenant::Contact {
+            kind: vigil_core::tenant::ContactKind::Incident,
+            name: "Ada".into(),
+            email: Some("ada@acme.example".into()),
+            phone: None,
+            priority: 1,
+        })],
+    )
+    .await
+    .expect("contact");
     let published = svc
         .publish_response(&op, "acme", incident)
         .await
         .expect("publish");
+    let log = svc
+        .notifications(&op, "acme", None, 10)
+        .await
+        .expect("delivery log");
+    assert_eq!(log.len(), 1, "one notification for the published response");
+    let (note, deliveries) = &log[0];
+    assert_eq!(
+        note.kind,
+        vigil_core::notification::NotificationKind::ResponsePublished
+    );
+    assert_eq!(
+        note.link.as_deref(),
+        Some(format!("/tenants/acme/incidents/{incident}").as_str())
+    );
+    assert!(
+        note.body
+            .contains("The experts carry out 1 task(s):\n- disable_user on mallory"),
+        "{}",
+        note.body
+    );
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(
+        deliveries[0].destination.to_string(),
+        "email:ada@acme.example"
+    );
+    assert_eq!(
+        deliveries[0].status,
+        vigil_core::notification::DeliveryStatus::Held,
+        "the tenant is still onboarding: customer notifications are held"
+    );
     assert_eq!(
         published.record.incident.status,
         IncidentStatus::AwaitingCustomer

@@ -48,6 +48,7 @@ pub async fn run_all(store: &dyn Store) {
     intake_stores_each_event_once_and_replays_a_known_batch(store).await;
     detections_fold_into_deduplicated_alerts_and_leave_the_queue(store).await;
     rule_packs_replace_by_name_and_tuning_is_per_tenant(store).await;
+    notifications_queue_deliveries_that_come_due_and_keep_their_attempts(store).await;
     every_change_extends_one_verifiable_audit_chain(store).await;
     migrating_twice_applies_nothing_the_second_time(store).await;
 }
@@ -782,5 +783,90 @@ async fn rule_packs_replace_by_name_and_tuning_is_per_tenant(store: &dyn Store) 
     assert_eq!(
         store.tuning(t.id).await.expect("tuning"),
         Default::default()
+    );
+}
+
+async fn notifications_queue_deliveries_that_come_due_and_keep_their_attempts(store: &dyn Store) {
+    use vigil_core::notification::{
+        Audience, Delivery, DeliveryId, DeliveryStatus, Destination, Notification, NotificationKind,
+    };
+    let now = at("2026-11-27T14:00:00Z");
+    let t = tenant("notify", now);
+    store
+        .insert_tenant(&t, entry("tenant.create", &t, now))
+        .await
+        .expect("insert tenant");
+    let n = Notification {
+        id: vigil_core::notification::NotificationId::new_at(now),
+        tenant_id: t.id,
+        kind: NotificationKind::ResponsePublished,
+        audience: Audience::IncidentContacts,
+        subject: "Response published".into(),
+        body: "Isolate DC01".into(),
+        link: Some("/tenants/notify/incidents/x".into()),
+        incident: None,
+        created_at: now,
+    };
+    let delivery = |to: &str, status| Delivery {
+        id: DeliveryId::new_at(now),
+        notification: n.id,
+        tenant_id: t.id,
+        destination: Destination::Email { to: to.into() },
+        status,
+        attempts: 0,
+        next_attempt_at: (status == DeliveryStatus::Pending).then_some(now),
+        last_error: None,
+        updated_at: now,
+    };
+    let sent = delivery("a@notify.example", DeliveryStatus::Pending);
+    let held = delivery("b@notify.example", DeliveryStatus::Held);
+    store
+        .queue_notification(
+            &n,
+            &[sent.clone(), held.clone()],
+            entry("notification.queue", &t, now),
+        )
+        .await
+        .expect("queue");
+    assert_eq!(
+        store.notification(n.id).await.expect("read"),
+        Some(n.clone())
+    );
+    let due = store.due_deliveries(now, 10).await.expect("due");
+    assert_eq!(due, vec![sent.clone()], "only the pending delivery is due");
+    let mut retry = sent.clone();
+    retry.status = DeliveryStatus::Retrying;
+    retry.attempts = 1;
+    retry.next_attempt_at = Some(at("2026-11-27T14:00:30Z"));
+    retry.last_error = Some("connection refused".into());
+    store
+        .record_attempt(&retry, "failed", "connection refused", None)
+        .await
+        .expect("record");
+    assert!(store.due_deliveries(now, 10).await.expect("due").is_empty());
+    assert_eq!(
+        store
+            .due_deliveries(at("2026-11-27T14:00:30Z"), 10)
+            .await
+            .expect("due"),
+        vec![retry.clone()]
+    );
+    let listed = store
+        .notifications(Some(t.id), None, 10)
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].1.len(), 2);
+    assert!(
+        store
+            .notifications(Some(TenantId::new_at(now)), None, 10)
+            .await
+            .expect("other")
+            .is_empty()
+    );
+    let attempts = store.delivery_attempts(sent.id).await.expect("attempts");
+    assert_eq!(
+        attempts,
+        vec![(now, "failed".to_owned(), "connection refused".to_owned())]
     );
 }

@@ -20,6 +20,7 @@ use vigil_core::TenantId;
 use vigil_core::alert::{Alert, AlertFilter, AlertId, Observation};
 use vigil_core::audit::{AuditEntry, AuditRecord};
 use vigil_core::identity::{ApiToken, IngestKey, IngestKeyId, TokenId, User, UserId};
+use vigil_core::notification::{Delivery, DeliveryId, Notification, NotificationId};
 use vigil_core::session::{LoginFailures, Session, SessionId};
 use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, StoredEvent};
 use vigil_core::tenant::{Tenant, TenantSlug};
@@ -539,6 +540,50 @@ pub trait IncidentStore: Send + Sync {
     ) -> Result<Option<(IncidentRecord, Vec<AlertId>, Vec<IncidentActivity>)>>;
 }
 
+/// Notifications and their deliveries: the outbox the delivery worker
+/// drains, and the delivery log people read.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Queue a notification with its deliveries, in one transaction.
+    async fn queue_notification(
+        &self,
+        notification: &Notification,
+        deliveries: &[Delivery],
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    async fn notification(&self, id: NotificationId) -> Result<Option<Notification>>;
+
+    /// A tenant's notifications (all tenants when `None`), newest first,
+    /// each with its deliveries; at most `limit`, before `before` if given.
+    async fn notifications(
+        &self,
+        tenant: Option<TenantId>,
+        before: Option<NotificationId>,
+        limit: u32,
+    ) -> Result<Vec<(Notification, Vec<Delivery>)>>;
+
+    /// Pending and retrying deliveries due at `now`, oldest due first.
+    async fn due_deliveries(&self, now: vigil_core::Timestamp, limit: u32)
+    -> Result<Vec<Delivery>>;
+
+    /// Save a delivery after an attempt (its new status, attempts, next
+    /// due time, error) and log the attempt, with an audit record if given.
+    async fn record_attempt(
+        &self,
+        delivery: &Delivery,
+        outcome: &str,
+        detail: &str,
+        audit: Option<AuditEntry>,
+    ) -> Result<()>;
+
+    /// A delivery's attempts, oldest first: (when, outcome, detail).
+    async fn delivery_attempts(
+        &self,
+        delivery: DeliveryId,
+    ) -> Result<Vec<(vigil_core::Timestamp, String, String)>>;
+}
+
 /// Held while this process runs detection.
 pub struct DetectionLease(#[allow(dead_code)] Box<dyn std::any::Any + Send + Sync>);
 
@@ -558,6 +603,7 @@ pub trait Store:
     + TelemetryStore
     + RuleStore
     + IncidentStore
+    + NotificationStore
     + std::fmt::Debug
 {
     /// Apply pending migrations; refuse a database from a newer Vigil.

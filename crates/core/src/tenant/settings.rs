@@ -474,7 +474,7 @@ impl ResponseConnector {
             let rest = url
                 .strip_prefix("https://")
                 .or_else(|| url.strip_prefix("http://"));
-            if !rest.is_some_and(|h| !h.is_empty()) || url.chars().any(char::is_whitespace) {
+            if rest.is_none_or(str::is_empty) || url.chars().any(char::is_whitespace) {
                 return Err(SettingsError::invalid(
                     "response_connector",
                     format!("{url:?} is not an http(s) URL"),

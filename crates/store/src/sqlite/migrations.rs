@@ -66,6 +66,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0012_tasks.sql"),
     },
     Migration {
+        version: 13,
+        name: "notifications",
+        sql: include_str!("../../migrations/sqlite/0013_notifications.sql"),
+    },
+    Migration {
         version: 16,
         name: "connectors",
         sql: include_str!("../../migrations/sqlite/0016_connectors.sql"),

@@ -6,6 +6,7 @@ mod executions;
 mod identity;
 mod incidents;
 mod migrations;
+mod notifications;
 mod rules;
 mod session;
 mod tasks;
@@ -390,5 +391,65 @@ impl crate::IncidentStore for SqliteStore {
         )>,
     > {
         self.incident_impl(tenant, id).await
+    }
+}
+
+#[async_trait]
+impl crate::NotificationStore for SqliteStore {
+    async fn queue_notification(
+        &self,
+        notification: &vigil_core::notification::Notification,
+        deliveries: &[vigil_core::notification::Delivery],
+        audit: vigil_core::audit::AuditEntry,
+    ) -> Result<vigil_core::audit::AuditRecord> {
+        self.queue_notification_impl(notification, deliveries, audit)
+            .await
+    }
+
+    async fn notification(
+        &self,
+        id: vigil_core::notification::NotificationId,
+    ) -> Result<Option<vigil_core::notification::Notification>> {
+        self.notification_impl(id).await
+    }
+
+    async fn notifications(
+        &self,
+        tenant: Option<vigil_core::TenantId>,
+        before: Option<vigil_core::notification::NotificationId>,
+        limit: u32,
+    ) -> Result<
+        Vec<(
+            vigil_core::notification::Notification,
+            Vec<vigil_core::notification::Delivery>,
+        )>,
+    > {
+        self.notifications_impl(tenant, before, limit).await
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: vigil_core::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<vigil_core::notification::Delivery>> {
+        self.due_deliveries_impl(now, limit).await
+    }
+
+    async fn record_attempt(
+        &self,
+        delivery: &vigil_core::notification::Delivery,
+        outcome: &str,
+        detail: &str,
+        audit: Option<vigil_core::audit::AuditEntry>,
+    ) -> Result<()> {
+        self.record_attempt_impl(delivery, outcome, detail, audit)
+            .await
+    }
+
+    async fn delivery_attempts(
+        &self,
+        delivery: vigil_core::notification::DeliveryId,
+    ) -> Result<Vec<(vigil_core::Timestamp, String, String)>> {
+        self.delivery_attempts_impl(delivery).await
     }
 }

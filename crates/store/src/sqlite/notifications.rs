@@ -1,0 +1,226 @@
+//! Notifications (as JSON), their deliveries (as columns, since the worker
+//! selects on status and due time) and the log of delivery attempts.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use vigil_core::audit::{AuditEntry, AuditRecord};
+use vigil_core::notification::{Delivery, DeliveryId, Notification, NotificationId};
+use vigil_core::time::to_micros;
+use vigil_core::{TenantId, Timestamp};
+
+use super::SqliteStore;
+use super::audit::append_in;
+use super::identity::ts;
+use crate::{Result, StoreError};
+
+fn parse<T: std::str::FromStr>(row: &SqliteRow, col: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    row.try_get::<String, _>(col)?
+        .parse()
+        .map_err(|e: T::Err| StoreError::corrupt("delivery", format!("{col}: {e}")))
+}
+
+fn delivery(row: &SqliteRow) -> Result<Delivery> {
+    let destination: String = row.try_get("destination")?;
+    let next: Option<i64> = row.try_get("next_attempt_at")?;
+    Ok(Delivery {
+        id: parse(row, "id")?,
+        notification: parse(row, "notification_id")?,
+        tenant_id: parse(row, "tenant_id")?,
+        destination: serde_json::from_str(&destination)
+            .map_err(|e| StoreError::corrupt("delivery", e))?,
+        status: parse(row, "status")?,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?)
+            .map_err(|e| StoreError::corrupt("delivery", e))?,
+        next_attempt_at: match next {
+            Some(_) => Some(ts(row, "next_attempt_at")?),
+            None => None,
+        },
+        last_error: row.try_get("last_error")?,
+        updated_at: ts(row, "updated_at")?,
+    })
+}
+
+fn notification(row: &SqliteRow) -> Result<Notification> {
+    serde_json::from_str(&row.try_get::<String, _>("body")?)
+        .map_err(|e| StoreError::corrupt("notification", e))
+}
+
+macro_rules! delivery_columns {
+    () => {
+        "id, notification_id, tenant_id, destination, status, attempts, next_attempt_at, last_error, updated_at"
+    };
+}
+
+impl SqliteStore {
+    pub(super) async fn queue_notification_impl(
+        &self,
+        n: &Notification,
+        deliveries: &[Delivery],
+        audit: AuditEntry,
+    ) -> Result<AuditRecord> {
+        let mut tx = self.write_tx().await?;
+        let body = serde_json::to_string(n).map_err(|e| StoreError::corrupt("notification", e))?;
+        sqlx::query(
+            "INSERT INTO notifications (id, tenant_id, kind, incident_id, created_at, body) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(n.id.to_string())
+        .bind(n.tenant_id.to_string())
+        .bind(n.kind.as_str())
+        .bind(n.incident.map(|i| i.to_string()))
+        .bind(to_micros(n.created_at))
+        .bind(body)
+        .execute(&mut *tx)
+        .await?;
+        for d in deliveries {
+            let destination = serde_json::to_string(&d.destination)
+                .map_err(|e| StoreError::corrupt("delivery", e))?;
+            sqlx::query(concat!(
+                "INSERT INTO deliveries (",
+                delivery_columns!(),
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ))
+            .bind(d.id.to_string())
+            .bind(d.notification.to_string())
+            .bind(d.tenant_id.to_string())
+            .bind(destination)
+            .bind(d.status.as_str())
+            .bind(i64::from(d.attempts))
+            .bind(d.next_attempt_at.map(to_micros))
+            .bind(d.last_error.as_deref())
+            .bind(to_micros(d.updated_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let record = append_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    pub(super) async fn notification_impl(
+        &self,
+        id: NotificationId,
+    ) -> Result<Option<Notification>> {
+        sqlx::query("SELECT body FROM notifications WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(notification)
+            .transpose()
+    }
+
+    pub(super) async fn notifications_impl(
+        &self,
+        tenant: Option<TenantId>,
+        before: Option<NotificationId>,
+        limit: u32,
+    ) -> Result<Vec<(Notification, Vec<Delivery>)>> {
+        let rows = sqlx::query(
+            "SELECT body FROM notifications
+             WHERE (?1 IS NULL OR tenant_id = ?1) AND (?2 IS NULL OR id < ?2)
+             ORDER BY id DESC LIMIT ?3",
+        )
+        .bind(tenant.map(|t| t.to_string()))
+        .bind(before.map(|b| b.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let n = notification(row)?;
+            let ds = sqlx::query(concat!(
+                "SELECT ",
+                delivery_columns!(),
+                " FROM deliveries WHERE notification_id = ? ORDER BY id"
+            ))
+            .bind(n.id.to_string())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(delivery)
+            .collect::<Result<Vec<_>>>()?;
+            out.push((n, ds));
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn due_deliveries_impl(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            delivery_columns!(),
+            " FROM deliveries WHERE status IN ('pending', 'retrying') AND next_attempt_at <= ?
+             ORDER BY next_attempt_at, id LIMIT ?"
+        ))
+        .bind(to_micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(delivery)
+        .collect()
+    }
+
+    pub(super) async fn record_attempt_impl(
+        &self,
+        d: &Delivery,
+        outcome: &str,
+        detail: &str,
+        audit: Option<AuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(d.status.as_str())
+        .bind(i64::from(d.attempts))
+        .bind(d.next_attempt_at.map(to_micros))
+        .bind(d.last_error.as_deref())
+        .bind(to_micros(d.updated_at))
+        .bind(d.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                what: "delivery",
+                key: d.id.to_string(),
+            });
+        }
+        sqlx::query(
+            "INSERT INTO delivery_attempts (delivery_id, at, outcome, detail) VALUES (?, ?, ?, ?)",
+        )
+        .bind(d.id.to_string())
+        .bind(to_micros(d.updated_at))
+        .bind(outcome)
+        .bind(detail)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(audit) = audit {
+            append_in(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delivery_attempts_impl(
+        &self,
+        id: DeliveryId,
+    ) -> Result<Vec<(Timestamp, String, String)>> {
+        sqlx::query(
+            "SELECT at, outcome, detail FROM delivery_attempts WHERE delivery_id = ? ORDER BY id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((ts(r, "at")?, r.try_get("outcome")?, r.try_get("detail")?)))
+        .collect()
+    }
+}
