@@ -144,3 +144,62 @@ fn response_commands_exit_with_meaningful_codes() {
     let other = "0190f0f0-0000-7000-8000-000000000000";
     assert_eq!(code(&["response", "tasks", "acme", other]), Some(4));
 }
+
+#[test]
+fn the_response_connector_is_set_from_the_command_line_and_its_secret_never_shown() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    ok(d, &["tenant", "create", "--slug", "acme", "--name", "Acme"]);
+    let secret = "soar-secret-0123456789abcdef";
+    let spec =
+        format!("kind=signed_webhook,url=https://soar.acme.example/hook?key=k1,secret={secret}");
+    let changed = ok(
+        d,
+        &[
+            "tenant",
+            "set",
+            "acme",
+            "--response-connector",
+            &spec,
+            "--json",
+        ],
+    );
+    let shown = ok(d, &["tenant", "show", "acme"]) + &changed;
+    assert!(
+        !shown.contains(secret) && !shown.contains("key=k1"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("signed webhook to https://soar.acme.example"),
+        "{shown}"
+    );
+    let json: Value =
+        serde_json::from_str(&ok(d, &["tenant", "show", "acme", "--json"])).expect("json");
+    assert_eq!(
+        json["settings"]["response_connector"]["kind"],
+        "signed_webhook"
+    );
+    assert_eq!(
+        json["settings"]["response_connector"]["secret"],
+        "<redacted>"
+    );
+    // A short secret is refused (usage), naming the rule, not the secret.
+    let out = vigil(
+        d,
+        &[
+            "tenant",
+            "set",
+            "acme",
+            "--response-connector",
+            "kind=signed_webhook,url=https://x.example,secret=short",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("16"), "{err}");
+    ok(
+        d,
+        &["tenant", "set", "acme", "--response-connector", "manual"],
+    );
+    assert!(ok(d, &["tenant", "show", "acme"]).contains("response connector"));
+}
