@@ -2,6 +2,9 @@
 //! directory whose incident (from `vigil ingest`) has tasks created through
 //! the service, as the API would.
 
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -11,7 +14,7 @@ use vigil_core::identity::Principal;
 use vigil_core::task::TaskType;
 use vigil_core::{Entity, EntityKind};
 use vigil_service::{Service, SystemClock};
-use vigil_store::{SqliteStore, Store};
+use vigil_store::{IncidentStore, SqliteStore, Store};
 
 const RULE: &str = "title: CloudTrail Logging Stopped
 id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
@@ -202,4 +205,136 @@ fn the_response_connector_is_set_from_the_command_line_and_its_secret_never_show
         &["tenant", "set", "acme", "--response-connector", "manual"],
     );
     assert!(ok(d, &["tenant", "show", "acme"]).contains("response connector"));
+}
+
+/// One request received by [`soar`]: (timestamp header, signature header,
+/// body).
+type Request = (String, String, Vec<u8>);
+
+/// A customer's SOAR on a loopback port: answers one request with 202 and
+/// hands it over.
+fn soar() -> (String, std::sync::mpsc::Receiver<Request>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/vigil", listener.local_addr().expect("addr"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut reader = BufReader::new(stream);
+        let (mut ts, mut sig, mut len) = (String::new(), String::new(), 0usize);
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            let (name, value) = line.split_once(':').unwrap_or_default();
+            let value = value.trim().to_owned();
+            match name.to_ascii_lowercase().as_str() {
+                "x-vigil-timestamp" => ts = value,
+                "x-vigil-signature" => sig = value,
+                "content-length" => len = value.parse().unwrap_or(0),
+                _ => {}
+            }
+        }
+        let mut body = vec![0; len];
+        let _ = reader.read_exact(&mut body);
+        let _ = reader
+            .get_mut()
+            .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        let _ = tx.send((ts, sig, body));
+    });
+    (url, rx)
+}
+
+#[test]
+fn a_delivery_due_when_the_server_starts_is_made_by_its_worker() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let incident = world(d);
+    let (url, received) = soar();
+    let secret = "soar-secret-0123456789abcdef";
+    ok(
+        d,
+        &[
+            "tenant",
+            "set",
+            "acme",
+            "--authorisation",
+            "managed",
+            "--response-connector",
+            &format!("kind=signed_webhook,url={url},secret={secret}"),
+        ],
+    );
+    // A managed task whose first delivery was scheduled, as by a server
+    // that stopped before making it.
+    let db = d.join("vigil-data").join("vigil.db");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let task = rt.block_on(async {
+        let store = SqliteStore::open(&db).await.expect("store");
+        let svc = Service::new(Arc::new(store), Arc::new(SystemClock));
+        let op = Principal::Operator("test".into());
+        let mut task = svc
+            .create_task(
+                &op,
+                "acme",
+                incident.parse().expect("id"),
+                TaskType::RevokeSessions,
+                Some(Entity::new(EntityKind::User, "mallory")),
+                "sessions of a compromised account",
+            )
+            .await
+            .expect("task");
+        assert_eq!(task.mode, vigil_core::task::TaskMode::Managed);
+        let store = SqliteStore::open(&db).await.expect("store");
+        let now = svc.now();
+        task.status = vigil_core::task::TaskStatus::InProgress;
+        task.updated_at = now;
+        let pending = vigil_core::task::Execution {
+            id: 0,
+            task_id: task.id,
+            tenant_id: task.tenant_id,
+            connector: "signed_webhook".into(),
+            attempt: 1,
+            at: now,
+            outcome: vigil_core::task::ExecutionOutcome::Pending,
+            detail: "scheduled".into(),
+            next_attempt_at: Some(now),
+        };
+        let audit = vigil_core::audit::AuditEntry::new(
+            now,
+            &vigil_core::audit::Actor::Cli("test".into()),
+            "task.execute",
+            Some(task.tenant_id),
+            format!("task:{}", task.id),
+            serde_json::json!({}),
+        );
+        store
+            .save_execution(
+                Some((&task, "open → in_progress", "cli:test")),
+                &[pending],
+                audit,
+            )
+            .await
+            .expect("scheduled");
+        task
+    });
+    let addr = format!("127.0.0.1:{}", support::free_port());
+    let _server = support::serve(d, &addr);
+    let (ts, sig, body) = received
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the worker delivers the due attempt");
+    let now = jiff::Timestamp::now();
+    vigil_core::signature::verify(secret.as_bytes(), &ts, &sig, &body, now)
+        .expect("signed with the tenant's secret");
+    let payload: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(payload["task_id"], task.id.to_string());
+    assert_eq!(payload["type"], "revoke_sessions");
+    assert_eq!(
+        payload["callback_url"],
+        format!(
+            "http://{addr}/api/v1/tenants/acme/tasks/{}/callback",
+            task.id
+        )
+    );
 }
