@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, connectors, identity, incidents, ingest, me, telemetry, tenants};
+use crate::{audit, connectors, identity, incidents, ingest, me, readiness, telemetry, tenants};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -58,6 +58,10 @@ use crate::{audit, connectors, identity, incidents, ingest, me, telemetry, tenan
         connectors::callback,
         incidents::publish_response,
         incidents::remove_tag,
+        readiness::latest,
+        readiness::run,
+        readiness::history,
+        readiness::onboarding,
         ingest::events::ingest,
         ingest::bulk::ingest,
         ingest::hec::event,

@@ -15,6 +15,7 @@ pub mod id;
 pub mod identity;
 pub mod incident;
 pub mod notification;
+pub mod readiness;
 pub mod rules;
 pub mod session;
 pub mod severity;

@@ -75,6 +75,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "connectors",
         sql: include_str!("../../migrations/sqlite/0016_connectors.sql"),
     },
+    Migration {
+        version: 17,
+        name: "readiness",
+        sql: include_str!("../../migrations/sqlite/0017_readiness.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {
