@@ -58,6 +58,7 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ServiceError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ServiceError::BadSignature(_) => (StatusCode::UNAUTHORIZED, "bad_signature"),
             ServiceError::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked_out"),
             ServiceError::WrongPassword => (StatusCode::BAD_REQUEST, "wrong_password"),
             ServiceError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),

@@ -719,7 +719,7 @@ pub async fn list_tasks(
     ))
 }
 
-fn task_id(id: &str) -> Result<vigil_core::task::TaskId, ApiError> {
+pub(crate) fn task_id(id: &str) -> Result<vigil_core::task::TaskId, ApiError> {
     id.parse().map_err(|_| {
         ApiError::new(
             StatusCode::NOT_FOUND,

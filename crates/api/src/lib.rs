@@ -8,6 +8,7 @@
 
 mod audit;
 mod auth;
+mod connectors;
 mod conversations;
 mod cookies;
 pub mod error;
@@ -190,6 +191,16 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "PATCH",
             "/tenants/{tenant}/tasks/{task}",
             patch(incidents::update_task),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/tasks/{task}/execute",
+            post(connectors::execute),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/tasks/{task}/callback",
+            post(connectors::callback),
         ),
         (
             "GET",

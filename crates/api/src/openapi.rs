@@ -6,8 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    audit, conversations, identity, incidents, ingest, live, me, message_centre, readiness, sla,
-    telemetry, tenants,
+    audit, connectors, conversations, identity, incidents, ingest, live, me, message_centre,
+    readiness, sla, telemetry, tenants,
 };
 
 #[derive(Debug, OpenApi)]
@@ -57,6 +57,8 @@ use crate::{
         incidents::list_tasks,
         incidents::show_task,
         incidents::update_task,
+        connectors::execute,
+        connectors::callback,
         incidents::publish_response,
         incidents::remove_tag,
         readiness::latest,
@@ -98,6 +100,7 @@ use crate::{
         incidents::SaveSummary,
         incidents::NewTask,
         incidents::TaskChange,
+        connectors::Callback,
         identity::CreateUser,
         conversations::NewMessage,
         conversations::NewInquiry,

@@ -168,6 +168,12 @@ pub enum Change {
     SetIncidentWindowHours {
         hours: u32,
     },
+    /// `{"kind":"manual"}` or `{"kind":"signed_webhook","url":…,"secret":…}`
+    /// (secret of 16+ characters; never shown again).
+    SetResponseConnector {
+        #[schema(value_type = Object)]
+        connector: Value,
+    },
 }
 
 /// The body of `PATCH /api/v1/tenants/{tenant}/settings`: changes applied
@@ -235,6 +241,9 @@ fn to_domain(at: usize, c: Change) -> Result<SettingChange, ApiError> {
         Change::SetGracePeriodDays { days } => S::GracePeriodDays(days),
         Change::SetRetentionDays { days } => S::RetentionDays(days),
         Change::SetIncidentWindowHours { hours } => S::IncidentWindowHours(hours),
+        Change::SetResponseConnector { connector } => S::ResponseConnector(
+            serde_json::from_value(connector).map_err(|e| bad(at, "connector", e))?,
+        ),
     })
 }
 

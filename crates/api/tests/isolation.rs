@@ -351,6 +351,16 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             }
             _ => StatusCode::FORBIDDEN,
         },
+        // The task is a fresh free-text one, so guided: experts are told it
+        // cannot be executed.
+        ("POST", "/tenants/{tenant}/tasks/{task}/execute") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" => StatusCode::CONFLICT,
+            _ => StatusCode::FORBIDDEN,
+        },
+        // Only the connector's signature counts, never a bearer token: no
+        // caller here signs, so every one is refused.
+        ("POST", "/tenants/{tenant}/tasks/{task}/callback") => StatusCode::UNAUTHORIZED,
         // Only a draft exists: customers see nothing yet.
         ("GET", "/tenants/{tenant}/incidents/{id}/summary") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
@@ -473,6 +483,10 @@ fn body_for(path: &str, n: usize) -> String {
             r#"{"kind":"disable_user","target":"user:mallory","rationale":"stopped the trail"}"#.to_owned()
         }
         "/tenants/{tenant}/tasks/{task}" => r#"{"status":"in_progress"}"#.to_owned(),
+        "/tenants/{tenant}/tasks/{task}/execute" => String::new(),
+        "/tenants/{tenant}/tasks/{task}/callback" => {
+            r#"{"status":"completed","detail":"done"}"#.to_owned()
+        }
         "/tenants/{tenant}/incidents/{id}/summary" => {
             r#"{"summary":{"what_happened":"Trail stopped by mallory.","scope_and_impact":"","root_cause":""}}"#.to_owned()
         }

@@ -24,15 +24,19 @@ pub enum Actor {
     Cli(String),
     /// Vigil itself (schedulers, detections).
     System,
+    /// A tenant's response connector calling back (a signed request), by
+    /// the tenant's slug.
+    Connector(String),
 }
 
 impl Actor {
-    /// The stored form: `user:jane@x`, `cli:root`, `system`.
+    /// The stored form: `user:jane@x`, `cli:root`, `system`, `connector:acme`.
     pub fn to_text(&self) -> String {
         match self {
             Actor::User(u) => format!("user:{u}"),
             Actor::Cli(u) => format!("cli:{u}"),
             Actor::System => "system".to_owned(),
+            Actor::Connector(t) => format!("connector:{t}"),
         }
     }
 }

@@ -46,6 +46,58 @@ words!(
     }
 );
 
+words!(
+    /// What one execution attempt of a managed task came to: `pending`
+    /// (due at `next_attempt_at`), `started` (taken up by an expert by
+    /// hand), `delivered` (the customer's endpoint accepted it; its callback
+    /// is awaited), `error` (this attempt failed; another is scheduled),
+    /// `failed` (given up, or the connector reported failure), `completed`.
+    ExecutionOutcome, "execution outcome" {
+        Pending => "pending",
+        Started => "started",
+        Delivered => "delivered",
+        Error => "error",
+        Failed => "failed",
+        Completed => "completed",
+    }
+);
+
+/// One line of a task's execution record: an attempt through a connector,
+/// or the outcome the connector called back with.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Execution {
+    /// The store's row id (0 before it is stored).
+    pub id: i64,
+    pub task_id: TaskId,
+    pub tenant_id: TenantId,
+    /// `manual` or `signed_webhook`.
+    pub connector: String,
+    /// 1 for the first delivery; callbacks repeat the attempt they answer.
+    pub attempt: u32,
+    /// When it happened (for a pending attempt: when it was scheduled).
+    pub at: Timestamp,
+    pub outcome: ExecutionOutcome,
+    pub detail: String,
+    /// When a pending attempt is due; `None` once it has run.
+    pub next_attempt_at: Option<Timestamp>,
+}
+
+/// Waits before each retry of a failed delivery: after attempt 1, 2, 3, 4.
+/// A fifth failure is final.
+pub const RETRY_DELAYS: [jiff::SignedDuration; 4] = [
+    jiff::SignedDuration::from_secs(30),
+    jiff::SignedDuration::from_mins(2),
+    jiff::SignedDuration::from_mins(10),
+    jiff::SignedDuration::from_mins(30),
+];
+
+/// The wait before the attempt after failed attempt `attempt` (1-based),
+/// or `None` when that was the last.
+pub fn retry_delay(attempt: u32) -> Option<jiff::SignedDuration> {
+    let i = usize::try_from(attempt.checked_sub(1)?).ok()?;
+    RETRY_DELAYS.get(i).copied()
+}
+
 impl TaskType {
     /// The entity kinds its target may be (`None`: no target).
     pub fn target_kinds(self) -> Option<&'static [EntityKind]> {
@@ -247,6 +299,18 @@ mod tests {
         assert!(TaskType::BlockIndicator.check_target(None).is_err());
         assert!(TaskType::FreeText.check_target(None).is_ok());
         assert_eq!(TaskType::ALL.len(), 15);
+    }
+
+    #[test]
+    fn deliveries_back_off_then_give_up_after_the_fifth_attempt() {
+        let mins = |a| retry_delay(a).map(|d| d.as_secs());
+        assert_eq!(mins(0), None);
+        assert_eq!(mins(1), Some(30));
+        assert_eq!(mins(2), Some(120));
+        assert_eq!(mins(3), Some(600));
+        assert_eq!(mins(4), Some(1800));
+        assert_eq!(mins(5), None);
+        assert!("callback_failed".parse::<ExecutionOutcome>().is_err());
     }
 
     #[test]

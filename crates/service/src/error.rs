@@ -26,6 +26,9 @@ pub enum ServiceError {
     Forbidden(&'static str),
     #[error("not signed in, or the credential is unknown, expired or revoked")]
     Unauthenticated,
+    /// A connector callback whose signature does not verify.
+    #[error("the callback is not signed by this tenant's connector: {0}")]
+    BadSignature(String),
     #[error("too many wrong passwords: sign-in is locked until {until}")]
     LockedOut { until: vigil_core::Timestamp },
     #[error("the current password is wrong")]

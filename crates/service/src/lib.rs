@@ -8,9 +8,11 @@ mod alerts;
 mod audit;
 mod authz;
 mod clock;
+pub mod connectors;
 mod detection;
 mod engine;
 mod error;
+mod executions;
 mod identity;
 mod incidents;
 mod intake;
@@ -36,6 +38,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use detection::{Detection, DetectionReport, DetectionSession};
 pub use engine::SigmaDetection;
 pub use error::ServiceError;
+pub use executions::CallbackReport;
 pub use identity::{NewSecret, random_token};
 pub use incidents::{IncidentChange, IncidentView, MAX_INCIDENT_PAGE, ProcessNode};
 pub use intake::{
@@ -58,6 +61,9 @@ pub use vigil_store::{
     IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord, InquiryFilter, MessageEntry,
 };
 
+/// The public URL when none is configured: `vigil serve`'s default address.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
 /// The application: a store, a clock and the sign-in policy.
@@ -68,6 +74,12 @@ pub struct Service {
     login_policy: LoginPolicy,
     intake: Arc<intake::IntakeState>,
     live: live::LiveBus,
+    connectors: connectors::Connectors,
+    /// Held while delivery attempts run, so one attempt is never sent twice
+    /// by this process.
+    deliveries: Arc<tokio::sync::Mutex<()>>,
+    /// Where customers' systems reach this server (callback URLs).
+    public_url: Arc<str>,
 }
 
 impl Service {
@@ -78,7 +90,23 @@ impl Service {
             login_policy: LoginPolicy::default(),
             intake: Arc::new(intake::IntakeState::new(IntakeLimits::default())),
             live: live::LiveBus::new(),
+            connectors: connectors::Connectors::default(),
+            deliveries: Arc::new(tokio::sync::Mutex::new(())),
+            public_url: Arc::from(DEFAULT_PUBLIC_URL),
         }
+    }
+
+    /// The same service with other response connectors.
+    pub fn with_connectors(mut self, connectors: connectors::Connectors) -> Self {
+        self.connectors = connectors;
+        self
+    }
+
+    /// The same service reached by customers' systems at `url` (scheme,
+    /// host and port; no trailing slash needed).
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = Arc::from(url.trim_end_matches('/'));
+        self
     }
 
     /// The same service with other intake limits.

@@ -118,7 +118,7 @@ impl Service {
     /// return it stopped. Audited as `p`'s action.
     pub(crate) async fn stop_sla(
         &self,
-        p: &Principal,
+        actor: &Actor,
         t: &Tenant,
         incident: IncidentId,
         kind: SlaKind,
@@ -140,7 +140,7 @@ impl Service {
             timer.stop(now, reason);
             let audit = AuditEntry::new(
                 now,
-                &p.actor(),
+                actor,
                 "sla.stop",
                 Some(t.id),
                 format!("incident:{incident}"),
@@ -182,7 +182,7 @@ impl Service {
             )));
         }
         self.stop_sla(
-            p,
+            &p.actor(),
             &t,
             incident,
             SlaKind::Acknowledge,
@@ -203,7 +203,7 @@ impl Service {
     ) -> Result<()> {
         let customer = matches!(p, Principal::User { role, .. } if !role.is_provider());
         if customer {
-            self.stop_sla(p, t, incident, SlaKind::Acknowledge, reason)
+            self.stop_sla(&p.actor(), t, incident, SlaKind::Acknowledge, reason)
                 .await?;
         }
         Ok(())
@@ -352,7 +352,7 @@ impl Service {
             let system = Principal::Operator("vigil-sla".into());
             let stopped = self
                 .stop_sla(
-                    &system,
+                    &system.actor(),
                     tenant,
                     timer.incident_id,
                     timer.kind,

@@ -11,11 +11,13 @@ use vigil_core::task::{Task, TaskId, TaskMode, TaskStatus, TaskType, check_task_
 
 use crate::{Result, Service, ServiceError};
 
-/// A task with its history: (when, who, what changed).
+/// A task with its history: (when, who, what changed), and its execution
+/// record (managed tasks executed through a connector).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TaskView {
     pub task: Task,
     pub history: Vec<(vigil_core::Timestamp, String, String)>,
+    pub executions: Vec<vigil_core::task::Execution>,
 }
 
 impl Service {
@@ -110,7 +112,12 @@ impl Service {
                     what: "task",
                     key: id.to_string(),
                 })?;
-        Ok(TaskView { task, history })
+        let executions = self.store.executions(id).await?;
+        Ok(TaskView {
+            task,
+            history,
+            executions,
+        })
     }
 
     /// Move a task on. The experts may make any move the lifecycle allows;
@@ -180,16 +187,17 @@ impl Service {
         )
         .await?;
         if !to.is_open() {
-            self.return_when_done(p, &t, task.incident_id).await?;
+            self.return_when_done(&p.actor(), &t, task.incident_id)
+                .await?;
         }
         self.task(p, tenant, id).await
     }
 
     /// When every task of an incident awaiting the customer is closed, the
     /// incident goes back to the experts to verify and resolve.
-    async fn return_when_done(
+    pub(crate) async fn return_when_done(
         &self,
-        p: &Principal,
+        actor: &vigil_core::audit::Actor,
         t: &vigil_core::tenant::Tenant,
         incident: IncidentId,
     ) -> Result<()> {
@@ -198,7 +206,7 @@ impl Service {
             return Ok(());
         }
         self.stop_sla(
-            p,
+            actor,
             t,
             incident,
             vigil_core::sla::SlaKind::Complete,
@@ -225,7 +233,7 @@ impl Service {
         }];
         let audit = AuditEntry::new(
             now,
-            &p.actor(),
+            actor,
             "incident.returned",
             Some(t.id),
             format!("incident:{incident}"),

@@ -507,6 +507,30 @@ pub trait IncidentStore: Send + Sync {
         )>,
     >;
 
+    /// Write lines of a task's execution record (`id` 0: a new line;
+    /// otherwise the line to replace), and, when given, the task with a
+    /// line of its history (task, change, actor), with the audit record, in
+    /// one transaction.
+    async fn save_execution(
+        &self,
+        task: Option<(&vigil_core::task::Task, &str, &str)>,
+        lines: &[vigil_core::task::Execution],
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// A task's execution record, oldest first.
+    async fn executions(
+        &self,
+        task: vigil_core::task::TaskId,
+    ) -> Result<Vec<vigil_core::task::Execution>>;
+
+    /// Pending attempts (of any tenant) due at `now`, the earliest first.
+    async fn due_executions(
+        &self,
+        now: vigil_core::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<vigil_core::task::Execution>>;
+
     /// An incident's comments, oldest first.
     async fn comments(
         &self,

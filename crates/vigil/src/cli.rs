@@ -95,6 +95,9 @@ pub enum Command {
     /// A tenant's incidents: alerts grouped by shared entities
     #[command(subcommand)]
     Incident(IncidentCommand),
+    /// Publish an incident's response and follow its tasks
+    #[command(subcommand)]
+    Response(ResponseCommand),
     /// Detection rule packs, and per-tenant enablement and exclusions
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -236,6 +239,29 @@ pub enum IncidentCommand {
         #[arg(long, value_name = "SLUG")]
         tenant: String,
         id: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResponseCommand {
+    /// Publish the response: the latest summary goes to the customer, the
+    /// incident to awaiting_customer, assigned to the customer
+    Publish {
+        /// The tenant's slug
+        slug: String,
+        /// The incident's id
+        incident: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// An incident's response tasks: status, mode, due time, target
+    Tasks {
+        /// The tenant's slug
+        slug: String,
+        /// The incident's id
+        incident: String,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -485,6 +511,9 @@ CHANNEL is comma-separated key=value pairs:
   email:   name=NAME,kind=email,to=ADDRESS[;ADDRESS...]
   webhook: name=NAME,kind=webhook,url=URL,format=generic|slack|teams,secret=KEY (16+ characters)
 
+CONNECTOR (how the experts carry out managed tasks) is `manual`, or
+  kind=signed_webhook,url=URL,secret=KEY (16+ characters) for the customer's SOAR.
+
 SLA is SEVERITY=ACKNOWLEDGE/COMPLETE with durations like 30m, 4h, 2d,
 e.g. --sla high=30m/4h (severities: critical, high, medium, low).")]
 pub struct SetArgs {
@@ -525,6 +554,9 @@ pub struct SetArgs {
     /// Remove a channel by name (repeatable)
     #[arg(long, value_name = "NAME")]
     pub remove_channel: Vec<String>,
+    /// How managed tasks are carried out (see CONNECTOR below)
+    #[arg(long, value_name = "CONNECTOR")]
+    pub response_connector: Option<String>,
     /// SLA targets for one severity (repeatable)
     #[arg(long, value_name = "SLA")]
     pub sla: Vec<String>,

@@ -70,6 +70,10 @@ pub struct ServerConfig {
     /// Mark the portal's cookies `Secure`. Turn on when users reach Vigil
     /// over HTTPS (TLS ends at a proxy in front of it).
     pub secure_cookies: bool,
+    /// Where customers' systems reach this server, e.g.
+    /// `https://mdr.example`: response connectors call back there.
+    /// Empty (the default): `http://` and the listening address.
+    pub public_url: String,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +81,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:8080".into(),
             secure_cookies: false,
+            public_url: String::new(),
         }
     }
 }
@@ -89,6 +94,7 @@ pub const KEYS: &[&str] = &[
     "log.format",
     "server.listen",
     "server.secure_cookies",
+    "server.public_url",
 ];
 
 /// Keys whose values are secret or may embed one.

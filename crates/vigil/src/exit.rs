@@ -60,6 +60,7 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
                 | ServiceError::Conflict(_)
                 | ServiceError::Forbidden(_)
                 | ServiceError::Unauthenticated
+                | ServiceError::BadSignature(_)
                 | ServiceError::LockedOut { .. }
                 | ServiceError::Busy { .. }
                 | ServiceError::Refused(_) => Exit::Refused,

@@ -62,7 +62,13 @@ pub async fn spawn_app_with(options: vigil_api::AppOptions) -> TestApp {
     let clock = Arc::new(FixedClock::new(
         "2026-11-27T09:00:00Z".parse().expect("time"),
     ));
-    let service = Service::new(Arc::new(store), clock.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    // Response connectors call back to this server.
+    let service =
+        Service::new(Arc::new(store), clock.clone()).with_public_url(&format!("http://{addr}"));
     let op = Principal::Operator("test".into());
     for (slug, name) in [("acme", "Acme"), ("globex", "Globex")] {
         service
@@ -70,10 +76,6 @@ pub async fn spawn_app_with(options: vigil_api::AppOptions) -> TestApp {
             .await
             .expect("tenant");
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let app = vigil_api::app_with(service.clone(), options);
     tokio::spawn(async move {
         axum::serve(

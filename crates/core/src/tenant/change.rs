@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{
     AssetRef, Channel, ChannelKind, Contact, Coverage, IrProvider, ResponseAuthorisation,
-    SettingsError, Tenant, TenantName, TenantSettings,
+    ResponseConnector, SettingsError, Tenant, TenantName, TenantSettings,
 };
 use crate::{Severity, Timestamp};
 
@@ -39,6 +39,8 @@ pub enum SettingChange {
     GracePeriodDays(u32),
     RetentionDays(u32),
     IncidentWindowHours(u32),
+    /// How managed tasks are carried out.
+    ResponseConnector(ResponseConnector),
 }
 
 /// What a change did: the setting and its value before and after.
@@ -51,6 +53,12 @@ pub struct AppliedChange {
 
 fn redacted_channel(c: &Channel) -> Value {
     let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+    super::redact_channel_json(&mut v);
+    v
+}
+
+fn redacted_connector(c: &ResponseConnector) -> Value {
+    let mut v = to_value(c);
     super::redact_channel_json(&mut v);
     v
 }
@@ -72,7 +80,8 @@ impl SettingChange {
             | SettingChange::AddContact(_)
             | SettingChange::RemoveContact(_)
             | SettingChange::AddChannel(_)
-            | SettingChange::RemoveChannel(_) => Permission::EditCustomerSettings,
+            | SettingChange::RemoveChannel(_)
+            | SettingChange::ResponseConnector(_) => Permission::EditCustomerSettings,
             SettingChange::Name(_)
             | SettingChange::CoverageAll
             | SettingChange::AddCoverage(_)
@@ -292,6 +301,12 @@ impl SettingChange {
                 s.incident_window_hours = *h;
                 ("incident_window_hours", from, json!(h))
             }
+            SettingChange::ResponseConnector(c) => {
+                c.validate()?;
+                let from = redacted_connector(&s.response_connector);
+                s.response_connector = c.clone();
+                ("response_connector", from, redacted_connector(c))
+            }
         };
         Ok(AppliedChange {
             setting: setting.to_owned(),
@@ -367,6 +382,25 @@ mod tests {
         assert!(!shown.contains("a-very-long-signing-key"), "{shown}");
         assert!(shown.contains("<redacted>"));
         assert_eq!(t.version, 2);
+    }
+
+    #[test]
+    fn the_response_connector_is_the_customers_and_its_secret_never_shows() {
+        let mut t = acme();
+        let change = SettingChange::ResponseConnector(ResponseConnector::SignedWebhook {
+            url: "https://soar.acme.example/hooks/vigil?key=abc".into(),
+            secret: Secret::new("connector-signing-key-1"),
+        });
+        assert_eq!(
+            change.permission(),
+            crate::identity::Permission::EditCustomerSettings
+        );
+        let applied = t.apply(&[change], now()).expect("valid");
+        let shown = serde_json::to_string(&applied).expect("json") + &t.redacted_json().to_string();
+        assert!(!shown.contains("connector-signing-key-1"), "{shown}");
+        assert!(!shown.contains("key=abc"), "{shown}");
+        assert_eq!(applied[0].from, json!({"kind": "manual"}));
+        assert_eq!(t.settings.response_connector.as_str(), "signed_webhook");
     }
 
     #[test]

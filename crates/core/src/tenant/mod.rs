@@ -11,7 +11,7 @@ pub use change::{AppliedChange, SettingChange};
 pub use lifecycle::{Lifecycle, ParseLifecycleError, ReadinessGate, TransitionError};
 pub use settings::{
     AssetKind, AssetRef, Channel, ChannelKind, Contact, ContactKind, Coverage, IrProvider,
-    ResponseAuthorisation, Secret, SettingsError, TenantSettings, WebhookFormat,
+    ResponseAuthorisation, ResponseConnector, Secret, SettingsError, TenantSettings, WebhookFormat,
     redact_webhook_url, validate_email,
 };
 pub use sla::{SlaPolicy, SlaTargets, parse_duration};
@@ -101,7 +101,7 @@ impl Tenant {
     }
 
     /// The tenant as JSON for people and scripts, with every secret (webhook
-    /// signing keys) redacted.
+    /// signing keys, the response connector's secret and URL path) redacted.
     pub fn redacted_json(&self) -> serde_json::Value {
         let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         if let Some(channels) = v
@@ -111,6 +111,9 @@ impl Tenant {
             for ch in channels {
                 redact_channel_json(ch);
             }
+        }
+        if let Some(c) = v.pointer_mut("/settings/response_connector") {
+            redact_channel_json(c);
         }
         v
     }

@@ -31,6 +31,9 @@ pub struct TenantSettings {
     /// Alerts sharing a key entity this many hours apart join one incident.
     #[serde(default = "default_incident_window_hours")]
     pub incident_window_hours: u32,
+    /// How the experts carry out managed tasks (manual by default).
+    #[serde(default)]
+    pub response_connector: ResponseConnector,
 }
 
 fn default_incident_window_hours() -> u32 {
@@ -56,6 +59,7 @@ impl Default for TenantSettings {
             grace_period_days: Self::DEFAULT_GRACE_PERIOD_DAYS,
             retention_days: Self::DEFAULT_RETENTION_DAYS,
             incident_window_hours: Self::DEFAULT_INCIDENT_WINDOW_HOURS,
+            response_connector: ResponseConnector::Manual,
         }
     }
 }
@@ -440,6 +444,53 @@ impl Channel {
     }
 }
 
+/// How the experts carry out a managed task (PRODUCT.md §9).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ResponseConnector {
+    /// An expert carries it out by hand in the customer's console.
+    #[default]
+    Manual,
+    /// Vigil posts the task, signed, to the customer's SOAR, which calls
+    /// back with the outcome.
+    SignedWebhook {
+        url: String,
+        /// HMAC-SHA256 key for both directions.
+        secret: Secret,
+    },
+}
+
+impl ResponseConnector {
+    /// `manual` or `signed_webhook`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ResponseConnector::Manual => "manual",
+            ResponseConnector::SignedWebhook { .. } => "signed_webhook",
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if let ResponseConnector::SignedWebhook { url, secret } = self {
+            let rest = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"));
+            if rest.is_none_or(str::is_empty) || url.chars().any(char::is_whitespace) {
+                return Err(SettingsError::invalid(
+                    "response_connector",
+                    format!("{url:?} is not an http(s) URL"),
+                ));
+            }
+            if secret.expose().len() < 16 {
+                return Err(SettingsError::invalid(
+                    "response_connector",
+                    "the signing secret must be at least 16 characters",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A webhook URL as shown to people and written to the audit log: scheme
 /// and host only, since Slack and Teams put the credential in the path.
 pub fn redact_webhook_url(url: &str) -> String {
@@ -515,6 +566,39 @@ mod tests {
             secret: Secret::new("short"),
         };
         assert!(ch.validate().expect_err("short").to_string().contains("16"));
+    }
+
+    #[test]
+    fn a_signed_webhook_connector_needs_a_url_and_a_long_secret() {
+        assert_eq!(
+            TenantSettings::default().response_connector,
+            ResponseConnector::Manual
+        );
+        let c = |url: &str, secret: &str| ResponseConnector::SignedWebhook {
+            url: url.into(),
+            secret: Secret::new(secret),
+        };
+        assert!(
+            c("https://soar.acme.example/vigil", "0123456789abcdef")
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            c("soar.acme.example", "0123456789abcdef")
+                .validate()
+                .is_err()
+        );
+        let e = c("https://soar.acme.example", "short")
+            .validate()
+            .expect_err("short");
+        assert!(e.to_string().contains("16"), "{e}");
+        // Settings stored before the connector existed read as manual.
+        let mut v = serde_json::to_value(TenantSettings::default()).expect("json");
+        v.as_object_mut()
+            .expect("object")
+            .remove("response_connector");
+        let back: TenantSettings = serde_json::from_value(v).expect("old settings");
+        assert_eq!(back.response_connector, ResponseConnector::Manual);
     }
 
     #[test]

@@ -81,6 +81,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0015_messages.sql"),
     },
     Migration {
+        version: 16,
+        name: "connectors",
+        sql: include_str!("../../migrations/sqlite/0016_connectors.sql"),
+    },
+    Migration {
         version: 17,
         name: "readiness",
         sql: include_str!("../../migrations/sqlite/0017_readiness.sql"),

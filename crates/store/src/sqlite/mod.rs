@@ -2,6 +2,7 @@
 
 mod alerts;
 mod audit;
+mod executions;
 mod identity;
 mod incidents;
 mod messages;
@@ -340,6 +341,30 @@ impl crate::IncidentStore for SqliteStore {
         )>,
     > {
         self.task_impl(tenant, id).await
+    }
+
+    async fn save_execution(
+        &self,
+        task: Option<(&vigil_core::task::Task, &str, &str)>,
+        lines: &[vigil_core::task::Execution],
+        audit: vigil_core::audit::AuditEntry,
+    ) -> Result<vigil_core::audit::AuditRecord> {
+        self.save_execution_impl(task, lines, audit).await
+    }
+
+    async fn executions(
+        &self,
+        task: vigil_core::task::TaskId,
+    ) -> Result<Vec<vigil_core::task::Execution>> {
+        self.executions_impl(task).await
+    }
+
+    async fn due_executions(
+        &self,
+        now: vigil_core::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<vigil_core::task::Execution>> {
+        self.due_executions_impl(now, limit).await
     }
 
     async fn comments(

@@ -4,6 +4,7 @@ mod audit;
 mod config;
 mod identity;
 mod readiness;
+mod response;
 mod rules;
 mod scan;
 mod serve;
@@ -76,7 +77,13 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
             let (service, _) = open(&loaded.config).await?;
             service.install_builtin_rules().await?;
             let addr = listen.unwrap_or_else(|| loaded.config.server.listen.clone());
-            serve::run(service, &addr, loaded.config.server.secure_cookies).await
+            serve::run(
+                service,
+                &addr,
+                loaded.config.server.secure_cookies,
+                Some(loaded.config.server.public_url.as_str()).filter(|u| !u.is_empty()),
+            )
+            .await
         }
         Command::User(c) => {
             let (service, _) = open(&loaded.config).await?;
@@ -127,6 +134,10 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
         Command::Sla(c) => {
             let (service, _) = open(&loaded.config).await?;
             sla::run(c, &service, &operator()).await
+        }
+        Command::Response(c) => {
+            let (service, _) = open(&loaded.config).await?;
+            response::run(c, &service, &operator()).await
         }
         Command::Rules(c) => {
             let (service, _) = open(&loaded.config).await?;

@@ -1,18 +1,42 @@
 //! `vigil serve`: the REST API on one address, shut down gracefully on
 //! SIGTERM or Ctrl-C (requests in flight finish).
 
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
 use anyhow::Context;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use vigil_service::Service;
+
+/// A worker's stop signal: resolves at shutdown.
+type Stop = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// How often the SLA worker looks for due reminders, breaches and
 /// escalations.
-const SLA_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+const SLA_EVERY: Duration = Duration::from_secs(5);
+/// How often due task deliveries are looked for.
+const DELIVERY_EVERY: Duration = Duration::from_secs(2);
+/// How often telemetry past retention is purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// How often due readiness assessments are looked for (each tenant's is
+/// due daily; the due time is in the store).
+const READINESS_EVERY: Duration = Duration::from_secs(300);
 
-pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::Result<()> {
+pub async fn run(
+    service: Service,
+    addr: &str,
+    secure_cookies: bool,
+    public_url: Option<&str>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    // Connectors call back here: the configured public URL, or this address.
+    let public_url = public_url.map_or_else(|| format!("http://{local}"), str::to_owned);
+    let service = service.with_public_url(&public_url);
     tracing::info!(address = %local, store = %service.store_description(), secure_cookies, "listening");
     let options = vigil_api::AppOptions {
         metrics: vigil_api::install_metrics(),
@@ -24,53 +48,24 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
     for d in diagnostics.iter().take(20) {
         tracing::debug!("{d}");
     }
-    let (stop_detection, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = {
-        let service = service.clone();
-        tokio::spawn(async move {
-            service
-                .run_detection(engine, async {
-                    let _ = stopped.await;
-                })
-                .await;
-        })
-    };
-    let (stop_purge, purge_stopped) = tokio::sync::oneshot::channel::<()>();
-    let purge = {
-        let service = service.clone();
-        tokio::spawn(async move {
-            service
-                .run_purge(std::time::Duration::from_secs(3600), async {
-                    let _ = purge_stopped.await;
-                })
-                .await;
-        })
-    };
-    // Readiness assessments come due daily per tenant (the due time is in
-    // the store); looking for due ones is one cheap query.
-    let (stop_readiness, readiness_stopped) = tokio::sync::oneshot::channel::<()>();
-    let readiness = {
-        let service = service.clone();
-        tokio::spawn(async move {
-            service
-                .run_readiness_schedule(std::time::Duration::from_secs(300), async {
-                    let _ = readiness_stopped.await;
-                })
-                .await;
-        })
-    };
-    // SLA timers live in the store; the worker carries out what is due.
-    let (stop_sla, sla_stopped) = tokio::sync::oneshot::channel::<()>();
-    let sla = {
-        let service = service.clone();
-        tokio::spawn(async move {
-            service
-                .run_sla_loop(SLA_EVERY, async {
-                    let _ = sla_stopped.await;
-                })
-                .await;
-        })
-    };
+    // Every background loop reads its due work from the store, so a restart
+    // picks up where the last process stopped.
+    let mut workers = Workers::default();
+    workers.start(&service, |s, stop| async move {
+        s.run_detection(engine, stop).await;
+    });
+    workers.start(&service, |s, stop| async move {
+        s.run_purge(PURGE_EVERY, stop).await;
+    });
+    workers.start(&service, |s, stop| async move {
+        s.run_connectors(DELIVERY_EVERY, stop).await;
+    });
+    workers.start(&service, |s, stop| async move {
+        s.run_readiness_schedule(READINESS_EVERY, stop).await;
+    });
+    workers.start(&service, |s, stop| async move {
+        s.run_sla_loop(SLA_EVERY, stop).await;
+    });
     let app = vigil_api::app_with(service, options);
     axum::serve(
         listener,
@@ -79,14 +74,7 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
     .with_graceful_shutdown(shutdown())
     .await
     .context("the server failed")?;
-    let _ = stop_detection.send(());
-    let _ = stop_purge.send(());
-    let _ = stop_readiness.send(());
-    let _ = stop_sla.send(());
-    let _ = worker.await;
-    let _ = purge.await;
-    let _ = readiness.await;
-    let _ = sla.await;
+    workers.stop().await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -111,4 +99,38 @@ async fn shutdown() {
         () = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// The background loops beside the API, each stopped by its own signal at
+/// shutdown and awaited, so work in flight finishes.
+#[derive(Default)]
+struct Workers(Vec<(oneshot::Sender<()>, JoinHandle<()>)>);
+
+impl Workers {
+    /// Spawn `work`, a loop over `service` that returns once `stop` resolves.
+    fn start<F, Fut>(&mut self, service: &Service, work: F)
+    where
+        F: FnOnce(Service, Stop) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<()>();
+        let stop: Stop = Box::pin(async move {
+            let _ = rx.await;
+        });
+        self.0.push((tx, tokio::spawn(work(service.clone(), stop))));
+    }
+
+    async fn stop(self) {
+        let handles: Vec<JoinHandle<()>> = self
+            .0
+            .into_iter()
+            .map(|(tx, handle)| {
+                let _ = tx.send(());
+                handle
+            })
+            .collect();
+        for handle in handles {
+            let _ = handle.await;
+        }
+    }
 }

@@ -1,7 +1,7 @@
 use vigil_core::Severity;
 use vigil_core::tenant::{
-    Channel, ChannelKind, Contact, IrProvider, Lifecycle, Secret, SettingChange, TenantName,
-    parse_duration,
+    Channel, ChannelKind, Contact, IrProvider, Lifecycle, ResponseConnector, Secret, SettingChange,
+    TenantName, parse_duration,
 };
 use vigil_service::{Principal, Service};
 
@@ -128,6 +128,9 @@ pub(crate) fn changes(a: &SetArgs) -> anyhow::Result<Vec<SettingChange>> {
     for s in &a.sla {
         c.push(sla(s)?);
     }
+    if let Some(s) = &a.response_connector {
+        c.push(SettingChange::ResponseConnector(connector(s)?));
+    }
     if a.clear_ir_provider {
         c.push(SettingChange::ClearIrProvider);
     }
@@ -228,6 +231,39 @@ fn channel(s: &str) -> Result<Channel, SpecError> {
         name: need("name")?.to_owned(),
         kind,
     })
+}
+
+/// `manual`, or `kind=signed_webhook,url=URL,secret=KEY`.
+fn connector(s: &str) -> Result<ResponseConnector, SpecError> {
+    const FLAG: &str = "--response-connector";
+    if s.trim() == "manual" {
+        return Ok(ResponseConnector::Manual);
+    }
+    // Errors never echo the value: it holds the secret.
+    let pairs = key_values(FLAG, s, &["kind", "url", "secret"]).map_err(|mut e| {
+        e.value = "<redacted>".into();
+        e
+    })?;
+    let get = |k: &str| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+    let need = |k: &str| {
+        get(k).ok_or_else(|| SpecError {
+            flag: FLAG,
+            value: "<redacted>".into(),
+            reason: format!("{k}= is required"),
+        })
+    };
+    match need("kind")? {
+        "manual" => Ok(ResponseConnector::Manual),
+        "signed_webhook" => Ok(ResponseConnector::SignedWebhook {
+            url: need("url")?.to_owned(),
+            secret: Secret::new(need("secret")?),
+        }),
+        other => Err(SpecError {
+            flag: FLAG,
+            value: "<redacted>".into(),
+            reason: format!("unknown kind {other:?}; expected manual or signed_webhook"),
+        }),
+    }
 }
 
 fn sla(s: &str) -> Result<SettingChange, SpecError> {

@@ -111,6 +111,16 @@ pub fn tenant(t: &Tenant, json: bool) -> anyhow::Result<()> {
         );
     }
     line(
+        "response connector",
+        match &s.response_connector {
+            vigil_core::tenant::ResponseConnector::Manual => "manual".into(),
+            vigil_core::tenant::ResponseConnector::SignedWebhook { url, .. } => format!(
+                "signed webhook to {}, signed",
+                vigil_core::tenant::redact_webhook_url(url)
+            ),
+        },
+    );
+    line(
         "ir provider",
         s.ir_provider.as_ref().map_or("none".into(), |p| {
             format!("{} ({}); engage: {}", p.name, p.contact, p.engagement)
