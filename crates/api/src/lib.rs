@@ -16,6 +16,7 @@ mod ingest;
 mod limit;
 mod me;
 mod middleware;
+mod notifications;
 pub mod openapi;
 mod paging;
 mod portal;
@@ -242,6 +243,21 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "GET",
             "/tenants/{tenant}/dead-letters",
             get(telemetry::dead_letters),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/notifications",
+            get(notifications::list),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/notifications/deliveries/{id}",
+            get(notifications::show),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/notifications/deliveries/{id}/retry",
+            post(notifications::retry),
         ),
         ("GET", "/audit", get(audit::all)),
         ("GET", "/tokens", get(identity::list_tokens)),

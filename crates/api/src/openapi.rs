@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, identity, incidents, ingest, me, telemetry, tenants};
+use crate::{audit, identity, incidents, ingest, me, notifications, telemetry, tenants};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -56,6 +56,9 @@ use crate::{audit, identity, incidents, ingest, me, telemetry, tenants};
         incidents::update_task,
         incidents::publish_response,
         incidents::remove_tag,
+        notifications::list,
+        notifications::show,
+        notifications::retry,
         ingest::events::ingest,
         ingest::bulk::ingest,
         ingest::hec::event,

@@ -200,10 +200,12 @@ pub enum Permission {
     WorkIncidents,
     /// Comment on incidents (the experts and the customer's SOC).
     CommentIncidents,
+    /// Requeue a dead notification delivery.
+    RetryDeliveries,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::ReadTenant,
         Permission::CreateTenant,
         Permission::EditCustomerSettings,
@@ -219,6 +221,7 @@ impl Permission {
         Permission::TuneDetection,
         Permission::WorkIncidents,
         Permission::CommentIncidents,
+        Permission::RetryDeliveries,
     ];
 }
 
@@ -285,7 +288,7 @@ pub fn authorize(p: &Principal, perm: Permission, tenant: Option<TenantId>) -> D
         P::ManageUsers | P::ManageIngestKeys => {
             matches!(role, R::ProviderAdmin | R::CustomerAdmin)
         }
-        P::ReadAudit => matches!(role, R::ProviderAdmin | R::CustomerAdmin),
+        P::ReadAudit | P::RetryDeliveries => matches!(role, R::ProviderAdmin | R::CustomerAdmin),
         P::SendTelemetry => false,
         P::ManageRulePacks => role == R::ProviderAdmin,
         P::TuneDetection => matches!(role, R::ProviderAdmin | R::Analyst | R::CustomerAdmin),

@@ -8,6 +8,7 @@ mod alerts;
 mod audit;
 mod authz;
 mod clock;
+mod deliver;
 mod detection;
 mod engine;
 mod error;
@@ -15,6 +16,8 @@ mod identity;
 mod incidents;
 mod intake;
 mod notify;
+mod outbound;
+pub mod render;
 mod rules;
 mod sessions;
 mod summaries;
@@ -28,6 +31,7 @@ use vigil_store::Store;
 pub use alerts::MAX_ALERT_PAGE;
 pub use audit::{AuditVerification, MAX_AUDIT_PAGE};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use deliver::{DELIVERY_HEADER, DeliveryAttempt, DeliveryReport, DeliveryView};
 pub use detection::{Detection, DetectionReport, DetectionSession};
 pub use engine::SigmaDetection;
 pub use error::ServiceError;
@@ -37,6 +41,7 @@ pub use intake::{
     At, IngestOutcome, Intake, IntakeLimits, PurgeReport, Record, TelemetryStats, build_batch,
 };
 pub use notify::MAX_NOTIFICATION_PAGE;
+pub use outbound::{Outbound, SendError};
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use summaries::{SummaryView, draft_from};
@@ -55,7 +60,12 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     login_policy: LoginPolicy,
     intake: Arc<intake::IntakeState>,
+    /// The address people reach Vigil at, for links in notifications.
+    public_url: Arc<str>,
 }
+
+/// Where links in notifications point unless configured otherwise.
+pub const DEFAULT_PUBLIC_URL: &str = "http://localhost:8080";
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
@@ -64,7 +74,15 @@ impl Service {
             clock,
             login_policy: LoginPolicy::default(),
             intake: Arc::new(intake::IntakeState::new(IntakeLimits::default())),
+            public_url: Arc::from(DEFAULT_PUBLIC_URL),
         }
+    }
+
+    /// The same service with another public URL (`server.public_url`): the
+    /// base that notification links are made absolute with.
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = Arc::from(url.trim_end_matches('/'));
+        self
     }
 
     /// The same service with other intake limits.
