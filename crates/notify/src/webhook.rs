@@ -92,7 +92,7 @@ fn classify(e: reqwest::Error) -> SendError {
             WEBHOOK_TIMEOUT.as_secs()
         ))
     } else {
-        SendError::Transient(text)
+        SendError::Transient(format!("cannot reach the receiver: {text}"))
     }
 }
 
