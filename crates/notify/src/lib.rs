@@ -1,7 +1,7 @@
 //! Vigil's notification senders, behind `vigil_service::Outbound`: email
 //! over SMTP ([`smtp`], lettre) and webhooks over HTTP(S) ([`webhook`],
-//! reqwest). Both use rustls with the ring provider; nothing here links
-//! OpenSSL. They only carry messages: rendering, signing, retries and the
+//! reqwest). Both use rustls with the aws-lc-rs provider; nothing here
+//! links OpenSSL. They only carry messages: rendering, signing, retries and the
 //! delivery log belong to the service.
 
 pub mod smtp;

@@ -24,9 +24,6 @@ pub struct WebhookSender {
 
 impl WebhookSender {
     pub fn new() -> Result<Self, BuildError> {
-        // One crypto provider for the process: ring (as lettre uses). An
-        // error means one is installed already, which is as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(WEBHOOK_TIMEOUT)
             .connect_timeout(WEBHOOK_TIMEOUT)

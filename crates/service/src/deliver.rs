@@ -29,6 +29,9 @@ use crate::{Result, Service, ServiceError};
 /// sends it again).
 pub const DELIVERY_HEADER: &str = "X-Vigil-Delivery";
 
+/// Deliveries one round of the worker takes at most.
+const DELIVERY_BATCH: u32 = 50;
+
 /// What one round of [`Service::deliver_due`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DeliveryReport {
@@ -153,6 +156,36 @@ impl Service {
             );
         }
         Ok(report)
+    }
+
+    /// Deliver what is due every `every` until `stop` completes: the
+    /// worker `vigil serve` runs. The store holds every due time, so a
+    /// restart picks up where the last run stopped; a store failure is
+    /// logged and the next round tries again.
+    pub async fn run_deliveries(
+        &self,
+        out: &dyn Outbound,
+        every: std::time::Duration,
+        stop: impl Future<Output = ()>,
+    ) {
+        tokio::pin!(stop);
+        loop {
+            loop {
+                match self.deliver_due(out, DELIVERY_BATCH).await {
+                    // A full batch: more may be due at once.
+                    Ok(r) if r.attempted() >= DELIVERY_BATCH => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "notification delivery failed; will retry");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
     }
 
     /// Send one delivery and record the attempt; returns its new status.

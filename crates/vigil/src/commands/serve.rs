@@ -1,10 +1,19 @@
-//! `vigil serve`: the REST API on one address, shut down gracefully on
-//! SIGTERM or Ctrl-C (requests in flight finish).
+//! `vigil serve`: the REST API on one address, with the detection, purge
+//! and notification workers beside it; shut down gracefully on SIGTERM or
+//! Ctrl-C (requests in flight finish).
 
 use anyhow::Context;
 use vigil_service::Service;
 
-pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::Result<()> {
+/// How often the notification worker looks for due deliveries.
+const DELIVERY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+pub async fn run(
+    service: Service,
+    addr: &str,
+    secure_cookies: bool,
+    senders: vigil_notify::Senders,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -42,6 +51,17 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
                 .await;
         })
     };
+    let (stop_notify, notify_stopped) = tokio::sync::oneshot::channel::<()>();
+    let notifier = {
+        let service = service.clone();
+        tokio::spawn(async move {
+            service
+                .run_deliveries(&senders, DELIVERY_INTERVAL, async {
+                    let _ = notify_stopped.await;
+                })
+                .await;
+        })
+    };
     let app = vigil_api::app_with(service, options);
     axum::serve(
         listener,
@@ -52,8 +72,10 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
     .context("the server failed")?;
     let _ = stop_detection.send(());
     let _ = stop_purge.send(());
+    let _ = stop_notify.send(());
     let _ = worker.await;
     let _ = purge.await;
+    let _ = notifier.await;
     tracing::info!("stopped");
     Ok(())
 }
