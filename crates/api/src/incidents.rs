@@ -293,6 +293,10 @@ pub async fn update(
 pub struct NewComment {
     /// Up to 30,000 characters.
     pub text: String,
+    /// The experts' own note (provider roles only): customer roles never
+    /// see it.
+    #[serde(default)]
+    pub internal: bool,
 }
 
 /// Comment on an incident (the experts and the customer's SOC).
@@ -302,7 +306,7 @@ pub struct NewComment {
     request_body = NewComment,
     responses((status = 201, description = "The comment", body = serde_json::Value),
                (status = 400, description = "Empty or over 30,000 characters"),
-               (status = 403, description = "Your role may not comment"),
+               (status = 403, description = "Your role may not comment, or not internally"),
                (status = 404, description = "No such incident or tenant, or not yours")))]
 pub async fn comment(
     State(s): State<AppState>,
@@ -312,7 +316,10 @@ pub async fn comment(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(b) = body?;
     let id = incident_id(&id)?;
-    let c = s.service.comment_incident(&p, &tenant, id, &b.text).await?;
+    let c = s
+        .service
+        .add_comment(&p, &tenant, id, &b.text, b.internal)
+        .await?;
     Ok((StatusCode::CREATED, Json(json!(c))))
 }
 

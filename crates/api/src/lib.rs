@@ -8,18 +8,22 @@
 
 mod audit;
 mod auth;
+mod conversations;
 mod cookies;
 pub mod error;
 mod identity;
 mod incidents;
 mod ingest;
 mod limit;
+mod live;
 mod me;
+mod message_centre;
 mod middleware;
 mod notifications;
 pub mod openapi;
 mod paging;
 mod portal;
+mod readiness;
 mod telemetry;
 mod tenants;
 
@@ -259,12 +263,75 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "/tenants/{tenant}/notifications/deliveries/{id}/retry",
             post(notifications::retry),
         ),
+        // Run first: the isolation matrix then reads an assessment.
+        (
+            "POST",
+            "/tenants/{tenant}/readiness/run",
+            post(readiness::run),
+        ),
+        ("GET", "/tenants/{tenant}/readiness", get(readiness::latest)),
+        (
+            "GET",
+            "/tenants/{tenant}/readiness/history",
+            get(readiness::history),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/onboarding",
+            get(readiness::onboarding),
+        ),
         ("GET", "/audit", get(audit::all)),
         ("GET", "/tokens", get(identity::list_tokens)),
         ("POST", "/tokens", post(identity::create_token)),
         ("DELETE", "/tokens/{id}", delete(identity::revoke_token)),
         ("GET", "/me", get(me::show)),
         ("POST", "/me/password", post(me::change_password)),
+        // Conversations (docs/messages.md). After the response routes: the
+        // isolation matrix finds each incident's response published here.
+        (
+            "GET",
+            "/tenants/{tenant}/incidents/{id}/comments",
+            get(conversations::list_comments),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/incidents/{id}/messages",
+            get(conversations::list_incident_messages),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/incidents/{id}/messages",
+            post(conversations::post_incident_message),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/inquiries",
+            get(conversations::list_inquiries),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/inquiries",
+            post(conversations::create_inquiry),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/inquiries/{id}",
+            get(conversations::show_inquiry),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/inquiries/{id}/messages",
+            post(conversations::post_inquiry_message),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/inquiries/{id}/close",
+            post(conversations::close_inquiry),
+        ),
+        ("GET", "/messages", get(message_centre::list)),
+        ("GET", "/messages.csv", get(message_centre::list_csv)),
+        ("POST", "/messages/read", post(message_centre::mark_read)),
+        ("GET", "/events/stream", get(live::stream)),
     ]
 }
 

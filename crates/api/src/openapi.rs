@@ -5,7 +5,10 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, identity, incidents, ingest, me, notifications, telemetry, tenants};
+use crate::{
+    audit, conversations, identity, incidents, ingest, live, me, message_centre, notifications,
+    readiness, telemetry, tenants,
+};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -59,6 +62,22 @@ use crate::{audit, identity, incidents, ingest, me, notifications, telemetry, te
         notifications::list,
         notifications::show,
         notifications::retry,
+        readiness::latest,
+        readiness::run,
+        readiness::history,
+        readiness::onboarding,
+        conversations::list_comments,
+        conversations::list_incident_messages,
+        conversations::post_incident_message,
+        conversations::list_inquiries,
+        conversations::create_inquiry,
+        conversations::show_inquiry,
+        conversations::post_inquiry_message,
+        conversations::close_inquiry,
+        message_centre::list,
+        message_centre::list_csv,
+        message_centre::mark_read,
+        live::stream,
         ingest::events::ingest,
         ingest::bulk::ingest,
         ingest::hec::event,
@@ -80,6 +99,9 @@ use crate::{audit, identity, incidents, ingest, me, notifications, telemetry, te
         incidents::NewTask,
         incidents::TaskChange,
         identity::CreateUser,
+        conversations::NewMessage,
+        conversations::NewInquiry,
+        message_centre::MarkRead,
         identity::CreateIngestKey,
         identity::CreateToken,
     )),

@@ -33,6 +33,8 @@ detection:
 struct World {
     app: Router,
     svc: Service,
+    /// A customer responder of each tenant, who asks the inquiries.
+    askers: Vec<(&'static str, Principal)>,
     /// name → bearer secret
     callers: Vec<(&'static str, String)>,
 }
@@ -176,9 +178,24 @@ async fn world() -> World {
         .await
         .expect("notification");
     }
+    let mut askers = Vec::new();
+    for tenant in ["acme", "globex"] {
+        let user = svc
+            .create_user(
+                &op,
+                &format!("asker@{tenant}.example"),
+                Role::CustomerResponder,
+                Some(tenant),
+                PASSWORD,
+            )
+            .await
+            .expect("asker");
+        askers.push((tenant, Principal::user(&user)));
+    }
     World {
         app: vigil_api::app(svc.clone()),
         svc,
+        askers,
         callers,
     }
 }
@@ -203,6 +220,14 @@ async fn call(
     .expect("request");
     let resp = app.clone().oneshot(req).await.expect("response");
     let status = resp.status();
+    // A live stream never ends: its answer is the status.
+    if resp
+        .headers()
+        .get("content-type")
+        .is_some_and(|c| c.as_bytes().starts_with(b"text/event-stream"))
+    {
+        return (status, Value::Null);
+    }
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();
     let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     (status, json)
@@ -364,6 +389,44 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "provider_admin" | "analyst" => StatusCode::CONFLICT,
             _ => StatusCode::FORBIDDEN,
         },
+        ("GET", "/tenants/{tenant}/incidents/{id}/comments")
+        | ("GET", "/tenants/{tenant}/incidents/{id}/messages")
+        | ("GET", "/tenants/{tenant}/inquiries")
+        | ("GET", "/tenants/{tenant}/inquiries/{id}") => match () {
+            () if hidden => StatusCode::NOT_FOUND,
+            () => StatusCode::OK,
+        },
+        // The response is published by now (an earlier route): the chat is
+        // open to those who may write in it.
+        ("POST", "/tenants/{tenant}/incidents/{id}/messages")
+        | ("POST", "/tenants/{tenant}/inquiries/{id}/messages") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" | "customer_admin" | "customer_responder" => {
+                StatusCode::CREATED
+            }
+            _ => StatusCode::FORBIDDEN,
+        },
+        ("POST", "/tenants/{tenant}/inquiries") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "customer_admin" | "customer_responder" => StatusCode::CREATED,
+            _ => StatusCode::FORBIDDEN,
+        },
+        ("POST", "/tenants/{tenant}/inquiries/{id}/close") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" | "customer_admin" | "customer_responder" => {
+                StatusCode::OK
+            }
+            _ => StatusCode::FORBIDDEN,
+        },
+        // No tenant in the path: everyone but an ingest key has a message
+        // centre and a live stream (scoped to what they may see).
+        ("GET", "/messages")
+        | ("GET", "/messages.csv")
+        | ("POST", "/messages/read")
+        | ("GET", "/events/stream") => match who {
+            "ingest_key" => StatusCode::NOT_FOUND,
+            _ => StatusCode::OK,
+        },
         ("POST", "/tenants/{tenant}/incidents/{id}/comments") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
             "provider_admin" | "analyst" | "customer_admin" | "customer_responder" => {
@@ -391,6 +454,20 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
         ("POST", "/me/password") => match who {
             "ingest_key" => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,
+        },
+        // Readiness: anyone who sees the tenant reads it (the run before
+        // leaves an assessment to read); running it is for provider admins,
+        // delivery managers and the customer's admins.
+        ("GET", "/tenants/{tenant}/readiness")
+        | ("GET", "/tenants/{tenant}/readiness/history")
+        | ("GET", "/tenants/{tenant}/onboarding") => match () {
+            () if hidden => StatusCode::NOT_FOUND,
+            () => StatusCode::OK,
+        },
+        ("POST", "/tenants/{tenant}/readiness/run") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "delivery_manager" | "customer_admin" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
         },
         _ => panic!("route {method} {path} has no entry in the isolation matrix"),
     }
@@ -428,9 +505,19 @@ fn body_for(path: &str, n: usize) -> String {
         "/tenants/{tenant}/incidents/{id}/comments" => {
             r#"{"text":"Isolated the host; please confirm."}"#.to_owned()
         }
+        "/tenants/{tenant}/incidents/{id}/messages" | "/tenants/{tenant}/inquiries/{id}/messages" => {
+            format!(r#"{{"body":"Message {n}, please look."}}"#)
+        }
+        "/tenants/{tenant}/inquiries" => {
+            format!(r#"{{"subject":"Question {n}","body":"Is the VPN login from abroad expected?"}}"#)
+        }
+        "/tenants/{tenant}/inquiries/{id}/close" => String::new(),
+        // A thread with no messages: nothing to mark, but the route answers.
+        "/messages/read" => r#"{"thread":"inquiry:019ac4c0-0000-7000-8000-000000000000"}"#.to_owned(),
         "/me/password" => {
             r#"{"current":"not the password","new":"another long password"}"#.to_owned()
         }
+        "/tenants/{tenant}/readiness/run" => String::new(),
         other => panic!("no body for {other}"),
     }
 }
@@ -511,6 +598,21 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
                         .await
                         .expect("task");
                     concrete = concrete.replace("{task}", &task.id.to_string());
+                } else if path.contains("/inquiries/{id}") {
+                    // A fresh open inquiry, asked by the tenant's own
+                    // customer.
+                    let asker = w
+                        .askers
+                        .iter()
+                        .find(|(t, _)| *t == tenant)
+                        .map(|(_, p)| p)
+                        .expect("asker");
+                    let inquiry = w
+                        .svc
+                        .create_inquiry(asker, tenant, "VPN logins", "Expected?")
+                        .await
+                        .expect("inquiry");
+                    concrete = concrete.replace("{id}", &inquiry.inquiry.id.to_string());
                 } else if path.contains("/incidents/{id}") {
                     let incidents = w
                         .svc

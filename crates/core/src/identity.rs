@@ -202,10 +202,12 @@ pub enum Permission {
     CommentIncidents,
     /// Requeue a dead notification delivery.
     RetryDeliveries,
+    /// Run the readiness assessment on demand (reading it is `ReadTenant`).
+    RunReadiness,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::ReadTenant,
         Permission::CreateTenant,
         Permission::EditCustomerSettings,
@@ -222,6 +224,7 @@ impl Permission {
         Permission::WorkIncidents,
         Permission::CommentIncidents,
         Permission::RetryDeliveries,
+        Permission::RunReadiness,
     ];
 }
 
@@ -293,6 +296,10 @@ pub fn authorize(p: &Principal, perm: Permission, tenant: Option<TenantId>) -> D
         P::ManageRulePacks => role == R::ProviderAdmin,
         P::TuneDetection => matches!(role, R::ProviderAdmin | R::Analyst | R::CustomerAdmin),
         P::WorkIncidents => matches!(role, R::ProviderAdmin | R::Analyst),
+        P::RunReadiness => matches!(
+            role,
+            R::ProviderAdmin | R::DeliveryManager | R::CustomerAdmin
+        ),
         P::CommentIncidents => matches!(
             role,
             R::ProviderAdmin | R::Analyst | R::CustomerAdmin | R::CustomerResponder

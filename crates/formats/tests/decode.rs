@@ -597,6 +597,59 @@ fn inventory_snapshots_with_wrong_types_name_the_key() {
     );
 }
 
+// Identity inventory
+
+#[test]
+fn identity_snapshots_expose_posture_as_fields_and_the_account_as_entities() {
+    let events = decoded("identity_inventory.jsonl");
+    let d = &events[0];
+    assert_eq!(d.shape, Shape::IdentityInventory);
+    assert_eq!(d.logsource.product.as_deref(), Some("vigil"));
+    assert_eq!(d.logsource.service.as_deref(), Some("identity_inventory"));
+    assert_eq!(d.time.as_deref(), Some("2026-11-27T06:00:00.000000Z"));
+    assert_eq!(d.event.get("posture.mfa_enforced"), Some("true"));
+    assert_eq!(d.event.get("identity.privileged"), Some("true"));
+    assert_eq!(
+        entities(d, EntityKind::User),
+        ["alice@corp.example", "corp\\alice"]
+    );
+    let weak = &events[1];
+    assert_eq!(weak.event.get("posture.legacy_auth_blocked"), Some("false"));
+}
+
+#[test]
+fn identity_snapshots_with_wrong_types_name_the_key() {
+    let base = r#"{"type":"identity_inventory","collected_at":"2026-11-27T06:00:00Z","identity":{"upn":"a@b.example"}"#;
+    for (tail, want) in [
+        (
+            r#","posture":{"mfa_enforced":"maybe"}}"#,
+            "posture.mfa_enforced is not a boolean",
+        ),
+        (
+            r#","schema_version":2}"#,
+            "schema_version 2 is not supported",
+        ),
+    ] {
+        let msg = error(&format!("{base}{tail}"));
+        assert!(msg.starts_with("identity inventory: "), "{msg}");
+        assert!(msg.contains(want), "{msg} should say {want}");
+    }
+    assert_eq!(
+        error(r#"{"type":"identity_inventory","collected_at":"2026-11-27T06:00:00Z"}"#),
+        "identity inventory: identity is missing"
+    );
+    assert_eq!(
+        error(r#"{"type":"identity_inventory","identity":{"upn":"a@b.example"}}"#),
+        "identity inventory: collected_at is missing"
+    );
+    assert_eq!(
+        error(
+            r#"{"type":"identity_inventory","collected_at":"2026-11-27T06:00:00Z","identity":{"upn":"a@b.example","groups":[1]}}"#
+        ),
+        "identity inventory: identity.groups[0] is not a string"
+    );
+}
+
 // Bad input
 
 #[test]

@@ -28,6 +28,7 @@ fn describe(p: Permission) -> &'static str {
         Permission::WorkIncidents => "work incidents",
         Permission::CommentIncidents => "comment on incidents",
         Permission::RetryDeliveries => "retry notification deliveries",
+        Permission::RunReadiness => "run the readiness assessment",
     }
 }
 
@@ -66,5 +67,15 @@ impl Service {
                 key: tenant.map_or_else(String::new, |t| t.slug.to_string()),
             }),
         }
+    }
+}
+
+/// Whether the principal speaks for the provider (the experts' side): the
+/// operator and provider roles. Only they see the experts' internal notes.
+pub(crate) fn is_provider_side(p: &Principal) -> bool {
+    match p {
+        Principal::Operator(_) => true,
+        Principal::User { role, .. } => role.is_provider(),
+        Principal::IngestKey { .. } => false,
     }
 }

@@ -16,6 +16,10 @@ use vigil_store::{IncidentActivity, IncidentComment, IncidentFilter, IncidentRec
 
 use crate::{Result, Service, ServiceError};
 
+/// The activity log's action for an internal comment (hidden from
+/// customer roles with the comment).
+const INTERNAL_COMMENT: &str = "internal_comment";
+
 /// Alerts grouped per round.
 const ROUND: u32 = 1000;
 
@@ -169,6 +173,7 @@ impl Service {
                 self.store
                     .save_correlation(&changed, &[], &activity, now, None)
                     .await?;
+                self.publish_correlation(&changed, &activity);
             }
         }
         Ok(())
@@ -226,6 +231,7 @@ impl Service {
         self.store
             .save_correlation(&changed, &placed, &activity, now, None)
             .await?;
+        self.publish_correlation(&changed, &activity);
         metrics::counter!("vigil_incident_alerts_placed_total").increment(placed.len() as u64);
         Ok(placed.len() as u64)
     }
@@ -268,7 +274,14 @@ impl Service {
                 alerts.push(alert);
             }
         }
-        let comments = self.store.comments(id).await?;
+        let mut comments = self.store.comments(id).await?;
+        let mut activity = activity;
+        if !crate::authz::is_provider_side(p) {
+            // The experts' internal notes, and their trace in the log,
+            // never reach the customer.
+            comments.retain(|c| !c.internal);
+            activity.retain(|a| a.action != INTERNAL_COMMENT);
+        }
         let verdicts = self
             .store
             .verdicts(tenant.id, &record.incident.entities)
@@ -430,6 +443,7 @@ impl Service {
         self.store
             .update_incident(&record, expected, &log, resolve, audit)
             .await?;
+        self.publish(crate::LiveEvent::incident(t.id, id));
         self.incident(p, tenant, id).await
     }
 
@@ -490,9 +504,11 @@ impl Service {
                 format!("incident:{}", merged.survivor),
                 serde_json::json!({"survivor": merged.survivor, "redirected": merged.redirected}),
             );
+            let both = [a, b];
             self.store
-                .save_correlation(&[a, b], &[], &activity, now, Some(audit))
+                .save_correlation(&both, &[], &activity, now, Some(audit))
                 .await?;
+            self.publish_correlation(&both, &activity);
         }
         self.incident(p, tenant, merged.survivor).await
     }
@@ -616,10 +632,12 @@ impl Service {
         self.store
             .save_correlation(&changed, &[(alert, id)], &activity, now, Some(audit))
             .await?;
+        self.publish_correlation(&changed, &activity);
         self.incident(p, tenant, id).await
     }
 
-    /// Comment on an incident (up to 30,000 characters).
+    /// Comment on an incident (up to 30,000 characters), for the customer
+    /// and the experts to see.
     pub async fn comment_incident(
         &self,
         p: &Principal,
@@ -627,9 +645,28 @@ impl Service {
         id: IncidentId,
         text: &str,
     ) -> Result<IncidentComment> {
+        self.add_comment(p, tenant, id, text, false).await
+    }
+
+    /// Comment on an incident; an `internal` comment is the experts' own
+    /// note: only provider roles may write one, and customer roles never
+    /// see it (nor its entry in the activity log).
+    pub async fn add_comment(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: IncidentId,
+        text: &str,
+        internal: bool,
+    ) -> Result<IncidentComment> {
         let t = self.load_tenant(tenant).await?;
         self.authorize(p, Permission::CommentIncidents, Some(&t), false)
             .await?;
+        if internal && !crate::authz::is_provider_side(p) {
+            return Err(ServiceError::Forbidden(
+                "write internal comments (the experts' own notes)",
+            ));
+        }
         let body = vigil_core::incident::CommentText::parse(text)
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         if self.store.incident(t.id, id).await?.is_none() {
@@ -645,12 +682,18 @@ impl Service {
             at: now,
             author: p.actor().to_text(),
             body: body.as_str().to_owned(),
+            internal,
         };
         let activity = IncidentActivity {
             incident: id,
             at: now,
             actor: comment.author.clone(),
-            action: "comment".into(),
+            action: if internal {
+                INTERNAL_COMMENT
+            } else {
+                "comment"
+            }
+            .into(),
             details: format!("{} characters", comment.body.chars().count()),
         };
         let audit = AuditEntry::new(
@@ -659,10 +702,27 @@ impl Service {
             "incident.comment",
             Some(t.id),
             format!("incident:{id}"),
-            serde_json::json!({"characters": comment.body.chars().count()}),
+            serde_json::json!({"characters": comment.body.chars().count(), "internal": internal}),
         );
         comment.id = self.store.add_comment(&comment, &activity, audit).await?;
+        let kind = if internal {
+            crate::LiveKind::InternalComment
+        } else {
+            crate::LiveKind::Comment
+        };
+        self.publish(crate::LiveEvent::new(t.id, kind, comment.id, Some(id)));
         Ok(comment)
+    }
+
+    /// An incident's comments as the caller may see them: customer roles
+    /// never get the experts' internal ones.
+    pub async fn incident_comments(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: IncidentId,
+    ) -> Result<Vec<IncidentComment>> {
+        Ok(self.incident(p, tenant, id).await?.comments)
     }
 }
 

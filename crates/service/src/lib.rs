@@ -15,8 +15,12 @@ mod error;
 mod identity;
 mod incidents;
 mod intake;
+mod live;
+mod messages;
 mod notify;
+mod onboarding;
 mod outbound;
+mod readiness;
 pub mod render;
 mod rules;
 mod sessions;
@@ -40,8 +44,12 @@ pub use incidents::{IncidentChange, IncidentView, MAX_INCIDENT_PAGE, ProcessNode
 pub use intake::{
     At, IngestOutcome, Intake, IntakeLimits, PurgeReport, Record, TelemetryStats, build_batch,
 };
+pub use live::{LiveDelivery, LiveEvent, LiveFeed, LiveItem, LiveKind};
+pub use messages::{InquiryView, MAX_INQUIRY_PAGE, MAX_MESSAGE_PAGE, MessageQuery};
 pub use notify::MAX_NOTIFICATION_PAGE;
+pub use onboarding::{Onboarding, OnboardingStep};
 pub use outbound::{Outbound, SendError};
+pub use readiness::{MAX_READINESS_PAGE, READINESS_INTERVAL, catalogue};
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use summaries::{SummaryView, draft_from};
@@ -49,7 +57,9 @@ pub use tasks::TaskView;
 pub use vigil_core::audit::Actor;
 pub use vigil_core::identity::Principal;
 pub use vigil_core::session::LoginPolicy;
-pub use vigil_store::{IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord};
+pub use vigil_store::{
+    IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord, InquiryFilter, MessageEntry,
+};
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
@@ -62,6 +72,7 @@ pub struct Service {
     intake: Arc<intake::IntakeState>,
     /// The address people reach Vigil at, for links in notifications.
     public_url: Arc<str>,
+    live: live::LiveBus,
 }
 
 /// Where links in notifications point unless configured otherwise.
@@ -75,6 +86,7 @@ impl Service {
             login_policy: LoginPolicy::default(),
             intake: Arc::new(intake::IntakeState::new(IntakeLimits::default())),
             public_url: Arc::from(DEFAULT_PUBLIC_URL),
+            live: live::LiveBus::new(),
         }
     }
 

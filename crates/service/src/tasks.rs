@@ -82,6 +82,7 @@ impl Service {
                 audit,
             )
             .await?;
+        self.publish(crate::LiveEvent::task(&task));
         Ok(task)
     }
 
@@ -170,6 +171,7 @@ impl Service {
         self.store
             .put_task(&task, &change, &p.actor().to_text(), audit)
             .await?;
+        self.publish(crate::LiveEvent::task(&task));
         if !to.is_open() {
             self.return_when_done(p, &t, task.incident_id).await?;
         }
@@ -217,6 +219,7 @@ impl Service {
         self.store
             .update_incident(&record, expected, &activity, false, audit)
             .await?;
+        self.publish(crate::LiveEvent::incident(t.id, incident));
         Ok(())
     }
 

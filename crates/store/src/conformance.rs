@@ -48,7 +48,9 @@ pub async fn run_all(store: &dyn Store) {
     intake_stores_each_event_once_and_replays_a_known_batch(store).await;
     detections_fold_into_deduplicated_alerts_and_leave_the_queue(store).await;
     rule_packs_replace_by_name_and_tuning_is_per_tenant(store).await;
+    crate::messages::conformance_check(store).await;
     notifications_queue_deliveries_that_come_due_and_keep_their_attempts(store).await;
+    readiness_reads_activity_and_snapshots_and_keeps_assessments_and_their_schedule(store).await;
     every_change_extends_one_verifiable_audit_chain(store).await;
     migrating_twice_applies_nothing_the_second_time(store).await;
 }
@@ -879,5 +881,226 @@ async fn notifications_queue_deliveries_that_come_due_and_keep_their_attempts(st
     assert_eq!(
         attempts,
         vec![(now, "failed".to_owned(), "connection refused".to_owned())]
+    );
+}
+
+async fn readiness_reads_activity_and_snapshots_and_keeps_assessments_and_their_schedule(
+    store: &dyn Store,
+) {
+    use vigil_core::readiness::{Assessment, Trigger};
+    use vigil_core::telemetry::{IntakeBatch, NewDeadLetter, NewEvent};
+    use vigil_core::{Entity, EntityKind as K};
+    let now = at("2026-11-27T12:00:00Z");
+    let t = tenant("readiness", now);
+    store
+        .insert_tenant(&t, entry("tenant.create", &t, now))
+        .await
+        .expect("tenant");
+    let ev =
+        |n: u32, time: &str, shape: &'static str, service: &str, entities: Vec<Entity>| NewEvent {
+            time: at(time),
+            shape,
+            product: Some(
+                if shape.ends_with("inventory") {
+                    "vigil"
+                } else {
+                    "windows"
+                }
+                .into(),
+            ),
+            service: Some(service.into()),
+            category: None,
+            content_hash: format!("readiness-{n}"),
+            flags: 0,
+            raw: format!(r#"{{"n":{n}}}"#),
+            entities,
+        };
+    let dev = |h: &str| Entity::new(K::Device, h);
+    let batch = IntakeBatch {
+        idempotency_key: None,
+        events: vec![
+            ev(
+                1,
+                "2026-11-27T11:00:00Z",
+                "windows_evtx",
+                "sysmon",
+                vec![
+                    dev("ws1"),
+                    Entity::new(K::Process, "c:\\windows\\cmd.exe"),
+                    Entity::new(K::User, "corp\\alice"),
+                ],
+            ),
+            ev(
+                2,
+                "2026-11-27T11:30:00Z",
+                "windows_evtx",
+                "sysmon",
+                vec![
+                    dev("ws1"),
+                    Entity::new(K::Process, "c:\\windows\\notepad.exe"),
+                ],
+            ),
+            ev(
+                3,
+                "2026-11-24T08:00:00Z",
+                "windows_evtx",
+                "security",
+                vec![dev("ws2")],
+            ),
+            // Dated an hour ahead of its receipt: a skewed clock.
+            ev(
+                4,
+                "2026-11-27T13:00:00Z",
+                "windows_evtx",
+                "security",
+                vec![dev("ws3")],
+            ),
+            ev(
+                5,
+                "2026-11-26T06:00:00Z",
+                "device_inventory",
+                "inventory",
+                vec![dev("ws9")],
+            ),
+            ev(
+                6,
+                "2026-11-27T06:00:00Z",
+                "device_inventory",
+                "inventory",
+                vec![dev("ws9")],
+            ),
+            ev(
+                7,
+                "2026-11-27T06:00:00Z",
+                "identity_inventory",
+                "identity_inventory",
+                vec![
+                    Entity::new(K::User, "alice@corp.example"),
+                    Entity::new(K::User, "corp\\alice"),
+                ],
+            ),
+        ],
+        dead_letters: vec![NewDeadLetter::new("api:events", "line 1: not JSON", b"{x")],
+    };
+    store
+        .commit_intake(t.id, now, &batch)
+        .await
+        .expect("intake");
+    let windows = crate::FactWindows {
+        activity_since: at("2026-10-28T12:00:00Z"),
+        day_start: at("2026-11-26T12:00:00Z"),
+        identity_since: at("2026-11-20T12:00:00Z"),
+        snapshot_since: at("2026-10-28T12:00:00Z"),
+    };
+    let f = store.readiness_facts(t.id, windows).await.expect("facts");
+    let sysmon = f
+        .streams
+        .iter()
+        .find(|s| s.service.as_deref() == Some("sysmon") && s.entity.is_none())
+        .expect("sysmon stream");
+    assert_eq!(
+        (sysmon.events_last_day, sysmon.last_event),
+        (2, at("2026-11-27T11:30:00Z"))
+    );
+    let process = f
+        .streams
+        .iter()
+        .find(|s| s.entity.as_deref() == Some("process"))
+        .expect("process stream");
+    assert_eq!(process.events_last_day, 2);
+    let security = f
+        .streams
+        .iter()
+        .find(|s| s.service.as_deref() == Some("security") && s.entity.is_none())
+        .expect("security stream");
+    assert_eq!(
+        security.events_last_day, 1,
+        "the 3-day-old event is outside the day"
+    );
+    assert!(
+        f.streams.iter().all(|s| !s.shape.ends_with("inventory")),
+        "snapshots are not activity"
+    );
+    let devices: Vec<&str> = f.devices.iter().map(|(d, _)| d.as_str()).collect();
+    assert_eq!(
+        devices,
+        ["ws1", "ws2", "ws3"],
+        "ws9 only appears in inventory"
+    );
+    assert_eq!(f.devices[0].1, at("2026-11-27T11:30:00Z"));
+    assert_eq!(
+        f.users,
+        [("corp\\alice".to_owned(), at("2026-11-27T11:00:00Z"))]
+    );
+    assert_eq!(f.clock_ahead, [("ws3".to_owned(), 3600)]);
+    assert_eq!((f.events_last_day, f.dead_letters_last_day), (5, 1));
+    assert_eq!(
+        f.device_snapshots,
+        [r#"{"n":6}"#],
+        "the newest snapshot of ws9"
+    );
+    assert_eq!(
+        f.identity_snapshots,
+        [r#"{"n":7}"#],
+        "once, though it names two users"
+    );
+
+    // Assessments, newest first; the schedule and what was notified.
+    assert!(
+        store
+            .due_assessments(now)
+            .await
+            .expect("due")
+            .contains(&t.id),
+        "never run is due"
+    );
+    let first = Assessment::new(t.id, now, Trigger::OnDemand, Vec::new());
+    store
+        .save_assessment(
+            &first,
+            at("2026-11-28T12:00:00Z"),
+            Some(&["a".to_owned()]),
+            entry("readiness.run", &t, now),
+        )
+        .await
+        .expect("save");
+    let later = at("2026-11-28T12:00:00Z");
+    let second = Assessment::new(t.id, later, Trigger::Schedule, Vec::new());
+    store
+        .save_assessment(
+            &second,
+            at("2026-11-29T12:00:00Z"),
+            None,
+            entry("readiness.run", &t, later),
+        )
+        .await
+        .expect("save");
+    let all = store.assessments(t.id, None, 10).await.expect("history");
+    assert_eq!(
+        all.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [second.id, first.id]
+    );
+    assert_eq!(all[1], first);
+    let older = store
+        .assessments(t.id, Some(second.id), 10)
+        .await
+        .expect("page");
+    assert_eq!(older.len(), 1);
+    let state = store.readiness_state(t.id).await.expect("state");
+    assert_eq!(state.next_due, Some(at("2026-11-29T12:00:00Z")));
+    assert_eq!(state.notified, ["a"], "kept when not given");
+    assert!(
+        !store
+            .due_assessments(later)
+            .await
+            .expect("due")
+            .contains(&t.id)
+    );
+    assert!(
+        store
+            .due_assessments(at("2026-11-29T12:00:00Z"))
+            .await
+            .expect("due")
+            .contains(&t.id)
     );
 }

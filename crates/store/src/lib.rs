@@ -12,6 +12,7 @@
 
 pub mod conformance;
 mod error;
+mod messages;
 mod migrate;
 pub mod sqlite;
 
@@ -26,6 +27,7 @@ use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, StoredEvent};
 use vigil_core::tenant::{Tenant, TenantSlug};
 
 pub use error::StoreError;
+pub use messages::{InquiryFilter, MessageEntry, MessageFilter, MessageStore};
 pub use migrate::{Migration, MigrationReport};
 pub use sqlite::SqliteStore;
 
@@ -359,6 +361,8 @@ pub struct IncidentComment {
     pub at: vigil_core::Timestamp,
     pub author: String,
     pub body: String,
+    /// The experts' own note: never shown to customer roles.
+    pub internal: bool,
 }
 
 /// Which incidents to list, newest activity first.
@@ -563,6 +567,83 @@ pub trait NotificationStore: Send + Sync {
     ) -> Result<Vec<(vigil_core::Timestamp, String, String)>>;
 }
 
+/// The time bounds of what a readiness assessment reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactWindows {
+    /// Activity (streams, devices, clock skew) from this time on.
+    pub activity_since: vigil_core::Timestamp,
+    /// "The last day" starts here.
+    pub day_start: vigil_core::Timestamp,
+    /// Identities seen in telemetry from this time on.
+    pub identity_since: vigil_core::Timestamp,
+    /// Inventory and posture snapshots from this time on.
+    pub snapshot_since: vigil_core::Timestamp,
+}
+
+/// What the store knows that the readiness assessment reads (the
+/// inventory shapes are left out of activity: a snapshot is not telemetry
+/// from the device).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadinessFacts {
+    /// Per shape and logsource, and per endpoint entity kind (`process`,
+    /// `ip`, `file`).
+    pub streams: Vec<vigil_core::readiness::StreamActivity>,
+    /// Device entity → newest event naming it.
+    pub devices: Vec<(String, vigil_core::Timestamp)>,
+    /// User entity → newest event naming it.
+    pub users: Vec<(String, vigil_core::Timestamp)>,
+    /// Device → most seconds its events were dated ahead of their receipt
+    /// (only devices ahead at all).
+    pub clock_ahead: Vec<(String, i64)>,
+    pub events_last_day: u64,
+    pub dead_letters_last_day: u64,
+    /// The newest `device_inventory` record of each device, as received.
+    pub device_snapshots: Vec<String>,
+    /// The newest `identity_inventory` record of each identity, as received.
+    pub identity_snapshots: Vec<String>,
+}
+
+/// Readiness assessments, their schedule and the regressions notified.
+#[async_trait]
+pub trait ReadinessStore: Send + Sync {
+    /// Everything the assessment reads from telemetry, for one tenant.
+    async fn readiness_facts(
+        &self,
+        tenant: TenantId,
+        windows: FactWindows,
+    ) -> Result<ReadinessFacts>;
+
+    /// Keep an assessment, set the tenant's next due time and (if given)
+    /// the failing checks notified so far, with the audit record, in one
+    /// transaction.
+    async fn save_assessment(
+        &self,
+        assessment: &vigil_core::readiness::Assessment,
+        next_due: vigil_core::Timestamp,
+        notified: Option<&[String]>,
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// A tenant's assessments, newest first, at most `limit`, older than
+    /// `before` if given.
+    async fn assessments(
+        &self,
+        tenant: TenantId,
+        before: Option<vigil_core::readiness::AssessmentId>,
+        limit: u32,
+    ) -> Result<Vec<vigil_core::readiness::Assessment>>;
+
+    /// A tenant's schedule and notified regressions (default: never run).
+    async fn readiness_state(
+        &self,
+        tenant: TenantId,
+    ) -> Result<vigil_core::readiness::ReadinessState>;
+
+    /// Tenants in onboarding, monitoring or live whose scheduled
+    /// assessment is due at `now` (never run counts as due).
+    async fn due_assessments(&self, now: vigil_core::Timestamp) -> Result<Vec<TenantId>>;
+}
+
 /// Held while this process runs detection.
 pub struct DetectionLease(#[allow(dead_code)] Box<dyn std::any::Any + Send + Sync>);
 
@@ -582,7 +663,9 @@ pub trait Store:
     + TelemetryStore
     + RuleStore
     + IncidentStore
+    + MessageStore
     + NotificationStore
+    + ReadinessStore
     + std::fmt::Debug
 {
     /// Apply pending migrations; refuse a database from a newer Vigil.

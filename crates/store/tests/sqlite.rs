@@ -32,7 +32,7 @@ async fn migrations_from_an_empty_database_create_every_table() {
         report.applied, files,
         "every migration file is applied, in order"
     );
-    assert_eq!(report.version, files.len() as i64);
+    assert_eq!(Some(report.version), files.last().map(|f| f.0));
     assert!(
         store
             .list_tenants()
@@ -71,7 +71,7 @@ async fn a_database_from_a_newer_schema_is_refused() {
                 found: 999,
                 supported,
                 ..
-            } if supported == migration_files().len() as i64
+            } if Some(supported) == migration_files().last().map(|f| f.0)
         ),
         "{err}"
     );
@@ -96,8 +96,14 @@ fn migration_files() -> Vec<(i64, String)> {
         })
         .collect();
     files.sort();
-    for (i, (n, _)) in files.iter().enumerate() {
-        assert_eq!(*n, i as i64 + 1, "migrations are numbered without gaps");
+    // Numbers are handed out per branch, so a branch may leave a gap
+    // that a later merge fills; each number is still used once.
+    for pair in files.windows(2) {
+        assert!(
+            pair[0].0 < pair[1].0,
+            "migration {} is used twice",
+            pair[1].0
+        );
     }
     files
 }

@@ -5,7 +5,7 @@
 //!
 //! | from        | to                        | guard                                        |
 //! |-------------|---------------------------|----------------------------------------------|
-//! | onboarding  | monitoring                | (readiness gate added by the onboarding flow) |
+//! | onboarding  | monitoring                | no blocking readiness failure (see below)    |
 //! | onboarding  | offboarding               | onboarding abandoned                          |
 //! | monitoring  | live                      | the learning period has elapsed               |
 //! | monitoring  | offboarding               |                                              |
@@ -15,7 +15,9 @@
 //!
 //! `deleted` is final. A time guard can be lifted with an override reason,
 //! which the caller records in the audit log; the shape of the lifecycle
-//! cannot be overridden.
+//! cannot be overridden. The readiness gate ([`ReadinessGate`], given by
+//! the service from a fresh assessment) can be lifted only by a provider
+//! admin, also with a reason.
 
 use std::fmt;
 use std::str::FromStr;
@@ -123,6 +125,25 @@ pub enum TransitionError {
     GracePeriod { days: u32, until: Timestamp },
     #[error("an override reason must not be blank")]
     BlankOverrideReason,
+    #[error(
+        "the readiness assessment has blocking failures: {}; fix them and re-run it, or a provider admin may override with a reason",
+        .failing.join(", ")
+    )]
+    NotReady { failing: Vec<String> },
+    #[error(
+        "the readiness assessment has blocking failures: {}; only a provider admin may override them",
+        .failing.join(", ")
+    )]
+    OverrideNotAllowed { failing: Vec<String> },
+}
+
+/// What the readiness assessment says about moving to `monitoring`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReadinessGate {
+    /// The ids of the blocking checks that fail (empty: ready).
+    pub blocking_failures: Vec<String>,
+    /// Whether the acting principal may override a failing gate.
+    pub may_override: bool,
 }
 
 fn allowed(from: Lifecycle) -> String {
@@ -140,6 +161,7 @@ pub(super) fn check(
     to: Lifecycle,
     now: Timestamp,
     override_reason: Option<&str>,
+    gate: Option<&ReadinessGate>,
 ) -> Result<(), TransitionError> {
     let from = tenant.lifecycle;
     if from == to {
@@ -156,6 +178,19 @@ pub(super) fn check(
     let days_after =
         |days: u32| tenant.lifecycle_since + SignedDuration::from_hours(24 * i64::from(days));
     match (from, to) {
+        (Lifecycle::Onboarding, Lifecycle::Monitoring) => {
+            if let Some(gate) = gate
+                && !gate.blocking_failures.is_empty()
+            {
+                let failing = gate.blocking_failures.clone();
+                if !overridden {
+                    return Err(TransitionError::NotReady { failing });
+                }
+                if !gate.may_override {
+                    return Err(TransitionError::OverrideNotAllowed { failing });
+                }
+            }
+        }
         (Lifecycle::Monitoring, Lifecycle::Live) if !overridden => {
             let days = tenant.settings.learning_period_days;
             let until = days_after(days);
@@ -281,6 +316,45 @@ mod tests {
         )
         .expect("override");
         assert_eq!(t.lifecycle, Lifecycle::Live);
+    }
+
+    #[test]
+    fn monitoring_waits_for_readiness_and_only_a_provider_admin_overrides_it() {
+        let gate = |may_override| ReadinessGate {
+            blocking_failures: vec!["settings.incident_contact".into()],
+            may_override,
+        };
+        let mut t = tenant_in(Lifecycle::Onboarding, "2026-01-01T00:00:00Z");
+        let now = at("2026-01-02T00:00:00Z");
+        let err = t
+            .transition_gated(Lifecycle::Monitoring, now, None, Some(&gate(true)))
+            .expect_err("not ready");
+        assert!(
+            err.to_string().contains("settings.incident_contact"),
+            "{err}"
+        );
+        let err = t
+            .transition_gated(
+                Lifecycle::Monitoring,
+                now,
+                Some("pilot"),
+                Some(&gate(false)),
+            )
+            .expect_err("not a provider admin");
+        assert!(matches!(err, TransitionError::OverrideNotAllowed { .. }));
+        assert_eq!(t.lifecycle, Lifecycle::Onboarding);
+        t.transition_gated(Lifecycle::Monitoring, now, Some("pilot"), Some(&gate(true)))
+            .expect("overridden");
+        assert_eq!(t.lifecycle, Lifecycle::Monitoring);
+        let mut ready = tenant_in(Lifecycle::Onboarding, "2026-01-01T00:00:00Z");
+        ready
+            .transition_gated(
+                Lifecycle::Monitoring,
+                now,
+                None,
+                Some(&ReadinessGate::default()),
+            )
+            .expect("ready");
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod sla;
 use std::fmt;
 
 pub use change::{AppliedChange, SettingChange};
-pub use lifecycle::{Lifecycle, ParseLifecycleError, TransitionError};
+pub use lifecycle::{Lifecycle, ParseLifecycleError, ReadinessGate, TransitionError};
 pub use settings::{
     AssetKind, AssetRef, Channel, ChannelKind, Contact, ContactKind, Coverage, IrProvider,
     ResponseAuthorisation, Secret, SettingsError, TenantSettings, WebhookFormat,
@@ -59,7 +59,20 @@ impl Tenant {
         now: Timestamp,
         override_reason: Option<&str>,
     ) -> Result<(), TransitionError> {
-        lifecycle::check(self, to, now, override_reason)?;
+        self.transition_gated(to, now, override_reason, None)
+    }
+
+    /// [`Tenant::transition`] with what the readiness assessment says
+    /// (`None`: not consulted): `onboarding` → `monitoring` needs no
+    /// blocking failure, or an override by one who may.
+    pub fn transition_gated(
+        &mut self,
+        to: Lifecycle,
+        now: Timestamp,
+        override_reason: Option<&str>,
+        gate: Option<&ReadinessGate>,
+    ) -> Result<(), TransitionError> {
+        lifecycle::check(self, to, now, override_reason, gate)?;
         self.lifecycle = to;
         self.lifecycle_since = now;
         self.touch(now);

@@ -11,6 +11,7 @@
 //! | `winlog`                                      | [`Shape::WindowsEcs`]      |
 //! | `Records` or `records` (an array)             | a batch: each element alone|
 //! | `type` = `"device_inventory"`                 | [`Shape::DeviceInventory`] |
+//! | `type` = `"identity_inventory"`               | [`Shape::IdentityInventory`] |
 //! | `category` ending in `SignInLogs`             | [`Shape::EntraSignIn`]     |
 //! | `createdDateTime` and `userPrincipalName`     | [`Shape::EntraSignIn`]     |
 //! | `eventType` and `published`                   | [`Shape::OktaSystemLog`]   |
@@ -24,6 +25,7 @@ mod cloudtrail;
 mod entity;
 mod entra;
 mod fields;
+mod identity_inventory;
 mod inventory;
 mod m365;
 mod okta;
@@ -58,10 +60,12 @@ pub enum Shape {
     M365Audit,
     /// Vigil's device inventory and posture snapshot.
     DeviceInventory,
+    /// Vigil's identity inventory and posture snapshot.
+    IdentityInventory,
 }
 
 impl Shape {
-    pub const ALL: [Shape; 7] = [
+    pub const ALL: [Shape; 8] = [
         Shape::WindowsEvtx,
         Shape::WindowsEcs,
         Shape::EntraSignIn,
@@ -69,6 +73,7 @@ impl Shape {
         Shape::CloudTrail,
         Shape::M365Audit,
         Shape::DeviceInventory,
+        Shape::IdentityInventory,
     ];
 
     /// A stable machine name (`windows_evtx`, `cloudtrail`, …).
@@ -81,6 +86,7 @@ impl Shape {
             Shape::CloudTrail => "cloudtrail",
             Shape::M365Audit => "m365_audit",
             Shape::DeviceInventory => "device_inventory",
+            Shape::IdentityInventory => "identity_inventory",
         }
     }
 
@@ -94,6 +100,7 @@ impl Shape {
             Shape::CloudTrail => "CloudTrail",
             Shape::M365Audit => "Microsoft 365 audit record",
             Shape::DeviceInventory => "device inventory",
+            Shape::IdentityInventory => "identity inventory",
         }
     }
 }
@@ -286,6 +293,7 @@ fn decode_one(value: &Value) -> Result<Decoded, DecodeError> {
     };
     match probe::classify(map) {
         Some(Shape::DeviceInventory) => inventory::decode(map),
+        Some(Shape::IdentityInventory) => identity_inventory::decode(map),
         Some(Shape::EntraSignIn) => entra::decode(map),
         Some(Shape::OktaSystemLog) => okta::decode(map),
         Some(Shape::CloudTrail) => cloudtrail::decode(map),

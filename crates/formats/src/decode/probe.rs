@@ -209,6 +209,9 @@ pub(super) fn classify(map: &Map<String, Value>) -> Option<Shape> {
     if text("type") == Some("device_inventory") {
         return Some(Shape::DeviceInventory);
     }
+    if text("type") == Some("identity_inventory") {
+        return Some(Shape::IdentityInventory);
+    }
     let category = text("category").or_else(|| text("Category"));
     if category.is_some_and(|c| c.to_ascii_lowercase().ends_with("signinlogs")) {
         return Some(Shape::EntraSignIn);
@@ -241,7 +244,7 @@ pub(super) fn looked_for(map: &Map<String, Value>) -> String {
     };
     format!(
         "found {found}; looked for Event (Windows, evtx_dump), winlog (Windows, Winlogbeat/ECS), \
-         Records or records (a batch), type \"device_inventory\", category \"SignInLogs\" or \
+         Records or records (a batch), type \"device_inventory\" or \"identity_inventory\", category \"SignInLogs\" or \
          createdDateTime with userPrincipalName (Entra ID sign-in), eventType with published \
          (Okta), eventSource with eventName and eventTime (CloudTrail), Workload with Operation \
          and CreationTime (Microsoft 365 audit)"

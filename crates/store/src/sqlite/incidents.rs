@@ -206,12 +206,13 @@ impl SqliteStore {
     ) -> Result<i64> {
         let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO incident_comments (incident_id, at, author, body) VALUES (?, ?, ?, ?) RETURNING id",
+            "INSERT INTO incident_comments (incident_id, at, author, body, internal) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(c.incident.to_string())
         .bind(to_micros(c.at))
         .bind(&c.author)
         .bind(&c.body)
+        .bind(i64::from(c.internal))
         .fetch_one(&mut *tx)
         .await?;
         insert_activity(&mut tx, activity).await?;
@@ -347,7 +348,7 @@ impl SqliteStore {
 
     pub(super) async fn comments_impl(&self, incident: IncidentId) -> Result<Vec<IncidentComment>> {
         let rows = sqlx::query(
-            "SELECT id, incident_id, at, author, body FROM incident_comments WHERE incident_id = ? ORDER BY id",
+            "SELECT id, incident_id, at, author, body, internal FROM incident_comments WHERE incident_id = ? ORDER BY id",
         )
         .bind(incident.to_string())
         .fetch_all(&self.pool)
@@ -361,6 +362,7 @@ impl SqliteStore {
                     at: ts(r, "at")?,
                     author: r.try_get("author")?,
                     body: r.try_get("body")?,
+                    internal: r.try_get::<i64, _>("internal")? != 0,
                 })
             })
             .collect()

@@ -70,6 +70,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../../migrations/sqlite/0013_notifications.sql"),
     },
+    Migration {
+        version: 15,
+        name: "messages",
+        sql: include_str!("../../migrations/sqlite/0015_messages.sql"),
+    },
+    Migration {
+        version: 17,
+        name: "readiness",
+        sql: include_str!("../../migrations/sqlite/0017_readiness.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

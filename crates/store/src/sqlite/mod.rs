@@ -4,8 +4,10 @@ mod alerts;
 mod audit;
 mod identity;
 mod incidents;
+mod messages;
 mod migrations;
 mod notifications;
+mod readiness;
 mod rules;
 mod session;
 mod tasks;
@@ -433,5 +435,50 @@ impl crate::NotificationStore for SqliteStore {
         delivery: vigil_core::notification::DeliveryId,
     ) -> Result<Vec<(vigil_core::Timestamp, String, String)>> {
         self.delivery_attempts_impl(delivery).await
+    }
+}
+
+#[async_trait]
+impl crate::ReadinessStore for SqliteStore {
+    async fn readiness_facts(
+        &self,
+        tenant: vigil_core::TenantId,
+        windows: crate::FactWindows,
+    ) -> Result<crate::ReadinessFacts> {
+        self.readiness_facts_impl(tenant, windows).await
+    }
+
+    async fn save_assessment(
+        &self,
+        assessment: &vigil_core::readiness::Assessment,
+        next_due: vigil_core::Timestamp,
+        notified: Option<&[String]>,
+        audit: vigil_core::audit::AuditEntry,
+    ) -> Result<vigil_core::audit::AuditRecord> {
+        self.save_assessment_impl(assessment, next_due, notified, audit)
+            .await
+    }
+
+    async fn assessments(
+        &self,
+        tenant: vigil_core::TenantId,
+        before: Option<vigil_core::readiness::AssessmentId>,
+        limit: u32,
+    ) -> Result<Vec<vigil_core::readiness::Assessment>> {
+        self.assessments_impl(tenant, before, limit).await
+    }
+
+    async fn readiness_state(
+        &self,
+        tenant: vigil_core::TenantId,
+    ) -> Result<vigil_core::readiness::ReadinessState> {
+        self.readiness_state_impl(tenant).await
+    }
+
+    async fn due_assessments(
+        &self,
+        now: vigil_core::Timestamp,
+    ) -> Result<Vec<vigil_core::TenantId>> {
+        self.due_assessments_impl(now).await
     }
 }

@@ -43,7 +43,7 @@ pub(super) fn decode_event(row: &SqliteRow) -> Result<StoredEvent> {
 }
 
 /// The record as received: decompressed, or as stored by older versions.
-fn raw_of(row: &SqliteRow) -> Result<String> {
+pub(super) fn raw_of(row: &SqliteRow) -> Result<String> {
     let packed: Option<Vec<u8>> = row.try_get("raw_lz4")?;
     match packed {
         Some(bytes) => {
@@ -58,7 +58,7 @@ fn raw_of(row: &SqliteRow) -> Result<String> {
 /// Shapes are a closed set of names; anything else reads back as
 /// `unknown` rather than failing.
 fn static_shape(s: &str) -> &'static str {
-    const SHAPES: [&str; 7] = [
+    const SHAPES: [&str; 8] = [
         "windows_evtx",
         "windows_ecs",
         "entra_signin",
@@ -66,6 +66,7 @@ fn static_shape(s: &str) -> &'static str {
         "cloudtrail",
         "m365_audit",
         "device_inventory",
+        "identity_inventory",
     ];
     SHAPES.into_iter().find(|k| *k == s).unwrap_or("unknown")
 }

@@ -62,6 +62,19 @@ pub async fn run(
                 .await;
         })
     };
+    // Readiness assessments come due daily per tenant (the due time is in
+    // the store); looking for due ones is one cheap query.
+    let (stop_readiness, readiness_stopped) = tokio::sync::oneshot::channel::<()>();
+    let readiness = {
+        let service = service.clone();
+        tokio::spawn(async move {
+            service
+                .run_readiness_schedule(std::time::Duration::from_secs(300), async {
+                    let _ = readiness_stopped.await;
+                })
+                .await;
+        })
+    };
     let app = vigil_api::app_with(service, options);
     axum::serve(
         listener,
@@ -73,9 +86,11 @@ pub async fn run(
     let _ = stop_detection.send(());
     let _ = stop_purge.send(());
     let _ = stop_notify.send(());
+    let _ = stop_readiness.send(());
     let _ = worker.await;
     let _ = purge.await;
     let _ = notifier.await;
+    let _ = readiness.await;
     tracing::info!("stopped");
     Ok(())
 }
