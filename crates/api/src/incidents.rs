@@ -180,7 +180,7 @@ fn view_json(view: &vigil_service::IncidentView) -> Value {
     v
 }
 
-fn incident_id(id: &str) -> Result<vigil_core::incident::IncidentId, ApiError> {
+pub(crate) fn incident_id(id: &str) -> Result<vigil_core::incident::IncidentId, ApiError> {
     id.parse().map_err(|_| {
         ApiError::new(
             StatusCode::NOT_FOUND,

@@ -24,6 +24,7 @@ pub mod openapi;
 mod paging;
 mod portal;
 mod readiness;
+mod sla;
 mod telemetry;
 mod tenants;
 
@@ -218,6 +219,18 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "/tenants/{tenant}/incidents/{id}/response/publish",
             post(incidents::publish_response),
         ),
+        // After publishing: acknowledging needs a published response.
+        (
+            "POST",
+            "/tenants/{tenant}/incidents/{id}/response/acknowledge",
+            post(sla::acknowledge),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/incidents/{id}/sla",
+            get(sla::incident_sla),
+        ),
+        ("GET", "/tenants/{tenant}/sla/breaches", get(sla::breaches)),
         (
             "POST",
             "/tenants/{tenant}/incidents/{id}/tags",

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::{
     audit, conversations, identity, incidents, ingest, live, me, message_centre, notifications,
-    readiness, telemetry, tenants,
+    readiness, sla, telemetry, tenants,
 };
 
 #[derive(Debug, OpenApi)]
@@ -78,6 +78,9 @@ use crate::{
         message_centre::list_csv,
         message_centre::mark_read,
         live::stream,
+        sla::acknowledge,
+        sla::incident_sla,
+        sla::breaches,
         ingest::events::ingest,
         ingest::bulk::ingest,
         ingest::hec::event,

@@ -286,6 +286,8 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
         | ("GET", "/tenants/{tenant}/incidents/{id}/timeline")
         | ("GET", "/tenants/{tenant}/incidents/{id}/process-tree")
         | ("GET", "/tenants/{tenant}/incidents/{id}/related")
+        | ("GET", "/tenants/{tenant}/incidents/{id}/sla")
+        | ("GET", "/tenants/{tenant}/sla/breaches")
         | ("GET", "/tenants/{tenant}/telemetry") => match () {
             () if hidden => StatusCode::NOT_FOUND,
             () => StatusCode::OK,
@@ -343,6 +345,14 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
         ("POST", "/tenants/{tenant}/incidents/{id}/response/publish") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
             "provider_admin" | "analyst" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        },
+        // The response was published just before (its route comes first):
+        // only the customer's admins and responders acknowledge, again and
+        // again alike.
+        ("POST", "/tenants/{tenant}/incidents/{id}/response/acknowledge") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "customer_admin" | "customer_responder" => StatusCode::OK,
             _ => StatusCode::FORBIDDEN,
         },
         ("POST", "/tenants/{tenant}/incidents/{id}/tasks") => match who {
@@ -496,6 +506,7 @@ fn body_for(path: &str, n: usize) -> String {
             r#"{"summary":{"what_happened":"Trail stopped by mallory.","scope_and_impact":"","root_cause":""}}"#.to_owned()
         }
         "/tenants/{tenant}/incidents/{id}/response/publish"
+        | "/tenants/{tenant}/incidents/{id}/response/acknowledge"
         | "/tenants/{tenant}/incidents/{id}/summary/draft"
         | "/tenants/{tenant}/incidents/{id}/summary/publish"
         | "/tenants/{tenant}/notifications/deliveries/{id}/retry" => String::new(),

@@ -204,10 +204,13 @@ pub enum Permission {
     RetryDeliveries,
     /// Run the readiness assessment on demand (reading it is `ReadTenant`).
     RunReadiness,
+    /// Acknowledge a published response: the customer's admins and
+    /// responders (it stops the SLA's acknowledge timer).
+    AcknowledgeResponse,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::ReadTenant,
         Permission::CreateTenant,
         Permission::EditCustomerSettings,
@@ -225,6 +228,7 @@ impl Permission {
         Permission::CommentIncidents,
         Permission::RetryDeliveries,
         Permission::RunReadiness,
+        Permission::AcknowledgeResponse,
     ];
 }
 
@@ -304,6 +308,7 @@ pub fn authorize(p: &Principal, perm: Permission, tenant: Option<TenantId>) -> D
             role,
             R::ProviderAdmin | R::Analyst | R::CustomerAdmin | R::CustomerResponder
         ),
+        P::AcknowledgeResponse => matches!(role, R::CustomerAdmin | R::CustomerResponder),
     };
     if allowed {
         Decision::Allow {

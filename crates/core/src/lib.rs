@@ -21,6 +21,7 @@ pub mod rules;
 pub mod session;
 pub mod severity;
 pub mod signature;
+pub mod sla;
 pub mod summary;
 pub mod task;
 pub mod telemetry;

@@ -29,6 +29,9 @@ fn describe(p: Permission) -> &'static str {
         Permission::CommentIncidents => "comment on incidents",
         Permission::RetryDeliveries => "retry notification deliveries",
         Permission::RunReadiness => "run the readiness assessment",
+        Permission::AcknowledgeResponse => {
+            "acknowledge a response (the customer's admins and responders do)"
+        }
     }
 }
 

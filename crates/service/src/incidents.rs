@@ -711,6 +711,8 @@ impl Service {
             crate::LiveKind::Comment
         };
         self.publish(crate::LiveEvent::new(t.id, kind, comment.id, Some(id)));
+        self.acknowledged_by_action(p, &t, id, vigil_core::sla::StopReason::Comment)
+            .await?;
         Ok(comment)
     }
 

@@ -127,6 +127,9 @@ impl Service {
         let message = self.message(p, &t, Thread::Incident(id), body);
         let audit = self.message_audit(p, &t, &message);
         self.store.insert_message(&message, None, audit).await?;
+        // The customer answering in the chat acknowledges the response.
+        self.acknowledged_by_action(p, &t, id, vigil_core::sla::StopReason::Comment)
+            .await?;
         self.after_message(&t, &message, &format!("incident {id}"), Some(id))
             .await;
         Ok(message)

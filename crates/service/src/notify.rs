@@ -22,6 +22,47 @@ impl Service {
     /// contacts, channels or users for its audience) is still recorded, so
     /// the gap shows in the delivery log.
     pub async fn notify(&self, tenant: &Tenant, n: NewNotification) -> Result<NotificationId> {
+        let (notification, deliveries) = self.prepare_notification(tenant, n).await?;
+        let held = deliveries
+            .iter()
+            .filter(|d| d.status == DeliveryStatus::Held)
+            .count();
+        let audit = AuditEntry::new(
+            notification.created_at,
+            &Actor::System,
+            "notification.queue",
+            Some(tenant.id),
+            format!("notification:{}", notification.id),
+            json!({
+                "kind": notification.kind,
+                "incident": notification.incident,
+                "deliveries": deliveries.len(),
+                "held": held,
+            }),
+        );
+        self.store
+            .queue_notification(&notification, &deliveries, audit)
+            .await?;
+        tracing::info!(
+            tenant = %tenant.slug,
+            kind = %notification.kind,
+            deliveries = deliveries.len(),
+            held,
+            "notification queued"
+        );
+        Ok(notification.id)
+    }
+}
+
+impl Service {
+    /// A notification and its deliveries, planned but not stored: for
+    /// callers that queue it in the same transaction as another change
+    /// (the SLA engine). [`Service::notify`] is this plus the store.
+    pub(crate) async fn prepare_notification(
+        &self,
+        tenant: &Tenant,
+        n: NewNotification,
+    ) -> Result<(Notification, Vec<Delivery>)> {
         if n.subject.trim().is_empty() {
             return Err(ServiceError::Invalid("notification subject: empty".into()));
         }
@@ -76,34 +117,7 @@ impl Service {
                     updated_at: now,
                 })
                 .collect();
-        let held = deliveries
-            .iter()
-            .filter(|d| d.status == DeliveryStatus::Held)
-            .count();
-        let audit = AuditEntry::new(
-            now,
-            &Actor::System,
-            "notification.queue",
-            Some(tenant.id),
-            format!("notification:{}", notification.id),
-            json!({
-                "kind": notification.kind,
-                "incident": notification.incident,
-                "deliveries": deliveries.len(),
-                "held": held,
-            }),
-        );
-        self.store
-            .queue_notification(&notification, &deliveries, audit)
-            .await?;
-        tracing::info!(
-            tenant = %tenant.slug,
-            kind = %notification.kind,
-            deliveries = deliveries.len(),
-            held,
-            "notification queued"
-        );
-        Ok(notification.id)
+        Ok((notification, deliveries))
     }
 }
 

@@ -172,6 +172,13 @@ impl Service {
             .put_task(&task, &change, &p.actor().to_text(), audit)
             .await?;
         self.publish(crate::LiveEvent::task(&task));
+        self.acknowledged_by_action(
+            p,
+            &t,
+            task.incident_id,
+            vigil_core::sla::StopReason::TaskAction,
+        )
+        .await?;
         if !to.is_open() {
             self.return_when_done(p, &t, task.incident_id).await?;
         }
@@ -190,6 +197,14 @@ impl Service {
         if tasks.iter().any(|t| t.status.is_open()) {
             return Ok(());
         }
+        self.stop_sla(
+            p,
+            t,
+            incident,
+            vigil_core::sla::SlaKind::Complete,
+            vigil_core::sla::StopReason::TasksClosed,
+        )
+        .await?;
         let Some((mut record, _, _)) = self.store.incident(t.id, incident).await? else {
             return Ok(());
         };
@@ -224,7 +239,8 @@ impl Service {
     }
 
     /// Publish the response: the latest summary version is published, the
-    /// incident goes to `awaiting_customer`, is assigned to the customer, and
+    /// incident goes to `awaiting_customer`, is assigned to the customer, its
+    /// SLA timers start (acknowledge; complete when a task is open), and
     /// the tenant's incident contacts are notified on every channel.
     pub async fn publish_response(
         &self,
@@ -247,6 +263,13 @@ impl Service {
         };
         let view = self.update_incident(p, tenant, incident, change).await?;
         let tasks = self.store.tasks(incident).await?;
+        self.start_sla(
+            p,
+            &t,
+            &view.record,
+            tasks.iter().any(|t| t.status.is_open()),
+        )
+        .await?;
         self.notify(&t, response_notification(&t, &view, &tasks))
             .await?;
         Ok(view)

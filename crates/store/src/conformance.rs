@@ -51,6 +51,7 @@ pub async fn run_all(store: &dyn Store) {
     crate::messages::conformance_check(store).await;
     notifications_queue_deliveries_that_come_due_and_keep_their_attempts(store).await;
     readiness_reads_activity_and_snapshots_and_keeps_assessments_and_their_schedule(store).await;
+    sla_steps_commit_with_their_notifications_exactly_once(store).await;
     every_change_extends_one_verifiable_audit_chain(store).await;
     migrating_twice_applies_nothing_the_second_time(store).await;
 }
@@ -1103,4 +1104,135 @@ async fn readiness_reads_activity_and_snapshots_and_keeps_assessments_and_their_
             .expect("due")
             .contains(&t.id)
     );
+}
+
+async fn sla_steps_commit_with_their_notifications_exactly_once(store: &dyn Store) {
+    use vigil_core::notification::{Audience, Notification, NotificationKind};
+    use vigil_core::sla::{SlaAction, SlaKind, SlaTimer, StopReason};
+    let now = at("2026-11-27T15:00:00Z");
+    let t = tenant("slatimers", now);
+    store
+        .insert_tenant(&t, entry("tenant.create", &t, now))
+        .await
+        .expect("insert tenant");
+    let incident = vigil_core::incident::IncidentId::new_at(now);
+    let start = |kind| {
+        SlaTimer::start(
+            t.id,
+            incident,
+            kind,
+            jiff::SignedDuration::from_hours(1),
+            now,
+        )
+    };
+    let (ack, complete) = (start(SlaKind::Acknowledge), start(SlaKind::Complete));
+    let started = store
+        .start_sla_timers(
+            &[ack.clone(), complete.clone()],
+            entry("sla.start", &t, now),
+        )
+        .await
+        .expect("start");
+    assert_eq!(started, vec![ack.clone(), complete.clone()]);
+    let again = store
+        .start_sla_timers(&[start(SlaKind::Acknowledge)], entry("sla.start", &t, now))
+        .await
+        .expect("start again");
+    assert!(
+        again.is_empty(),
+        "one running timer of each kind per incident"
+    );
+
+    let later = at("2026-11-27T15:30:00Z");
+    let mut step = ack.clone();
+    step.record(SlaAction::RemindHalf, later);
+    let note = Notification {
+        id: vigil_core::notification::NotificationId::new_at(later),
+        tenant_id: t.id,
+        kind: NotificationKind::SlaReminder,
+        audience: Audience::IncidentContacts,
+        subject: "Half the time to acknowledge has passed".into(),
+        body: String::new(),
+        link: None,
+        incident: Some(incident),
+        created_at: later,
+    };
+    store
+        .save_sla_timer(
+            &step,
+            ack.version,
+            &[(note.clone(), Vec::new())],
+            entry("sla.remind", &t, later),
+        )
+        .await
+        .expect("step");
+    // A second writer that read the same version loses, and queues nothing.
+    let mut twice = ack.clone();
+    twice.record(SlaAction::RemindHalf, later);
+    let dup = Notification {
+        id: vigil_core::notification::NotificationId::new_at(later),
+        ..note.clone()
+    };
+    let err = store
+        .save_sla_timer(
+            &twice,
+            ack.version,
+            &[(dup, Vec::new())],
+            entry("sla.remind", &t, later),
+        )
+        .await
+        .expect_err("stale version");
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    let queued = store
+        .notifications(Some(t.id), None, 10)
+        .await
+        .expect("list");
+    assert_eq!(queued.len(), 1, "the losing step queued nothing");
+
+    let timers = store
+        .incident_sla_timers(t.id, incident)
+        .await
+        .expect("timers");
+    assert_eq!(timers.len(), 2);
+    assert_eq!(timers[0], step, "every column round-trips");
+    let mut stopped = step.clone();
+    stopped.stop(at("2026-11-27T16:20:00Z"), StopReason::Acknowledged);
+    store
+        .save_sla_timer(&stopped, step.version, &[], entry("sla.stop", &t, later))
+        .await
+        .expect("stop");
+    let running = store.running_sla_timers(None, 100).await.expect("running");
+    let first = store.running_sla_timers(None, 1).await.expect("page");
+    assert_eq!(first.len(), 1);
+    assert!(
+        store
+            .running_sla_timers(Some(first[0].id), 100)
+            .await
+            .expect("next page")
+            .iter()
+            .all(|r| r.id > first[0].id),
+        "pages follow id order"
+    );
+    assert!(running.iter().all(|r| r.id != ack.id));
+    assert!(running.iter().any(|r| r.id == complete.id));
+    let due = store
+        .sla_timers_due(t.id, now, at("2026-11-27T17:00:00Z"))
+        .await
+        .expect("due");
+    assert_eq!(due.len(), 2);
+    assert_eq!(due.iter().find(|d| d.id == ack.id), Some(&stopped));
+    assert_eq!(stopped.overdue, Some(jiff::SignedDuration::from_mins(20)));
+    assert!(
+        store
+            .sla_timers_due(t.id, at("2026-11-27T16:00:01Z"), at("2026-11-28T00:00:00Z"))
+            .await
+            .expect("due later")
+            .is_empty()
+    );
+    // A fresh timer may start once the old one stopped.
+    let next = store
+        .start_sla_timers(&[start(SlaKind::Acknowledge)], entry("sla.start", &t, now))
+        .await
+        .expect("restart");
+    assert_eq!(next.len(), 1);
 }

@@ -23,6 +23,7 @@ use vigil_core::audit::{AuditEntry, AuditRecord};
 use vigil_core::identity::{ApiToken, IngestKey, IngestKeyId, TokenId, User, UserId};
 use vigil_core::notification::{Delivery, DeliveryId, Notification, NotificationId};
 use vigil_core::session::{LoginFailures, Session, SessionId};
+use vigil_core::sla::SlaTimer;
 use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, StoredEvent};
 use vigil_core::tenant::{Tenant, TenantSlug};
 
@@ -644,6 +645,55 @@ pub trait ReadinessStore: Send + Sync {
     async fn due_assessments(&self, now: vigil_core::Timestamp) -> Result<Vec<TenantId>>;
 }
 
+/// SLA timers (see `vigil_core::sla`): started when a response is
+/// published, stepped by the engine, stopped by the customer's actions.
+#[async_trait]
+pub trait SlaStore: Send + Sync {
+    /// Start timers, skipping any whose incident already has a running
+    /// timer of the same kind; returns those started, with the audit
+    /// record, in one transaction.
+    async fn start_sla_timers(
+        &self,
+        timers: &[SlaTimer],
+        audit: AuditEntry,
+    ) -> Result<Vec<SlaTimer>>;
+
+    /// Save a timer whose stored version is `expected_version`
+    /// ([`StoreError::Conflict`] if it moved on, and nothing is written),
+    /// queueing `notifications` with their deliveries and writing the
+    /// audit record, all in one transaction.
+    async fn save_sla_timer(
+        &self,
+        timer: &SlaTimer,
+        expected_version: i64,
+        notifications: &[(Notification, Vec<Delivery>)],
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
+
+    /// Running timers of every tenant in id order (oldest first), after
+    /// `after` when given, at most `limit`: a page of them.
+    async fn running_sla_timers(
+        &self,
+        after: Option<vigil_core::sla::SlaTimerId>,
+        limit: u32,
+    ) -> Result<Vec<SlaTimer>>;
+
+    /// An incident's timers, oldest first (acknowledge before complete).
+    async fn incident_sla_timers(
+        &self,
+        tenant: TenantId,
+        incident: vigil_core::incident::IncidentId,
+    ) -> Result<Vec<SlaTimer>>;
+
+    /// A tenant's timers due in `[from, to)`, earliest due first.
+    async fn sla_timers_due(
+        &self,
+        tenant: TenantId,
+        from: vigil_core::Timestamp,
+        to: vigil_core::Timestamp,
+    ) -> Result<Vec<SlaTimer>>;
+}
+
 /// Held while this process runs detection.
 pub struct DetectionLease(#[allow(dead_code)] Box<dyn std::any::Any + Send + Sync>);
 
@@ -666,6 +716,7 @@ pub trait Store:
     + MessageStore
     + NotificationStore
     + ReadinessStore
+    + SlaStore
     + std::fmt::Debug
 {
     /// Apply pending migrations; refuse a database from a newer Vigil.

@@ -111,6 +111,29 @@ pub enum Command {
     /// Onboard a tenant: fill in its steps (the `tenant set` flags), see
     /// what is left, and start monitoring once it is ready
     Onboard(Box<OnboardArgs>),
+    /// SLA timers: run the engine once, list a tenant's breaches
+    #[command(subcommand)]
+    Sla(SlaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SlaCommand {
+    /// Carry out every SLA reminder, breach and escalation due now (the
+    /// server does it every 5 seconds; each step happens once either way)
+    Run(JsonFlag),
+    /// A tenant's SLA breaches that began in a period, earliest first
+    Breaches {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        /// Start of the period, RFC 3339 [default: 30 days before --to]
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// End of the period, RFC 3339 [default: now]
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
 }
 
 #[derive(Debug, Args)]

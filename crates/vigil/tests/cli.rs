@@ -715,3 +715,31 @@ fn readiness_exits_3_with_the_reasons_until_onboarding_is_done_then_0() {
     let done = w.ok(&["onboard", "acme", "--start-monitoring"]);
     assert!(done.contains("acme is now monitoring"), "{done}");
 }
+
+#[test]
+fn sla_run_and_breaches_answer_from_the_command_line() {
+    let w = Workdir::new();
+    let report = w.json(&["sla", "run", "--json"]);
+    assert_eq!(report["checked"], 0);
+    w.ok(&["tenant", "create", "--slug", "acme", "--name", "Acme"]);
+    let breaches = w.json(&[
+        "sla",
+        "breaches",
+        "--tenant",
+        "acme",
+        "--from",
+        "2026-11-01T00:00:00Z",
+        "--to",
+        "2026-12-01T00:00:00Z",
+        "--json",
+    ]);
+    assert_eq!(breaches["items"], Value::Array(Vec::new()));
+    assert_eq!(breaches["from"], "2026-11-01T00:00:00Z");
+    let err = w.fails(
+        &["sla", "breaches", "--tenant", "acme", "--from", "yesterday"],
+        2,
+    );
+    assert!(err.contains("--from"), "{err}");
+    let err = w.fails(&["sla", "breaches", "--tenant", "nowhere"], 4);
+    assert!(err.contains("nowhere"), "{err}");
+}

@@ -71,6 +71,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0013_notifications.sql"),
     },
     Migration {
+        version: 14,
+        name: "sla",
+        sql: include_str!("../../migrations/sqlite/0014_sla.sql"),
+    },
+    Migration {
         version: 15,
         name: "messages",
         sql: include_str!("../../migrations/sqlite/0015_messages.sql"),

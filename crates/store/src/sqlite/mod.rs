@@ -10,6 +10,7 @@ mod notifications;
 mod readiness;
 mod rules;
 mod session;
+mod sla;
 mod tasks;
 mod telemetry;
 mod tenant;
@@ -480,5 +481,55 @@ impl crate::ReadinessStore for SqliteStore {
         now: vigil_core::Timestamp,
     ) -> Result<Vec<vigil_core::TenantId>> {
         self.due_assessments_impl(now).await
+    }
+}
+
+#[async_trait]
+impl crate::SlaStore for SqliteStore {
+    async fn start_sla_timers(
+        &self,
+        timers: &[vigil_core::sla::SlaTimer],
+        audit: vigil_core::audit::AuditEntry,
+    ) -> Result<Vec<vigil_core::sla::SlaTimer>> {
+        self.start_sla_timers_impl(timers, audit).await
+    }
+
+    async fn save_sla_timer(
+        &self,
+        timer: &vigil_core::sla::SlaTimer,
+        expected_version: i64,
+        notifications: &[(
+            vigil_core::notification::Notification,
+            Vec<vigil_core::notification::Delivery>,
+        )],
+        audit: vigil_core::audit::AuditEntry,
+    ) -> Result<vigil_core::audit::AuditRecord> {
+        self.save_sla_timer_impl(timer, expected_version, notifications, audit)
+            .await
+    }
+
+    async fn running_sla_timers(
+        &self,
+        after: Option<vigil_core::sla::SlaTimerId>,
+        limit: u32,
+    ) -> Result<Vec<vigil_core::sla::SlaTimer>> {
+        self.running_sla_timers_impl(after, limit).await
+    }
+
+    async fn incident_sla_timers(
+        &self,
+        tenant: vigil_core::TenantId,
+        incident: vigil_core::incident::IncidentId,
+    ) -> Result<Vec<vigil_core::sla::SlaTimer>> {
+        self.incident_sla_timers_impl(tenant, incident).await
+    }
+
+    async fn sla_timers_due(
+        &self,
+        tenant: vigil_core::TenantId,
+        from: vigil_core::Timestamp,
+        to: vigil_core::Timestamp,
+    ) -> Result<Vec<vigil_core::sla::SlaTimer>> {
+        self.sla_timers_due_impl(tenant, from, to).await
     }
 }

@@ -62,38 +62,7 @@ impl SqliteStore {
         audit: AuditEntry,
     ) -> Result<AuditRecord> {
         let mut tx = self.write_tx().await?;
-        let body = serde_json::to_string(n).map_err(|e| StoreError::corrupt("notification", e))?;
-        sqlx::query(
-            "INSERT INTO notifications (id, tenant_id, kind, incident_id, created_at, body) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(n.id.to_string())
-        .bind(n.tenant_id.to_string())
-        .bind(n.kind.as_str())
-        .bind(n.incident.map(|i| i.to_string()))
-        .bind(to_micros(n.created_at))
-        .bind(body)
-        .execute(&mut *tx)
-        .await?;
-        for d in deliveries {
-            let destination = serde_json::to_string(&d.destination)
-                .map_err(|e| StoreError::corrupt("delivery", e))?;
-            sqlx::query(concat!(
-                "INSERT INTO deliveries (",
-                delivery_columns!(),
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            ))
-            .bind(d.id.to_string())
-            .bind(d.notification.to_string())
-            .bind(d.tenant_id.to_string())
-            .bind(destination)
-            .bind(d.status.as_str())
-            .bind(i64::from(d.attempts))
-            .bind(d.next_attempt_at.map(to_micros))
-            .bind(d.last_error.as_deref())
-            .bind(to_micros(d.updated_at))
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_notification_in(&mut tx, n, deliveries).await?;
         let record = append_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(record)
@@ -237,4 +206,46 @@ impl SqliteStore {
         .map(|r| Ok((ts(r, "at")?, r.try_get("outcome")?, r.try_get("detail")?)))
         .collect()
     }
+}
+
+/// Insert a notification and its deliveries inside the caller's
+/// transaction (the SLA engine queues them with the step that caused them).
+pub(super) async fn insert_notification_in(
+    conn: &mut sqlx::SqliteConnection,
+    n: &Notification,
+    deliveries: &[Delivery],
+) -> Result<()> {
+    let body = serde_json::to_string(n).map_err(|e| StoreError::corrupt("notification", e))?;
+    sqlx::query(
+        "INSERT INTO notifications (id, tenant_id, kind, incident_id, created_at, body) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(n.id.to_string())
+    .bind(n.tenant_id.to_string())
+    .bind(n.kind.as_str())
+    .bind(n.incident.map(|i| i.to_string()))
+    .bind(to_micros(n.created_at))
+    .bind(body)
+    .execute(&mut *conn)
+    .await?;
+    for d in deliveries {
+        let destination = serde_json::to_string(&d.destination)
+            .map_err(|e| StoreError::corrupt("delivery", e))?;
+        sqlx::query(concat!(
+            "INSERT INTO deliveries (",
+            delivery_columns!(),
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(d.id.to_string())
+        .bind(d.notification.to_string())
+        .bind(d.tenant_id.to_string())
+        .bind(destination)
+        .bind(d.status.as_str())
+        .bind(i64::from(d.attempts))
+        .bind(d.next_attempt_at.map(to_micros))
+        .bind(d.last_error.as_deref())
+        .bind(to_micros(d.updated_at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

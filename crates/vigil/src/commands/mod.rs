@@ -8,6 +8,7 @@ mod readiness;
 mod rules;
 mod scan;
 mod serve;
+mod sla;
 mod telemetry;
 mod tenant;
 
@@ -132,6 +133,10 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
                     report.tenants.len()
                 ))
             }
+        }
+        Command::Sla(c) => {
+            let (service, _) = open(&loaded.config).await?;
+            sla::run(c, &service, &operator()).await
         }
         Command::Rules(c) => {
             let (service, _) = open(&loaded.config).await?;

@@ -5,6 +5,9 @@
 use anyhow::Context;
 use vigil_service::Service;
 
+/// How often the SLA worker looks for due reminders, breaches and
+/// escalations.
+const SLA_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// How often the notification worker looks for due deliveries.
 const DELIVERY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -75,6 +78,18 @@ pub async fn run(
                 .await;
         })
     };
+    // SLA timers live in the store; the worker carries out what is due.
+    let (stop_sla, sla_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sla = {
+        let service = service.clone();
+        tokio::spawn(async move {
+            service
+                .run_sla_loop(SLA_EVERY, async {
+                    let _ = sla_stopped.await;
+                })
+                .await;
+        })
+    };
     let app = vigil_api::app_with(service, options);
     axum::serve(
         listener,
@@ -87,10 +102,12 @@ pub async fn run(
     let _ = stop_purge.send(());
     let _ = stop_notify.send(());
     let _ = stop_readiness.send(());
+    let _ = stop_sla.send(());
     let _ = worker.await;
     let _ = purge.await;
     let _ = notifier.await;
     let _ = readiness.await;
+    let _ = sla.await;
     tracing::info!("stopped");
     Ok(())
 }
