@@ -20,6 +20,7 @@ mod live;
 mod me;
 mod message_centre;
 mod middleware;
+mod notifications;
 pub mod openapi;
 mod paging;
 mod portal;
@@ -270,6 +271,21 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "GET",
             "/tenants/{tenant}/dead-letters",
             get(telemetry::dead_letters),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/notifications",
+            get(notifications::list),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/notifications/deliveries/{id}",
+            get(notifications::show),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/notifications/deliveries/{id}/retry",
+            post(notifications::retry),
         ),
         // Run first: the isolation matrix then reads an assessment.
         (

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::{
     audit, connectors, conversations, identity, incidents, ingest, live, me, message_centre,
-    readiness, sla, telemetry, tenants,
+    notifications, readiness, sla, telemetry, tenants,
 };
 
 #[derive(Debug, OpenApi)]
@@ -61,6 +61,9 @@ use crate::{
         connectors::callback,
         incidents::publish_response,
         incidents::remove_tag,
+        notifications::list,
+        notifications::show,
+        notifications::retry,
         readiness::latest,
         readiness::run,
         readiness::history,

@@ -160,6 +160,24 @@ async fn world() -> World {
         .await
         .expect("owner");
     }
+    // A notification in each tenant, to its readers (held: the tenants are
+    // onboarding).
+    for tenant in ["acme", "globex"] {
+        let t = svc.tenant(&op, tenant).await.expect("tenant");
+        svc.notify(
+            &t,
+            vigil_core::notification::NewNotification {
+                kind: vigil_core::notification::NotificationKind::Message,
+                audience: vigil_core::notification::Audience::Roles(vec![Role::CustomerReader]),
+                subject: "A message from the experts".into(),
+                body: "Please read.".into(),
+                link: None,
+                incident: None,
+            },
+        )
+        .await
+        .expect("notification");
+    }
     let mut askers = Vec::new();
     for tenant in ["acme", "globex"] {
         let user = svc
@@ -436,6 +454,17 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             }
             _ => StatusCode::FORBIDDEN,
         },
+        ("GET", "/tenants/{tenant}/notifications")
+        | ("GET", "/tenants/{tenant}/notifications/deliveries/{id}") => match () {
+            () if hidden => StatusCode::NOT_FOUND,
+            () => StatusCode::OK,
+        },
+        // The delivery is held, not dead: admins get the refusal itself.
+        ("POST", "/tenants/{tenant}/notifications/deliveries/{id}/retry") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "customer_admin" => StatusCode::CONFLICT,
+            _ => StatusCode::FORBIDDEN,
+        },
         ("DELETE", "/tokens/{id}") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
             "provider_admin" | "customer_admin" => StatusCode::OK,
@@ -493,7 +522,8 @@ fn body_for(path: &str, n: usize) -> String {
         "/tenants/{tenant}/incidents/{id}/response/publish"
         | "/tenants/{tenant}/incidents/{id}/response/acknowledge"
         | "/tenants/{tenant}/incidents/{id}/summary/draft"
-        | "/tenants/{tenant}/incidents/{id}/summary/publish" => String::new(),
+        | "/tenants/{tenant}/incidents/{id}/summary/publish"
+        | "/tenants/{tenant}/notifications/deliveries/{id}/retry" => String::new(),
         "/tenants/{tenant}/verdicts" => {
             r#"{"entity":"ip:203.0.113.9","verdict":"malicious"}"#.to_owned()
         }
@@ -622,6 +652,19 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
                         .await
                         .expect("incidents");
                     concrete = concrete.replace("{id}", &incidents[0].incident.id.to_string());
+                } else if path.contains("/deliveries/{id}") {
+                    let log = w
+                        .svc
+                        .notifications(&op, tenant, None, 50)
+                        .await
+                        .expect("delivery log");
+                    // Published responses add notifications that reach
+                    // nobody (no contacts): take the readers'.
+                    let delivery = log
+                        .iter()
+                        .find_map(|(_, ds)| ds.first())
+                        .expect("a delivery");
+                    concrete = concrete.replace("{id}", &delivery.id.to_string());
                 } else if path == "/tokens/{id}" {
                     let owner = format!("owner@{tenant}.example");
                     let (_, token) = w

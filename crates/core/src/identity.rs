@@ -200,6 +200,8 @@ pub enum Permission {
     WorkIncidents,
     /// Comment on incidents (the experts and the customer's SOC).
     CommentIncidents,
+    /// Requeue a dead notification delivery.
+    RetryDeliveries,
     /// Run the readiness assessment on demand (reading it is `ReadTenant`).
     RunReadiness,
     /// Acknowledge a published response: the customer's admins and
@@ -208,7 +210,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::ReadTenant,
         Permission::CreateTenant,
         Permission::EditCustomerSettings,
@@ -224,6 +226,7 @@ impl Permission {
         Permission::TuneDetection,
         Permission::WorkIncidents,
         Permission::CommentIncidents,
+        Permission::RetryDeliveries,
         Permission::RunReadiness,
         Permission::AcknowledgeResponse,
     ];
@@ -292,7 +295,7 @@ pub fn authorize(p: &Principal, perm: Permission, tenant: Option<TenantId>) -> D
         P::ManageUsers | P::ManageIngestKeys => {
             matches!(role, R::ProviderAdmin | R::CustomerAdmin)
         }
-        P::ReadAudit => matches!(role, R::ProviderAdmin | R::CustomerAdmin),
+        P::ReadAudit | P::RetryDeliveries => matches!(role, R::ProviderAdmin | R::CustomerAdmin),
         P::SendTelemetry => false,
         P::ManageRulePacks => role == R::ProviderAdmin,
         P::TuneDetection => matches!(role, R::ProviderAdmin | R::Analyst | R::CustomerAdmin),

@@ -27,6 +27,7 @@ fn describe(p: Permission) -> &'static str {
         Permission::TuneDetection => "tune detection",
         Permission::WorkIncidents => "work incidents",
         Permission::CommentIncidents => "comment on incidents",
+        Permission::RetryDeliveries => "retry notification deliveries",
         Permission::RunReadiness => "run the readiness assessment",
         Permission::AcknowledgeResponse => {
             "acknowledge a response (the customer's admins and responders do)"

@@ -103,7 +103,7 @@ impl Service {
         self.store
             .save_execution(Some((&task, change, &p.actor().to_text())), &[line], audit)
             .await?;
-        self.deliver_due(Some(id)).await?;
+        self.execute_due(Some(id)).await?;
         self.task(p, tenant, id).await
     }
 
@@ -111,7 +111,7 @@ impl Service {
     /// `serve` worker calls this every few seconds; returns how many
     /// attempts were made.
     pub async fn run_due_executions(&self) -> Result<usize> {
-        self.deliver_due(None).await
+        self.execute_due(None).await
     }
 
     /// [`Service::run_due_executions`] every `every`, until `stop` resolves.
@@ -132,7 +132,7 @@ impl Service {
 
     /// The due attempts, of one task or all, one at a time under the
     /// delivery lock.
-    async fn deliver_due(&self, only: Option<TaskId>) -> Result<usize> {
+    async fn execute_due(&self, only: Option<TaskId>) -> Result<usize> {
         let _held = self.deliveries.lock().await;
         let now = self.clock.now();
         let mut made = 0;
@@ -140,7 +140,7 @@ impl Service {
             if only.is_some_and(|id| id != line.task_id) {
                 continue;
             }
-            self.attempt(line).await?;
+            self.execution_attempt(line).await?;
             made += 1;
         }
         Ok(made)
@@ -163,7 +163,7 @@ impl Service {
 
     /// One pending attempt: send it, record the outcome, schedule the next
     /// attempt or, after the last, fail the task with the reason.
-    async fn attempt(&self, mut line: Execution) -> Result<()> {
+    async fn execution_attempt(&self, mut line: Execution) -> Result<()> {
         let now = self.clock.now();
         let tenant = self.store.tenant_by_id(line.tenant_id).await?;
         let task = self.store.task(line.tenant_id, line.task_id).await?;

@@ -9,6 +9,7 @@ mod audit;
 mod authz;
 mod clock;
 pub mod connectors;
+mod deliver;
 mod detection;
 mod engine;
 mod error;
@@ -20,7 +21,9 @@ mod live;
 mod messages;
 mod notify;
 mod onboarding;
+mod outbound;
 mod readiness;
+pub mod render;
 mod rules;
 mod sessions;
 mod sla;
@@ -35,6 +38,7 @@ use vigil_store::Store;
 pub use alerts::MAX_ALERT_PAGE;
 pub use audit::{AuditVerification, MAX_AUDIT_PAGE};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use deliver::{DELIVERY_HEADER, DeliveryAttempt, DeliveryReport, DeliveryView};
 pub use detection::{Detection, DetectionReport, DetectionSession};
 pub use engine::SigmaDetection;
 pub use error::ServiceError;
@@ -48,6 +52,7 @@ pub use live::{LiveDelivery, LiveEvent, LiveFeed, LiveItem, LiveKind};
 pub use messages::{InquiryView, MAX_INQUIRY_PAGE, MAX_MESSAGE_PAGE, MessageQuery};
 pub use notify::MAX_NOTIFICATION_PAGE;
 pub use onboarding::{Onboarding, OnboardingStep};
+pub use outbound::{Outbound, SendError};
 pub use readiness::{MAX_READINESS_PAGE, READINESS_INTERVAL, catalogue};
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
@@ -73,13 +78,14 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     login_policy: LoginPolicy,
     intake: Arc<intake::IntakeState>,
+    /// The address people and customers' systems reach Vigil at: links in
+    /// notifications and connector callback URLs start with it.
+    public_url: Arc<str>,
     live: live::LiveBus,
     connectors: connectors::Connectors,
     /// Held while delivery attempts run, so one attempt is never sent twice
     /// by this process.
     deliveries: Arc<tokio::sync::Mutex<()>>,
-    /// Where customers' systems reach this server (callback URLs).
-    public_url: Arc<str>,
 }
 
 impl Service {
@@ -89,10 +95,10 @@ impl Service {
             clock,
             login_policy: LoginPolicy::default(),
             intake: Arc::new(intake::IntakeState::new(IntakeLimits::default())),
+            public_url: Arc::from(DEFAULT_PUBLIC_URL),
             live: live::LiveBus::new(),
             connectors: connectors::Connectors::default(),
             deliveries: Arc::new(tokio::sync::Mutex::new(())),
-            public_url: Arc::from(DEFAULT_PUBLIC_URL),
         }
     }
 
@@ -102,8 +108,9 @@ impl Service {
         self
     }
 
-    /// The same service reached by customers' systems at `url` (scheme,
-    /// host and port; no trailing slash needed).
+    /// The same service reached at `url` (`server.public_url`: scheme, host
+    /// and port; no trailing slash needed): the base of notification links
+    /// and connector callback URLs.
     pub fn with_public_url(mut self, url: &str) -> Self {
         self.public_url = Arc::from(url.trim_end_matches('/'));
         self

@@ -867,6 +867,17 @@ async fn notifications_queue_deliveries_that_come_due_and_keep_their_attempts(st
             .expect("other")
             .is_empty()
     );
+    assert_eq!(
+        store.delivery(retry.id).await.expect("one delivery"),
+        Some(retry.clone())
+    );
+    assert_eq!(
+        store
+            .delivery(DeliveryId::new_at(now))
+            .await
+            .expect("no delivery"),
+        None
+    );
     let attempts = store.delivery_attempts(sent.id).await.expect("attempts");
     assert_eq!(
         attempts,

@@ -568,6 +568,9 @@ pub trait NotificationStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<(Notification, Vec<Delivery>)>>;
 
+    /// One delivery, by id (any tenant: callers check the tenant).
+    async fn delivery(&self, id: DeliveryId) -> Result<Option<Delivery>>;
+
     /// Pending and retrying deliveries due at `now`, oldest due first.
     async fn due_deliveries(&self, now: vigil_core::Timestamp, limit: u32)
     -> Result<Vec<Delivery>>;

@@ -98,6 +98,10 @@ pub enum Command {
     /// Publish an incident's response and follow its tasks
     #[command(subcommand)]
     Response(ResponseCommand),
+    /// A tenant's notifications and how each delivery went (the delivery
+    /// log); requeue dead deliveries
+    #[command(subcommand)]
+    Notifications(NotificationsCommand),
     /// Detection rule packs, and per-tenant enablement and exclusions
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -215,6 +219,29 @@ pub enum AlertsCommand {
         entity: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotificationsCommand {
+    /// List a tenant's notifications, newest first, each with its deliveries
+    List {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Requeue a dead delivery (sent again now, with the whole retry
+    /// schedule ahead of it)
+    Retry {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        /// The delivery's id (from `list`)
+        delivery: String,
         #[command(flatten)]
         out: JsonFlag,
     },

@@ -18,6 +18,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub server: ServerConfig,
+    pub smtp: SmtpSettings,
 }
 
 impl Default for Config {
@@ -27,6 +28,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             log: LogConfig::default(),
             server: ServerConfig::default(),
+            smtp: SmtpSettings::default(),
         }
     }
 }
@@ -70,9 +72,10 @@ pub struct ServerConfig {
     /// Mark the portal's cookies `Secure`. Turn on when users reach Vigil
     /// over HTTPS (TLS ends at a proxy in front of it).
     pub secure_cookies: bool,
-    /// Where customers' systems reach this server, e.g.
-    /// `https://mdr.example`: response connectors call back there.
-    /// Empty (the default): `http://` and the listening address.
+    /// Where people and customers' systems reach this server, e.g.
+    /// `https://mdr.example`: links in notifications start with it and
+    /// response connectors call back there. Empty (the default): `http://`
+    /// and the listening address.
     pub public_url: String,
 }
 
@@ -86,6 +89,66 @@ impl Default for ServerConfig {
     }
 }
 
+/// The SMTP server notification emails go through (`vigil serve`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// Empty: no email is sent (email deliveries wait and retry).
+    pub host: String,
+    /// 0: the usual port of `security` (25, 587 or 465).
+    pub port: u16,
+    /// `starttls` (required upgrade), `tls` (implicit) or `none` (only for
+    /// a relay on a trusted network).
+    pub security: String,
+    /// AUTH user name; no AUTH when empty.
+    pub username: String,
+    pub password: String,
+    /// The sender: `vigil@mdr.example` or `Vigil <vigil@mdr.example>`.
+    pub from: String,
+    /// Seconds allowed to connect and for each SMTP command.
+    pub timeout_secs: u64,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        SmtpSettings {
+            host: String::new(),
+            port: 0,
+            security: "starttls".into(),
+            username: String::new(),
+            password: String::new(),
+            from: "Vigil <vigil@localhost>".into(),
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl SmtpSettings {
+    /// The sender's settings, or `None` when no host is configured.
+    pub fn sender(&self) -> Result<Option<vigil_notify::SmtpConfig>, ConfigError> {
+        if self.host.trim().is_empty() {
+            return Ok(None);
+        }
+        let security = self
+            .security
+            .parse()
+            .map_err(|message| ConfigError::Value {
+                key: "smtp.security".into(),
+                source_name: "configuration".into(),
+                message,
+            })?;
+        Ok(Some(vigil_notify::SmtpConfig {
+            host: self.host.trim().to_owned(),
+            port: (self.port != 0).then_some(self.port),
+            security,
+            username: self.username.clone(),
+            password: self.password.clone(),
+            from: self.from.clone(),
+            timeout: std::time::Duration::from_secs(self.timeout_secs.max(1)),
+        }))
+    }
+}
+
 /// Every configuration key, in `section.key` form.
 pub const KEYS: &[&str] = &[
     "data_dir",
@@ -95,10 +158,19 @@ pub const KEYS: &[&str] = &[
     "server.listen",
     "server.secure_cookies",
     "server.public_url",
+    "smtp.host",
+    "smtp.port",
+    "smtp.security",
+    "smtp.username",
+    "smtp.password",
+    "smtp.from",
+    "smtp.timeout_secs",
 ];
 
-/// Keys whose values are secret or may embed one.
+/// Keys whose values are URLs that may embed a password.
 const SECRET_KEYS: &[&str] = &["database.url"];
+/// Keys whose values are secrets, shown only as redacted.
+const PASSWORD_KEYS: &[&str] = &["smtp.password"];
 
 /// Variables starting with `VIGIL_` that are not configuration keys.
 const OTHER_VARIABLES: &[&str] = &["VIGIL_CONFIG", "VIGIL_CORPUS"];
@@ -337,6 +409,13 @@ impl Config {
                 set(&mut t, key, toml::Value::String(shown));
             }
         }
+        for key in PASSWORD_KEYS {
+            if let Some(toml::Value::String(s)) = lookup(&t, key)
+                && !s.is_empty()
+            {
+                set(&mut t, key, toml::Value::String("<redacted>".into()));
+            }
+        }
         t
     }
 }
@@ -507,5 +586,35 @@ mod tests {
         cfg.database.url = "postgres://u:pw@h/db".into();
         let shown = cfg.redacted().to_string();
         assert!(!shown.contains("pw@"), "{shown}");
+        cfg.smtp.password = "hunter2-smtp".into();
+        let shown = cfg.redacted().to_string();
+        assert!(!shown.contains("hunter2-smtp"), "{shown}");
+    }
+
+    #[test]
+    fn smtp_settings_become_a_sender_only_with_a_host_and_a_known_security() {
+        let mut s = SmtpSettings::default();
+        assert_eq!(s.sender().expect("no host"), None);
+        s.host = "mail.mdr.example".into();
+        let sender = s.sender().expect("sender").expect("configured");
+        assert_eq!(sender.security, vigil_notify::SmtpSecurity::StartTls);
+        assert_eq!(sender.port, None);
+        s.security = "ssl3".into();
+        let err = s.sender().expect_err("unknown security").to_string();
+        assert!(
+            err.contains("smtp.security") && err.contains("ssl3"),
+            "{err}"
+        );
+        let loaded = load(
+            None,
+            &env(&[
+                ("VIGIL_SMTP_PORT", "2525"),
+                ("VIGIL_SERVER_PUBLIC_URL", "https://vigil.example"),
+            ]),
+            &vec![],
+        )
+        .expect("load");
+        assert_eq!(loaded.config.smtp.port, 2525);
+        assert_eq!(loaded.config.server.public_url, "https://vigil.example");
     }
 }

@@ -430,6 +430,13 @@ impl crate::NotificationStore for SqliteStore {
         self.notifications_impl(tenant, before, limit).await
     }
 
+    async fn delivery(
+        &self,
+        id: vigil_core::notification::DeliveryId,
+    ) -> Result<Option<vigil_core::notification::Delivery>> {
+        self.delivery_impl(id).await
+    }
+
     async fn due_deliveries(
         &self,
         now: vigil_core::Timestamp,

@@ -116,6 +116,20 @@ impl SqliteStore {
         Ok(out)
     }
 
+    pub(super) async fn delivery_impl(&self, id: DeliveryId) -> Result<Option<Delivery>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            delivery_columns!(),
+            " FROM deliveries WHERE id = ?"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(delivery)
+        .transpose()
+    }
+
     pub(super) async fn due_deliveries_impl(
         &self,
         now: Timestamp,

@@ -3,6 +3,7 @@
 mod audit;
 mod config;
 mod identity;
+mod notifications;
 mod readiness;
 mod response;
 mod rules;
@@ -77,11 +78,17 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
             let (service, _) = open(&loaded.config).await?;
             service.install_builtin_rules().await?;
             let addr = listen.unwrap_or_else(|| loaded.config.server.listen.clone());
+            let smtp = loaded.config.smtp.sender()?;
+            if smtp.is_none() {
+                tracing::warn!("smtp.host is not set: notification emails wait until it is");
+            }
+            let senders = vigil_notify::Senders::new(smtp.as_ref())?;
             serve::run(
                 service,
                 &addr,
                 loaded.config.server.secure_cookies,
                 Some(loaded.config.server.public_url.as_str()).filter(|u| !u.is_empty()),
+                senders,
             )
             .await
         }
@@ -113,6 +120,10 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
         Command::Alerts(c) => {
             let (service, _) = open(&loaded.config).await?;
             telemetry::alerts(c, &service, &operator()).await
+        }
+        Command::Notifications(c) => {
+            let (service, _) = open(&loaded.config).await?;
+            notifications::run(c, &service, &operator()).await
         }
         Command::Incident(c) => {
             let (service, _) = open(&loaded.config).await?;
@@ -192,7 +203,8 @@ async fn open(config: &Config) -> anyhow::Result<(Service, vigil_store::Migratio
     let store = SqliteStore::open(&db).await?;
     let report = store.migrate().await?;
     tracing::debug!(store = %store.describe(), version = report.version, "store ready");
-    let service = Service::new(Arc::new(store), Arc::new(SystemClock));
+    let service = Service::new(Arc::new(store), Arc::new(SystemClock))
+        .with_public_url(&config.server.public_url);
     Ok((service, report))
 }
 

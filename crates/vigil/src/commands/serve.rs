@@ -1,5 +1,6 @@
-//! `vigil serve`: the REST API on one address, shut down gracefully on
-//! SIGTERM or Ctrl-C (requests in flight finish).
+//! `vigil serve`: the REST API on one address, with the detection, purge
+//! and notification workers beside it; shut down gracefully on SIGTERM or
+//! Ctrl-C (requests in flight finish).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,8 +17,10 @@ type Stop = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// How often the SLA worker looks for due reminders, breaches and
 /// escalations.
 const SLA_EVERY: Duration = Duration::from_secs(5);
-/// How often due task deliveries are looked for.
+/// How often due task deliveries through response connectors are looked for.
 const DELIVERY_EVERY: Duration = Duration::from_secs(2);
+/// How often the notification worker looks for due deliveries.
+const NOTIFY_EVERY: Duration = Duration::from_secs(5);
 /// How often telemetry past retention is purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// How often due readiness assessments are looked for (each tenant's is
@@ -29,6 +32,7 @@ pub async fn run(
     addr: &str,
     secure_cookies: bool,
     public_url: Option<&str>,
+    senders: vigil_notify::Senders,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -59,6 +63,9 @@ pub async fn run(
     });
     workers.start(&service, |s, stop| async move {
         s.run_connectors(DELIVERY_EVERY, stop).await;
+    });
+    workers.start(&service, |s, stop| async move {
+        s.run_deliveries(&senders, NOTIFY_EVERY, stop).await;
     });
     workers.start(&service, |s, stop| async move {
         s.run_readiness_schedule(READINESS_EVERY, stop).await;
