@@ -16,6 +16,7 @@ pub mod identity;
 pub mod incident;
 pub mod notification;
 pub mod readiness;
+pub mod recommendation;
 pub mod rules;
 pub mod session;
 pub mod severity;
