@@ -244,17 +244,22 @@ impl PostureScore {
                 achieved = achieved.saturating_add(r.points);
             }
         }
-        let percent = (possible > 0).then(|| {
-            let p = f64::from(achieved) * 100.0 / f64::from(possible);
-            (p * 10.0).round() / 10.0
-        });
         PostureScore {
             at,
             achieved,
             possible,
-            percent,
+            percent: percent(achieved, possible),
         }
     }
+}
+
+/// `achieved` over `possible` as a percentage with one decimal; `None`
+/// when nothing is possible.
+pub fn percent(achieved: u32, possible: u32) -> Option<f64> {
+    (possible > 0).then(|| {
+        let p = f64::from(achieved) * 100.0 / f64::from(possible);
+        (p * 10.0).round() / 10.0
+    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 pub mod conformance;
 mod error;
 mod migrate;
+mod recommendations;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -27,6 +28,7 @@ use vigil_core::tenant::{Tenant, TenantSlug};
 
 pub use error::StoreError;
 pub use migrate::{Migration, MigrationReport};
+pub use recommendations::{RecommendationChange, RecommendationStore};
 pub use sqlite::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -658,6 +660,7 @@ pub trait Store:
     + IncidentStore
     + NotificationStore
     + ReadinessStore
+    + RecommendationStore
     + std::fmt::Debug
 {
     /// Apply pending migrations; refuse a database from a newer Vigil.

@@ -7,6 +7,7 @@ mod incidents;
 mod migrations;
 mod notifications;
 mod readiness;
+mod recommendations;
 mod rules;
 mod session;
 mod tasks;
