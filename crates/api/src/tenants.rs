@@ -67,7 +67,8 @@ pub async fn create(
 pub struct Transition {
     /// `monitoring`, `live`, `offboarding` or `deleted`.
     pub to: String,
-    /// Lifts the learning or grace period; recorded in the audit log.
+    /// Lifts the learning or grace period, or (provider admins) blocking
+    /// readiness failures; recorded in the audit log.
     pub override_reason: Option<String>,
 }
 

@@ -200,10 +200,12 @@ pub enum Permission {
     WorkIncidents,
     /// Comment on incidents (the experts and the customer's SOC).
     CommentIncidents,
+    /// Run the readiness assessment on demand (reading it is `ReadTenant`).
+    RunReadiness,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::ReadTenant,
         Permission::CreateTenant,
         Permission::EditCustomerSettings,
@@ -219,6 +221,7 @@ impl Permission {
         Permission::TuneDetection,
         Permission::WorkIncidents,
         Permission::CommentIncidents,
+        Permission::RunReadiness,
     ];
 }
 
@@ -290,6 +293,10 @@ pub fn authorize(p: &Principal, perm: Permission, tenant: Option<TenantId>) -> D
         P::ManageRulePacks => role == R::ProviderAdmin,
         P::TuneDetection => matches!(role, R::ProviderAdmin | R::Analyst | R::CustomerAdmin),
         P::WorkIncidents => matches!(role, R::ProviderAdmin | R::Analyst),
+        P::RunReadiness => matches!(
+            role,
+            R::ProviderAdmin | R::DeliveryManager | R::CustomerAdmin
+        ),
         P::CommentIncidents => matches!(
             role,
             R::ProviderAdmin | R::Analyst | R::CustomerAdmin | R::CustomerResponder

@@ -625,7 +625,10 @@ fn identity_snapshots_with_wrong_types_name_the_key() {
             r#","posture":{"mfa_enforced":"maybe"}}"#,
             "posture.mfa_enforced is not a boolean",
         ),
-        (r#","schema_version":2}"#, "schema_version 2 is not supported"),
+        (
+            r#","schema_version":2}"#,
+            "schema_version 2 is not supported",
+        ),
     ] {
         let msg = error(&format!("{base}{tail}"));
         assert!(msg.starts_with("identity inventory: "), "{msg}");

@@ -27,6 +27,7 @@ fn describe(p: Permission) -> &'static str {
         Permission::TuneDetection => "tune detection",
         Permission::WorkIncidents => "work incidents",
         Permission::CommentIncidents => "comment on incidents",
+        Permission::RunReadiness => "run the readiness assessment",
     }
 }
 

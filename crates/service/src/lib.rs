@@ -15,6 +15,8 @@ mod identity;
 mod incidents;
 mod intake;
 mod notify;
+mod onboarding;
+mod readiness;
 mod rules;
 mod sessions;
 mod summaries;
@@ -37,6 +39,8 @@ pub use intake::{
     At, IngestOutcome, Intake, IntakeLimits, PurgeReport, Record, TelemetryStats, build_batch,
 };
 pub use notify::MAX_NOTIFICATION_PAGE;
+pub use onboarding::{Onboarding, OnboardingStep};
+pub use readiness::{MAX_READINESS_PAGE, READINESS_INTERVAL, catalogue};
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use summaries::{SummaryView, draft_from};

@@ -3,7 +3,10 @@
 use serde_json::json;
 use vigil_core::audit::AuditEntry;
 use vigil_core::identity::{Decision, Permission, Principal, authorize};
-use vigil_core::tenant::{AppliedChange, Lifecycle, SettingChange, Tenant, TenantName, TenantSlug};
+use vigil_core::readiness::Trigger;
+use vigil_core::tenant::{
+    AppliedChange, Lifecycle, ReadinessGate, SettingChange, Tenant, TenantName, TenantSlug,
+};
 
 use crate::{Result, Service, ServiceError};
 
@@ -118,16 +121,44 @@ impl Service {
             false,
         )
         .await?;
+        // Monitoring starts only when a fresh assessment has no blocking
+        // failure, or a provider admin overrides it with a reason.
+        let gate = if current.lifecycle == Lifecycle::Onboarding && to == Lifecycle::Monitoring {
+            let a = self.assess(&current, Trigger::Onboarding, p).await?;
+            Some((
+                ReadinessGate {
+                    blocking_failures: a
+                        .blocking_failures()
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect(),
+                    may_override: may_override_readiness(p),
+                },
+                a.id,
+                a.score,
+            ))
+        } else {
+            None
+        };
         let (tenant, ()) = self
             .modify(p, slug, |tenant, now| {
                 let from = tenant.lifecycle;
                 tenant
-                    .transition(to, now, override_reason)
+                    .transition_gated(to, now, override_reason, gate.as_ref().map(|g| &g.0))
                     .map_err(|reason| ServiceError::TransitionRefused {
                         slug: tenant.slug.to_string(),
                         reason,
                     })?;
-                let details = json!({"from": from, "to": to, "override_reason": override_reason});
+                let mut details =
+                    json!({"from": from, "to": to, "override_reason": override_reason});
+                if let Some((g, id, score)) = &gate {
+                    details["readiness"] = json!({
+                        "assessment": id,
+                        "score": score,
+                        "blocking_failures": g.blocking_failures,
+                        "overridden": !g.blocking_failures.is_empty(),
+                    });
+                }
                 Ok(("tenant.transition", details, ()))
             })
             .await?;
@@ -174,6 +205,19 @@ impl Service {
             }
         }
     }
+}
+
+/// Only a provider admin (or the server's operator) may start monitoring
+/// despite blocking readiness failures.
+fn may_override_readiness(p: &Principal) -> bool {
+    matches!(
+        p,
+        Principal::Operator(_)
+            | Principal::User {
+                role: vigil_core::identity::Role::ProviderAdmin,
+                ..
+            }
+    )
 }
 
 fn target(t: &Tenant) -> String {

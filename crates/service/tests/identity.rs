@@ -121,9 +121,26 @@ async fn within_their_tenant_roles_decide_what_may_change() {
         .await
         .expect_err("service settings are the provider's");
     assert!(matches!(err, ServiceError::Forbidden(_)), "{err}");
-    svc.transition_tenant(who(&w, "dm"), "acme", Lifecycle::Monitoring, None)
+    // A delivery manager may activate (the refusal is readiness, not the
+    // role) but not override blocking readiness failures; a provider admin may.
+    let err = svc
+        .transition_tenant(who(&w, "dm"), "acme", Lifecycle::Monitoring, None)
         .await
-        .expect("delivery manager activates");
+        .expect_err("not ready");
+    assert!(err.to_string().contains("blocking failures"), "{err}");
+    let err = svc
+        .transition_tenant(who(&w, "dm"), "acme", Lifecycle::Monitoring, Some("pilot"))
+        .await
+        .expect_err("a delivery manager does not override readiness");
+    assert!(err.to_string().contains("only a provider admin"), "{err}");
+    svc.transition_tenant(
+        who(&w, "admin"),
+        "acme",
+        Lifecycle::Monitoring,
+        Some("pilot"),
+    )
+    .await
+    .expect("a provider admin overrides with a reason");
     let err = svc
         .transition_tenant(who(&w, "dm"), "acme", Lifecycle::Offboarding, None)
         .await

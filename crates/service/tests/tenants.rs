@@ -55,9 +55,14 @@ async fn every_change_is_audited_and_the_chain_verifies() {
     )
     .await
     .expect("updated");
-    svc.transition_tenant(&operator(), "acme", Lifecycle::Monitoring, None)
-        .await
-        .expect("monitoring");
+    svc.transition_tenant(
+        &operator(),
+        "acme",
+        Lifecycle::Monitoring,
+        Some("no telemetry in this test"),
+    )
+    .await
+    .expect("monitoring");
     clock.set("2026-12-20T00:00:00Z".parse().expect("ts"));
     svc.transition_tenant(&operator(), "acme", Lifecycle::Live, None)
         .await
@@ -69,8 +74,8 @@ async fn every_change_is_audited_and_the_chain_verifies() {
     assert!(matches!(refused, ServiceError::TransitionRefused { .. }));
     let verified = svc.verify_audit().await.expect("chain intact");
     assert_eq!(
-        verified.records, 4,
-        "create, settings, two transitions; refusals write nothing"
+        verified.records, 5,
+        "create, settings, the readiness run before monitoring, two transitions; refusals write nothing"
     );
 }
 

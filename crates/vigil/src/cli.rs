@@ -405,7 +405,7 @@ pub enum TenantCommand {
         /// The state to move to
         #[arg(long, value_name = "STATE")]
         to: String,
-        /// Lift the learning-period or grace-period guard; recorded in the audit log
+        /// Lift the learning-period or grace-period guard, or (provider admins) blocking readiness failures; recorded in the audit log
         #[arg(long, value_name = "TEXT")]
         override_reason: Option<String>,
         #[command(flatten)]

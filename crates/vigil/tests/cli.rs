@@ -232,6 +232,8 @@ fn lifecycle_moves_are_checked_and_refusals_give_the_reason() {
         "acme",
         "--to",
         "monitoring",
+        "--override-reason",
+        "no telemetry in this test",
         "--json",
     ]);
     assert_eq!(t["lifecycle"], "monitoring");

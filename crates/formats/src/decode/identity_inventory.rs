@@ -78,11 +78,8 @@ pub(super) fn decode(map: &Map<String, Value>) -> Result<Decoded, DecodeError> {
             posture.opt_bool(key).map_err(bad)?;
         }
     }
-    let time = time::required(
-        "collected_at",
-        top.opt_string("collected_at").map_err(bad)?,
-    )
-    .map_err(bad)?;
+    let time = time::required("collected_at", top.opt_string("collected_at").map_err(bad)?)
+        .map_err(bad)?;
     if let Some(seen) = identity.opt_string("last_sign_in").map_err(bad)?
         && time::normalise(seen).is_none()
     {
