@@ -202,10 +202,13 @@ pub enum Permission {
     CommentIncidents,
     /// Run the readiness assessment on demand (reading it is `ReadTenant`).
     RunReadiness,
+    /// Move a tenant's posture recommendations through their lifecycle
+    /// and add notes (reading them is `ReadTenant`).
+    UpdateRecommendations,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::ReadTenant,
         Permission::CreateTenant,
         Permission::EditCustomerSettings,
@@ -222,6 +225,7 @@ impl Permission {
         Permission::WorkIncidents,
         Permission::CommentIncidents,
         Permission::RunReadiness,
+        Permission::UpdateRecommendations,
     ];
 }
 
@@ -300,6 +304,10 @@ pub fn authorize(p: &Principal, perm: Permission, tenant: Option<TenantId>) -> D
         P::CommentIncidents => matches!(
             role,
             R::ProviderAdmin | R::Analyst | R::CustomerAdmin | R::CustomerResponder
+        ),
+        P::UpdateRecommendations => matches!(
+            role,
+            R::ProviderAdmin | R::DeliveryManager | R::CustomerAdmin | R::CustomerResponder
         ),
     };
     if allowed {

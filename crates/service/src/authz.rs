@@ -28,6 +28,7 @@ fn describe(p: Permission) -> &'static str {
         Permission::WorkIncidents => "work incidents",
         Permission::CommentIncidents => "comment on incidents",
         Permission::RunReadiness => "run the readiness assessment",
+        Permission::UpdateRecommendations => "update recommendations",
     }
 }
 

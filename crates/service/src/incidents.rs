@@ -430,6 +430,7 @@ impl Service {
         self.store
             .update_incident(&record, expected, &log, resolve, audit)
             .await?;
+        self.raise_for_incident(&t, &record).await;
         self.incident(p, tenant, id).await
     }
 

@@ -17,6 +17,7 @@ mod intake;
 mod notify;
 mod onboarding;
 mod readiness;
+mod recommendations;
 mod rules;
 mod sessions;
 mod summaries;
@@ -41,6 +42,10 @@ pub use intake::{
 pub use notify::MAX_NOTIFICATION_PAGE;
 pub use onboarding::{Onboarding, OnboardingStep};
 pub use readiness::{MAX_READINESS_PAGE, READINESS_INTERVAL, catalogue};
+pub use recommendations::{
+    DueReport, MAX_NOTE, MAX_TREND, PostureScoreView, RecommendationUpdate, RecommendationView,
+    knowledge,
+};
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use summaries::{SummaryView, draft_from};
@@ -48,7 +53,9 @@ pub use tasks::TaskView;
 pub use vigil_core::audit::Actor;
 pub use vigil_core::identity::Principal;
 pub use vigil_core::session::LoginPolicy;
-pub use vigil_store::{IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord};
+pub use vigil_store::{
+    IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord, RecommendationChange,
+};
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
