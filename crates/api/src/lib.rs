@@ -19,6 +19,7 @@ mod middleware;
 pub mod openapi;
 mod paging;
 mod portal;
+mod recommendations;
 mod telemetry;
 mod tenants;
 
@@ -242,6 +243,26 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "GET",
             "/tenants/{tenant}/dead-letters",
             get(telemetry::dead_letters),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/recommendations",
+            get(recommendations::list),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/recommendations/{id}",
+            get(recommendations::show),
+        ),
+        (
+            "PATCH",
+            "/tenants/{tenant}/recommendations/{id}",
+            patch(recommendations::update),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/posture-score",
+            get(recommendations::posture_score),
         ),
         ("GET", "/audit", get(audit::all)),
         ("GET", "/tokens", get(identity::list_tokens)),

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, identity, incidents, ingest, me, telemetry, tenants};
+use crate::{audit, identity, incidents, ingest, me, recommendations, telemetry, tenants};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -56,6 +56,10 @@ use crate::{audit, identity, incidents, ingest, me, telemetry, tenants};
         incidents::update_task,
         incidents::publish_response,
         incidents::remove_tag,
+        recommendations::list,
+        recommendations::show,
+        recommendations::update,
+        recommendations::posture_score,
         ingest::events::ingest,
         ingest::bulk::ingest,
         ingest::hec::event,
@@ -76,6 +80,7 @@ use crate::{audit, identity, incidents, ingest, me, telemetry, tenants};
         incidents::SaveSummary,
         incidents::NewTask,
         incidents::TaskChange,
+        recommendations::RecommendationPatch,
         identity::CreateUser,
         identity::CreateIngestKey,
         identity::CreateToken,

@@ -205,6 +205,11 @@ impl Service {
                         reason: update.reason.clone().map(|r| r.trim().to_owned()),
                         expires_at: update.expires_at,
                     };
+                    if rec.status == to {
+                        return Err(ServiceError::Refused(format!(
+                            "the recommendation is already {to}"
+                        )));
+                    }
                     check_status_request(rec.status, &req, now).map_err(ServiceError::Invalid)?;
                     let mut line = format!("status {} → {to}", rec.status);
                     if to == RecommendationStatus::Completed {
