@@ -98,6 +98,17 @@ pub enum Command {
     /// Delete telemetry past each tenant's retention now (the server also
     /// does it every hour)
     Purge(JsonFlag),
+    /// A tenant's posture recommendations and its posture score
+    Recommendations(RecommendationsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecommendationsArgs {
+    /// The tenant
+    #[arg(value_name = "SLUG")]
+    pub tenant: String,
+    #[command(flatten)]
+    pub out: JsonFlag,
 }
 
 #[derive(Debug, Args)]

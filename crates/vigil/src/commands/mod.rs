@@ -3,6 +3,7 @@
 mod audit;
 mod config;
 mod identity;
+mod recommendations;
 mod rules;
 mod scan;
 mod serve;
@@ -119,6 +120,10 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
                     report.tenants.len()
                 ))
             }
+        }
+        Command::Recommendations(args) => {
+            let (service, _) = open(&loaded.config).await?;
+            recommendations::run(args, &service, &operator()).await
         }
         Command::Rules(c) => {
             let (service, _) = open(&loaded.config).await?;

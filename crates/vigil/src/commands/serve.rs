@@ -42,6 +42,19 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
                 .await;
         })
     };
+    // Recommendations: risk acceptances expire, verifications re-run
+    // against the latest posture snapshots.
+    let (stop_recs, recs_stopped) = tokio::sync::oneshot::channel::<()>();
+    let recs = {
+        let service = service.clone();
+        tokio::spawn(async move {
+            service
+                .run_recommendation_schedule(std::time::Duration::from_secs(900), async {
+                    let _ = recs_stopped.await;
+                })
+                .await;
+        })
+    };
     let app = vigil_api::app_with(service, options);
     axum::serve(
         listener,
@@ -52,8 +65,10 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
     .context("the server failed")?;
     let _ = stop_detection.send(());
     let _ = stop_purge.send(());
+    let _ = stop_recs.send(());
     let _ = worker.await;
     let _ = purge.await;
+    let _ = recs.await;
     tracing::info!("stopped");
     Ok(())
 }
