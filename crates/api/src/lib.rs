@@ -19,6 +19,7 @@ mod middleware;
 pub mod openapi;
 mod paging;
 mod portal;
+mod readiness;
 mod recommendations;
 mod telemetry;
 mod tenants;
@@ -243,6 +244,23 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "GET",
             "/tenants/{tenant}/dead-letters",
             get(telemetry::dead_letters),
+        ),
+        // Run first: the isolation matrix then reads an assessment.
+        (
+            "POST",
+            "/tenants/{tenant}/readiness/run",
+            post(readiness::run),
+        ),
+        ("GET", "/tenants/{tenant}/readiness", get(readiness::latest)),
+        (
+            "GET",
+            "/tenants/{tenant}/readiness/history",
+            get(readiness::history),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/onboarding",
+            get(readiness::onboarding),
         ),
         (
             "GET",

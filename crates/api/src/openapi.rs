@@ -5,7 +5,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, identity, incidents, ingest, me, recommendations, telemetry, tenants};
+use crate::{
+    audit, identity, incidents, ingest, me, readiness, recommendations, telemetry, tenants,
+};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -56,6 +58,10 @@ use crate::{audit, identity, incidents, ingest, me, recommendations, telemetry, 
         incidents::update_task,
         incidents::publish_response,
         incidents::remove_tag,
+        readiness::latest,
+        readiness::run,
+        readiness::history,
+        readiness::onboarding,
         recommendations::list,
         recommendations::show,
         recommendations::update,

@@ -27,14 +27,19 @@ pub async fn list(State(s): State<AppState>, Caller(p): Caller) -> Result<Json<V
 /// One tenant with its settings.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}", operation_id = "get_tenant", tag = "tenants",
     params(("tenant" = String, Path, description = "The tenant's slug")),
-    responses((status = 200, description = "The tenant, secrets redacted", body = serde_json::Value),
+    responses((status = 200, description = "The tenant, secrets redacted, with `readiness`: the latest assessment's `score`, `ready` and `failing` checks (null before the first)", body = serde_json::Value),
                (status = 404, description = "No such tenant, or not yours")))]
 pub async fn show(
     State(s): State<AppState>,
     Caller(p): Caller,
     Path(tenant): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(s.service.tenant(&p, &tenant).await?.redacted_json()))
+    let (t, latest) = s.service.tenant_overview(&p, &tenant).await?;
+    let mut v = t.redacted_json();
+    v["readiness"] = latest
+        .as_ref()
+        .map_or(Value::Null, crate::readiness::overview_json);
+    Ok(Json(v))
 }
 
 /// The body of `POST /api/v1/tenants`.

@@ -389,6 +389,20 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "ingest_key" => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,
         },
+        // Readiness: anyone who sees the tenant reads it (the run before
+        // leaves an assessment to read); running it is for provider admins,
+        // delivery managers and the customer's admins.
+        ("GET", "/tenants/{tenant}/readiness")
+        | ("GET", "/tenants/{tenant}/readiness/history")
+        | ("GET", "/tenants/{tenant}/onboarding") => match () {
+            () if hidden => StatusCode::NOT_FOUND,
+            () => StatusCode::OK,
+        },
+        ("POST", "/tenants/{tenant}/readiness/run") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "delivery_manager" | "customer_admin" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        },
         _ => panic!("route {method} {path} has no entry in the isolation matrix"),
     }
 }
@@ -427,6 +441,7 @@ fn body_for(path: &str, n: usize) -> String {
         "/me/password" => {
             r#"{"current":"not the password","new":"another long password"}"#.to_owned()
         }
+        "/tenants/{tenant}/readiness/run" => String::new(),
         "/tenants/{tenant}/recommendations/{id}" => format!(r#"{{"note":"note {n}"}}"#),
         other => panic!("no body for {other}"),
     }

@@ -222,3 +222,32 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod docs {
+    use super::*;
+
+    /// docs/readiness.md documents every check: its id, what it measures,
+    /// why it matters and how to fix it, as the catalogue says.
+    #[test]
+    fn every_check_is_documented_in_docs_readiness_md() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/readiness.md");
+        let doc = std::fs::read_to_string(&path).expect("docs/readiness.md");
+        let c = Catalogue::builtin().expect("catalogue");
+        for check in &c.checks {
+            let heading = format!("#### `{}` — {}", check.id, check.title);
+            let at = doc
+                .find(&heading)
+                .unwrap_or_else(|| panic!("docs/readiness.md lacks {heading:?}"));
+            let section = &doc[at..];
+            let section = &section[..section[4..].find("\n#").map_or(section.len(), |n| n + 4)];
+            for text in [&check.measures, &check.why, &check.remediation] {
+                assert!(
+                    section.contains(text.as_str()),
+                    "{}: {text:?} differs",
+                    check.id
+                );
+            }
+        }
+    }
+}

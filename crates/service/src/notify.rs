@@ -38,7 +38,9 @@ impl Service {
                 );
                 users
             }
-            Audience::IncidentContacts | Audience::Contact(_) => Vec::new(),
+            Audience::IncidentContacts
+            | Audience::Contact(_)
+            | Audience::IncidentContactsAndIrProvider => Vec::new(),
         };
         let mut subject = n.subject.trim().replace(['\r', '\n'], " ");
         if subject.len() > MAX_SUBJECT {
@@ -59,20 +61,21 @@ impl Service {
             incident: n.incident,
             created_at: now,
         };
-        let deliveries: Vec<Delivery> = plan(tenant, &notification.audience, &users)
-            .into_iter()
-            .map(|(destination, status)| Delivery {
-                id: DeliveryId::new_at(now),
-                notification: notification.id,
-                tenant_id: tenant.id,
-                destination,
-                status,
-                attempts: 0,
-                next_attempt_at: (status == DeliveryStatus::Pending).then_some(now),
-                last_error: None,
-                updated_at: now,
-            })
-            .collect();
+        let deliveries: Vec<Delivery> =
+            plan(tenant, notification.kind, &notification.audience, &users)
+                .into_iter()
+                .map(|(destination, status)| Delivery {
+                    id: DeliveryId::new_at(now),
+                    notification: notification.id,
+                    tenant_id: tenant.id,
+                    destination,
+                    status,
+                    attempts: 0,
+                    next_attempt_at: (status == DeliveryStatus::Pending).then_some(now),
+                    last_error: None,
+                    updated_at: now,
+                })
+                .collect();
         let held = deliveries
             .iter()
             .filter(|d| d.status == DeliveryStatus::Held)

@@ -16,13 +16,16 @@ VIGIL_* environment variables (VIGIL_DATA_DIR, VIGIL_LOG_LEVEL, ...), overridden
 Run `vigil config show` to see the effective values and where each came from.
 
 Exit codes: 0 success, 1 unexpected failure, 2 invalid usage or input, 3 invalid
-configuration, 4 not found, 5 refused (invalid lifecycle move, duplicate, conflict),
-6 storage unavailable, 7 audit log verification failed.
+configuration (for `vigil readiness`: the tenant is not ready), 4 not found,
+5 refused (invalid lifecycle move, duplicate, conflict), 6 storage unavailable,
+7 audit log verification failed.
 
 Examples:
   vigil tenant create --slug acme --name \"Acme Corp\"
   vigil tenant set acme --authorisation managed --sla high=30m/4h
-  vigil tenant transition acme --to monitoring
+  vigil onboard acme --authorisation guided --exclusions-reviewed
+  vigil readiness acme
+  vigil onboard acme --start-monitoring
   vigil audit verify";
 
 #[derive(Debug, Parser)]
@@ -98,8 +101,41 @@ pub enum Command {
     /// Delete telemetry past each tenant's retention now (the server also
     /// does it every hour)
     Purge(JsonFlag),
+    /// Run a tenant's readiness assessment: is its telemetry complete and its
+    /// protection configured well enough? Exit 0 when ready, 3 when not
+    Readiness(ReadinessArgs),
+    /// Onboard a tenant: fill in its steps (the `tenant set` flags), see
+    /// what is left, and start monitoring once it is ready
+    Onboard(Box<OnboardArgs>),
     /// A tenant's posture recommendations and its posture score
     Recommendations(RecommendationsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReadinessArgs {
+    pub slug: String,
+    /// Show the latest stored assessment instead of running one now
+    #[arg(long, conflicts_with = "history")]
+    pub latest: bool,
+    /// List earlier assessments, newest first (exit 0)
+    #[arg(long)]
+    pub history: bool,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct OnboardArgs {
+    #[command(flatten)]
+    pub set: SetArgs,
+    /// Move the tenant to monitoring: the readiness assessment runs first
+    /// and any blocking failure refuses the move (exit 5)
+    #[arg(long)]
+    pub start_monitoring: bool,
+    /// With --start-monitoring: start despite blocking readiness failures
+    /// (provider admins; recorded in the audit log)
+    #[arg(long, value_name = "TEXT", requires = "start_monitoring")]
+    pub override_reason: Option<String>,
 }
 
 #[derive(Debug, Args)]

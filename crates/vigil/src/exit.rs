@@ -25,6 +25,21 @@ pub enum Exit {
     AuditBroken = 7,
 }
 
+/// The process status for `err`: `vigil readiness` answers 3 for a tenant
+/// that is not ready (scripts gate on it), everything else by [`code_for`].
+pub fn status_for(err: &anyhow::Error) -> u8 {
+    if err
+        .chain()
+        .any(|c| c.downcast_ref::<crate::commands::NotReady>().is_some())
+    {
+        return NOT_READY;
+    }
+    code_for(err) as u8
+}
+
+/// `vigil readiness`: the tenant is not ready.
+pub const NOT_READY: u8 = 3;
+
 pub fn code_for(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
         if cause.downcast_ref::<ConfigError>().is_some() {

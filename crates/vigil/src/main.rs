@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Err(err) if exit::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(exit::code_for(&err) as u8)
+            ExitCode::from(exit::status_for(&err))
         }
     }
 }

@@ -578,3 +578,140 @@ fn an_audit_record_edited_into_an_unreadable_value_is_named() {
     let report: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(report["first_broken_record"], 2);
 }
+
+/// Telemetry, inventory and posture for a tenant with three healthy
+/// Windows hosts and two identities, dated a minute before `now`.
+fn healthy_telemetry(now: jiff::Timestamp) -> String {
+    let t = (now - jiff::SignedDuration::from_mins(1)).to_string();
+    let mut lines = Vec::new();
+    for (i, h) in ["WS-01.corp.example", "WS-02.corp.example"]
+        .iter()
+        .enumerate()
+    {
+        lines.push(serde_json::json!({"Event": {
+            "System": {"EventID": 1, "EventRecordID": i, "TimeCreated": {"#attributes": {"SystemTime": t}},
+                       "Channel": "Microsoft-Windows-Sysmon/Operational", "Computer": h},
+            "EventData": {"Image": "C:\\Windows\\System32\\cmd.exe", "User": "CORP\\alice",
+                          "TargetFilename": "C:\\Temp\\a.txt", "DestinationIp": "192.0.2.10"}}}));
+        lines.push(serde_json::json!({"Event": {
+            "System": {"EventID": 4624, "EventRecordID": i, "TimeCreated": {"#attributes": {"SystemTime": t}},
+                       "Channel": "Security", "Computer": h},
+            "EventData": {"TargetUserName": "bob", "TargetDomainName": "CORP"}}}));
+        lines.push(serde_json::json!({
+            "type": "device_inventory", "collected_at": t,
+            "device": {"hostname": h, "sensor_health": "active"},
+            "posture": {"realtime_protection": true, "cloud_protection": true, "tamper_protection": true,
+                "edr_block_mode": true, "network_protection": "block", "pua_protection": "block",
+                "firewall": true, "process_creation_auditing": true, "command_line_auditing": true,
+                "script_block_logging": true, "lsass_protection": true,
+                "asr_rules": {"block_credential_stealing_from_lsass": "block",
+                    "block_office_child_processes": "block", "block_executable_content_from_email": "block"}}}));
+    }
+    for (upn, sam) in [
+        ("alice@corp.example", "CORP\\alice"),
+        ("bob@corp.example", "CORP\\bob"),
+    ] {
+        lines.push(serde_json::json!({"type": "identity_inventory", "collected_at": t,
+            "identity": {"upn": upn, "sam_account_name": sam, "privileged": true, "has_mailbox": true},
+            "posture": {"mfa_enforced": true, "legacy_auth_blocked": true, "mailbox_auditing": true}}));
+    }
+    lines.push(serde_json::json!({"id": "s1", "createdDateTime": t, "userPrincipalName": "alice@corp.example",
+        "ipAddress": "198.51.100.7", "status": {"errorCode": 0}}));
+    lines.push(serde_json::json!({"CreationTime": t.trim_end_matches('Z'), "Id": "m1",
+        "Operation": "MailItemsAccessed", "Workload": "Exchange", "UserId": "alice@corp.example", "RecordType": 50}));
+    lines.push(
+        serde_json::json!({"eventVersion": "1.08", "eventID": "c1", "eventTime": t,
+        "eventSource": "s3.amazonaws.com", "eventName": "GetObject", "awsRegion": "eu-west-1",
+        "userIdentity": {"type": "IAMUser", "userName": "deploy"}}),
+    );
+    lines
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn readiness_exits_3_with_the_reasons_until_onboarding_is_done_then_0() {
+    let w = Workdir::new();
+    w.ok(&["tenant", "create", "--slug", "acme", "--name", "Acme"]);
+
+    let out = w.run(&["readiness", "acme"]);
+    assert_eq!(out.status.code(), Some(3));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.starts_with("acme: NOT READY"), "{report}");
+    assert!(
+        report.contains("FAIL  blocking  settings.incident_contact"),
+        "{report}"
+    );
+    assert!(report.contains("fix: Add an incident contact"), "{report}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tenant acme is not ready: blocking failures:"),
+        "{err}"
+    );
+
+    let out = w.run(&["readiness", "acme", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let a: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(a["ready"], false);
+    let check = a["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["id"] == "coverage.devices")
+        .cloned()
+        .expect("coverage check");
+    for key in [
+        "id",
+        "category",
+        "status",
+        "blocking",
+        "evidence",
+        "remediation",
+    ] {
+        assert!(!check[key].is_null(), "{key} in {check}");
+    }
+
+    // Monitoring waits for readiness.
+    let err = w.fails(&["onboard", "acme", "--start-monitoring"], 5);
+    assert!(err.contains("blocking failures"), "{err}");
+
+    // Walk the steps, send telemetry, and it is ready.
+    let steps = w.ok(&[
+        "onboard",
+        "acme",
+        "--authorisation",
+        "guided",
+        "--exclusions-reviewed",
+        "--add-contact",
+        "kind=incident,name=Alice,email=alice@acme.example,priority=1",
+        "--ir-name",
+        "Respond Ltd",
+        "--ir-contact",
+        "ir@respond.example",
+        "--ir-engagement",
+        "retainer hotline",
+    ]);
+    assert!(steps.contains("[x] Response authorisation"), "{steps}");
+    assert!(steps.contains("[ ] Readiness assessment"), "{steps}");
+    let file = w.path().join("telemetry.jsonl");
+    std::fs::write(&file, healthy_telemetry(jiff::Timestamp::now())).expect("write");
+    w.ok(&["ingest", "--tenant", "acme", file.to_str().expect("path")]);
+    let report = w.ok(&["readiness", "acme"]);
+    assert!(report.starts_with("acme: READY  score 100.0"), "{report}");
+    let history = w.ok(&["readiness", "acme", "--history"]);
+    assert_eq!(
+        history.lines().count(),
+        5,
+        "a header and four runs: {history}"
+    );
+    let shown = w.json(&["tenant", "show", "acme", "--json"]);
+    assert_eq!(shown["readiness"]["ready"], true, "{shown}");
+    assert!(
+        w.ok(&["tenant", "show", "acme"])
+            .contains("ready, score 100.0")
+    );
+    let done = w.ok(&["onboard", "acme", "--start-monitoring"]);
+    assert!(done.contains("acme is now monitoring"), "{done}");
+}

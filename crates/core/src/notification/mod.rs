@@ -57,6 +57,9 @@ pub enum Audience {
     /// Users holding one of these roles: this tenant's customer users and
     /// the provider's users (email).
     Roles(Vec<Role>),
+    /// The tenant's IR provider (its contact, when that is an email
+    /// address), every incident contact and every channel.
+    IncidentContactsAndIrProvider,
 }
 
 /// What a caller asks to send.
@@ -141,9 +144,12 @@ pub fn retry_delay(attempts: u32) -> Option<SignedDuration> {
     DELAYS.get(i).copied()
 }
 
-/// Whether the tenant's customer-side notifications are held.
-pub fn customer_notifications_held(lifecycle: Lifecycle) -> bool {
-    matches!(lifecycle, Lifecycle::Onboarding | Lifecycle::Monitoring)
+/// Whether the tenant's customer-side notifications of this kind are held.
+/// A major incident is never held: the customer must engage its IR
+/// provider at once, learning period or not (PRODUCT.md §11).
+pub fn customer_notifications_held(lifecycle: Lifecycle, kind: NotificationKind) -> bool {
+    kind != NotificationKind::MajorIncident
+        && matches!(lifecycle, Lifecycle::Onboarding | Lifecycle::Monitoring)
 }
 
 /// The destinations an audience reaches, each with its first status
@@ -151,10 +157,11 @@ pub fn customer_notifications_held(lifecycle: Lifecycle) -> bool {
 /// Addresses are deduplicated case-insensitively; disabled users are skipped.
 pub fn plan(
     tenant: &Tenant,
+    kind: NotificationKind,
     audience: &Audience,
     users: &[User],
 ) -> Vec<(Destination, DeliveryStatus)> {
-    let held = if customer_notifications_held(tenant.lifecycle) {
+    let held = if customer_notifications_held(tenant.lifecycle, kind) {
         DeliveryStatus::Held
     } else {
         DeliveryStatus::Pending
@@ -181,7 +188,18 @@ pub fn plan(
         })
     };
     match audience {
-        Audience::IncidentContacts => {
+        Audience::IncidentContacts | Audience::IncidentContactsAndIrProvider => {
+            if *audience == Audience::IncidentContactsAndIrProvider
+                && let Some(ir) = &s.ir_provider
+                && crate::tenant::validate_email(ir.contact.trim()).is_ok()
+            {
+                push(
+                    Destination::Email {
+                        to: ir.contact.trim().to_owned(),
+                    },
+                    held,
+                );
+            }
             for c in s.incident_contacts() {
                 if let Some(to) = &c.email {
                     push(Destination::Email { to: to.clone() }, held);

@@ -61,13 +61,18 @@ fn email(to: &str) -> Destination {
 #[test]
 fn incident_contacts_reach_every_contact_and_channel_once_in_call_order() {
     let t = tenant(Lifecycle::Live);
-    let planned: Vec<Destination> = plan(&t, &Audience::IncidentContacts, &[])
-        .into_iter()
-        .map(|(d, s)| {
-            assert_eq!(s, DeliveryStatus::Pending);
-            d
-        })
-        .collect();
+    let planned: Vec<Destination> = plan(
+        &t,
+        NotificationKind::Message,
+        &Audience::IncidentContacts,
+        &[],
+    )
+    .into_iter()
+    .map(|(d, s)| {
+        assert_eq!(s, DeliveryStatus::Pending);
+        d
+    })
+    .collect();
     assert_eq!(
         planned,
         vec![
@@ -84,7 +89,7 @@ fn incident_contacts_reach_every_contact_and_channel_once_in_call_order() {
 #[test]
 fn one_contact_gets_an_email_and_the_webhooks_name_the_escalation() {
     let t = tenant(Lifecycle::Live);
-    let planned: Vec<Destination> = plan(&t, &Audience::Contact(2), &[])
+    let planned: Vec<Destination> = plan(&t, NotificationKind::Message, &Audience::Contact(2), &[])
         .into_iter()
         .map(|(d, _)| d)
         .collect();
@@ -117,6 +122,7 @@ fn customer_destinations_are_held_while_the_tenant_is_not_live_but_provider_user
     disabled.disabled = true;
     let planned = plan(
         &t,
+        NotificationKind::Message,
         &Audience::Roles(vec![Role::Analyst, Role::CustomerAdmin]),
         &[analyst, admin, other, disabled],
     );
@@ -128,9 +134,14 @@ fn customer_destinations_are_held_while_the_tenant_is_not_live_but_provider_user
         ]
     );
     assert!(
-        plan(&t, &Audience::IncidentContacts, &[])
-            .iter()
-            .all(|(_, s)| *s == DeliveryStatus::Held)
+        plan(
+            &t,
+            NotificationKind::Message,
+            &Audience::IncidentContacts,
+            &[]
+        )
+        .iter()
+        .all(|(_, s)| *s == DeliveryStatus::Held)
     );
 }
 
@@ -141,4 +152,23 @@ fn retries_back_off_and_then_give_up() {
     assert_eq!(retry_delay(2), Some(SignedDuration::from_mins(2)));
     assert_eq!(retry_delay(5), Some(SignedDuration::from_hours(2)));
     assert_eq!(retry_delay(6), None);
+}
+
+#[test]
+fn a_major_incident_reaches_the_ir_provider_and_is_never_held() {
+    let mut t = tenant(Lifecycle::Monitoring);
+    t.settings.ir_provider = Some(crate::tenant::IrProvider {
+        name: "Rapid IR".into(),
+        contact: "hotline@ir.example".into(),
+        engagement: "retainer 42".into(),
+    });
+    let planned = plan(
+        &t,
+        NotificationKind::MajorIncident,
+        &Audience::IncidentContactsAndIrProvider,
+        &[],
+    );
+    assert_eq!(planned[0].0, email("hotline@ir.example"));
+    assert_eq!(planned.len(), 5);
+    assert!(planned.iter().all(|(_, s)| *s == DeliveryStatus::Pending));
 }

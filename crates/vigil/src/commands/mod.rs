@@ -3,6 +3,7 @@
 mod audit;
 mod config;
 mod identity;
+mod readiness;
 mod recommendations;
 mod rules;
 mod scan;
@@ -15,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+
+pub use readiness::NotReady;
 use vigil_service::{Principal, Service, SystemClock};
 use vigil_store::{SqliteStore, Store};
 
@@ -129,6 +132,14 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
             let (service, _) = open(&loaded.config).await?;
             service.install_builtin_rules().await?;
             rules::run(c, &service, &operator()).await
+        }
+        Command::Readiness(args) => {
+            let (service, _) = open(&loaded.config).await?;
+            readiness::readiness(args, &service, &operator()).await
+        }
+        Command::Onboard(args) => {
+            let (service, _) = open(&loaded.config).await?;
+            readiness::onboard(*args, &service, &operator()).await
         }
     }
 }

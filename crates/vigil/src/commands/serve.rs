@@ -42,6 +42,19 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
                 .await;
         })
     };
+    // Readiness assessments come due daily per tenant (the due time is in
+    // the store); looking for due ones is one cheap query.
+    let (stop_readiness, readiness_stopped) = tokio::sync::oneshot::channel::<()>();
+    let readiness = {
+        let service = service.clone();
+        tokio::spawn(async move {
+            service
+                .run_readiness_schedule(std::time::Duration::from_secs(300), async {
+                    let _ = readiness_stopped.await;
+                })
+                .await;
+        })
+    };
     // Recommendations: risk acceptances expire, verifications re-run
     // against the latest posture snapshots.
     let (stop_recs, recs_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -65,9 +78,11 @@ pub async fn run(service: Service, addr: &str, secure_cookies: bool) -> anyhow::
     .context("the server failed")?;
     let _ = stop_detection.send(());
     let _ = stop_purge.send(());
+    let _ = stop_readiness.send(());
     let _ = stop_recs.send(());
     let _ = worker.await;
     let _ = purge.await;
+    let _ = readiness.await;
     let _ = recs.await;
     tracing::info!("stopped");
     Ok(())

@@ -23,8 +23,32 @@ pub async fn run(
             output::tenant_list(&tenants, out.json)
         }
         TenantCommand::Show { slug, out } => {
-            let t = service.tenant(actor, &slug).await?;
-            output::tenant(&t, out.json)
+            let (t, readiness) = service.tenant_overview(actor, &slug).await?;
+            if out.json {
+                let mut v = output::tenant_json(&t);
+                // Only once assessed: the tenant as stored otherwise.
+                if let Some(a) = &readiness {
+                    v["readiness"] = serde_json::json!({"id": a.id, "run_at": a.run_at,
+                        "score": a.score, "ready": a.ready, "failing": a.failing()});
+                }
+                return output::emit_json(&v);
+            }
+            output::tenant(&t, false)?;
+            let line = match readiness {
+                None => "not assessed yet".to_owned(),
+                Some(a) => format!(
+                    "{}, score {:.1} at {}{}",
+                    if a.ready { "ready" } else { "not ready" },
+                    a.score,
+                    a.run_at,
+                    if a.failing().is_empty() {
+                        String::new()
+                    } else {
+                        format!("; failing: {}", a.failing().join(", "))
+                    }
+                ),
+            };
+            output::emit(&format!("{:<22} {line}", "readiness"))
         }
         TenantCommand::Set(args) => {
             let changes = changes(&args)?;
@@ -51,7 +75,7 @@ pub async fn run(
 }
 
 /// Turn the flags of `tenant set` into domain changes, in a fixed order.
-fn changes(a: &SetArgs) -> anyhow::Result<Vec<SettingChange>> {
+pub(crate) fn changes(a: &SetArgs) -> anyhow::Result<Vec<SettingChange>> {
     let mut c = Vec::new();
     if let Some(name) = &a.name {
         c.push(SettingChange::Name(
