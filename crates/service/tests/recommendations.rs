@@ -443,3 +443,105 @@ async fn completing_by_hand_is_marked_and_readers_may_not_change_anything() {
         assert!(matches!(e, ServiceError::Forbidden(_)), "{e}");
     }
 }
+
+#[tokio::test]
+async fn a_readiness_run_raises_what_its_failing_checks_and_posture_call_for_once() {
+    let w = world().await;
+    w.send(vec![
+        device_snapshot("WS-0007", "2026-11-27T11:00:00Z", false),
+        device_snapshot("WS-0008", "2026-11-27T11:00:00Z", true),
+    ])
+    .await;
+    w.svc.run_readiness(&w.op, "acme").await.expect("readiness");
+    let recs = w
+        .svc
+        .list_recommendations(&w.op, "acme")
+        .await
+        .expect("list");
+    let lsass = recs
+        .iter()
+        .find(|r| r.kb_id == "device.lsass_protection")
+        .expect("raised by the failing LSASS check or posture");
+    assert!(lsass.incidents.is_empty());
+    let view = w
+        .svc
+        .recommendation(&w.op, "acme", lsass.id)
+        .await
+        .expect("view");
+    assert!(
+        view.history[0]
+            .change
+            .starts_with("raised: check protection.lsass")
+            || view.history[0].change.starts_with("raised: posture"),
+        "{:?}",
+        view.history
+    );
+    // No sign-in logs arrive: the data-source check raises its fix.
+    let signin = recs
+        .iter()
+        .find(|r| r.kb_id == "identity.signin_logs")
+        .expect("raised by sources.identity_signin");
+    assert!(
+        signin
+            .checks
+            .contains(&"sources.identity_signin".to_owned())
+    );
+
+    // Running again links nothing new and copies nothing.
+    w.svc.run_readiness(&w.op, "acme").await.expect("readiness");
+    let again = w
+        .svc
+        .list_recommendations(&w.op, "acme")
+        .await
+        .expect("list");
+    assert_eq!(again.len(), recs.len());
+    assert_eq!(again, recs);
+}
+
+#[tokio::test]
+async fn the_mimikatz_evtx_sample_resolved_as_a_true_positive_raises_lsass_protection() {
+    let corpus = vigil_testkit::corpus_or_skip!();
+    let w = world().await;
+    // SigmaHQ's process-access rules, LSASS access among them.
+    let dir = corpus.join("sigma/rules/windows/process_access");
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(&dir).expect("rules").flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "yml") {
+            files.push(RuleFile {
+                pack: String::new(),
+                path: p.file_name().expect("name").to_string_lossy().into_owned(),
+                yaml: std::fs::read_to_string(&p).expect("rule"),
+            });
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    w.svc
+        .add_rule_pack(&w.op, "sigmahq-process-access", "corpus", files)
+        .await
+        .expect("pack");
+    let sample = corpus
+        .join("evtx-attack-samples/Credential Access/sysmon_10_lsass_mimikatz_sekurlsa_logonpasswords.evtx");
+    let mut records = Vec::new();
+    vigil_formats::read_records(
+        &sample,
+        vigil_formats::FileKind::Evtx,
+        1,
+        &mut |r| {
+            records.push(r.json);
+        },
+        &mut |e| panic!("{e:?}"),
+    );
+    assert!(!records.is_empty());
+    w.send(records).await;
+    assert!(w.resolve_all_true_positive().await >= 1);
+    let rec = w.lsass().await;
+    assert!(!rec.incidents.is_empty());
+    assert!(
+        rec.incidents
+            .iter()
+            .all(|l| l.reason.starts_with("technique T1003") || l.reason.starts_with("rule ")),
+        "{:?}",
+        rec.incidents
+    );
+}
