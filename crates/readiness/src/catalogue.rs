@@ -27,6 +27,7 @@ pub struct Limits {
     pub fresh_hours: u32,
     pub identity_window_days: u32,
     pub inventory_window_days: u32,
+    pub activity_window_days: u32,
     pub coverage_target_percent: f64,
     pub clock_skew_minutes: u32,
     pub parse_error_warn_percent: f64,
@@ -190,7 +191,7 @@ impl Catalogue {
     /// How far back the facts must reach for every check.
     pub fn lookback_days(&self) -> u32 {
         self.limits
-            .inventory_window_days
+            .activity_window_days
             .max(self.limits.identity_window_days)
             .max(1)
     }

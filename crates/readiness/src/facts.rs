@@ -207,11 +207,21 @@ impl Facts {
     pub fn device_last_seen(&self, hostname: &str) -> Option<Timestamp> {
         let full = hostname.to_lowercase();
         let short = short_host(hostname);
-        self.device_activity
-            .iter()
-            .filter(|(name, _)| **name == full || short_host(name) == short)
-            .map(|(_, t)| *t)
-            .max()
+        // Names whose first label is `short`: `short` itself and the keys
+        // from `short.` up to `short/` ('/' follows '.'), found by range.
+        let dotted = format!("{short}.");
+        let past = format!("{short}/");
+        let exact = [&full, &short]
+            .into_iter()
+            .filter_map(|k| self.device_activity.get(k.as_str()).copied());
+        let qualified = self
+            .device_activity
+            .range::<str, _>((
+                std::ops::Bound::Included(dotted.as_str()),
+                std::ops::Bound::Excluded(past.as_str()),
+            ))
+            .map(|(_, t)| *t);
+        exact.chain(qualified).max()
     }
 
     /// The newest telemetry naming an identity, by any of its names.

@@ -386,3 +386,21 @@ fn clocks_ahead_and_parse_errors_are_measured() {
     assert_eq!(p.status, CheckStatus::Fail);
     assert_eq!(p.evidence.measured["percent"], 9.1);
 }
+
+#[test]
+fn host_names_match_by_first_label_and_never_by_a_longer_name() {
+    let mut f = good();
+    f.devices[0].hostname = "WS-01".into();
+    assert_eq!(
+        f.device_last_seen("WS-01"),
+        Some(at("2026-11-27T11:30:00Z"))
+    );
+    f.device_activity.remove("ws-01.corp.example");
+    f.device_activity
+        .insert("ws-011.corp.example".into(), at("2026-11-27T11:30:00Z"));
+    f.device_activity
+        .insert("ws-01x".into(), at("2026-11-27T11:30:00Z"));
+    assert_eq!(f.device_last_seen("WS-01"), None);
+    let a = run(&f);
+    assert_eq!(check(&a, "coverage.devices").evidence.assets, ["WS-01"]);
+}

@@ -183,7 +183,7 @@ pub fn checklist(tenant: &Tenant, latest: Option<&Assessment>) -> Onboarding {
                 blocking.join(", ")
             ),
         },
-        format!("vigil readiness {slug} --run; fix what fails, then run it again"),
+        format!("vigil readiness {slug}; fix what fails, then run it again"),
     );
     let complete = steps.iter().all(|s| s.done || !s.required);
     Onboarding {

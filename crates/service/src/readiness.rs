@@ -147,8 +147,10 @@ impl Service {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        // Checks failing before go-live are known, not regressions.
-        if tenant.lifecycle == Lifecycle::Live {
+        // Checks failing before go-live are known, not regressions; so is
+        // everything on a tenant's very first run (one live before
+        // assessments existed has nothing to regress from).
+        if tenant.lifecycle == Lifecycle::Live && state.next_due.is_some() {
             for check in assessment
                 .checks
                 .iter()

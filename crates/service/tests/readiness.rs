@@ -464,3 +464,46 @@ async fn a_device_that_stops_reporting_after_go_live_notifies_once_not_on_every_
         .count();
     assert_eq!(again, 2);
 }
+
+#[tokio::test]
+async fn checks_failing_since_before_go_live_are_not_regressions() {
+    let w = World::new().await;
+    w.settings(true).await;
+    w.svc
+        .transition_tenant(
+            &op(),
+            "acme",
+            Lifecycle::Monitoring,
+            Some("before readiness existed"),
+        )
+        .await
+        .expect("monitoring");
+    w.svc
+        .transition_tenant(
+            &op(),
+            "acme",
+            Lifecycle::Live,
+            Some("before readiness existed"),
+        )
+        .await
+        .expect("live");
+    let before = w
+        .svc
+        .notifications(&op(), "acme", None, 100)
+        .await
+        .expect("notifications")
+        .len();
+    w.advance(25);
+    let a = w.svc.run_due_assessments().await.expect("run");
+    assert!(!a[0].ready, "nothing was ever sent");
+    let after = w
+        .svc
+        .notifications(&op(), "acme", None, 100)
+        .await
+        .expect("notifications")
+        .len();
+    assert_eq!(
+        after, before,
+        "no telemetry ever came: these are not regressions"
+    );
+}

@@ -27,7 +27,7 @@ pub(super) fn silent(f: &Facts, l: &Limits) -> Outcome {
             CheckStatus::Pass,
             Evidence::new(format!(
                 "no device that reported in the last {} days has been silent for {} h",
-                l.inventory_window_days, l.silent_hours
+                l.activity_window_days, l.silent_hours
             ))
             .with("silent", 0.0),
         );
@@ -36,7 +36,7 @@ pub(super) fn silent(f: &Facts, l: &Limits) -> Outcome {
         CheckStatus::Fail,
         Evidence::new(format!(
             "{n} device(s) sent telemetry in the last {} days but none in the last {} h",
-            l.inventory_window_days, l.silent_hours
+            l.activity_window_days, l.silent_hours
         ))
         .with("silent", num(n))
         .with_assets(silent),
