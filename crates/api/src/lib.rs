@@ -25,6 +25,7 @@ pub mod openapi;
 mod paging;
 mod portal;
 mod readiness;
+mod recommendations;
 mod sla;
 mod telemetry;
 mod tenants;
@@ -303,6 +304,26 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "GET",
             "/tenants/{tenant}/onboarding",
             get(readiness::onboarding),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/recommendations",
+            get(recommendations::list),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/recommendations/{id}",
+            get(recommendations::show),
+        ),
+        (
+            "PATCH",
+            "/tenants/{tenant}/recommendations/{id}",
+            patch(recommendations::update),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/posture-score",
+            get(recommendations::posture_score),
         ),
         ("GET", "/audit", get(audit::all)),
         ("GET", "/tokens", get(identity::list_tokens)),

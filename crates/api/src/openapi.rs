@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::{
     audit, connectors, conversations, identity, incidents, ingest, live, me, message_centre,
-    notifications, readiness, sla, telemetry, tenants,
+    notifications, readiness, recommendations, sla, telemetry, tenants,
 };
 
 #[derive(Debug, OpenApi)]
@@ -83,6 +83,10 @@ use crate::{
         sla::acknowledge,
         sla::incident_sla,
         sla::breaches,
+        recommendations::list,
+        recommendations::show,
+        recommendations::update,
+        recommendations::posture_score,
         ingest::events::ingest,
         ingest::bulk::ingest,
         ingest::hec::event,
@@ -104,6 +108,7 @@ use crate::{
         incidents::NewTask,
         incidents::TaskChange,
         connectors::Callback,
+        recommendations::RecommendationPatch,
         identity::CreateUser,
         conversations::NewMessage,
         conversations::NewInquiry,

@@ -147,6 +147,17 @@ async fn world() -> World {
             .await
             .expect("draft");
     }
+    // Recommendations in each tenant: a readiness run raises those its
+    // failing checks call for (no sign-in logs arrive).
+    for tenant in ["acme", "globex"] {
+        svc.run_readiness(&op, tenant).await.expect("readiness");
+        assert!(
+            !svc.list_recommendations(&op, tenant)
+                .await
+                .expect("recommendations")
+                .is_empty()
+        );
+    }
     // Owners of the tokens that callers try to revoke: someone else in
     // each tenant.
     for tenant in ["acme", "globex"] {
@@ -470,6 +481,21 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "provider_admin" | "customer_admin" => StatusCode::OK,
             _ => StatusCode::FORBIDDEN,
         },
+        ("GET", "/tenants/{tenant}/recommendations")
+        | ("GET", "/tenants/{tenant}/recommendations/{id}")
+        | ("GET", "/tenants/{tenant}/posture-score") => match () {
+            () if hidden => StatusCode::NOT_FOUND,
+            () => StatusCode::OK,
+        },
+        // A note each time: the provider's admins and delivery managers,
+        // the customer's admins and responders.
+        ("PATCH", "/tenants/{tenant}/recommendations/{id}") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "delivery_manager" | "customer_admin" | "customer_responder" => {
+                StatusCode::OK
+            }
+            _ => StatusCode::FORBIDDEN,
+        },
         // The body gives a wrong current password: users get that answer.
         ("POST", "/me/password") => match who {
             "ingest_key" => StatusCode::NOT_FOUND,
@@ -543,6 +569,7 @@ fn body_for(path: &str, n: usize) -> String {
             r#"{"current":"not the password","new":"another long password"}"#.to_owned()
         }
         "/tenants/{tenant}/readiness/run" => String::new(),
+        "/tenants/{tenant}/recommendations/{id}" => format!(r#"{{"note":"note {n}"}}"#),
         other => panic!("no body for {other}"),
     }
 }
@@ -665,6 +692,13 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
                         .find_map(|(_, ds)| ds.first())
                         .expect("a delivery");
                     concrete = concrete.replace("{id}", &delivery.id.to_string());
+                } else if path.contains("/recommendations/{id}") {
+                    let recs = w
+                        .svc
+                        .list_recommendations(&op, tenant)
+                        .await
+                        .expect("recommendations");
+                    concrete = concrete.replace("{id}", &recs[0].id.to_string());
                 } else if path == "/tokens/{id}" {
                     let owner = format!("owner@{tenant}.example");
                     let (_, token) = w

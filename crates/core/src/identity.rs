@@ -207,10 +207,13 @@ pub enum Permission {
     /// Acknowledge a published response: the customer's admins and
     /// responders (it stops the SLA's acknowledge timer).
     AcknowledgeResponse,
+    /// Move a tenant's posture recommendations through their lifecycle
+    /// and add notes (reading them is `ReadTenant`).
+    UpdateRecommendations,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 19] = [
         Permission::ReadTenant,
         Permission::CreateTenant,
         Permission::EditCustomerSettings,
@@ -229,6 +232,7 @@ impl Permission {
         Permission::RetryDeliveries,
         Permission::RunReadiness,
         Permission::AcknowledgeResponse,
+        Permission::UpdateRecommendations,
     ];
 }
 
@@ -309,6 +313,10 @@ pub fn authorize(p: &Principal, perm: Permission, tenant: Option<TenantId>) -> D
             R::ProviderAdmin | R::Analyst | R::CustomerAdmin | R::CustomerResponder
         ),
         P::AcknowledgeResponse => matches!(role, R::CustomerAdmin | R::CustomerResponder),
+        P::UpdateRecommendations => matches!(
+            role,
+            R::ProviderAdmin | R::DeliveryManager | R::CustomerAdmin | R::CustomerResponder
+        ),
     };
     if allowed {
         Decision::Allow {

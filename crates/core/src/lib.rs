@@ -17,6 +17,7 @@ pub mod incident;
 pub mod message;
 pub mod notification;
 pub mod readiness;
+pub mod recommendation;
 pub mod rules;
 pub mod session;
 pub mod severity;

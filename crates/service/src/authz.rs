@@ -32,6 +32,7 @@ fn describe(p: Permission) -> &'static str {
         Permission::AcknowledgeResponse => {
             "acknowledge a response (the customer's admins and responders do)"
         }
+        Permission::UpdateRecommendations => "update recommendations",
     }
 }
 

@@ -444,6 +444,7 @@ impl Service {
             .update_incident(&record, expected, &log, resolve, audit)
             .await?;
         self.publish(crate::LiveEvent::incident(t.id, id));
+        self.raise_for_incident(&t, &record).await;
         self.incident(p, tenant, id).await
     }
 

@@ -23,6 +23,7 @@ mod notify;
 mod onboarding;
 mod outbound;
 mod readiness;
+mod recommendations;
 pub mod render;
 mod rules;
 mod sessions;
@@ -54,6 +55,10 @@ pub use notify::MAX_NOTIFICATION_PAGE;
 pub use onboarding::{Onboarding, OnboardingStep};
 pub use outbound::{Outbound, SendError};
 pub use readiness::{MAX_READINESS_PAGE, READINESS_INTERVAL, catalogue};
+pub use recommendations::{
+    DueReport, MAX_NOTE, MAX_TREND, PostureScoreView, RecommendationUpdate, RecommendationView,
+    knowledge,
+};
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use sla::{SlaBreach, SlaReport};
@@ -64,6 +69,7 @@ pub use vigil_core::identity::Principal;
 pub use vigil_core::session::LoginPolicy;
 pub use vigil_store::{
     IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord, InquiryFilter, MessageEntry,
+    RecommendationChange,
 };
 
 /// The public URL when none is configured: `vigil serve`'s default address.

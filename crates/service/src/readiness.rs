@@ -179,6 +179,7 @@ impl Service {
         self.store
             .save_assessment(&assessment, next_due, Some(&failing), audit)
             .await?;
+        self.raise_for_assessment(tenant, &assessment).await;
         tracing::info!(tenant = %tenant.slug, score = assessment.score, ready = assessment.ready, %trigger, "readiness assessed");
         Ok(assessment)
     }

@@ -73,9 +73,15 @@ async fn every_change_is_audited_and_the_chain_verifies() {
         .expect_err("refused");
     assert!(matches!(refused, ServiceError::TransitionRefused { .. }));
     let verified = svc.verify_audit().await.expect("chain intact");
+    let raised = svc
+        .list_recommendations(&operator(), "acme")
+        .await
+        .expect("recommendations")
+        .len() as u64;
     assert_eq!(
-        verified.records, 5,
-        "create, settings, the readiness run before monitoring, two transitions; refusals write nothing"
+        verified.records,
+        5 + raised,
+        "create, settings, the readiness run before monitoring (and each recommendation it raised), two transitions; refusals write nothing"
     );
 }
 

@@ -52,6 +52,7 @@ pub async fn run_all(store: &dyn Store) {
     notifications_queue_deliveries_that_come_due_and_keep_their_attempts(store).await;
     readiness_reads_activity_and_snapshots_and_keeps_assessments_and_their_schedule(store).await;
     sla_steps_commit_with_their_notifications_exactly_once(store).await;
+    recommendations_are_one_per_entry_with_history_and_a_score_trend(store).await;
     every_change_extends_one_verifiable_audit_chain(store).await;
     migrating_twice_applies_nothing_the_second_time(store).await;
 }
@@ -1235,4 +1236,121 @@ async fn sla_steps_commit_with_their_notifications_exactly_once(store: &dyn Stor
         .await
         .expect("restart");
     assert_eq!(next.len(), 1);
+}
+
+async fn recommendations_are_one_per_entry_with_history_and_a_score_trend(store: &dyn Store) {
+    use vigil_core::recommendation::{
+        PostureScore, Recommendation, RecommendationCategory, RecommendationId,
+        RecommendationStatus, Verification,
+    };
+    let now = at("2026-11-27T09:00:00Z");
+    let t = tenant("posture", now);
+    store
+        .insert_tenant(&t, entry("tenant.create", &t, now))
+        .await
+        .expect("tenant");
+    let mut rec = Recommendation {
+        id: RecommendationId::new_at(now),
+        tenant_id: t.id,
+        kb_id: "device.lsass_protection".into(),
+        title: "LSASS".into(),
+        category: RecommendationCategory::Device,
+        points: 10,
+        status: RecommendationStatus::Open,
+        completed_by: None,
+        reason: None,
+        expires_at: None,
+        incidents: vec![],
+        assets: vec![],
+        checks: vec![],
+        verification: Verification::new(Some("all(device.lsass_protection)".into())),
+        notes: vec![],
+        raised_at: now,
+        updated_at: now,
+    };
+    let score = |recs: &[Recommendation], at: Timestamp| PostureScore::of(at, recs);
+    store
+        .put_recommendation(
+            &rec,
+            None,
+            &["raised".into()],
+            "system",
+            &score(&[rec.clone()], now),
+            entry("recommendation.raise", &t, now),
+        )
+        .await
+        .expect("insert");
+    let mut copy = rec.clone();
+    copy.id = RecommendationId::new_at(now);
+    let dup = store
+        .put_recommendation(
+            &copy,
+            None,
+            &[],
+            "system",
+            &score(&[], now),
+            entry("recommendation.raise", &t, now),
+        )
+        .await
+        .expect_err("a second row for the same entry");
+    assert!(matches!(dup, StoreError::Duplicate { .. }), "{dup}");
+
+    let later = at("2026-11-27T10:00:00Z");
+    let before = rec.updated_at;
+    rec.status = RecommendationStatus::Completed;
+    rec.updated_at = later;
+    store
+        .put_recommendation(
+            &rec,
+            Some(before),
+            &["status open → completed".into()],
+            "system",
+            &score(&[rec.clone()], later),
+            entry("recommendation.update", &t, later),
+        )
+        .await
+        .expect("update");
+    let stale = store
+        .put_recommendation(
+            &rec,
+            Some(before),
+            &[],
+            "system",
+            &score(&[], later),
+            entry("recommendation.update", &t, later),
+        )
+        .await
+        .expect_err("stale");
+    assert!(matches!(stale, StoreError::Conflict { .. }), "{stale}");
+
+    let (back, history) = store
+        .recommendation(t.id, rec.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(back, rec);
+    assert_eq!(
+        history
+            .iter()
+            .map(|h| h.change.as_str())
+            .collect::<Vec<_>>(),
+        ["raised", "status open → completed"]
+    );
+    assert_eq!(
+        store.recommendations(t.id).await.expect("list"),
+        [rec.clone()]
+    );
+    let trend = store.posture_scores(t.id, 10).await.expect("scores");
+    assert_eq!(
+        trend.iter().map(|s| s.percent).collect::<Vec<_>>(),
+        [Some(100.0), Some(0.0)],
+        "newest first"
+    );
+    assert!(
+        store
+            .tenants_with_recommendations()
+            .await
+            .expect("tenants")
+            .contains(&t.id)
+    );
 }

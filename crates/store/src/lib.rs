@@ -14,6 +14,7 @@ pub mod conformance;
 mod error;
 mod messages;
 mod migrate;
+mod recommendations;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -30,6 +31,7 @@ use vigil_core::tenant::{Tenant, TenantSlug};
 pub use error::StoreError;
 pub use messages::{InquiryFilter, MessageEntry, MessageFilter, MessageStore};
 pub use migrate::{Migration, MigrationReport};
+pub use recommendations::{RecommendationChange, RecommendationStore};
 pub use sqlite::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -741,6 +743,7 @@ pub trait Store:
     + NotificationStore
     + ReadinessStore
     + SlaStore
+    + RecommendationStore
     + std::fmt::Debug
 {
     /// Apply pending migrations; refuse a database from a newer Vigil.

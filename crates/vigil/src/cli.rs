@@ -117,6 +117,8 @@ pub enum Command {
     /// SLA timers: run the engine once, list a tenant's breaches
     #[command(subcommand)]
     Sla(SlaCommand),
+    /// A tenant's posture recommendations and its posture score
+    Recommendations(RecommendationsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,6 +166,15 @@ pub struct OnboardArgs {
     /// (provider admins; recorded in the audit log)
     #[arg(long, value_name = "TEXT", requires = "start_monitoring")]
     pub override_reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecommendationsArgs {
+    /// The tenant
+    #[arg(value_name = "SLUG")]
+    pub tenant: String,
+    #[command(flatten)]
+    pub out: JsonFlag,
 }
 
 #[derive(Debug, Args)]

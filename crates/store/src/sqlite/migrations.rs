@@ -90,6 +90,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "readiness",
         sql: include_str!("../../migrations/sqlite/0017_readiness.sql"),
     },
+    Migration {
+        version: 20,
+        name: "recommendations",
+        sql: include_str!("../../migrations/sqlite/0020_recommendations.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

@@ -9,6 +9,7 @@ mod messages;
 mod migrations;
 mod notifications;
 mod readiness;
+mod recommendations;
 mod rules;
 mod session;
 mod sla;

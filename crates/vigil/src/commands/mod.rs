@@ -5,6 +5,7 @@ mod config;
 mod identity;
 mod notifications;
 mod readiness;
+mod recommendations;
 mod response;
 mod rules;
 mod scan;
@@ -149,6 +150,10 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
         Command::Response(c) => {
             let (service, _) = open(&loaded.config).await?;
             response::run(c, &service, &operator()).await
+        }
+        Command::Recommendations(args) => {
+            let (service, _) = open(&loaded.config).await?;
+            recommendations::run(args, &service, &operator()).await
         }
         Command::Rules(c) => {
             let (service, _) = open(&loaded.config).await?;

@@ -26,6 +26,9 @@ const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// How often due readiness assessments are looked for (each tenant's is
 /// due daily; the due time is in the store).
 const READINESS_EVERY: Duration = Duration::from_secs(300);
+/// How often recommendations are re-verified against the latest posture
+/// snapshots and expired risk acceptances reopened.
+const RECOMMENDATIONS_EVERY: Duration = Duration::from_secs(900);
 
 pub async fn run(
     service: Service,
@@ -72,6 +75,10 @@ pub async fn run(
     });
     workers.start(&service, |s, stop| async move {
         s.run_sla_loop(SLA_EVERY, stop).await;
+    });
+    workers.start(&service, |s, stop| async move {
+        s.run_recommendation_schedule(RECOMMENDATIONS_EVERY, stop)
+            .await;
     });
     let app = vigil_api::app_with(service, options);
     axum::serve(
