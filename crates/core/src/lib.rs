@@ -14,6 +14,7 @@ pub mod entity;
 pub mod id;
 pub mod identity;
 pub mod incident;
+pub mod major;
 pub mod notification;
 pub mod rules;
 pub mod session;

@@ -39,6 +39,8 @@ pub enum SettingChange {
     GracePeriodDays(u32),
     RetentionDays(u32),
     IncidentWindowHours(u32),
+    /// Replace the major-incident thresholds.
+    MajorThresholds(crate::major::MajorThresholds),
 }
 
 /// What a change did: the setting and its value before and after.
@@ -83,7 +85,8 @@ impl SettingChange {
             | SettingChange::LearningPeriodDays(_)
             | SettingChange::GracePeriodDays(_)
             | SettingChange::RetentionDays(_)
-            | SettingChange::IncidentWindowHours(_) => Permission::EditServiceSettings,
+            | SettingChange::IncidentWindowHours(_)
+            | SettingChange::MajorThresholds(_) => Permission::EditServiceSettings,
         }
     }
 
@@ -291,6 +294,13 @@ impl SettingChange {
                 let from = json!(s.incident_window_hours);
                 s.incident_window_hours = *h;
                 ("incident_window_hours", from, json!(h))
+            }
+            SettingChange::MajorThresholds(m) => {
+                m.validate()
+                    .map_err(|r| SettingsError::invalid("major", r))?;
+                let from = to_value(&s.major);
+                s.major = m.clone();
+                ("major", from, to_value(m))
             }
         };
         Ok(AppliedChange {

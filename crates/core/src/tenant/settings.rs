@@ -31,6 +31,9 @@ pub struct TenantSettings {
     /// Alerts sharing a key entity this many hours apart join one incident.
     #[serde(default = "default_incident_window_hours")]
     pub incident_window_hours: u32,
+    /// Thresholds of the major-incident criteria (docs/major-incidents.md).
+    #[serde(default)]
+    pub major: crate::major::MajorThresholds,
 }
 
 fn default_incident_window_hours() -> u32 {
@@ -56,6 +59,7 @@ impl Default for TenantSettings {
             grace_period_days: Self::DEFAULT_GRACE_PERIOD_DAYS,
             retention_days: Self::DEFAULT_RETENTION_DAYS,
             incident_window_hours: Self::DEFAULT_INCIDENT_WINDOW_HOURS,
+            major: crate::major::MajorThresholds::default(),
         }
     }
 }
