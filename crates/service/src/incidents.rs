@@ -170,6 +170,7 @@ impl Service {
                     .save_correlation(&changed, &[], &activity, now, None)
                     .await?;
             }
+            self.evaluate_major(tenant, &touched_incidents).await?;
         }
         Ok(())
     }
@@ -226,6 +227,7 @@ impl Service {
         self.store
             .save_correlation(&changed, &placed, &activity, now, None)
             .await?;
+        self.evaluate_major(tenant, &touched).await?;
         metrics::counter!("vigil_incident_alerts_placed_total").increment(placed.len() as u64);
         Ok(placed.len() as u64)
     }

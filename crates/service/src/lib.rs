@@ -14,6 +14,8 @@ mod error;
 mod identity;
 mod incidents;
 mod intake;
+mod ir_bundle;
+mod major;
 mod notify;
 mod rules;
 mod sessions;
@@ -36,6 +38,7 @@ pub use incidents::{IncidentChange, IncidentView, MAX_INCIDENT_PAGE, ProcessNode
 pub use intake::{
     At, IngestOutcome, Intake, IntakeLimits, PurgeReport, Record, TelemetryStats, build_batch,
 };
+pub use ir_bundle::{BUNDLE_FILES, IrBundle};
 pub use notify::MAX_NOTIFICATION_PAGE;
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};

@@ -70,6 +70,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../../migrations/sqlite/0013_notifications.sql"),
     },
+    Migration {
+        version: 19,
+        name: "major_incidents",
+        sql: include_str!("../../migrations/sqlite/0019_major_incidents.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {
