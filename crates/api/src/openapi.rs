@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit, identity, incidents, ingest, me, telemetry, tenants};
+use crate::{audit, identity, incidents, ingest, major, me, telemetry, tenants};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -56,6 +56,10 @@ use crate::{audit, identity, incidents, ingest, me, telemetry, tenants};
         incidents::update_task,
         incidents::publish_response,
         incidents::remove_tag,
+        major::set_major,
+        major::evaluate,
+        major::update_engagement,
+        major::bundle,
         ingest::events::ingest,
         ingest::bulk::ingest,
         ingest::hec::event,
@@ -76,6 +80,8 @@ use crate::{audit, identity, incidents, ingest, me, telemetry, tenants};
         incidents::SaveSummary,
         incidents::NewTask,
         incidents::TaskChange,
+        major::MajorChange,
+        major::EngagementChange,
         identity::CreateUser,
         identity::CreateIngestKey,
         identity::CreateToken,

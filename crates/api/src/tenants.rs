@@ -162,6 +162,14 @@ pub enum Change {
     SetIncidentWindowHours {
         hours: u32,
     },
+    /// The major-incident thresholds (docs/major-incidents.md): `hosts`,
+    /// `encrypted_files`, `exfiltration_bytes`, `cleared_logs`,
+    /// `domain_controllers`, `privileged_users`; absent fields take the
+    /// defaults.
+    SetMajorThresholds {
+        #[schema(value_type = Object)]
+        thresholds: Value,
+    },
 }
 
 /// The body of `PATCH /api/v1/tenants/{tenant}/settings`: changes applied
@@ -229,6 +237,9 @@ fn to_domain(at: usize, c: Change) -> Result<SettingChange, ApiError> {
         Change::SetGracePeriodDays { days } => S::GracePeriodDays(days),
         Change::SetRetentionDays { days } => S::RetentionDays(days),
         Change::SetIncidentWindowHours { hours } => S::IncidentWindowHours(hours),
+        Change::SetMajorThresholds { thresholds } => S::MajorThresholds(
+            serde_json::from_value(thresholds).map_err(|e| bad(at, "thresholds", e))?,
+        ),
     })
 }
 

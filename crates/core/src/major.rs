@@ -172,7 +172,7 @@ impl IrEngagement {
 /// Per-tenant thresholds of the criteria (PRODUCT.md §11). Serialised in
 /// the tenant's settings; absent fields take the defaults.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MajorThresholds {
     /// The same detection rule on at least this many hosts (default 5).
     pub hosts: u32,
