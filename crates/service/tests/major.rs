@@ -716,3 +716,80 @@ async fn the_ir_bundle_verifies_against_its_manifest_validates_as_stix_and_keeps
         .expect("generating the bundle is audited");
     assert_eq!(generated.target, format!("incident:{id}"));
 }
+
+/// The named SigmaHQ rules and EVTX attack samples of the corpus, ingested
+/// for a fresh tenant `acme`.
+async fn corpus_world(corpus: &std::path::Path, rules: &[&str], samples: &[&str]) -> World {
+    let w = world().await;
+    let files = rules
+        .iter()
+        .map(|r| RuleFile {
+            pack: String::new(),
+            path: (*r).into(),
+            yaml: std::fs::read_to_string(corpus.join("sigma/rules/windows").join(r))
+                .expect("rule"),
+        })
+        .collect();
+    w.svc
+        .add_rule_pack(&w.op, "sigmahq-subset", "corpus", files)
+        .await
+        .expect("pack");
+    let mut records = Vec::new();
+    for s in samples {
+        vigil_formats::read_records(
+            &corpus.join("evtx-attack-samples").join(s),
+            vigil_formats::FileKind::Evtx,
+            1,
+            &mut |r| {
+                records.push(Record {
+                    at: At::Text(r.at),
+                    bytes: r.json,
+                })
+            },
+            &mut |e| panic!("{e:?}"),
+        );
+    }
+    w.ingest(records).await;
+    w
+}
+
+#[tokio::test]
+async fn the_dcsync_sample_is_major_as_directory_replication_abuse() {
+    let corpus = vigil_testkit::corpus_or_skip!();
+    let w = corpus_world(
+        &corpus,
+        &["builtin/security/win_security_ad_replication_non_machine_account.yml"],
+        &["Credential Access/CA_DCSync_4662.evtx"],
+    )
+    .await;
+    let incidents = w.incidents().await;
+    let dcsync = incidents
+        .iter()
+        .find(|r| criteria(r).contains(&Criterion::DomainCredentialTheft))
+        .unwrap_or_else(|| panic!("DCSync flagged: {incidents:?}"));
+    let state = dcsync.major.as_ref().expect("state");
+    let fired = state
+        .criteria
+        .iter()
+        .find(|c| c.criterion == Criterion::DomainCredentialTheft)
+        .expect("criterion");
+    assert!(fired.evidence.counts["replication_requests"] >= 1);
+    assert!(!fired.evidence.events.is_empty());
+    assert!(!fired.evidence.users.is_empty(), "{fired:?}");
+}
+
+#[tokio::test]
+async fn one_cleared_security_log_alone_is_not_major() {
+    let corpus = vigil_testkit::corpus_or_skip!();
+    let w = corpus_world(
+        &corpus,
+        &["builtin/security/win_security_audit_log_cleared.yml"],
+        &["Defense Evasion/DE_1102_security_log_cleared.evtx"],
+    )
+    .await;
+    let incidents = w.incidents().await;
+    assert!(!incidents.is_empty(), "the clearing is an alert");
+    for r in &incidents {
+        assert!(criteria(r).is_empty(), "{:?}", r.major);
+    }
+}
