@@ -977,5 +977,5 @@ async fn major_state_and_ir_engagement_round_trip_beside_the_incident(store: &dy
         )
         .await
         .expect_err("another tenant's incident");
-    assert!(matches!(err, crate::StoreError::NotFound { .. }), "{err}");
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
 }

@@ -77,11 +77,14 @@ impl<'a> Seen<'a> {
     }
 }
 
+/// A criterion's check: its summary and evidence when it holds.
+type Check = fn(&Seen<'_>) -> Option<(String, Evidence)>;
+
 /// Every criterion that holds for the incident, in [`Criterion::ALL`]
 /// order, stamped `now`.
 pub fn evaluate(input: MajorInput<'_>, now: Timestamp) -> Vec<FiredCriterion> {
     let seen = Seen::new(input);
-    let checks: [(Criterion, fn(&Seen<'_>) -> Option<(String, Evidence)>); 6] = [
+    let checks: [(Criterion, Check); 6] = [
         (Criterion::Ransomware, ransomware),
         (Criterion::ManyHosts, many_hosts),
         (Criterion::DomainCredentialTheft, domain_credential_theft),
