@@ -61,6 +61,13 @@ fn incident_json(r: &IncidentRecord) -> Value {
         "merged": i.merged,
         "created_at": r.created_at,
         "updated_at": r.updated_at,
+        // PRODUCT.md §11: major incidents are out of MDR scope.
+        "major": r.major.as_ref().is_some_and(|m| m.major),
+        "ir_recommended": r.major.as_ref().is_some_and(|m| m.ir_recommended),
+        "out_of_mdr_scope": r.major.as_ref().is_some_and(|m| m.major),
+        "major_criteria": r.major.as_ref().map(|m| m.criteria.as_slice()).unwrap_or_default(),
+        "major_reason": r.major.as_ref().and_then(|m| m.reason.clone()),
+        "ir_engagement": r.ir_engagement,
     })
 }
 
@@ -166,7 +173,7 @@ pub async fn show(
     Ok(Json(view_json(&view)))
 }
 
-fn view_json(view: &vigil_service::IncidentView) -> Value {
+pub(crate) fn view_json(view: &vigil_service::IncidentView) -> Value {
     let mut v = incident_json(&view.record);
     v["alerts"] = json!(view.alerts);
     v["activity"] = json!(view.activity);

@@ -17,6 +17,7 @@ mod incidents;
 mod ingest;
 mod limit;
 mod live;
+mod major;
 mod me;
 mod message_centre;
 mod middleware;
@@ -267,6 +268,26 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "GET",
             "/tenants/{tenant}/incidents/{id}/related",
             get(incidents::related),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/incidents/{id}/major",
+            post(major::set_major),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/incidents/{id}/major/evaluate",
+            post(major::evaluate),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/incidents/{id}/ir-engagement",
+            post(major::update_engagement),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/incidents/{id}/ir-bundle",
+            get(major::bundle),
         ),
         (
             "GET",

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    audit, connectors, conversations, identity, incidents, ingest, live, me, message_centre,
+    audit, connectors, conversations, identity, incidents, ingest, live, major, me, message_centre,
     notifications, readiness, recommendations, sla, telemetry, tenants,
 };
 
@@ -87,6 +87,10 @@ use crate::{
         recommendations::show,
         recommendations::update,
         recommendations::posture_score,
+        major::set_major,
+        major::evaluate,
+        major::update_engagement,
+        major::bundle,
         ingest::events::ingest,
         ingest::bulk::ingest,
         ingest::hec::event,
@@ -109,6 +113,8 @@ use crate::{
         incidents::TaskChange,
         connectors::Callback,
         recommendations::RecommendationPatch,
+        major::MajorChange,
+        major::EngagementChange,
         identity::CreateUser,
         conversations::NewMessage,
         conversations::NewInquiry,

@@ -174,6 +174,14 @@ pub enum Change {
         #[schema(value_type = Object)]
         connector: Value,
     },
+    /// The major-incident thresholds (docs/major-incidents.md): `hosts`,
+    /// `encrypted_files`, `exfiltration_bytes`, `cleared_logs`,
+    /// `domain_controllers`, `privileged_users`; absent fields take the
+    /// defaults.
+    SetMajorThresholds {
+        #[schema(value_type = Object)]
+        thresholds: Value,
+    },
 }
 
 /// The body of `PATCH /api/v1/tenants/{tenant}/settings`: changes applied
@@ -243,6 +251,9 @@ fn to_domain(at: usize, c: Change) -> Result<SettingChange, ApiError> {
         Change::SetIncidentWindowHours { hours } => S::IncidentWindowHours(hours),
         Change::SetResponseConnector { connector } => S::ResponseConnector(
             serde_json::from_value(connector).map_err(|e| bad(at, "connector", e))?,
+        ),
+        Change::SetMajorThresholds { thresholds } => S::MajorThresholds(
+            serde_json::from_value(thresholds).map_err(|e| bad(at, "thresholds", e))?,
         ),
     })
 }

@@ -176,4 +176,65 @@ async fn bad_incident_changes_answer_400_or_409_naming_why() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Major incidents: one stopped trail is not major; an analyst raises
+    // it by hand with a reason, moves the IR engagement on, and downloads
+    // the handoff bundle.
+    let (_, body) = call("GET", path.clone(), None).await;
+    assert_eq!(body["major"], false);
+    assert_eq!(body["major_criteria"], serde_json::json!([]));
+    assert_eq!(body["ir_engagement"], Value::Null);
+    let (status, body) = call("POST", format!("{path}/major"), Some(r#"{"major":true}"#)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no reason: {body}");
+    let (status, body) = call(
+        "POST",
+        format!("{path}/major"),
+        Some(r#"{"major":true,"reason":"trail stopped across every region"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["major"], true);
+    assert_eq!(body["ir_recommended"], true);
+    assert_eq!(body["out_of_mdr_scope"], true);
+    assert_eq!(body["ir_engagement"]["status"], "requested");
+    let (status, body) = call(
+        "POST",
+        format!("{path}/ir-engagement"),
+        Some(r#"{"status":"paused"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = call(
+        "POST",
+        format!("{path}/ir-engagement"),
+        Some(r#"{"status":"engaged","note":"retainer activated"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ir_engagement"]["status"], "engaged");
+    assert_eq!(
+        body["ir_engagement"]["notes"][0]["text"],
+        "retainer activated"
+    );
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(format!("{path}/ir-bundle"))
+                .header("authorization", format!("Bearer {}", token.expose()))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/zip");
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap_or_default()
+            .contains(".zip")
+    );
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    assert!(bytes.starts_with(b"PK\x03\x04"), "a zip archive");
 }

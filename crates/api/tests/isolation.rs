@@ -415,6 +415,23 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             "provider_admin" | "analyst" => StatusCode::BAD_REQUEST,
             _ => StatusCode::FORBIDDEN,
         },
+        // The incident is not major: clearing the flag is refused, and
+        // there is no IR engagement to move on.
+        ("POST", "/tenants/{tenant}/incidents/{id}/major")
+        | ("POST", "/tenants/{tenant}/incidents/{id}/ir-engagement") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" => StatusCode::CONFLICT,
+            _ => StatusCode::FORBIDDEN,
+        },
+        ("POST", "/tenants/{tenant}/incidents/{id}/major/evaluate") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        },
+        ("GET", "/tenants/{tenant}/incidents/{id}/ir-bundle") => match () {
+            () if hidden => StatusCode::NOT_FOUND,
+            () => StatusCode::OK,
+        },
         ("POST", "/tenants/{tenant}/incidents/{id}/merge") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
             "provider_admin" | "analyst" => StatusCode::CONFLICT,
@@ -545,8 +562,13 @@ fn body_for(path: &str, n: usize) -> String {
         "/tenants/{tenant}/incidents/{id}/summary" => {
             r#"{"summary":{"what_happened":"Trail stopped by mallory.","scope_and_impact":"","root_cause":""}}"#.to_owned()
         }
+        "/tenants/{tenant}/incidents/{id}/major" => {
+            r#"{"major":false,"reason":"not a breach"}"#.to_owned()
+        }
+        "/tenants/{tenant}/incidents/{id}/ir-engagement" => r#"{"status":"engaged"}"#.to_owned(),
         "/tenants/{tenant}/incidents/{id}/response/publish"
         | "/tenants/{tenant}/incidents/{id}/response/acknowledge"
+        | "/tenants/{tenant}/incidents/{id}/major/evaluate"
         | "/tenants/{tenant}/incidents/{id}/summary/draft"
         | "/tenants/{tenant}/incidents/{id}/summary/publish"
         | "/tenants/{tenant}/notifications/deliveries/{id}/retry" => String::new(),

@@ -14,6 +14,7 @@ pub mod entity;
 pub mod id;
 pub mod identity;
 pub mod incident;
+pub mod major;
 pub mod message;
 pub mod notification;
 pub mod readiness;

@@ -14,6 +14,7 @@
 
 pub mod common;
 pub mod config;
+pub mod major;
 pub mod merge;
 pub mod place;
 pub mod summary;

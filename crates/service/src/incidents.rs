@@ -175,6 +175,7 @@ impl Service {
                     .await?;
                 self.publish_correlation(&changed, &activity);
             }
+            self.evaluate_major(tenant, &touched_incidents).await?;
         }
         Ok(())
     }
@@ -232,6 +233,7 @@ impl Service {
             .save_correlation(&changed, &placed, &activity, now, None)
             .await?;
         self.publish_correlation(&changed, &activity);
+        self.evaluate_major(tenant, &touched).await?;
         metrics::counter!("vigil_incident_alerts_placed_total").increment(placed.len() as u64);
         Ok(placed.len() as u64)
     }

@@ -17,7 +17,9 @@ mod executions;
 mod identity;
 mod incidents;
 mod intake;
+mod ir_bundle;
 mod live;
+mod major;
 mod messages;
 mod notify;
 mod onboarding;
@@ -49,6 +51,7 @@ pub use incidents::{IncidentChange, IncidentView, MAX_INCIDENT_PAGE, ProcessNode
 pub use intake::{
     At, IngestOutcome, Intake, IntakeLimits, PurgeReport, Record, TelemetryStats, build_batch,
 };
+pub use ir_bundle::{BUNDLE_FILES, IrBundle};
 pub use live::{LiveDelivery, LiveEvent, LiveFeed, LiveItem, LiveKind};
 pub use messages::{InquiryView, MAX_INQUIRY_PAGE, MAX_MESSAGE_PAGE, MessageQuery};
 pub use notify::MAX_NOTIFICATION_PAGE;

@@ -53,6 +53,7 @@ pub async fn run_all(store: &dyn Store) {
     readiness_reads_activity_and_snapshots_and_keeps_assessments_and_their_schedule(store).await;
     sla_steps_commit_with_their_notifications_exactly_once(store).await;
     recommendations_are_one_per_entry_with_history_and_a_score_trend(store).await;
+    major_state_and_ir_engagement_round_trip_beside_the_incident(store).await;
     every_change_extends_one_verifiable_audit_chain(store).await;
     migrating_twice_applies_nothing_the_second_time(store).await;
 }
@@ -1353,4 +1354,112 @@ async fn recommendations_are_one_per_entry_with_history_and_a_score_trend(store:
             .expect("tenants")
             .contains(&t.id)
     );
+}
+
+async fn major_state_and_ir_engagement_round_trip_beside_the_incident(store: &dyn Store) {
+    use vigil_core::incident::{Incident, IncidentId, IncidentStatus};
+    use vigil_core::major::{Criterion, Evidence, FiredCriterion, IrEngagement, MajorState};
+    let now = at("2026-11-27T15:00:00Z");
+    let t = tenant("major", now);
+    store
+        .insert_tenant(&t, entry("tenant.create", &t, now))
+        .await
+        .expect("insert tenant");
+    let incident = Incident {
+        id: IncidentId::new_at(now),
+        tenant_id: t.id,
+        title: "Ransomware".into(),
+        alert_severity: vigil_core::Severity::Critical,
+        analyst_severity: None,
+        status: IncidentStatus::New,
+        first_activity: now,
+        last_activity: now,
+        entities: Vec::new(),
+        tactics: Vec::new(),
+        techniques: Vec::new(),
+        alert_count: 0,
+        redirected_to: None,
+        merged: Vec::new(),
+        rules: Vec::new(),
+        links: Vec::new(),
+    };
+    store
+        .save_correlation(std::slice::from_ref(&incident), &[], &[], now, None)
+        .await
+        .expect("incident");
+    let state = MajorState {
+        major: true,
+        ir_recommended: true,
+        criteria: vec![FiredCriterion {
+            criterion: Criterion::ManyHosts,
+            summary: "one rule on 5 hosts".into(),
+            evidence: Evidence {
+                hosts: vec!["ws1".into()],
+                ..Evidence::default()
+            },
+            at: now,
+        }],
+        set_by: "system".into(),
+        reason: None,
+        changed_at: now,
+    };
+    let engagement = IrEngagement::requested(now, Some("Rapid IR".into()));
+    store
+        .save_major(
+            t.id,
+            incident.id,
+            &state,
+            Some(&engagement),
+            &[],
+            entry("incident.major", &t, now),
+        )
+        .await
+        .expect("save major");
+    let (record, _, _) = store
+        .incident(t.id, incident.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(record.major.as_ref(), Some(&state));
+    assert_eq!(record.ir_engagement.as_ref(), Some(&engagement));
+    // `None` keeps the stored engagement.
+    let cleared = MajorState {
+        major: false,
+        ..state.clone()
+    };
+    store
+        .save_major(
+            t.id,
+            incident.id,
+            &cleared,
+            None,
+            &[],
+            entry("incident.major", &t, now),
+        )
+        .await
+        .expect("clear");
+    let (record, _, _) = store
+        .incident(t.id, incident.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(record.major.as_ref().map(|m| m.major), Some(false));
+    assert_eq!(record.ir_engagement.as_ref(), Some(&engagement));
+    let other = tenant("major-other", now);
+    store
+        .insert_tenant(&other, entry("tenant.create", &other, now))
+        .await
+        .expect("other tenant");
+    let err = store
+        .save_major(
+            other.id,
+            incident.id,
+            &state,
+            None,
+            &[],
+            entry("incident.major", &other, now),
+        )
+        .await
+        .expect_err("another tenant's incident");
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
 }

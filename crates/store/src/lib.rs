@@ -342,6 +342,10 @@ pub struct IncidentRecord {
     pub created_at: vigil_core::Timestamp,
     pub updated_at: vigil_core::Timestamp,
     pub version: i64,
+    /// Whether it is major and why (`None`: never evaluated as major).
+    pub major: Option<vigil_core::major::MajorState>,
+    /// The IR engagement opened for it, if any.
+    pub ir_engagement: Option<vigil_core::major::IrEngagement>,
 }
 
 /// One entry of an incident's activity log.
@@ -545,6 +549,20 @@ pub trait IncidentStore: Send + Sync {
         tenant: TenantId,
         id: vigil_core::incident::IncidentId,
     ) -> Result<Option<(IncidentRecord, Vec<AlertId>, Vec<IncidentActivity>)>>;
+
+    /// Store an incident's major-incident state and its IR engagement
+    /// (`None` leaves the stored one), with activity log entries and the
+    /// audit record, in one transaction. [`StoreError::NotFound`] when the
+    /// tenant has no such incident.
+    async fn save_major(
+        &self,
+        tenant: TenantId,
+        incident: vigil_core::incident::IncidentId,
+        state: &vigil_core::major::MajorState,
+        engagement: Option<&vigil_core::major::IrEngagement>,
+        activity: &[IncidentActivity],
+        audit: AuditEntry,
+    ) -> Result<AuditRecord>;
 }
 
 /// Notifications and their deliveries: the outbox the delivery worker

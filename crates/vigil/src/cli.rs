@@ -102,6 +102,11 @@ pub enum Command {
     /// log); requeue dead deliveries
     #[command(subcommand)]
     Notifications(NotificationsCommand),
+    /// Write an incident's IR handoff bundle (a zip with the summary,
+    /// timeline, STIX 2.1 indicators, assets, evidence, actions, audit
+    /// trail and MANIFEST.sha256); audited
+    #[command(name = "ir-bundle")]
+    IrBundle(IrBundleArgs),
     /// Detection rule packs, and per-tenant enablement and exclusions
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -233,6 +238,21 @@ pub enum AlertsCommand {
         #[command(flatten)]
         out: JsonFlag,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct IrBundleArgs {
+    /// The tenant's slug
+    #[arg(value_name = "SLUG")]
+    pub tenant: String,
+    /// The incident's id
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Where to write the zip
+    #[arg(short = 'o', long = "output", value_name = "FILE.zip")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub out: JsonFlag,
 }
 
 #[derive(Debug, Subcommand)]

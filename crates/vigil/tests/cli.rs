@@ -743,3 +743,58 @@ fn sla_run_and_breaches_answer_from_the_command_line() {
     let err = w.fails(&["sla", "breaches", "--tenant", "nowhere"], 4);
     assert!(err.contains("nowhere"), "{err}");
 }
+
+#[test]
+fn ir_bundle_writes_the_handoff_zip_of_an_incident_and_names_a_missing_one() {
+    let w = Workdir::new();
+    w.ok(&["tenant", "create", "--slug", "acme", "--name", "Acme"]);
+    let rules = w.path().join("rules");
+    std::fs::create_dir_all(&rules).expect("rules dir");
+    std::fs::write(
+        rules.join("stop.yml"),
+        "title: CloudTrail Logging Stopped
+id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
+level: high
+logsource:
+    product: aws
+    service: cloudtrail
+detection:
+    selection:
+        eventName: StopLogging
+    condition: selection
+",
+    )
+    .expect("rule");
+    w.ok(&["rules", "add", rules.to_str().expect("path")]);
+    let trail = w.path().join("trail.json");
+    std::fs::write(
+        &trail,
+        r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#,
+    )
+    .expect("trail");
+    w.ok(&[
+        "ingest",
+        "--tenant",
+        "acme",
+        "--no-progress",
+        trail.to_str().expect("path"),
+    ]);
+    let list = w.json(&["incident", "list", "--tenant", "acme", "--json"]);
+    let id = list[0]["id"].as_str().expect("an incident").to_owned();
+    let out = w.json(&["ir-bundle", "acme", &id, "-o", "bundle.zip", "--json"]);
+    assert_eq!(out["manifest"].as_array().map(Vec::len), Some(9), "{out}");
+    let zip = std::fs::read(w.path().join("bundle.zip")).expect("written");
+    assert!(zip.starts_with(b"PK\x03\x04"));
+    assert_eq!(out["bytes"].as_u64(), Some(zip.len() as u64));
+    let missing = w.fails(
+        &[
+            "ir-bundle",
+            "acme",
+            "0190d5a0-0000-7000-8000-000000000000",
+            "-o",
+            "x.zip",
+        ],
+        4,
+    );
+    assert!(missing.contains("incident"), "{missing}");
+}

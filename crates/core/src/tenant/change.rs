@@ -41,6 +41,8 @@ pub enum SettingChange {
     IncidentWindowHours(u32),
     /// How managed tasks are carried out.
     ResponseConnector(ResponseConnector),
+    /// Replace the major-incident thresholds.
+    MajorThresholds(crate::major::MajorThresholds),
 }
 
 /// What a change did: the setting and its value before and after.
@@ -92,7 +94,8 @@ impl SettingChange {
             | SettingChange::LearningPeriodDays(_)
             | SettingChange::GracePeriodDays(_)
             | SettingChange::RetentionDays(_)
-            | SettingChange::IncidentWindowHours(_) => Permission::EditServiceSettings,
+            | SettingChange::IncidentWindowHours(_)
+            | SettingChange::MajorThresholds(_) => Permission::EditServiceSettings,
         }
     }
 
@@ -306,6 +309,13 @@ impl SettingChange {
                 let from = redacted_connector(&s.response_connector);
                 s.response_connector = c.clone();
                 ("response_connector", from, redacted_connector(c))
+            }
+            SettingChange::MajorThresholds(m) => {
+                m.validate()
+                    .map_err(|r| SettingsError::invalid("major", r))?;
+                let from = to_value(&s.major);
+                s.major = m.clone();
+                ("major", from, to_value(m))
             }
         };
         Ok(AppliedChange {

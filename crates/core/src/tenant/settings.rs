@@ -34,6 +34,9 @@ pub struct TenantSettings {
     /// How the experts carry out managed tasks (manual by default).
     #[serde(default)]
     pub response_connector: ResponseConnector,
+    /// Thresholds of the major-incident criteria (docs/major-incidents.md).
+    #[serde(default)]
+    pub major: crate::major::MajorThresholds,
 }
 
 fn default_incident_window_hours() -> u32 {
@@ -60,6 +63,7 @@ impl Default for TenantSettings {
             retention_days: Self::DEFAULT_RETENTION_DAYS,
             incident_window_hours: Self::DEFAULT_INCIDENT_WINDOW_HOURS,
             response_connector: ResponseConnector::Manual,
+            major: crate::major::MajorThresholds::default(),
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::{
     IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord, Result, StoreError,
 };
 
-const COLUMNS: &str = "id, tenant_id, status, severity, title, first_activity, last_activity, alert_count, assigned_to, classification, determination, tags, summary, created_at, updated_at, version";
+const COLUMNS: &str = "id, tenant_id, status, severity, title, first_activity, last_activity, alert_count, assigned_to, classification, determination, tags, summary, created_at, updated_at, version, major_state, ir_engagement";
 
 fn decode(row: &SqliteRow) -> Result<IncidentRecord> {
     let summary: String = row.try_get("summary")?;
@@ -31,7 +31,19 @@ fn decode(row: &SqliteRow) -> Result<IncidentRecord> {
         created_at: ts(row, "created_at")?,
         updated_at: ts(row, "updated_at")?,
         version: row.try_get("version")?,
+        major: json_column(row, "major_state")?,
+        ir_engagement: json_column(row, "ir_engagement")?,
     })
+}
+
+/// A nullable JSON column.
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &SqliteRow,
+    name: &'static str,
+) -> Result<Option<T>> {
+    let text: Option<String> = row.try_get(name)?;
+    text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::corrupt(name, e)))
+        .transpose()
 }
 
 impl SqliteStore {
@@ -487,6 +499,51 @@ impl SqliteStore {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Some((record, alerts, activity)))
+    }
+}
+
+impl SqliteStore {
+    pub(super) async fn save_major_impl(
+        &self,
+        tenant: TenantId,
+        incident: IncidentId,
+        state: &vigil_core::major::MajorState,
+        engagement: Option<&vigil_core::major::IrEngagement>,
+        activity: &[IncidentActivity],
+        audit: AuditEntry,
+    ) -> Result<AuditRecord> {
+        let state_json =
+            serde_json::to_string(state).map_err(|e| StoreError::corrupt("major_state", e))?;
+        let engagement_json = engagement
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::corrupt("ir_engagement", e))?;
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE incidents SET major = ?, major_state = ?,
+                 ir_engagement = COALESCE(?, ir_engagement), updated_at = ?
+             WHERE id = ? AND tenant_id = ?",
+        )
+        .bind(i64::from(state.major))
+        .bind(state_json)
+        .bind(engagement_json)
+        .bind(to_micros(state.changed_at))
+        .bind(incident.to_string())
+        .bind(tenant.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound {
+                what: "incident",
+                key: incident.to_string(),
+            });
+        }
+        for a in activity {
+            insert_activity(&mut tx, a).await?;
+        }
+        let record = append_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(record)
     }
 }
 

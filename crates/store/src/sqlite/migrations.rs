@@ -91,6 +91,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0017_readiness.sql"),
     },
     Migration {
+        version: 19,
+        name: "major_incidents",
+        sql: include_str!("../../migrations/sqlite/0019_major_incidents.sql"),
+    },
+    Migration {
         version: 20,
         name: "recommendations",
         sql: include_str!("../../migrations/sqlite/0020_recommendations.sql"),

@@ -396,6 +396,19 @@ impl crate::IncidentStore for SqliteStore {
     > {
         self.incident_impl(tenant, id).await
     }
+
+    async fn save_major(
+        &self,
+        tenant: vigil_core::TenantId,
+        incident: vigil_core::incident::IncidentId,
+        state: &vigil_core::major::MajorState,
+        engagement: Option<&vigil_core::major::IrEngagement>,
+        activity: &[crate::IncidentActivity],
+        audit: vigil_core::audit::AuditEntry,
+    ) -> Result<vigil_core::audit::AuditRecord> {
+        self.save_major_impl(tenant, incident, state, engagement, activity, audit)
+            .await
+    }
 }
 
 #[async_trait]

@@ -3,6 +3,7 @@
 mod audit;
 mod config;
 mod identity;
+mod major;
 mod notifications;
 mod readiness;
 mod recommendations;
@@ -129,6 +130,10 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
         Command::Incident(c) => {
             let (service, _) = open(&loaded.config).await?;
             telemetry::incidents(c, &service, &operator()).await
+        }
+        Command::IrBundle(args) => {
+            let (service, _) = open(&loaded.config).await?;
+            major::ir_bundle(args, &service, &operator()).await
         }
         Command::Purge(out) => {
             let (service, _) = open(&loaded.config).await?;

@@ -300,6 +300,8 @@ pub async fn incidents(c: IncidentCommand, svc: &Service, p: &Principal) -> anyh
             if out.json {
                 return emit_json(&json!({
                     "incident": view.record.incident,
+                    "major": view.record.major,
+                    "ir_engagement": view.record.ir_engagement,
                     "alerts": view.alerts,
                     "activity": view.activity,
                 }));
@@ -321,6 +323,22 @@ pub async fn incidents(c: IncidentCommand, svc: &Service, p: &Principal) -> anyh
                     .collect::<Vec<_>>()
                     .join(" ")
             );
+            if let Some(m) = view.record.major.as_ref().filter(|m| m.major) {
+                let mut block =
+                    String::from("MAJOR INCIDENT: outside the MDR scope, engage the IR provider\n");
+                for c in &m.criteria {
+                    block.push_str(&format!("  criterion {}: {}\n", c.criterion, c.summary));
+                }
+                if let Some(e) = &view.record.ir_engagement {
+                    block.push_str(&format!(
+                        "  IR engagement: {} (requested {})\n",
+                        e.status, e.requested_at
+                    ));
+                }
+                block.push('\n');
+                let at = text.rfind("activity:\n").unwrap_or(text.len());
+                text.insert_str(at, &block);
+            }
             for a in &view.activity {
                 text.push_str(&format!("  {}  {}  {}\n", a.at, a.action, a.details));
             }

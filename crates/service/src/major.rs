@@ -1,0 +1,460 @@
+//! Major incidents and the IR boundary (PRODUCT.md §11): the criteria run
+//! after correlation places or grows incidents and on demand; the first
+//! time one holds the incident is flagged major and `ir_recommended`, the
+//! incident contacts and the IR provider are notified at once (never held
+//! by the monitoring period), and an IR engagement record is opened.
+//! Analysts may raise or clear the flag by hand with a reason, and move the
+//! engagement on. Every change is in the activity log and the audit log.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+use vigil_core::audit::{Actor, AuditEntry};
+use vigil_core::identity::{Permission, Principal};
+use vigil_core::incident::IncidentId;
+use vigil_core::major::{FiredCriterion, IrEngagement, IrStatus, MajorState};
+use vigil_core::notification::{Audience, NewNotification, NotificationKind};
+use vigil_core::task::TaskType;
+use vigil_core::telemetry::StoredEvent;
+use vigil_core::tenant::Tenant;
+use vigil_core::{EntityKind, TenantId, Verdict};
+use vigil_incidents::major::{EventFacts, MajorInput, evaluate};
+use vigil_store::{IncidentActivity, IncidentRecord};
+
+use crate::{IncidentView, Result, Service, ServiceError};
+
+/// Events around an incident the criteria read, besides its alerts'
+/// evidence (file writes, privilege and domain-controller markers).
+const AROUND_LIMIT: u32 = 2000;
+
+/// The longest reason or note kept.
+const MAX_REASON_CHARS: usize = 2000;
+
+/// Events this long before and after an incident's activity are read.
+const MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+
+/// What the criteria read for one incident, gathered from the store.
+pub(crate) struct Gathered {
+    pub record: IncidentRecord,
+    pub alerts: Vec<vigil_core::alert::Alert>,
+    /// Each alert's evidence events, by alert id.
+    pub alert_events: BTreeMap<String, Vec<i64>>,
+    /// Evidence events and the events around the incident, by seq.
+    pub events: Vec<StoredEvent>,
+}
+
+impl Service {
+    /// Gather an incident's alerts, their evidence and the events around it.
+    pub(crate) async fn gather(&self, tenant: TenantId, id: IncidentId) -> Result<Gathered> {
+        let (record, alert_ids, _) =
+            self.store
+                .incident(tenant, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "incident",
+                    key: id.to_string(),
+                })?;
+        let mut alerts = Vec::with_capacity(alert_ids.len());
+        let mut alert_events = BTreeMap::new();
+        let mut seqs = BTreeSet::new();
+        for a in alert_ids {
+            if let Some((alert, events)) = self.store.alert(tenant, a).await? {
+                seqs.extend(events.iter().copied());
+                alert_events.insert(alert.id.to_string(), events);
+                alerts.push(alert);
+            }
+        }
+        let seqs: Vec<i64> = seqs.into_iter().collect();
+        let mut events = Vec::new();
+        for chunk in seqs.chunks(500) {
+            events.extend(self.store.events_by_seq(tenant, chunk).await?);
+        }
+        let i = &record.incident;
+        let keys: Vec<vigil_core::Entity> = i
+            .entities
+            .iter()
+            .filter(|e| matches!(e.kind, EntityKind::Device | EntityKind::User))
+            .cloned()
+            .collect();
+        if !keys.is_empty() {
+            let from = i
+                .first_activity
+                .checked_sub(MARGIN)
+                .unwrap_or(i.first_activity);
+            let to = i
+                .last_activity
+                .checked_add(MARGIN)
+                .unwrap_or(i.last_activity);
+            events.extend(
+                self.store
+                    .events_with_entities(tenant, &keys, from, to, AROUND_LIMIT)
+                    .await?,
+            );
+        }
+        events.sort_by_key(|e| (e.event.time, e.seq));
+        events.dedup_by_key(|e| e.seq);
+        Ok(Gathered {
+            record,
+            alerts,
+            alert_events,
+            events,
+        })
+    }
+
+    /// Run the criteria over incidents correlation just placed or grew.
+    pub(crate) async fn evaluate_major(&self, tenant: TenantId, ids: &[IncidentId]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let Some(t) = self.store.tenant_by_id(tenant).await? else {
+            return Ok(());
+        };
+        for id in ids {
+            self.evaluate_one(&t, *id).await?;
+        }
+        Ok(())
+    }
+
+    /// Run the criteria over one incident now (an analyst asking); returns
+    /// the incident after.
+    pub async fn evaluate_major_now(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: IncidentId,
+    ) -> Result<IncidentView> {
+        let t = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::WorkIncidents, Some(&t), false)
+            .await?;
+        self.evaluate_one(&t, id).await?;
+        self.incident(p, tenant, id).await
+    }
+
+    /// The criteria over one incident; records those that fire for the
+    /// first time. Returns whether the incident became major.
+    async fn evaluate_one(&self, t: &Tenant, id: IncidentId) -> Result<bool> {
+        let g = self.gather(t.id, id).await?;
+        if !g.record.incident.is_open() {
+            return Ok(false);
+        }
+        let compromised = self.compromised_users(t.id, &g).await?;
+        let thresholds = t.settings.major.clone();
+        let now = self.clock.now();
+        let Gathered {
+            record,
+            alerts,
+            alert_events,
+            events,
+        } = g;
+        let incident = record.incident.clone();
+        let fired = tokio::task::spawn_blocking(move || {
+            let facts: Vec<EventFacts> = events.iter().filter_map(facts).collect();
+            evaluate(
+                MajorInput {
+                    incident: &incident,
+                    alerts: &alerts,
+                    alert_events: &alert_events,
+                    events: &facts,
+                    compromised_users: &compromised,
+                    thresholds: &thresholds,
+                },
+                now,
+            )
+        })
+        .await
+        .map_err(|e| ServiceError::Conflict(format!("major-incident criteria: {e}")))?;
+        let mut state = record.major.clone().unwrap_or_else(|| MajorState {
+            major: false,
+            ir_recommended: false,
+            criteria: Vec::new(),
+            set_by: "system".into(),
+            reason: None,
+            changed_at: now,
+        });
+        let new: Vec<FiredCriterion> = fired
+            .into_iter()
+            .filter(|f| !state.has(f.criterion))
+            .collect();
+        if new.is_empty() {
+            return Ok(false);
+        }
+        let was_major = state.major;
+        state.criteria.extend(new.iter().cloned());
+        state.major = true;
+        state.ir_recommended = true;
+        state.set_by = "system".into();
+        state.reason = None;
+        state.changed_at = now;
+        let names: Vec<&str> = new.iter().map(|f| f.criterion.as_str()).collect();
+        let activity: Vec<IncidentActivity> = new
+            .iter()
+            .map(|f| IncidentActivity {
+                incident: id,
+                at: now,
+                actor: "system".into(),
+                action: "major_criterion".into(),
+                details: format!("{}: {}", f.criterion, f.summary),
+            })
+            .collect();
+        let engagement = (!was_major && record.ir_engagement.is_none()).then(|| {
+            IrEngagement::requested(now, t.settings.ir_provider.as_ref().map(|p| p.name.clone()))
+        });
+        let audit = AuditEntry::new(
+            now,
+            &Actor::System,
+            "incident.major",
+            Some(t.id),
+            format!("incident:{id}"),
+            json!({"major": true, "criteria": names, "ir_engagement_opened": engagement.is_some()}),
+        );
+        self.store
+            .save_major(t.id, id, &state, engagement.as_ref(), &activity, audit)
+            .await?;
+        tracing::warn!(tenant = %t.slug, incident = %id, criteria = ?names, "major incident");
+        if !was_major {
+            self.notify_major(t, &record, &state).await?;
+        }
+        Ok(!was_major)
+    }
+
+    /// User accounts judged compromised: a `malicious` verdict, or a
+    /// `mark_user_compromised` task on the incident not skipped.
+    async fn compromised_users(&self, tenant: TenantId, g: &Gathered) -> Result<Vec<String>> {
+        let users: Vec<vigil_core::Entity> = g
+            .record
+            .incident
+            .entities
+            .iter()
+            .filter(|e| e.kind == EntityKind::User)
+            .cloned()
+            .collect();
+        let mut out: BTreeSet<String> = self
+            .store
+            .verdicts(tenant, &users)
+            .await?
+            .into_iter()
+            .filter(|(e, v)| e.kind == EntityKind::User && *v == Verdict::Malicious)
+            .map(|(e, _)| e.value.to_ascii_lowercase())
+            .collect();
+        for task in self.store.tasks(g.record.incident.id).await? {
+            if task.kind == TaskType::MarkUserCompromised
+                && task.status != vigil_core::task::TaskStatus::Skipped
+                && let Some(t) = task.target.filter(|t| t.kind == EntityKind::User)
+            {
+                out.insert(t.value.to_ascii_lowercase());
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// Tell the incident contacts and the IR provider, at once.
+    async fn notify_major(&self, t: &Tenant, r: &IncidentRecord, state: &MajorState) -> Result<()> {
+        let i = &r.incident;
+        let mut body = format!(
+            "Incident {} ({}) at {} meets the criteria of a major incident. It is outside the scope of managed detection and response: engage your incident-response provider now. Our experts keep giving containment guidance; recovery is the IR provider's.\n\n",
+            i.id, i.title, t.name
+        );
+        for f in &state.criteria {
+            body.push_str(&format!("- {}: {}\n", f.criterion, f.summary));
+        }
+        if let Some(reason) = &state.reason {
+            body.push_str(&format!("\nReason given: {reason}\n"));
+        }
+        body.push_str(&format!(
+            "\nThe IR handoff bundle: GET /api/v1/tenants/{}/incidents/{}/ir-bundle\n",
+            t.slug, i.id
+        ));
+        self.notify(
+            t,
+            NewNotification {
+                kind: NotificationKind::MajorIncident,
+                audience: Audience::IncidentContactsAndIrProvider,
+                subject: format!("Major incident at {}: {}", t.name, i.title),
+                body,
+                link: Some(format!("/tenants/{}/incidents/{}", t.slug, i.id)),
+                incident: Some(i.id),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Raise or clear the major flag by hand, with a reason. Raising opens
+    /// an IR engagement (when none is open) and notifies at once.
+    pub async fn set_major(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: IncidentId,
+        major: bool,
+        reason: &str,
+    ) -> Result<IncidentView> {
+        let t = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::WorkIncidents, Some(&t), false)
+            .await?;
+        let reason = checked_text("reason", reason)?;
+        let (record, _, _) =
+            self.store
+                .incident(t.id, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "incident",
+                    key: id.to_string(),
+                })?;
+        let now = self.clock.now();
+        let actor = p.actor().to_text();
+        let mut state = record.major.clone().unwrap_or_else(|| MajorState {
+            major: false,
+            ir_recommended: false,
+            criteria: Vec::new(),
+            set_by: actor.clone(),
+            reason: None,
+            changed_at: now,
+        });
+        if state.major == major {
+            return Err(ServiceError::Refused(format!(
+                "incident {id} is already {}",
+                if major { "major" } else { "not major" }
+            )));
+        }
+        state.major = major;
+        state.ir_recommended = major;
+        state.set_by = actor.clone();
+        state.reason = Some(reason.clone());
+        state.changed_at = now;
+        let reopen = record
+            .ir_engagement
+            .as_ref()
+            .is_none_or(|e| e.status == IrStatus::Closed);
+        let engagement = (major && reopen).then(|| {
+            IrEngagement::requested(now, t.settings.ir_provider.as_ref().map(|p| p.name.clone()))
+        });
+        let activity = [IncidentActivity {
+            incident: id,
+            at: now,
+            actor,
+            action: if major {
+                "major_raised"
+            } else {
+                "major_cleared"
+            }
+            .into(),
+            details: reason.clone(),
+        }];
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "incident.major",
+            Some(t.id),
+            format!("incident:{id}"),
+            json!({"major": major, "reason": reason, "ir_engagement_opened": engagement.is_some()}),
+        );
+        self.store
+            .save_major(t.id, id, &state, engagement.as_ref(), &activity, audit)
+            .await?;
+        if major {
+            self.notify_major(&t, &record, &state).await?;
+        }
+        self.incident(p, tenant, id).await
+    }
+
+    /// Move the IR engagement on (`engaged`, `closed`) and/or add a note.
+    pub async fn update_ir_engagement(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: IncidentId,
+        to: Option<IrStatus>,
+        note: Option<&str>,
+    ) -> Result<IncidentView> {
+        let t = self.load_tenant(tenant).await?;
+        self.authorize(p, Permission::WorkIncidents, Some(&t), false)
+            .await?;
+        if to.is_none() && note.is_none() {
+            return Err(ServiceError::Invalid(
+                "an IR engagement change needs a status or a note".into(),
+            ));
+        }
+        let note = note.map(|n| checked_text("note", n)).transpose()?;
+        let (record, _, _) =
+            self.store
+                .incident(t.id, id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "incident",
+                    key: id.to_string(),
+                })?;
+        let (Some(mut engagement), Some(state)) = (record.ir_engagement.clone(), record.major)
+        else {
+            return Err(ServiceError::Refused(format!(
+                "incident {id} has no IR engagement: it opens when the incident becomes major"
+            )));
+        };
+        let now = self.clock.now();
+        let actor = p.actor().to_text();
+        let from = engagement.status;
+        if let Some(to) = to {
+            engagement
+                .advance(to, now)
+                .map_err(|e| ServiceError::Refused(e.to_string()))?;
+        }
+        if let Some(text) = &note {
+            engagement.notes.push(vigil_core::major::IrNote {
+                at: now,
+                author: actor.clone(),
+                text: text.clone(),
+            });
+        }
+        let details = match (to, &note) {
+            (Some(to), _) => format!("{from} → {to}"),
+            (None, _) => "note added".to_owned(),
+        };
+        let activity = [IncidentActivity {
+            incident: id,
+            at: now,
+            actor,
+            action: "ir_engagement".into(),
+            details,
+        }];
+        let audit = AuditEntry::new(
+            now,
+            &p.actor(),
+            "incident.ir_engagement",
+            Some(t.id),
+            format!("incident:{id}"),
+            json!({"from": from, "to": engagement.status, "note_characters": note.as_ref().map(|n| n.chars().count())}),
+        );
+        self.store
+            .save_major(t.id, id, &state, Some(&engagement), &activity, audit)
+            .await?;
+        self.incident(p, tenant, id).await
+    }
+}
+
+fn checked_text(what: &str, text: &str) -> Result<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ServiceError::Invalid(format!("{what}: must not be blank")));
+    }
+    let n = text.chars().count();
+    if n > MAX_REASON_CHARS {
+        return Err(ServiceError::Invalid(format!(
+            "{what}: at most {MAX_REASON_CHARS} characters; this one has {n}"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+/// A stored event decoded for the criteria; one that no longer decodes is
+/// left out (it was decoded on intake, so this does not happen in practice).
+pub(crate) fn facts(e: &StoredEvent) -> Option<EventFacts> {
+    let decoded = vigil_formats::decode_record(e.event.raw.as_bytes())
+        .ok()?
+        .into_iter()
+        .next()?;
+    Some(EventFacts {
+        seq: e.seq,
+        time: e.event.time,
+        event: decoded.event,
+    })
+}
