@@ -458,3 +458,66 @@ async fn a_webhook_nobody_listens_on_is_retried_and_its_error_names_no_url() {
     assert!(!error.contains("secret-path-token"), "{error}");
     assert!(!error.is_empty());
 }
+
+#[tokio::test]
+async fn a_major_incident_reaches_the_contacts_the_ir_provider_and_the_webhooks_while_the_tenant_is_monitoring()
+ {
+    let server = SmtpServer::start(&[]).await;
+    let hooks = HookServer::start().await;
+    let w = world(
+        Lifecycle::Monitoring,
+        vec![
+            contact("Ada", "ada@acme.example", 1),
+            SettingChange::IrProvider(vigil_core::tenant::IrProvider {
+                name: "Rapid IR".into(),
+                contact: "hotline@rapid-ir.example".into(),
+                engagement: "retainer RIR-42".into(),
+            }),
+            webhook(
+                "slack",
+                hooks.url("slack"),
+                WebhookFormat::Slack,
+                SLACK_SECRET,
+            ),
+        ],
+    )
+    .await;
+    w.svc
+        .set_major(
+            &w.op,
+            "acme",
+            w.incident,
+            true,
+            "logging stopped across the estate",
+        )
+        .await
+        .expect("raise major");
+    let senders = Senders::new(Some(&smtp_config(server.port))).expect("senders");
+    let report = w.svc.deliver_due(&senders, 100).await.expect("deliver");
+    assert_eq!(report.attempted(), 3, "two mails and one webhook");
+    let mut to: Vec<String> = server.mails().iter().flat_map(|m| m.to.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["ada@acme.example", "hotline@rapid-ir.example"]);
+    for mail in server.mails() {
+        let text = mail.part("text/plain").expect("a text part");
+        assert!(text.contains(&w.incident_link()), "{text}");
+    }
+    let calls = hooks.calls_to("slack");
+    assert_eq!(calls.len(), 1, "the webhook channel is called at once");
+    let hook = &calls[0];
+    signature::verify(
+        SLACK_SECRET.as_bytes(),
+        hook.header(signature::TIMESTAMP_HEADER),
+        hook.header(signature::SIGNATURE_HEADER),
+        &hook.body,
+        w.svc.now(),
+    )
+    .expect("the webhook's signature verifies");
+    assert!(
+        w.deliveries()
+            .await
+            .iter()
+            .all(|d| d.status == DeliveryStatus::Sent),
+        "nothing is held for a major incident"
+    );
+}

@@ -91,14 +91,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0017_readiness.sql"),
     },
     Migration {
-        version: 19,
+        version: 18,
         name: "major_incidents",
-        sql: include_str!("../../migrations/sqlite/0019_major_incidents.sql"),
+        sql: include_str!("../../migrations/sqlite/0018_major_incidents.sql"),
     },
     Migration {
-        version: 20,
+        version: 19,
         name: "recommendations",
-        sql: include_str!("../../migrations/sqlite/0020_recommendations.sql"),
+        sql: include_str!("../../migrations/sqlite/0019_recommendations.sql"),
     },
 ];
 
