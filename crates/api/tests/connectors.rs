@@ -13,25 +13,10 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use support::{TestApp, spawn_app};
 use vigil_core::identity::{Principal, Role};
-use vigil_core::rules::RuleFile;
 use vigil_core::signature::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify};
 use vigil_service::{At, Intake, Record};
 
 const SECRET: &str = "soar-shared-secret-0123456789";
-
-const RULE: &str = "title: CloudTrail Logging Stopped
-id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
-level: high
-logsource:
-    product: aws
-    service: cloudtrail
-detection:
-    selection:
-        eventName: StopLogging
-    condition: selection
-";
-
-const TRAIL: &str = r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#;
 
 /// What the SOAR received: (timestamp header, signature header, body).
 type Received = Arc<Mutex<Vec<(String, String, Bytes)>>>;
@@ -101,18 +86,7 @@ async fn world() -> World {
     let soar = soar().await;
     let op = Principal::Operator("test".into());
     let svc = &app.service;
-    svc.add_rule_pack(
-        &op,
-        "test",
-        "inline",
-        vec![RuleFile {
-            pack: String::new(),
-            path: "stop.yml".into(),
-            yaml: RULE.into(),
-        }],
-    )
-    .await
-    .expect("pack");
+    vigil_fixtures::add_stop_logging_rule(svc, &op).await;
     for tenant in ["acme", "globex"] {
         svc.ingest(
             &op,
@@ -121,7 +95,7 @@ async fn world() -> World {
                 source: "test".into(),
                 records: vec![Record {
                     at: At::Line(1),
-                    bytes: TRAIL.as_bytes().to_vec(),
+                    bytes: vigil_fixtures::STOP_LOGGING_TRAIL.as_bytes().to_vec(),
                 }],
                 ..Default::default()
             },

@@ -8,23 +8,8 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 use vigil_core::identity::{Principal, Role};
-use vigil_core::rules::RuleFile;
 use vigil_service::{At, FixedClock, Intake, Record, Service};
 use vigil_store::{SqliteStore, Store};
-
-const RULE: &str = "title: CloudTrail Logging Stopped
-id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
-level: high
-logsource:
-    product: aws
-    service: cloudtrail
-detection:
-    selection:
-        eventName: StopLogging
-    condition: selection
-";
-
-const TRAIL: &str = r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#;
 
 #[tokio::test]
 async fn bad_incident_changes_answer_400_or_409_naming_why() {
@@ -51,18 +36,7 @@ async fn bad_incident_changes_answer_400_or_409_naming_why() {
         .create_token(&op, "analyst@mdr.example", "t", None)
         .await
         .expect("token");
-    svc.add_rule_pack(
-        &op,
-        "test",
-        "inline",
-        vec![RuleFile {
-            pack: String::new(),
-            path: "stop.yml".into(),
-            yaml: RULE.into(),
-        }],
-    )
-    .await
-    .expect("pack");
+    vigil_fixtures::add_stop_logging_rule(&svc, &op).await;
     svc.ingest(
         &op,
         Some("acme"),
@@ -70,7 +44,7 @@ async fn bad_incident_changes_answer_400_or_409_naming_why() {
             source: "test".into(),
             records: vec![Record {
                 at: At::Line(1),
-                bytes: TRAIL.as_bytes().to_vec(),
+                bytes: vigil_fixtures::STOP_LOGGING_TRAIL.as_bytes().to_vec(),
             }],
             ..Default::default()
         },

@@ -16,20 +16,6 @@ use vigil_store::{SqliteStore, Store};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-const TRAIL: &str = r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#;
-
-const STOP_LOGGING: &str = "title: CloudTrail Logging Stopped
-id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
-level: high
-logsource:
-    product: aws
-    service: cloudtrail
-detection:
-    selection:
-        eventName: StopLogging
-    condition: selection
-";
-
 struct World {
     app: Router,
     svc: Service,
@@ -105,7 +91,7 @@ async fn world() -> World {
         vec![vigil_core::rules::RuleFile {
             pack: String::new(),
             path: "stop.yml".into(),
-            yaml: STOP_LOGGING.into(),
+            yaml: vigil_fixtures::STOP_LOGGING_RULE.into(),
         }],
     )
     .await
@@ -118,7 +104,7 @@ async fn world() -> World {
                 source: "test".into(),
                 records: vec![vigil_service::Record {
                     at: vigil_service::At::Line(1),
-                    bytes: TRAIL.as_bytes().to_vec(),
+                    bytes: vigil_fixtures::STOP_LOGGING_TRAIL.as_bytes().to_vec(),
                 }],
                 ..Default::default()
             },

@@ -12,22 +12,7 @@ use serde_json::{Value, json};
 use support::{TestApp, spawn_app};
 use vigil_core::identity::{Principal, Role};
 use vigil_core::notification::{Audience, Destination, NotificationKind};
-use vigil_core::rules::RuleFile;
 use vigil_service::{At, Intake, Record};
-
-const RULE: &str = "title: CloudTrail Logging Stopped
-id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
-level: high
-logsource:
-    product: aws
-    service: cloudtrail
-detection:
-    selection:
-        eventName: StopLogging
-    condition: selection
-";
-
-const TRAIL: &str = r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#;
 
 /// A server with an incident in each tenant and these users' tokens.
 struct World {
@@ -55,7 +40,7 @@ async fn incident_in(app: &TestApp, tenant: &str) -> String {
                 source: "test".into(),
                 records: vec![Record {
                     at: At::Line(1),
-                    bytes: TRAIL.as_bytes().to_vec(),
+                    bytes: vigil_fixtures::STOP_LOGGING_TRAIL.as_bytes().to_vec(),
                 }],
                 ..Default::default()
             },
@@ -94,19 +79,7 @@ async fn publish(app: &TestApp, tenant: &str, incident: &str) {
 
 async fn world() -> World {
     let app = spawn_app().await;
-    app.service
-        .add_rule_pack(
-            &op(),
-            "test",
-            "inline",
-            vec![RuleFile {
-                pack: String::new(),
-                path: "stop.yml".into(),
-                yaml: RULE.into(),
-            }],
-        )
-        .await
-        .expect("pack");
+    vigil_fixtures::add_stop_logging_rule(&app.service, &op()).await;
     let acme_incident = incident_in(&app, "acme").await;
     let globex_incident = incident_in(&app, "globex").await;
     World {

@@ -6,69 +6,13 @@ mod support;
 use jiff::SignedDuration;
 use serde_json::Value;
 use vigil_core::identity::{Principal, Role};
-use vigil_core::rules::RuleFile;
-use vigil_service::{At, IncidentFilter, Intake, Record};
-
-const RULE: &str = "title: CloudTrail Logging Stopped
-id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
-level: high
-logsource:
-    product: aws
-    service: cloudtrail
-detection:
-    selection:
-        eventName: StopLogging
-    condition: selection
-";
-
-const TRAIL: &str = r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#;
 
 #[tokio::test]
 async fn the_customer_acknowledges_over_http_and_breaches_list_by_period() {
     let app = support::spawn_app().await;
     let svc = &app.service;
     let op = Principal::Operator("test".into());
-    svc.add_rule_pack(
-        &op,
-        "test",
-        "inline",
-        vec![RuleFile {
-            pack: String::new(),
-            path: "stop.yml".into(),
-            yaml: RULE.into(),
-        }],
-    )
-    .await
-    .expect("pack");
-    svc.ingest(
-        &op,
-        Some("acme"),
-        Intake {
-            source: "test".into(),
-            records: vec![Record {
-                at: At::Line(1),
-                bytes: TRAIL.as_bytes().to_vec(),
-            }],
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("ingest");
-    let (engine, _) = svc.detection_engine().await.expect("engine");
-    svc.drain_detection(&engine).await.expect("detect");
-    let incident = svc
-        .list_incidents(
-            &op,
-            "acme",
-            IncidentFilter {
-                limit: 1,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("incidents")[0]
-        .incident
-        .id;
+    let incident = vigil_fixtures::stop_logging_incidents(svc, &op, &["acme"]).await[0];
     svc.create_task(
         &op,
         "acme",

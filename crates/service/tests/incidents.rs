@@ -276,18 +276,6 @@ async fn the_evtx_samples_group_into_incidents_each_placement_explained() {
     );
 }
 
-const STOP_LOGGING: &str = "title: CloudTrail Logging Stopped
-id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
-level: high
-logsource:
-    product: aws
-    service: cloudtrail
-detection:
-    selection:
-        eventName: StopLogging
-    condition: selection
-";
-
 /// A record of CloudTrail's StopLogging by `user` from `ip` at `time`.
 fn trail(user: &str, ip: &str, time: &str) -> Record {
     Record {
@@ -318,18 +306,7 @@ async fn stop_logging_service(window_hours: Option<u32>) -> (Service, Principal)
         .await
         .expect("window");
     }
-    svc.add_rule_pack(
-        &op,
-        "test",
-        "inline",
-        vec![RuleFile {
-            pack: String::new(),
-            path: "stop.yml".into(),
-            yaml: STOP_LOGGING.into(),
-        }],
-    )
-    .await
-    .expect("pack");
+    vigil_fixtures::add_stop_logging_rule(&svc, &op).await;
     (svc, op)
 }
 

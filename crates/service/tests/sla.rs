@@ -11,25 +11,10 @@ use vigil_core::incident::IncidentId;
 use vigil_core::notification::{
     Audience, Delivery, DeliveryStatus, Notification, NotificationKind,
 };
-use vigil_core::rules::RuleFile;
 use vigil_core::sla::{SlaKind, StopReason};
 use vigil_core::tenant::{Contact, ContactKind, Lifecycle, SettingChange};
-use vigil_service::{At, FixedClock, IncidentFilter, Intake, Record, Service, ServiceError};
+use vigil_service::{FixedClock, Service, ServiceError};
 use vigil_store::{SqliteStore, Store};
-
-const STOP_LOGGING: &str = "title: CloudTrail Logging Stopped
-id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
-level: high
-logsource:
-    product: aws
-    service: cloudtrail
-detection:
-    selection:
-        eventName: StopLogging
-    condition: selection
-";
-
-const TRAIL: &str = r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -108,47 +93,7 @@ async fn world(lifecycle: Lifecycle) -> World {
         .await
         .expect("analyst");
     let soc = user(&svc, "soc@acme.example", Role::CustomerResponder).await;
-    svc.add_rule_pack(
-        &op,
-        "test",
-        "inline",
-        vec![RuleFile {
-            pack: String::new(),
-            path: "stop.yml".into(),
-            yaml: STOP_LOGGING.into(),
-        }],
-    )
-    .await
-    .expect("pack");
-    svc.ingest(
-        &op,
-        Some("acme"),
-        Intake {
-            source: "test".into(),
-            records: vec![Record {
-                at: At::Line(1),
-                bytes: TRAIL.as_bytes().to_vec(),
-            }],
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("ingest");
-    let (engine, _) = svc.detection_engine().await.expect("engine");
-    svc.drain_detection(&engine).await.expect("detect");
-    let incident = svc
-        .list_incidents(
-            &op,
-            "acme",
-            IncidentFilter {
-                limit: 1,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("incidents")[0]
-        .incident
-        .id;
+    let incident = vigil_fixtures::stop_logging_incidents(&svc, &op, &["acme"]).await[0];
     svc.create_task(
         &op,
         "acme",

@@ -16,20 +16,6 @@ use vigil_core::{Entity, EntityKind};
 use vigil_service::{Service, SystemClock};
 use vigil_store::{IncidentStore, SqliteStore, Store};
 
-const RULE: &str = "title: CloudTrail Logging Stopped
-id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
-level: high
-logsource:
-    product: aws
-    service: cloudtrail
-detection:
-    selection:
-        eventName: StopLogging
-    condition: selection
-";
-
-const TRAIL: &str = r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#;
-
 fn vigil(dir: &Path, args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
     c.args(args).current_dir(dir);
@@ -59,8 +45,12 @@ fn world(dir: &Path) -> String {
         &["tenant", "create", "--slug", "acme", "--name", "Acme"],
     );
     std::fs::create_dir(dir.join("pack")).expect("pack dir");
-    std::fs::write(dir.join("pack/stop.yml"), RULE).expect("rule");
-    std::fs::write(dir.join("trail.jsonl"), format!("{TRAIL}\n")).expect("trail");
+    std::fs::write(dir.join("pack/stop.yml"), vigil_fixtures::STOP_LOGGING_RULE).expect("rule");
+    std::fs::write(
+        dir.join("trail.jsonl"),
+        format!("{}\n", vigil_fixtures::STOP_LOGGING_TRAIL),
+    )
+    .expect("trail");
     ok(dir, &["rules", "add", "pack", "--name", "test"]);
     ok(
         dir,

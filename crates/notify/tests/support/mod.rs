@@ -17,11 +17,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use vigil_core::identity::Principal;
 use vigil_core::incident::IncidentId;
-use vigil_core::rules::RuleFile;
 use vigil_core::tenant::{
     Channel, ChannelKind, Contact, ContactKind, Lifecycle, Secret, SettingChange, WebhookFormat,
 };
-use vigil_service::{At, FixedClock, Intake, Record, Service};
+use vigil_service::{FixedClock, Service};
 use vigil_store::{SqliteStore, Store};
 
 pub const PUBLIC_URL: &str = "https://vigil.example";
@@ -156,20 +155,6 @@ pub fn webhook(name: &str, url: String, format: WebhookFormat, secret: &str) -> 
     })
 }
 
-const RULE: &str = "title: CloudTrail Logging Stopped
-id: 6f3c1d52-9f5e-4a0f-9d55-1b2f0c3e8a01
-level: high
-logsource:
-    product: aws
-    service: cloudtrail
-detection:
-    selection:
-        eventName: StopLogging
-    condition: selection
-";
-
-const TRAIL: &str = r#"{"eventVersion":"1.08","eventTime":"2026-11-27T08:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","userName":"mallory"}}"#;
-
 pub struct World {
     pub svc: Service,
     pub clock: Arc<FixedClock>,
@@ -208,47 +193,7 @@ pub async fn world(lifecycle: Lifecycle, settings: Vec<SettingChange>) -> World 
             .await
             .expect("lifecycle");
     }
-    svc.add_rule_pack(
-        &op,
-        "test",
-        "inline",
-        vec![RuleFile {
-            pack: String::new(),
-            path: "stop.yml".into(),
-            yaml: RULE.into(),
-        }],
-    )
-    .await
-    .expect("pack");
-    svc.ingest(
-        &op,
-        Some("acme"),
-        Intake {
-            source: "test".into(),
-            records: vec![Record {
-                at: At::Line(1),
-                bytes: TRAIL.as_bytes().to_vec(),
-            }],
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("ingest");
-    let (engine, _) = svc.detection_engine().await.expect("engine");
-    svc.drain_detection(&engine).await.expect("detect");
-    let incident = svc
-        .list_incidents(
-            &op,
-            "acme",
-            vigil_service::IncidentFilter {
-                limit: 1,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("incidents")[0]
-        .incident
-        .id;
+    let incident = vigil_fixtures::stop_logging_incidents(&svc, &op, &["acme"]).await[0];
     svc.draft_summary(&op, "acme", incident)
         .await
         .expect("draft");
