@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use vigil_core::notification::{Delivery, DeliveryId, Notification, NotificationId};
 
 use crate::error::ApiError;
-use crate::paging::bad;
 use crate::{AppState, Caller};
 
 /// Paging of the delivery log.
@@ -75,14 +74,7 @@ pub async fn list(
     query: Result<Query<NotificationQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = query?;
-    let before = q
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse::<NotificationId>()
-                .map_err(|_| bad("cursor", "not a cursor from `next`"))
-        })
-        .transpose()?;
+    let before = crate::paging::parse_id_cursor::<NotificationId>(q.cursor.as_deref())?;
     let limit = q
         .limit
         .unwrap_or(50)

@@ -30,3 +30,12 @@ pub fn parse_cursor<I: std::str::FromStr>(text: &str) -> Result<(Timestamp, I), 
         id.parse().map_err(|_| wrong())?,
     ))
 }
+
+/// An id cursor from `next` (lists paged by id alone), if one was given.
+pub fn parse_id_cursor<I: std::str::FromStr>(text: Option<&str>) -> Result<Option<I>, ApiError> {
+    text.map(|c| {
+        c.parse::<I>()
+            .map_err(|_| bad("cursor", "not a cursor from `next`"))
+    })
+    .transpose()
+}

@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use vigil_core::readiness::{Assessment, AssessmentId};
 
 use crate::error::ApiError;
-use crate::paging::bad;
 use crate::{AppState, Caller};
 
 /// An assessment as the API shows it: `score`, `ready`, `checks[]` with
@@ -105,14 +104,7 @@ pub async fn history(
     query: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = query?;
-    let before = q
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse::<AssessmentId>()
-                .map_err(|_| bad("cursor", "not a cursor from `next`"))
-        })
-        .transpose()?;
+    let before = crate::paging::parse_id_cursor::<AssessmentId>(q.cursor.as_deref())?;
     let limit = q
         .limit
         .unwrap_or(30)

@@ -514,19 +514,9 @@ fn assets_csv(view: &IncidentView) -> Vec<u8> {
     out
 }
 
+/// HTML-escaped text (the one escaper the service uses).
 fn esc(text: &str) -> String {
-    let mut s = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => s.push_str("&amp;"),
-            '<' => s.push_str("&lt;"),
-            '>' => s.push_str("&gt;"),
-            '"' => s.push_str("&quot;"),
-            '\'' => s.push_str("&#39;"),
-            c => s.push(c),
-        }
-    }
-    s
+    crate::render::escape_html(text)
 }
 
 fn text_of(v: &Value) -> String {
