@@ -79,6 +79,17 @@ async fn resolve(
     Ok((principal, Some(session)))
 }
 
+/// Whether the credential in these headers still names `principal`: not
+/// revoked, expired, signed out or disabled since the request began (long
+/// answers such as the live stream check before each event they send).
+pub(crate) async fn still_valid(
+    headers: &HeaderMap,
+    state: &AppState,
+    principal: &Principal,
+) -> bool {
+    matches!(resolve(&Method::GET, headers, state).await, Ok((p, _)) if p == *principal)
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 

@@ -2,15 +2,20 @@
 //! event is a change notice the caller may see (the service filters by the
 //! one authorisation rule); its name is the kind of change and its data
 //! the notice as JSON: `{"tenant","tenant_id","kind","id","incident"}`.
-//! A reader that falls behind gets a `missed` event and should reload.
+//! A reader that falls behind gets a `missed` event and should reload. The
+//! credential is checked again before each event: revoking it ends the
+//! stream.
 
 use std::convert::Infallible;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use vigil_service::{LiveFeed, LiveItem};
 
+use crate::auth::still_valid;
 use crate::error::ApiError;
 use crate::{AppState, Caller};
 
@@ -36,12 +41,29 @@ fn event_of(item: LiveItem) -> Event {
 pub async fn stream(
     State(s): State<AppState>,
     Caller(p): Caller,
+    headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Subscribed before the answer goes out: nothing after it is missed.
     let feed: LiveFeed = s.service.live_feed(&p)?;
-    let events = futures_util::stream::unfold(feed, |mut feed| async move {
-        let item = feed.next().await?;
-        Some((Ok(event_of(item)), feed))
-    });
+    // Only the credential is kept, to check it again before each event: a
+    // token revoked, a session ended or a user disabled while the stream is
+    // open ends it, and nothing more is sent.
+    let mut credential = HeaderMap::new();
+    for name in [AUTHORIZATION, COOKIE] {
+        if let Some(v) = headers.get(&name) {
+            credential.insert(name, v.clone());
+        }
+    }
+    let events = futures_util::stream::unfold(
+        (feed, credential, s, p),
+        |(mut feed, credential, s, p)| async move {
+            let item = feed.next().await?;
+            if !still_valid(&credential, &s, &p).await {
+                tracing::info!("live stream ended: its credential is no longer valid");
+                return None;
+            }
+            Some((Ok(event_of(item)), (feed, credential, s, p)))
+        },
+    );
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }

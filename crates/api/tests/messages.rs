@@ -756,6 +756,30 @@ async fn the_live_stream_sends_a_tenants_message_to_its_users_and_not_to_another
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
 
+#[tokio::test]
+async fn a_live_stream_ends_when_its_token_is_revoked_and_sends_nothing_more() {
+    let w = world().await;
+    publish(&w.app, "acme", &w.acme_incident).await;
+    let mut stream = LiveStream::open(&w.app, &w.acme_reader).await;
+    let svc = &w.app.service;
+    let tokens = svc
+        .list_tokens(&op(), "reader@acme.example")
+        .await
+        .expect("tokens");
+    for t in tokens {
+        svc.revoke_token(&op(), "reader@acme.example", t.id)
+            .await
+            .expect("revoke");
+    }
+    w.say(&w.analyst, &w.chat("acme"), "Not for a revoked token.")
+        .await;
+    assert_eq!(
+        stream.next_or_end().await,
+        None,
+        "the stream ends instead of sending the message"
+    );
+}
+
 /// A reader of `/api/v1/events/stream`.
 struct LiveStream {
     resp: reqwest::Response,
@@ -787,6 +811,11 @@ impl LiveStream {
     /// The next event (name and JSON data), skipping keep-alive comments.
     /// The time limit only keeps a broken server from hanging the test.
     async fn next(&mut self) -> (String, Value) {
+        self.next_or_end().await.expect("the stream stays open")
+    }
+
+    /// The next event, or `None` when the server ends the stream first.
+    async fn next_or_end(&mut self) -> Option<(String, Value)> {
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let block: String = self.buf.drain(..end + 2).collect();
@@ -802,13 +831,12 @@ impl LiveStream {
                 if name.is_empty() {
                     continue;
                 }
-                return (name, serde_json::from_str(&data).unwrap_or(Value::Null));
+                return Some((name, serde_json::from_str(&data).unwrap_or(Value::Null)));
             }
             let chunk = tokio::time::timeout(Duration::from_secs(60), self.resp.chunk())
                 .await
                 .expect("an event arrives")
-                .expect("the stream reads")
-                .expect("the stream stays open");
+                .expect("the stream reads")?;
             self.buf.push_str(&String::from_utf8_lossy(&chunk));
         }
     }
