@@ -70,36 +70,31 @@ pub struct SlaBreach {
 }
 
 impl Service {
-    /// Start the acknowledge timer and, when some task is open, the
-    /// complete timer of a just-published response. A kind already running
-    /// for the incident keeps its timer (a republished response does not
-    /// restart the customer's clock).
+    /// Start timers of these kinds for a response in the customer's hands:
+    /// on publishing, the acknowledge timer and (when some task is open)
+    /// the complete timer; later, the complete timer when a task is added.
+    /// A kind already running for the incident keeps its timer (a
+    /// republished response does not restart the customer's clock).
     pub(crate) async fn start_sla(
         &self,
         p: &Principal,
         t: &Tenant,
         record: &IncidentRecord,
-        open_tasks: bool,
+        kinds: &[SlaKind],
     ) -> Result<Vec<SlaTimer>> {
         let now = self.clock.now();
         let i = &record.incident;
         let targets = t.settings.sla.for_severity(i.severity());
-        let mut timers = vec![SlaTimer::start(
-            t.id,
-            i.id,
-            SlaKind::Acknowledge,
-            targets.acknowledge,
-            now,
-        )];
-        if open_tasks {
-            timers.push(SlaTimer::start(
-                t.id,
-                i.id,
-                SlaKind::Complete,
-                targets.complete,
-                now,
-            ));
-        }
+        let timers: Vec<SlaTimer> = kinds
+            .iter()
+            .map(|&kind| {
+                let target = match kind {
+                    SlaKind::Acknowledge => targets.acknowledge,
+                    SlaKind::Complete => targets.complete,
+                };
+                SlaTimer::start(t.id, i.id, kind, target, now)
+            })
+            .collect();
         let audit = AuditEntry::new(
             now,
             &p.actor(),

@@ -84,6 +84,13 @@ impl Service {
                 audit,
             )
             .await?;
+        // A task added to a response already in the customer's hands starts
+        // the complete timer if none runs (publishing started none when no
+        // task was open).
+        if record.incident.status == vigil_core::incident::IncidentStatus::AwaitingCustomer {
+            self.start_sla(p, &t, &record, &[vigil_core::sla::SlaKind::Complete])
+                .await?;
+        }
         self.publish(crate::LiveEvent::task(&task));
         Ok(task)
     }
@@ -271,13 +278,15 @@ impl Service {
         };
         let view = self.update_incident(p, tenant, incident, change).await?;
         let tasks = self.store.tasks(incident).await?;
-        self.start_sla(
-            p,
-            &t,
-            &view.record,
-            tasks.iter().any(|t| t.status.is_open()),
-        )
-        .await?;
+        let kinds: &[vigil_core::sla::SlaKind] = if tasks.iter().any(|t| t.status.is_open()) {
+            &[
+                vigil_core::sla::SlaKind::Acknowledge,
+                vigil_core::sla::SlaKind::Complete,
+            ]
+        } else {
+            &[vigil_core::sla::SlaKind::Acknowledge]
+        };
+        self.start_sla(p, &t, &view.record, kinds).await?;
         self.notify(&t, response_notification(&t, &view, &tasks))
             .await?;
         Ok(view)

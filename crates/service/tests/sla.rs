@@ -607,3 +607,84 @@ async fn timers_of_a_resolved_incident_stop_without_notices() {
             .all(|t| t.stop_reason == Some(StopReason::IncidentClosed))
     );
 }
+
+#[tokio::test]
+async fn a_task_added_to_a_response_without_open_tasks_starts_the_complete_timer() {
+    let w = world(Lifecycle::Live).await;
+    let task = w.svc.tasks(&op(), "acme", w.incident).await.expect("tasks")[0].id;
+    // The customer closes the only task: the response goes back to the
+    // experts, who publish again with nothing open.
+    w.svc
+        .update_task(
+            &w.soc,
+            "acme",
+            task,
+            vigil_core::task::TaskStatus::Completed,
+            Some("keys rotated"),
+        )
+        .await
+        .expect("complete");
+    w.clock.advance(SignedDuration::from_hours(1));
+    w.svc
+        .publish_response(&op(), "acme", w.incident)
+        .await
+        .expect("republish");
+    let running = |timers: &[vigil_core::sla::SlaTimer], kind| {
+        timers
+            .iter()
+            .filter(|t| t.kind == kind && t.stopped_at.is_none())
+            .count()
+    };
+    let timers = w
+        .svc
+        .incident_sla(&op(), "acme", w.incident)
+        .await
+        .expect("timers");
+    assert_eq!(running(&timers, SlaKind::Complete), 0, "no task is open");
+    // Now the experts add a task: the customer's clock to complete starts.
+    w.clock.advance(SignedDuration::from_mins(30));
+    w.svc
+        .create_task(
+            &op(),
+            "acme",
+            w.incident,
+            vigil_core::task::TaskType::FreeText,
+            None,
+            "reset mallory's console password",
+        )
+        .await
+        .expect("task");
+    let timers = w
+        .svc
+        .incident_sla(&op(), "acme", w.incident)
+        .await
+        .expect("timers");
+    let complete: Vec<_> = timers
+        .iter()
+        .filter(|t| t.kind == SlaKind::Complete && t.stopped_at.is_none())
+        .collect();
+    assert_eq!(complete.len(), 1);
+    assert_eq!(
+        complete[0].due_at,
+        "2026-11-27T17:30:00Z".parse().expect("time"),
+        "high severity: 4 hours from the task's creation at 13:30"
+    );
+    // A second task keeps the running timer.
+    w.svc
+        .create_task(
+            &op(),
+            "acme",
+            w.incident,
+            vigil_core::task::TaskType::FreeText,
+            None,
+            "review the trail's other regions",
+        )
+        .await
+        .expect("task");
+    let timers = w
+        .svc
+        .incident_sla(&op(), "acme", w.incident)
+        .await
+        .expect("timers");
+    assert_eq!(running(&timers, SlaKind::Complete), 1);
+}
