@@ -252,6 +252,23 @@ impl Service {
         Ok(self.store.list_incidents(tenant.id, &filter).await?)
     }
 
+    /// A tenant's stored incident with its alert ids and activity log, or
+    /// "not found": the lookup every incident use case starts from (after
+    /// authorising).
+    pub(crate) async fn stored_incident(
+        &self,
+        tenant: TenantId,
+        id: IncidentId,
+    ) -> Result<(IncidentRecord, Vec<vigil_core::alert::AlertId>, Vec<IncidentActivity>)> {
+        self.store
+            .incident(tenant, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "incident",
+                key: id.to_string(),
+            })
+    }
+
     /// One incident with its alerts and activity log.
     pub async fn incident(
         &self,
@@ -262,14 +279,7 @@ impl Service {
         let tenant = self.load_tenant(tenant).await?;
         self.authorize(p, Permission::ReadTenant, Some(&tenant), true)
             .await?;
-        let (record, alert_ids, activity) =
-            self.store
-                .incident(tenant.id, id)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound {
-                    what: "incident",
-                    key: id.to_string(),
-                })?;
+        let (record, alert_ids, activity) = self.stored_incident(tenant.id, id).await?;
         let mut alerts = Vec::with_capacity(alert_ids.len());
         for a in alert_ids {
             if let Some((alert, _)) = self.store.alert(tenant.id, a).await? {
@@ -312,14 +322,7 @@ impl Service {
         let t = self.load_tenant(tenant).await?;
         self.authorize(p, Permission::WorkIncidents, Some(&t), false)
             .await?;
-        let (mut record, _, _) =
-            self.store
-                .incident(t.id, id)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound {
-                    what: "incident",
-                    key: id.to_string(),
-                })?;
+        let (mut record, _, _) = self.stored_incident(t.id, id).await?;
         let expected = record.version;
         let now = self.clock.now();
         let actor = p.actor().to_text();
@@ -564,14 +567,7 @@ impl Service {
                     what: "alert",
                     key: alert.to_string(),
                 })?;
-        let (target, _, _) =
-            self.store
-                .incident(t.id, id)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound {
-                    what: "incident",
-                    key: id.to_string(),
-                })?;
+        let (target, _, _) = self.stored_incident(t.id, id).await?;
         let mut target = target.incident;
         if !target.is_open() {
             return Err(ServiceError::Refused(format!(

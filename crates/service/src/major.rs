@@ -46,14 +46,7 @@ pub(crate) struct Gathered {
 impl Service {
     /// Gather an incident's alerts, their evidence and the events around it.
     pub(crate) async fn gather(&self, tenant: TenantId, id: IncidentId) -> Result<Gathered> {
-        let (record, alert_ids, _) =
-            self.store
-                .incident(tenant, id)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound {
-                    what: "incident",
-                    key: id.to_string(),
-                })?;
+        let (record, alert_ids, _) = self.stored_incident(tenant, id).await?;
         let mut alerts = Vec::with_capacity(alert_ids.len());
         let mut alert_events = BTreeMap::new();
         let mut seqs = BTreeSet::new();
@@ -293,14 +286,7 @@ impl Service {
         self.authorize(p, Permission::WorkIncidents, Some(&t), false)
             .await?;
         let reason = checked_text("reason", reason)?;
-        let (record, _, _) =
-            self.store
-                .incident(t.id, id)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound {
-                    what: "incident",
-                    key: id.to_string(),
-                })?;
+        let (record, _, _) = self.stored_incident(t.id, id).await?;
         let now = self.clock.now();
         let actor = p.actor().to_text();
         let mut state = record.major.clone().unwrap_or_else(|| MajorState {
@@ -376,14 +362,7 @@ impl Service {
             ));
         }
         let note = note.map(|n| checked_text("note", n)).transpose()?;
-        let (record, _, _) =
-            self.store
-                .incident(t.id, id)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound {
-                    what: "incident",
-                    key: id.to_string(),
-                })?;
+        let (record, _, _) = self.stored_incident(t.id, id).await?;
         let (Some(mut engagement), Some(state)) = (record.ir_engagement.clone(), record.major)
         else {
             return Err(ServiceError::Refused(format!(

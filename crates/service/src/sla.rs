@@ -267,14 +267,9 @@ impl Service {
     }
 
     async fn incident_exists(&self, t: &Tenant, incident: IncidentId) -> Result<IncidentRecord> {
-        self.store
-            .incident(t.id, incident)
-            .await?
+        self.stored_incident(t.id, incident)
+            .await
             .map(|(r, _, _)| r)
-            .ok_or_else(|| ServiceError::NotFound {
-                what: "incident",
-                key: incident.to_string(),
-            })
     }
 
     /// Carry out every SLA step due now (by `self.clock`): reminders,

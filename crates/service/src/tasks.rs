@@ -41,14 +41,7 @@ impl Service {
         if rationale.trim().is_empty() {
             return Err(ServiceError::Invalid("rationale: say why".into()));
         }
-        let (record, _, _) =
-            self.store
-                .incident(t.id, incident)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound {
-                    what: "incident",
-                    key: incident.to_string(),
-                })?;
+        let (record, _, _) = self.stored_incident(t.id, incident).await?;
         let now = self.clock.now();
         let sla = t.settings.sla.for_severity(record.incident.severity());
         let (mode, mode_reason) = mode_for(&t.settings, kind, target.as_ref());
