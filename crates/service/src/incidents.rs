@@ -259,7 +259,11 @@ impl Service {
         &self,
         tenant: TenantId,
         id: IncidentId,
-    ) -> Result<(IncidentRecord, Vec<vigil_core::alert::AlertId>, Vec<IncidentActivity>)> {
+    ) -> Result<(
+        IncidentRecord,
+        Vec<vigil_core::alert::AlertId>,
+        Vec<IncidentActivity>,
+    )> {
         self.store
             .incident(tenant, id)
             .await?
