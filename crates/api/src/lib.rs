@@ -423,14 +423,7 @@ pub fn app_with(service: Service, options: AppOptions) -> Router {
     let api = api.layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).layer(
         tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES),
     );
-    let portal = Router::new()
-        .route("/", get(portal::home))
-        .route("/login", get(portal::login_form).post(portal::login))
-        .route("/logout", post(portal::logout))
-        .route(
-            "/account/password",
-            get(portal::password_form).post(portal::change_password),
-        )
+    let portal = portal::routes()
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,

@@ -1,54 +1,29 @@
-//! The portal's HTML: a page layout and the forms, server-rendered with
-//! every interpolated value escaped. No scripts, so the content security
-//! policy forbids them all.
+//! The sign-in and password pages, server-rendered with every
+//! interpolated value escaped (the other pages are templates).
 
 use std::fmt::Write as _;
 
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 /// Text made safe for HTML content and quoted attribute values.
 pub use vigil_service::render::escape_html as escape;
 
-/// A whole page: `body` is already HTML.
+/// A whole page: `body` is already HTML. The stylesheet and script come
+/// from `/assets` (the content security policy allows nothing inline).
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let v = super::assets::version();
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{} · Vigil</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}}\
-         label{{display:block;margin:.8rem 0 .2rem}}input{{font-size:1rem;padding:.4rem;width:100%;box-sizing:border-box}}\
-         button{{margin-top:1rem;font-size:1rem;padding:.4rem 1rem}}.error{{color:#a40e26}}.notice{{color:#1a7f37}}\
-         table{{border-collapse:collapse}}td,th{{padding:.2rem .8rem;text-align:left;border-bottom:1px solid #d0d7de}}</style>\
-         </head><body><main>{body}</main></body></html>",
+         <link rel=\"stylesheet\" href=\"/assets/portal.css?v={v}\">\
+         <script src=\"/assets/portal.js?v={v}\"></script>\
+         </head><body><main class=\"narrow\" id=\"content\">{body}</main></body></html>",
         escape(title)
     );
     let mut response = (status, html).into_response();
-    let h = response.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        HeaderName::from_static("x-frame-options"),
-        HeaderValue::from_static("DENY"),
-    );
-    h.insert(
-        HeaderName::from_static("x-content-type-options"),
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        HeaderName::from_static("referrer-policy"),
-        HeaderValue::from_static("no-referrer"),
-    );
+    super::page::page_headers(response.headers_mut());
     response
 }
 
@@ -75,47 +50,6 @@ pub fn login(csrf: &str, email: &str, error: Option<&str>) -> String {
         message(error, None),
         escape(csrf),
         escape(email),
-    )
-}
-
-/// The sign-out button, carrying the session's CSRF token.
-fn logout_form(csrf: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <button type=\"submit\">Sign out</button></form>",
-        escape(csrf)
-    )
-}
-
-/// What a signed-in user sees first.
-pub struct Home<'a> {
-    pub email: &'a str,
-    pub role: &'a str,
-    /// (slug, name, lifecycle)
-    pub tenants: Vec<(String, String, String)>,
-    pub csrf: &'a str,
-    pub notice: Option<&'a str>,
-}
-
-pub fn home(h: &Home<'_>) -> String {
-    let mut rows = String::new();
-    for (slug, name, lifecycle) in &h.tenants {
-        let _ = write!(
-            rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(slug),
-            escape(name),
-            escape(lifecycle)
-        );
-    }
-    format!(
-        "<h1>Vigil</h1>{}<p>Signed in as <strong id=\"who\">{}</strong> ({})</p>\
-         <h2>Tenants</h2><table id=\"tenants\"><thead><tr><th>Slug</th><th>Name</th><th>Lifecycle</th></tr></thead><tbody>{rows}</tbody></table>\
-         <p><a href=\"/account/password\">Change password</a></p>{}",
-        message(None, h.notice),
-        escape(h.email),
-        escape(h.role),
-        logout_form(h.csrf),
     )
 }
 

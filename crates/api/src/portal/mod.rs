@@ -1,9 +1,23 @@
-//! The portal's sign-in pages: `/login`, `/logout`, `/` and
-//! `/account/password`. Server-rendered forms; the session lives in an
+//! The web portal: sign-in (`/login`, `/logout`, `/account/password`),
+//! and the pages of the experts and the customers (docs/portal.md).
+//! Server-rendered from embedded templates; the session lives in an
 //! HttpOnly cookie, and every form post carries a CSRF token (the sign-in
-//! form by double submit, the others derived from the session).
+//! form by double submit, the others derived from the session). Pages call
+//! the service, which decides tenant scope and audits every change.
 
+mod assets;
+mod customer;
 mod html;
+mod incident;
+mod messages;
+mod page;
+mod posture;
+mod provider;
+mod settings;
+mod views;
+
+use axum::Router;
+use axum::routing::{get, post};
 
 use std::time::Instant;
 
@@ -198,36 +212,69 @@ pub async fn logout(
     Ok(r)
 }
 
-/// `GET /`: who is signed in and the tenants they see.
-pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let Some((p, _, secret)) = signed_in(&state, &headers).await else {
-        return Ok(redirect("/login"));
-    };
-    let Principal::User { email, role, .. } = &p else {
-        return Ok(redirect("/login"));
-    };
-    let tenants = state
-        .service
-        .list_tenants(&p)
-        .await?
-        .into_iter()
-        .map(|t| {
-            (
-                t.slug.to_string(),
-                t.name.to_string(),
-                t.lifecycle.to_string(),
-            )
-        })
-        .collect();
-    let csrf = csrf_token(&secret);
-    let body = html::home(&html::Home {
-        email,
-        role: role.as_str(),
-        tenants,
-        csrf: &csrf,
-        notice: None,
-    });
-    Ok(html::page(StatusCode::OK, "Home", &body))
+/// `GET /`: the tenant overview for provider roles, the customer's home
+/// for customer roles; a signed-out visitor goes to sign in.
+pub async fn home(State(state): State<AppState>, viewer: page::Viewer) -> page::PageResult {
+    if viewer.provider() {
+        provider::overview(&state, &viewer).await
+    } else {
+        customer::home(&state, &viewer).await
+    }
+}
+
+/// The portal's routes (sign-in, pages, their forms, static files).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route(
+            "/account/password",
+            get(password_form).post(change_password),
+        )
+        .route("/assets/{name}", get(assets::serve))
+        .route("/queue", get(provider::queue))
+        .route("/messages", get(messages::centre))
+        .route("/messages/read", post(messages::mark_read))
+        .route("/t/{tenant}/incidents", get(incident::list))
+        .route("/t/{tenant}/incidents/{id}", get(incident::show))
+        .route(
+            "/t/{tenant}/incidents/{id}/summary",
+            post(incident::save_summary),
+        )
+        .route(
+            "/t/{tenant}/incidents/{id}/tasks",
+            post(incident::create_task),
+        )
+        .route(
+            "/t/{tenant}/incidents/{id}/messages",
+            post(incident::post_message),
+        )
+        .route(
+            "/t/{tenant}/incidents/{id}/status",
+            post(incident::set_status),
+        )
+        .route(
+            "/t/{tenant}/incidents/{id}/acknowledge",
+            post(incident::acknowledge),
+        )
+        .route(
+            "/t/{tenant}/incidents/{id}/ir",
+            post(incident::ir_engagement),
+        )
+        .route("/t/{tenant}/tasks/{task}", post(incident::move_task))
+        .route(
+            "/t/{tenant}/inquiries",
+            get(messages::inquiries).post(messages::ask),
+        )
+        .route("/t/{tenant}/inquiries/{id}", get(messages::inquiry))
+        .route("/t/{tenant}/inquiries/{id}/messages", post(messages::reply))
+        .route("/t/{tenant}/inquiries/{id}/close", post(messages::close))
+        .route("/t/{tenant}/readiness", get(posture::readiness))
+        .route("/t/{tenant}/readiness/run", post(posture::run))
+        .route("/t/{tenant}/recommendations", get(posture::recommendations))
+        .route("/t/{tenant}/recommendations/{id}", post(posture::update))
+        .route("/t/{tenant}/settings", get(settings::show))
 }
 
 /// `GET /account/password`
