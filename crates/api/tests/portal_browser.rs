@@ -583,3 +583,77 @@ async fn every_main_page_renders_for_both_sides_without_console_errors() {
     assert_eq!(h1, "Exclusions for the build servers");
     assert_no_console_errors(c).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_check_catches_errors_and_policy_violations() {
+    let Some(b) = browser().await else { return };
+    let (app, _, _) = seeded().await;
+    let c = &b.client;
+    sign_in(&app, c, CUSTOMER).await;
+    assert_no_console_errors(c).await;
+    // Markup with a style attribute, as a careless template would emit: the
+    // policy refuses it and the collector must report it; so must an
+    // uncaught exception.
+    c.execute(
+        "document.body.insertAdjacentHTML('beforeend', '<p style=\"color:red\">x</p>'); setTimeout(function () { throw new Error('boom'); }, 0);",
+        vec![],
+    )
+    .await
+    .expect("inject");
+    let mut errors = Vec::new();
+    for _ in 0..100 {
+        errors = console_errors(c).await;
+        if errors.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        errors.iter().any(|e| e.starts_with("csp: style-src")),
+        "{errors:?}"
+    );
+    // (Chromium reports an exception thrown by WebDriver's script as
+    // "Script error."; a page's own keeps its message.)
+    assert!(
+        errors.iter().any(|e| e.starts_with("error: ")),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_incident_page_fits_a_narrow_screen() {
+    let Some(b) = browser().await else { return };
+    let (app, id, _) = seeded().await;
+    published(&app, id).await;
+    let c = &b.client;
+    c.set_window_size(390, 844).await.expect("narrow window");
+    sign_in(&app, c, CUSTOMER).await;
+    c.goto(&app.url(&format!("/t/acme/incidents/{id}")))
+        .await
+        .expect("incident");
+    css(c, "#task-list").await;
+    let overflow = c
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .expect("widths");
+    let wide = c
+        .execute(
+            "var w = document.documentElement.clientWidth; return Array.from(document.querySelectorAll('body *')).filter(function (e) { return e.getBoundingClientRect().right > w + 1; }).slice(0, 8).map(function (e) { return e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right); });",
+            vec![],
+        )
+        .await
+        .expect("wide elements");
+    assert!(
+        overflow.as_i64().is_some_and(|o| o <= 0),
+        "wider than the screen: {wide}"
+    );
+    assert!(
+        overflow.as_i64().is_some_and(|o| o <= 0),
+        "the page scrolls sideways by {overflow}px"
+    );
+    screenshot(c, "customer-incident-narrow").await;
+    assert_no_console_errors(c).await;
+}
