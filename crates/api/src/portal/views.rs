@@ -64,6 +64,7 @@ pub fn severity_counts(records: &[IncidentRecord]) -> Vec<Value> {
         .map(|(s, n)| {
             context! {
                 severity => s.to_string(),
+                label => s.as_str()[..1].to_uppercase(),
                 count => n,
                 height => n * 40 / max,
                 color => color(s),
