@@ -322,3 +322,122 @@ async fn a_customer_completes_a_guided_task_and_the_incident_returns_to_the_expe
         "the change is audited as the customer"
     );
 }
+
+#[tokio::test]
+async fn a_customer_admin_adds_a_contact_an_email_channel_and_a_user_from_the_settings_page() {
+    let (app, _, _) = seeded().await;
+    app.user("admin@acme.example", Role::CustomerAdmin, Some("acme"))
+        .await;
+    let (admin, csrf) = session(&app, "admin@acme.example").await;
+    let post = |fields: Vec<(&'static str, &'static str)>| {
+        let mut fields = fields;
+        fields.push(("csrf", csrf.as_str()));
+        app.client()
+            .post(app.url("/t/acme/settings"))
+            .header(COOKIE, &admin)
+            .form(&fields)
+            .send()
+    };
+    for fields in [
+        vec![
+            ("action", "add_contact"),
+            ("kind", "incident"),
+            ("name", "Night desk"),
+            ("email", "night@acme.example"),
+            ("priority", "1"),
+        ],
+        vec![
+            ("action", "add_channel"),
+            ("name", "soc-mail"),
+            ("to", "soc@acme.example, ciso@acme.example"),
+        ],
+        vec![
+            ("action", "add_user"),
+            ("email", "new@acme.example"),
+            ("role", "customer_reader"),
+            ("password", "a long enough password"),
+        ],
+    ] {
+        let resp = post(fields).await.expect("post");
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    }
+    let t = app.service.tenant(&op(), "acme").await.expect("acme");
+    assert!(
+        t.settings
+            .contacts
+            .iter()
+            .any(|c| c.email.as_deref() == Some("night@acme.example"))
+    );
+    assert!(t.settings.channels.iter().any(|c| c.name == "soc-mail"));
+    let users = app
+        .service
+        .list_users(&op(), Some("acme"))
+        .await
+        .expect("users");
+    assert!(
+        users
+            .iter()
+            .any(|u| u.email == "new@acme.example" && u.role == Role::CustomerReader)
+    );
+
+    // A responder may not: refused, and nothing changes.
+    let (responder, rcsrf) = session(&app, CUSTOMER).await;
+    let resp = app
+        .client()
+        .post(app.url("/t/acme/settings"))
+        .header(COOKIE, &responder)
+        .form(&[
+            ("csrf", rcsrf.as_str()),
+            ("action", "remove_channel"),
+            ("name", "soc-mail"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let t = app.service.tenant(&op(), "acme").await.expect("acme");
+    assert!(t.settings.channels.iter().any(|c| c.name == "soc-mail"));
+}
+
+#[tokio::test]
+async fn an_analyst_sets_a_verdict_on_an_incident_entity_from_its_page() {
+    let (app, id, _) = seeded().await;
+    let (analyst, csrf) = session(&app, ANALYST).await;
+    let resp = app
+        .client()
+        .post(app.url(&format!("/t/acme/incidents/{id}/verdict")))
+        .header(COOKIE, &analyst)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("entity", "ip:203.0.113.9"),
+            ("verdict", "malicious"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let view = app
+        .service
+        .incident(&op(), "acme", id)
+        .await
+        .expect("incident");
+    assert!(
+        view.verdicts
+            .iter()
+            .any(|(e, v)| e.value == "203.0.113.9" && *v == vigil_core::Verdict::Malicious)
+    );
+    let page = app
+        .client()
+        .get(app.url(&format!("/t/acme/incidents/{id}")))
+        .header(COOKIE, &analyst)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("<option value=\"malicious\" selected>"),
+        "the page shows the verdict"
+    );
+}

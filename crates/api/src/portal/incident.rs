@@ -530,3 +530,34 @@ pub async fn ir_engagement(
         .await?;
     Ok(redirect(&format!("{}#major", incident_url(&slug, id))))
 }
+
+#[derive(Debug, Deserialize)]
+pub struct VerdictForm {
+    csrf: String,
+    /// `kind:value`
+    entity: String,
+    verdict: String,
+}
+
+/// `POST /t/{tenant}/incidents/{id}/verdict`: an analyst's verdict on one
+/// of the incident's entities (kept per tenant, shown wherever it appears).
+pub async fn set_verdict(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path((slug, id)): Path<(String, String)>,
+    f: Result<Form<VerdictForm>, FormRejection>,
+) -> PageResult {
+    let f = form(f)?;
+    v.check(&f.csrf)?;
+    let id: IncidentId = parse_id(&id, "incident")?;
+    let entity =
+        target_of(&f.entity)?.ok_or_else(|| PortalError::bad_request("entity: say which"))?;
+    let verdict: vigil_core::Verdict = f
+        .verdict
+        .parse()
+        .map_err(|_| PortalError::bad_request(format!("verdict {:?} is unknown", f.verdict)))?;
+    s.service
+        .set_verdict(&v.principal, &slug, &entity, verdict)
+        .await?;
+    Ok(redirect(&format!("{}#entities", incident_url(&slug, id))))
+}

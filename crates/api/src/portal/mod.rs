@@ -262,6 +262,10 @@ pub fn routes() -> Router<AppState> {
             "/t/{tenant}/incidents/{id}/ir",
             post(incident::ir_engagement),
         )
+        .route(
+            "/t/{tenant}/incidents/{id}/verdict",
+            post(incident::set_verdict),
+        )
         .route("/t/{tenant}/tasks/{task}", post(incident::move_task))
         .route(
             "/t/{tenant}/inquiries",
@@ -274,7 +278,10 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{tenant}/readiness/run", post(posture::run))
         .route("/t/{tenant}/recommendations", get(posture::recommendations))
         .route("/t/{tenant}/recommendations/{id}", post(posture::update))
-        .route("/t/{tenant}/settings", get(settings::show))
+        .route(
+            "/t/{tenant}/settings",
+            get(settings::show).post(settings::change),
+        )
 }
 
 /// `GET /account/password`

@@ -1,13 +1,17 @@
 //! A tenant's settings as its people see them: response authorisation,
 //! SLA policy, contacts, channels (webhook addresses and secrets are never
-//! shown: they carry credentials), the IR provider, and the users.
+//! shown: they carry credentials), the IR provider, and the users; the
+//! admins add and remove contacts and email channels, and add users.
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, State};
 use minijinja::context;
-use vigil_core::tenant::ChannelKind;
+use serde::Deserialize;
+use vigil_core::identity::Role;
+use vigil_core::tenant::{Channel, ChannelKind, Contact, SettingChange};
 
 use super::incident::tenant_header;
-use super::page::{PageResult, Viewer};
+use super::page::{PageResult, PortalError, Viewer, redirect};
 use super::views::{span, when};
 use crate::AppState;
 
@@ -65,4 +69,84 @@ pub async fn show(State(s): State<AppState>, v: Viewer, Path(slug): Path<String>
             }).collect::<Vec<_>>()),
         },
     )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SettingsForm {
+    csrf: String,
+    /// `add_contact`, `remove_contact`, `add_channel`, `remove_channel`,
+    /// `add_user`.
+    action: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    priority: String,
+    /// An email channel's recipients, separated by commas.
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn text(s: &str) -> Option<String> {
+    Some(s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// `POST /t/{tenant}/settings`: add or remove a contact or an email
+/// channel, or add a user. The service checks the role may (customer and
+/// provider admins) and audits the change. Webhook channels carry a secret
+/// and are added through the API or the CLI.
+pub async fn change(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(slug): Path<String>,
+    f: Result<Form<SettingsForm>, FormRejection>,
+) -> PageResult {
+    let f = f
+        .map(|Form(f)| f)
+        .map_err(|e| PortalError::bad_request(e.body_text()))?;
+    v.check(&f.csrf)?;
+    let bad =
+        |what: &str, e: &dyn std::fmt::Display| PortalError::bad_request(format!("{what}: {e}"));
+    let change = match f.action.as_str() {
+        "add_contact" => SettingChange::AddContact(Contact {
+            kind: f.kind.parse().map_err(|e| bad("kind", &e))?,
+            name: f.name.trim().to_owned(),
+            email: text(&f.email),
+            phone: text(&f.phone),
+            priority: f.priority.trim().parse().map_err(|e| bad("priority", &e))?,
+        }),
+        "remove_contact" => SettingChange::RemoveContact(f.name.trim().to_owned()),
+        "add_channel" => SettingChange::AddChannel(Channel {
+            name: f.name.trim().to_owned(),
+            kind: ChannelKind::Email {
+                to: f.to.split(',').filter_map(text).collect(),
+            },
+        }),
+        "remove_channel" => SettingChange::RemoveChannel(f.name.trim().to_owned()),
+        "add_user" => {
+            let role: Role = f.role.parse().map_err(|e| bad("role", &e))?;
+            s.service
+                .create_user(&v.principal, f.email.trim(), role, Some(&slug), &f.password)
+                .await?;
+            return Ok(redirect(&format!("/t/{slug}/settings#users")));
+        }
+        other => {
+            return Err(PortalError::bad_request(format!(
+                "action {other:?} is unknown"
+            )));
+        }
+    };
+    s.service
+        .update_tenant(&v.principal, &slug, &[change])
+        .await?;
+    Ok(redirect(&format!("/t/{slug}/settings")))
 }

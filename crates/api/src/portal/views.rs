@@ -140,6 +140,7 @@ pub fn entity(e: &Entity, verdicts: &[(Entity, Verdict)]) -> Value {
     context! {
         kind => e.kind.as_str(),
         value => e.value,
+        key => e.to_string(),
         verdict,
     }
 }
