@@ -94,6 +94,26 @@
     var f = e.target;
     if (f && f.matches && f.matches("form[data-reset]") && e.detail.successful) f.reset();
   });
+  // A refused htmx post (an empty message, a closed chat) shows the
+  // server's reason under its form.
+  document.addEventListener("htmx:responseError", function (e) {
+    var f = e.target;
+    if (!f || !f.matches || !f.matches("form")) return;
+    var why = "The server refused this (" + e.detail.xhr.status + ").";
+    try {
+      var doc = new DOMParser().parseFromString(e.detail.xhr.responseText, "text/html");
+      var p = doc.querySelector(".error");
+      if (p) why = p.textContent;
+    } catch (err) { /* keep the plain reason */ }
+    var box = f.querySelector(".form-error");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "error form-error";
+      box.setAttribute("role", "alert");
+      f.appendChild(box);
+    }
+    box.textContent = why;
+  });
   var chatScroll = function () {
     var chat = document.querySelector(".chat");
     if (chat) chat.scrollTop = chat.scrollHeight;

@@ -441,3 +441,39 @@ async fn an_analyst_sets_a_verdict_on_an_incident_entity_from_its_page() {
         "the page shows the verdict"
     );
 }
+
+#[tokio::test]
+async fn a_customer_reader_is_offered_no_form_it_may_not_send() {
+    let (app, id, _) = seeded().await;
+    app.user("reader@acme.example", Role::CustomerReader, Some("acme"))
+        .await;
+    let (reader, _) = session(&app, "reader@acme.example").await;
+    let page = app
+        .client()
+        .get(app.url(&format!("/t/acme/incidents/{id}")))
+        .header(COOKIE, &reader)
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("rotate the keys"), "the reader sees the task");
+    for form in [
+        "/t/acme/tasks/",
+        "/messages\" hx-post",
+        "/acknowledge",
+        "/summary",
+        "/verdict",
+    ] {
+        assert!(
+            !html.contains(&format!("action=\"/t/acme/incidents/{id}{form}"))
+                && !html.contains(&format!("action=\"{form}")),
+            "{form}"
+        );
+    }
+    assert!(
+        !html.contains("name=\"to\" value=\"completed\""),
+        "no task action"
+    );
+    assert!(!html.contains("id=\"chat-body\""), "no chat form");
+}

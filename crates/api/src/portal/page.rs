@@ -165,6 +165,19 @@ impl Viewer {
         self.role.is_provider()
     }
 
+    /// Whether the viewer's role may do this at all (to offer only the
+    /// forms it may send; the service decides again on each post).
+    pub fn may(&self, perm: vigil_core::identity::Permission) -> bool {
+        let own = match &self.principal {
+            Principal::User { tenant_id, .. } => *tenant_id,
+            _ => None,
+        };
+        matches!(
+            vigil_core::identity::authorize(&self.principal, perm, own),
+            vigil_core::identity::Decision::Allow { .. }
+        )
+    }
+
     /// Refuse a form without this session's token.
     pub fn check(&self, sent: &str) -> Result<(), PortalError> {
         if tokens_equal(sent, &self.csrf) {
@@ -182,6 +195,13 @@ impl Viewer {
             provider => self.provider(),
             csrf => self.csrf,
             home_tenant => self.home_tenant,
+            may_work => self.may(vigil_core::identity::Permission::WorkIncidents),
+            may_comment => self.may(vigil_core::identity::Permission::CommentIncidents),
+            may_acknowledge => self.may(vigil_core::identity::Permission::AcknowledgeResponse),
+            may_recommend => self.may(vigil_core::identity::Permission::UpdateRecommendations),
+            may_users => self.may(vigil_core::identity::Permission::ManageUsers),
+            may_settings => self.may(vigil_core::identity::Permission::EditCustomerSettings),
+            may_readiness => self.may(vigil_core::identity::Permission::RunReadiness),
             active,
         };
         let html = templates()

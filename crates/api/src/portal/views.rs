@@ -93,7 +93,9 @@ pub fn incident_row(slug: &str, r: &IncidentRecord) -> Value {
 /// A task, and whether this viewer may move it on.
 pub fn task(v: &Viewer, t: &Task, now: Timestamp) -> Value {
     let open = t.status.is_open();
-    let customer_may = !v.provider() && t.mode == TaskMode::Guided && open;
+    let comment = v.may(vigil_core::identity::Permission::CommentIncidents);
+    let work = v.may(vigil_core::identity::Permission::WorkIncidents);
+    let customer_may = !v.provider() && comment && t.mode == TaskMode::Guided && open;
     context! {
         id => t.id.to_string(),
         kind => t.kind.to_string().replace('_', " "),
@@ -106,7 +108,7 @@ pub fn task(v: &Viewer, t: &Task, now: Timestamp) -> Value {
         due => when(t.due_at),
         overdue => open && t.due_at < now,
         open,
-        may_act => customer_may || (v.provider() && open),
+        may_act => customer_may || (work && open),
         created_by => t.created_by,
     }
 }
