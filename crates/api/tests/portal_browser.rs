@@ -10,6 +10,7 @@
 
 mod support;
 
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -31,8 +32,10 @@ fn op() -> Principal {
     Principal::Operator("test".into())
 }
 
-/// A chromedriver process and a browser session through it; the driver is
-/// killed when this is dropped.
+/// A chromedriver process and a browser session through it. chromedriver
+/// runs in a process group of its own, with the Chromium it starts; the
+/// group is killed when this is dropped (a failed test included), so no
+/// browser outlives its test.
 struct Browser {
     client: Client,
     driver: Child,
@@ -40,6 +43,8 @@ struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -71,6 +76,7 @@ async fn browser() -> Option<Browser> {
         .expect("a free port")
         .port();
     let child = Command::new(driver)
+        .process_group(0)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -79,7 +85,7 @@ async fn browser() -> Option<Browser> {
     let caps = json!({
         "goog:chromeOptions": {
             "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900", "--disable-dev-shm-usage"],
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900", "--disable-dev-shm-usage", "--disable-breakpad"],
         },
     });
     let Value::Object(caps) = caps else {
