@@ -378,3 +378,34 @@ async fn send(
     }
     Ok(events.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_demo_rule_loads_without_a_diagnostic_and_alerts_on_its_own() {
+        let files = demo_rules();
+        let (rules, report) = vigil_service::summarise(DEMO_PACK, &files);
+        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+        assert_eq!(report.detection_rules, files.len(), "one rule per file");
+        assert!(
+            rules
+                .iter()
+                .all(|r| r.level >= vigil_core::Severity::Medium),
+            "each raises an alert worth a look"
+        );
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let on_disk = std::fs::read_dir(dir).expect("rules dir").count();
+        assert_eq!(on_disk, files.len(), "list new rule files in demo_rules()");
+    }
+
+    #[test]
+    fn passwords_are_four_groups_of_five_hex_digits_and_differ() {
+        let a = password().expect("password");
+        let b = password().expect("password");
+        assert_eq!(a.len(), 23, "{a}");
+        assert_eq!(a.split('-').count(), 4);
+        assert_ne!(a, b);
+    }
+}

@@ -47,7 +47,6 @@ fn describe(world: &DemoWorld) -> String {
 #[tokio::test]
 async fn seeding_a_fresh_store_makes_the_ransomware_intrusion_the_one_major_incident() {
     let (_dir, _svc, world) = seeded(DemoOptions::default()).await;
-    eprintln!("{}\n{}", world.summary(), describe(&world));
     let major: Vec<&IncidentRecord> = world.major().collect();
     assert_eq!(major.len(), 1, "{}", describe(&world));
     let ransomware = major[0];

@@ -70,10 +70,10 @@ const DOCS: &[&str] = &[
     "Rota",
 ];
 
-/// Device and identity snapshots, collected once seven hours ago.
+/// Device and identity snapshots, collected once before the day starts.
 pub(super) fn inventory(w: &mut Writer<'_>) {
     let estate = w.estate;
-    let at = w.ago(7 * 3600);
+    let at = w.ago(START + 1800);
     for (i, host) in estate.hosts.iter().enumerate() {
         let id = format!("mde-{}", w.rng.hex(8).to_ascii_lowercase());
         let t = w.jitter(at);
