@@ -52,7 +52,10 @@ pub fn device(t: Timestamp, estate: &Estate, index: usize, host: &Host, id: &str
             "firewall": true,
             "asr_rules": {
                 "block_credential_stealing_from_lsass": if lsass { "block" } else { "audit" },
-                "block_office_child_processes": "audit",
+                // Workstations still audit it: a line-of-business add-in
+                // was feared to break.
+                "block_office_child_processes": if workstation { "audit" } else { "block" },
+                "block_executable_content_from_email": "block",
             },
             "process_creation_auditing": true,
             "command_line_auditing": true,
