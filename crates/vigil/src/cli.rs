@@ -21,6 +21,7 @@ configuration (for `vigil readiness`: the tenant is not ready), 4 not found,
 7 audit log verification failed.
 
 Examples:
+  vigil demo
   vigil tenant create --slug acme --name \"Acme Corp\"
   vigil tenant set acme --authorisation managed --sla high=30m/4h
   vigil onboard acme --authorisation guided --exclusions-reviewed
@@ -68,6 +69,10 @@ pub enum Command {
     Audit(AuditCommand),
     /// Run Sigma rules over event log files (EVTX, JSON, JSON lines) offline
     Scan(ScanArgs),
+    /// Try Vigil: a demo tenant with a realistic attack story, served until
+    /// Ctrl-C from a fresh data directory (a temporary one unless
+    /// --data-dir names an empty one); prints the URL and four logins
+    Demo(DemoArgs),
     /// Serve the REST API (/api/v1, /healthz, /readyz) until SIGTERM or Ctrl-C
     Serve {
         /// Address to listen on [config: server.listen]
@@ -144,6 +149,18 @@ pub enum SlaCommand {
         #[command(flatten)]
         out: JsonFlag,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on; port 0 picks a free one [config: server.listen]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// The story's seed: the same seed tells the same story
+    #[arg(long, default_value_t = vigil_demo::DEFAULT_SEED)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub out: JsonFlag,
 }
 
 #[derive(Debug, Args)]

@@ -79,6 +79,16 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         if cause.downcast_ref::<crate::cli::SpecError>().is_some() {
             return Exit::Usage;
         }
+        if cause
+            .downcast_ref::<crate::commands::DemoNotFresh>()
+            .is_some()
+            || matches!(
+                cause.downcast_ref::<vigil_demo::DemoError>(),
+                Some(vigil_demo::DemoError::DetectionBusy)
+            )
+        {
+            return Exit::Refused;
+        }
     }
     Exit::Failure
 }

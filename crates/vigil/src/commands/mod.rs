@@ -2,6 +2,7 @@
 
 mod audit;
 mod config;
+mod demo;
 mod identity;
 mod major;
 mod notifications;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+pub use demo::NotFresh as DemoNotFresh;
 pub use readiness::NotReady;
 use vigil_service::{Principal, Service, SystemClock};
 use vigil_store::{SqliteStore, Store};
@@ -61,10 +63,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(dispatch(cli.command, loaded))
+    let data_dir_flag = cli.global.data_dir.clone();
+    runtime.block_on(dispatch(cli.command, loaded, data_dir_flag))
 }
 
-async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
+/// `data_dir_flag`: `--data-dir` as given (the demo makes a temporary
+/// directory without it, whatever the configuration says).
+async fn dispatch(
+    command: Command,
+    loaded: Loaded,
+    data_dir_flag: Option<PathBuf>,
+) -> anyhow::Result<()> {
     match command {
         Command::Config(c) => config::run(c, &loaded),
         Command::Migrate(out) => {
@@ -76,6 +85,7 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
             tenant::run(c, &service, &operator()).await
         }
         Command::Scan(args) => scan::run(&args),
+        Command::Demo(args) => demo::run(args, data_dir_flag, &loaded.config).await,
         Command::Serve { listen } => {
             let (service, _) = open(&loaded.config).await?;
             service.install_builtin_rules().await?;
@@ -204,7 +214,9 @@ fn operator() -> Principal {
 }
 
 /// Create the data directory, open the database and apply migrations.
-async fn open(config: &Config) -> anyhow::Result<(Service, vigil_store::MigrationReport)> {
+pub(crate) async fn open(
+    config: &Config,
+) -> anyhow::Result<(Service, vigil_store::MigrationReport)> {
     let db = config.database_path()?;
     ensure_dir(&config.data_dir)?;
     if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -218,7 +230,7 @@ async fn open(config: &Config) -> anyhow::Result<(Service, vigil_store::Migratio
     Ok((service, report))
 }
 
-fn ensure_dir(path: &Path) -> Result<(), DataDirError> {
+pub(crate) fn ensure_dir(path: &Path) -> Result<(), DataDirError> {
     let err = |source| DataDirError {
         path: path.to_owned(),
         source,

@@ -37,9 +37,26 @@ pub async fn run(
     public_url: Option<&str>,
     senders: vigil_notify::Senders,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr)
+    let listener = bind(addr).await?;
+    run_on(service, listener, secure_cookies, public_url, senders).await
+}
+
+/// Listen on `addr` (port 0: a free port), before serving, so that the
+/// address is known early (`vigil demo` prints it once seeded).
+pub async fn bind(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+        .with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// Serve on a bound listener until SIGTERM or Ctrl-C, with the workers.
+pub async fn run_on(
+    service: Service,
+    listener: tokio::net::TcpListener,
+    secure_cookies: bool,
+    public_url: Option<&str>,
+    senders: vigil_notify::Senders,
+) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     // Connectors call back here: the configured public URL, or this address.
     let public_url = public_url.map_or_else(|| format!("http://{local}"), str::to_owned);
