@@ -372,3 +372,69 @@ async fn two_workers_never_claim_the_same_due_delivery() {
         vec![retry]
     );
 }
+
+#[tokio::test]
+async fn two_processes_appending_at_once_extend_one_verifiable_audit_chain() {
+    let Some((store, url)) = open().await else {
+        return;
+    };
+    store.migrate().await.expect("migrate");
+    let other = PgStore::open(&url).await.expect("second process");
+    let now = at("2026-11-27T09:00:00Z");
+    let append = |s: &PgStore, n: usize| {
+        let s = s.clone();
+        async move {
+            for i in 0..n {
+                s.append_audit(AuditEntry::new(
+                    now,
+                    &Actor::System,
+                    "system.check",
+                    None,
+                    format!("check:{i}"),
+                    json!({}),
+                ))
+                .await
+                .expect("append");
+            }
+        }
+    };
+    let a = tokio::spawn(append(&store, 25));
+    let b = tokio::spawn(append(&other, 25));
+    a.await.expect("first writer");
+    b.await.expect("second writer");
+    let records = store.audit_page(0, 100).await.expect("page");
+    assert_eq!(records.len(), 50);
+    assert_eq!(
+        vigil_core::audit::verify(&records).expect("one unbroken chain"),
+        50
+    );
+}
+
+#[tokio::test]
+async fn a_batch_delivered_twice_at_once_is_stored_once() {
+    let Some((store, url)) = open().await else {
+        return;
+    };
+    store.migrate().await.expect("migrate");
+    let other = PgStore::open(&url).await.expect("second process");
+    let now = at("2026-11-27T10:00:00Z");
+    let t = tenant(&store, "twice", now).await;
+    let batch = IntakeBatch {
+        idempotency_key: Some("batch-1".into()),
+        events: (0..50).map(|n| event(n, now)).collect(),
+        dead_letters: Vec::new(),
+    };
+    let (a, b) = tokio::join!(
+        store.commit_intake(t.id, now, &batch),
+        other.commit_intake(t.id, now, &batch)
+    );
+    let (a, b) = (a.expect("first").0, b.expect("second").0);
+    assert_eq!(
+        [a.replayed, b.replayed].iter().filter(|r| **r).count(),
+        1,
+        "one stored it, the other replayed its answer: {a:?} {b:?}"
+    );
+    assert_eq!((a.accepted, b.accepted), (50, 50));
+    assert_eq!(a.duplicates + b.duplicates, 0, "{a:?} {b:?}");
+    assert_eq!(store.count_events(t.id).await.expect("count"), 50);
+}
