@@ -27,6 +27,12 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot connect to database {location}")]
+    Connect {
+        location: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("audit record {seq} is unreadable: {reason}")]
     UnreadableAudit { seq: i64, reason: String },
     #[error("stored {what} is unreadable: {reason}")]

@@ -3,8 +3,8 @@
 //! One trait per aggregate ([`TenantStore`], [`AuditStore`]), gathered in
 //! [`Store`]. Each backend lives in its own module with its own migrations
 //! (`migrations/<backend>/NNNN_name.sql`) and must pass the one
-//! [`conformance`] suite. Today there is the SQLite backend; a PostgreSQL
-//! backend plugs in behind the same traits.
+//! [`conformance`] suite: the embedded SQLite backend and the PostgreSQL
+//! one (`postgres/`) for several processes sharing a database.
 //!
 //! Invariant: every method that changes state takes the [`AuditEntry`] that
 //! describes the change and writes it in the same transaction, so no change
@@ -14,6 +14,7 @@ pub mod conformance;
 mod error;
 mod messages;
 mod migrate;
+pub mod postgres;
 mod recommendations;
 pub mod sqlite;
 
@@ -31,6 +32,7 @@ use vigil_core::tenant::{Tenant, TenantSlug};
 pub use error::StoreError;
 pub use messages::{InquiryFilter, MessageEntry, MessageFilter, MessageStore};
 pub use migrate::{Migration, MigrationReport};
+pub use postgres::PgStore;
 pub use recommendations::{RecommendationChange, RecommendationStore};
 pub use sqlite::SqliteStore;
 

@@ -3,7 +3,10 @@
 //! The real-data corpus (SigmaHQ rules and regression data, EVTX attack
 //! samples, ATT&CK) lives outside the repository: `$VIGIL_CORPUS`, or
 //! `../shared/corpus` beside the checkout. Tests that need it call
-//! [`corpus`] and skip, saying so, when it is absent.
+//! [`corpus`] and skip, saying so, when it is absent. [`postgres`] starts
+//! a real PostgreSQL for the store's second backend.
+
+pub mod postgres;
 
 use std::path::PathBuf;
 

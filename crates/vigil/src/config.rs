@@ -36,8 +36,19 @@ impl Default for Config {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite:PATH`; empty means `sqlite:<data_dir>/vigil.db`.
+    /// `sqlite:PATH` (empty means `sqlite:<data_dir>/vigil.db`), or
+    /// `postgres://user[:password]@host[:port]/database` for a PostgreSQL
+    /// several Vigil processes share.
     pub url: String,
+}
+
+/// The database a configuration names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded default: one SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL (it may hold a password: never print it as is).
+    Postgres(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -378,23 +389,26 @@ fn check_alone(key: &str, value: toml::Value, source_name: &str) -> Result<(), C
 }
 
 impl Config {
-    /// The SQLite database file.
-    pub fn database_path(&self) -> Result<PathBuf, ConfigError> {
+    /// Which database `database.url` names.
+    pub fn database(&self) -> Result<Database, ConfigError> {
         let url = self.database.url.trim();
         if url.is_empty() {
-            return Ok(self.data_dir.join("vigil.db"));
+            return Ok(Database::Sqlite(self.data_dir.join("vigil.db")));
         }
         if let Some(path) = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
         {
-            return Ok(PathBuf::from(path));
+            return Ok(Database::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Database::Postgres(url.to_owned()));
         }
         Err(ConfigError::Value {
             key: "database.url".into(),
             source_name: "configuration".into(),
             message: format!(
-                "{} is not supported by this build; use sqlite:PATH",
+                "{} is not a database Vigil knows; use sqlite:PATH or postgres://user@host/database",
                 redact_url(url)
             ),
         })
@@ -589,6 +603,29 @@ mod tests {
         cfg.smtp.password = "hunter2-smtp".into();
         let shown = cfg.redacted().to_string();
         assert!(!shown.contains("hunter2-smtp"), "{shown}");
+    }
+
+    #[test]
+    fn a_database_url_names_sqlite_or_postgres_and_anything_else_is_refused() {
+        let mut cfg = Config::default();
+        assert_eq!(
+            cfg.database().expect("default"),
+            Database::Sqlite(cfg.data_dir.join("vigil.db"))
+        );
+        cfg.database.url = "sqlite:/var/lib/vigil/v.db".into();
+        assert_eq!(
+            cfg.database().expect("sqlite"),
+            Database::Sqlite(PathBuf::from("/var/lib/vigil/v.db"))
+        );
+        cfg.database.url = "postgres://vigil:pw@db:5432/vigil".into();
+        assert_eq!(
+            cfg.database().expect("postgres"),
+            Database::Postgres("postgres://vigil:pw@db:5432/vigil".into())
+        );
+        cfg.database.url = "mysql://u:secret@db/vigil".into();
+        let err = cfg.database().expect_err("unknown scheme").to_string();
+        assert!(err.contains("database.url"), "{err}");
+        assert!(!err.contains("secret"), "the password is not shown: {err}");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! `spawn_app()`: the whole HTTP surface on a random loopback port, over a
-//! fresh SQLite file, with a clock the test moves.
+//! fresh SQLite file (or, with `VIGIL_TEST_BACKEND=postgres`, a fresh
+//! database on the test binary's real PostgreSQL), with a clock the test
+//! moves.
 
 #![allow(dead_code)]
 
@@ -8,7 +10,7 @@ use std::sync::Arc;
 
 use vigil_core::identity::{Principal, Role};
 use vigil_service::{FixedClock, Service};
-use vigil_store::{SqliteStore, Store};
+use vigil_store::{PgStore, SqliteStore, Store};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -55,9 +57,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: vigil_api::AppOptions) -> TestApp {
     let dir = tempfile::tempdir().expect("data dir");
-    let store = SqliteStore::open(&dir.path().join("vigil.db"))
-        .await
-        .expect("store");
+    let store = open_store(dir.path()).await;
     store.migrate().await.expect("migrate");
     let clock = Arc::new(FixedClock::new(
         "2026-11-27T09:00:00Z".parse().expect("time"),
@@ -67,8 +67,7 @@ pub async fn spawn_app_with(options: vigil_api::AppOptions) -> TestApp {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     // Response connectors call back to this server.
-    let service =
-        Service::new(Arc::new(store), clock.clone()).with_public_url(&format!("http://{addr}"));
+    let service = Service::new(store, clock.clone()).with_public_url(&format!("http://{addr}"));
     let op = Principal::Operator("test".into());
     for (slug, name) in [("acme", "Acme"), ("globex", "Globex")] {
         service
@@ -91,4 +90,20 @@ pub async fn spawn_app_with(options: vigil_api::AppOptions) -> TestApp {
         service,
         _dir: dir,
     }
+}
+
+/// The store under test: SQLite in `dir`, or PostgreSQL when
+/// `VIGIL_TEST_BACKEND=postgres` (the same suite, the other backend).
+pub async fn open_store(dir: &std::path::Path) -> Arc<dyn Store> {
+    if std::env::var("VIGIL_TEST_BACKEND").is_ok_and(|b| b == "postgres") {
+        let url = vigil_testkit::postgres::PgServer::shared()
+            .and_then(|s| s.database())
+            .expect("VIGIL_TEST_BACKEND=postgres needs PostgreSQL");
+        return Arc::new(PgStore::open(&url).await.expect("store"));
+    }
+    Arc::new(
+        SqliteStore::open(&dir.join("vigil.db"))
+            .await
+            .expect("store"),
+    )
 }

@@ -25,7 +25,7 @@ use anyhow::Context;
 pub use demo::NotFresh as DemoNotFresh;
 pub use readiness::NotReady;
 use vigil_service::{Principal, Service, SystemClock};
-use vigil_store::{SqliteStore, Store};
+use vigil_store::{PgStore, SqliteStore, Store};
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{self as cfg, Config, FlagValues, Loaded};
@@ -214,19 +214,21 @@ fn operator() -> Principal {
 }
 
 /// Create the data directory, open the database and apply migrations.
-pub(crate) async fn open(
-    config: &Config,
-) -> anyhow::Result<(Service, vigil_store::MigrationReport)> {
-    let db = config.database_path()?;
+pub(crate) async fn open(config: &Config) -> anyhow::Result<(Service, vigil_store::MigrationReport)> {
     ensure_dir(&config.data_dir)?;
-    if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
-        ensure_dir(parent)?;
-    }
-    let store = SqliteStore::open(&db).await?;
+    let store: Arc<dyn Store> = match config.database()? {
+        cfg::Database::Sqlite(db) => {
+            if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+                ensure_dir(parent)?;
+            }
+            Arc::new(SqliteStore::open(&db).await?)
+        }
+        cfg::Database::Postgres(url) => Arc::new(PgStore::open(&url).await?),
+    };
     let report = store.migrate().await?;
     tracing::debug!(store = %store.describe(), version = report.version, "store ready");
-    let service = Service::new(Arc::new(store), Arc::new(SystemClock))
-        .with_public_url(&config.server.public_url);
+    let service =
+        Service::new(store, Arc::new(SystemClock)).with_public_url(&config.server.public_url);
     Ok((service, report))
 }
 

@@ -1,0 +1,318 @@
+//! Alerts: folding observations into deduplicated alerts, and listing.
+
+use std::collections::HashMap;
+
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use vigil_core::alert::{
+    Alert, AlertFilter, AlertId, DEDUP_WINDOW, MAX_ALERT_ENTITIES, Observation,
+};
+use vigil_core::time::to_micros;
+use vigil_core::{Entity, TenantId, Timestamp};
+
+use super::PgStore;
+use super::identity::{parse, ts};
+use crate::{Result, StoreError};
+
+/// An alert keeps the first this many events as its sample.
+const MAX_ALERT_EVENTS: i64 = 100;
+
+pub(super) const ALERT_COLUMNS: &str = "id, tenant_id, rule_id, rule_title, source, severity, tactics, techniques, entities, first_activity, last_activity, count, incident_id, created_at, updated_at";
+
+fn json_list<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Result<Vec<T>> {
+    serde_json::from_str(text).map_err(|e| StoreError::corrupt(what, e))
+}
+
+pub(super) fn decode_alert(row: &PgRow) -> Result<Alert> {
+    let id: String = row.try_get("id")?;
+    let tenant: String = row.try_get("tenant_id")?;
+    let severity: String = row.try_get("severity")?;
+    let count: i64 = row.try_get("count")?;
+    Ok(Alert {
+        id: parse("alert id", &id)?,
+        tenant_id: parse("tenant id", &tenant)?,
+        rule_id: row.try_get("rule_id")?,
+        rule_title: row.try_get("rule_title")?,
+        source: row.try_get("source")?,
+        severity: parse("severity", &severity)?,
+        tactics: json_list("alert tactics", &row.try_get::<String, _>("tactics")?)?,
+        techniques: json_list("alert techniques", &row.try_get::<String, _>("techniques")?)?,
+        entities: json_list("alert entities", &row.try_get::<String, _>("entities")?)?,
+        first_activity: ts(row, "first_activity")?,
+        last_activity: ts(row, "last_activity")?,
+        count: u64::try_from(count).unwrap_or(0),
+        incident_id: row.try_get("incident_id")?,
+        created_at: ts(row, "created_at")?,
+        updated_at: ts(row, "updated_at")?,
+    })
+}
+
+/// An alert being folded in this transaction.
+struct Open {
+    alert: Alert,
+    /// Entities not yet in `alert_entities`.
+    new_entities: Vec<Entity>,
+    new_events: Vec<i64>,
+    events_kept: i64,
+    inserted: bool,
+}
+
+fn merge(open: &mut Open, o: &Observation) {
+    let a = &mut open.alert;
+    a.count += 1;
+    a.first_activity = a.first_activity.min(o.time);
+    a.last_activity = a.last_activity.max(o.time);
+    for e in &o.entities {
+        if a.entities.len() < MAX_ALERT_ENTITIES && !a.entities.contains(e) {
+            a.entities.push(e.clone());
+            open.new_entities.push(e.clone());
+        }
+    }
+    for s in &o.events {
+        if open.events_kept < MAX_ALERT_EVENTS {
+            open.new_events.push(*s);
+            open.events_kept += 1;
+        }
+    }
+}
+
+async fn find_open(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    key: &str,
+    time: Timestamp,
+) -> Result<Option<(Alert, i64)>> {
+    let lo = time.saturating_sub(DEDUP_WINDOW).unwrap_or(time);
+    let hi = time.saturating_add(DEDUP_WINDOW).unwrap_or(time);
+    let sql = format!(
+        "SELECT {ALERT_COLUMNS}, (SELECT count(*) FROM alert_events ae WHERE ae.alert_id = alerts.id) AS kept
+         FROM alerts WHERE tenant_id = $1 AND dedup_key = $2 AND last_activity >= $3 AND first_activity <= $4
+         ORDER BY last_activity DESC LIMIT 1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.to_string())
+        .bind(key)
+        .bind(to_micros(lo))
+        .bind(to_micros(hi))
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| Ok((decode_alert(&r)?, r.try_get("kept")?)))
+        .transpose()
+}
+
+fn within_window(a: &Alert, t: Timestamp) -> bool {
+    let lo = a
+        .first_activity
+        .saturating_sub(DEDUP_WINDOW)
+        .unwrap_or(a.first_activity);
+    let hi = a
+        .last_activity
+        .saturating_add(DEDUP_WINDOW)
+        .unwrap_or(a.last_activity);
+    lo <= t && t <= hi
+}
+
+impl PgStore {
+    pub(super) async fn commit_detections_impl(
+        &self,
+        first: i64,
+        last: i64,
+        observations: &[(TenantId, Observation)],
+        now: Timestamp,
+    ) -> Result<Vec<AlertId>> {
+        let mut tx = self.write_tx().await?;
+        let mut open: HashMap<(TenantId, String), Vec<Open>> = HashMap::new();
+        for (tenant, o) in observations {
+            let key = o.dedup_key();
+            let slot = open.entry((*tenant, key.clone())).or_default();
+            if let Some(existing) = slot.iter_mut().find(|a| within_window(&a.alert, o.time)) {
+                merge(existing, o);
+                continue;
+            }
+            if slot.is_empty()
+                && let Some((alert, kept)) = find_open(&mut tx, *tenant, &key, o.time).await?
+            {
+                let mut found = Open {
+                    alert,
+                    new_entities: Vec::new(),
+                    new_events: Vec::new(),
+                    events_kept: kept,
+                    inserted: true,
+                };
+                merge(&mut found, o);
+                slot.push(found);
+                continue;
+            }
+            let mut fresh = Open {
+                alert: Alert {
+                    id: AlertId::new_at(now),
+                    tenant_id: *tenant,
+                    rule_id: o.rule_id.clone(),
+                    rule_title: o.rule_title.clone(),
+                    source: o.source.clone(),
+                    severity: o.severity,
+                    tactics: o.tactics.clone(),
+                    techniques: o.techniques.clone(),
+                    entities: Vec::new(),
+                    first_activity: o.time,
+                    last_activity: o.time,
+                    count: 0,
+                    incident_id: None,
+                    created_at: now,
+                    updated_at: now,
+                },
+                new_entities: Vec::new(),
+                new_events: Vec::new(),
+                events_kept: 0,
+                inserted: false,
+            };
+            merge(&mut fresh, o);
+            slot.push(fresh);
+        }
+        let mut touched = Vec::new();
+        for ((tenant, key), alerts) in open {
+            for mut o in alerts {
+                o.alert.updated_at = now;
+                let a = &o.alert;
+                let entities = serde_json::to_string(&a.entities).unwrap_or_default();
+                let count = i64::try_from(a.count).unwrap_or(i64::MAX);
+                if o.inserted {
+                    sqlx::query(
+                        "UPDATE alerts SET entities = $1, first_activity = $2, last_activity = $3, count = $4, updated_at = $5 WHERE id = $6",
+                    )
+                    .bind(entities)
+                    .bind(to_micros(a.first_activity))
+                    .bind(to_micros(a.last_activity))
+                    .bind(count)
+                    .bind(to_micros(now))
+                    .bind(a.id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                } else {
+                    sqlx::query(
+                        "INSERT INTO alerts (id, tenant_id, rule_id, rule_title, source, severity, tactics, techniques, entities, dedup_key, first_activity, last_activity, count, incident_id, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, $14, $15)",
+                    )
+                    .bind(a.id.to_string())
+                    .bind(tenant.to_string())
+                    .bind(&a.rule_id)
+                    .bind(&a.rule_title)
+                    .bind(&a.source)
+                    .bind(a.severity.as_str())
+                    .bind(serde_json::to_string(&a.tactics).unwrap_or_default())
+                    .bind(serde_json::to_string(&a.techniques).unwrap_or_default())
+                    .bind(entities)
+                    .bind(&key)
+                    .bind(to_micros(a.first_activity))
+                    .bind(to_micros(a.last_activity))
+                    .bind(count)
+                    .bind(to_micros(a.created_at))
+                    .bind(to_micros(now))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let id = a.id.to_string();
+                for chunk in o.new_entities.chunks(256) {
+                    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+                        "INSERT INTO alert_entities (tenant_id, kind, value, alert_id) ",
+                    );
+                    q.push_values(chunk, |mut b, e| {
+                        b.push_bind(tenant.to_string())
+                            .push_bind(e.kind.as_str())
+                            .push_bind(e.value.clone())
+                            .push_bind(id.clone());
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut *tx).await?;
+                }
+                for chunk in o.new_events.chunks(256) {
+                    let mut q: QueryBuilder<Postgres> =
+                        QueryBuilder::new("INSERT INTO alert_events (alert_id, seq) ");
+                    q.push_values(chunk, |mut b, s| {
+                        b.push_bind(id.clone()).push_bind(*s);
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut *tx).await?;
+                }
+                touched.push(a.id);
+            }
+        }
+        sqlx::query("DELETE FROM detection_queue WHERE seq BETWEEN $1 AND $2")
+            .bind(first)
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(touched)
+    }
+
+    pub(super) async fn alert_impl(
+        &self,
+        tenant: TenantId,
+        id: AlertId,
+    ) -> Result<Option<(Alert, Vec<i64>)>> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 AND id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let seqs: Vec<i64> =
+            sqlx::query_scalar("SELECT seq FROM alert_events WHERE alert_id = $1 ORDER BY seq")
+                .bind(id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(Some((decode_alert(&row)?, seqs)))
+    }
+
+    pub(super) async fn list_alerts_impl(
+        &self,
+        tenant: TenantId,
+        f: &AlertFilter,
+    ) -> Result<Vec<Alert>> {
+        let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = "
+        ));
+        q.push_bind(tenant.to_string());
+        if !f.severities.is_empty() {
+            q.push(" AND severity IN (");
+            let mut sep = q.separated(", ");
+            for s in &f.severities {
+                sep.push_bind(s.as_str());
+            }
+            q.push(")");
+        }
+        if let Some(since) = f.since {
+            q.push(" AND last_activity >= ").push_bind(to_micros(since));
+        }
+        if let Some(until) = f.until {
+            q.push(" AND first_activity < ").push_bind(to_micros(until));
+        }
+        if let Some(rule) = &f.rule_id {
+            q.push(" AND rule_id = ").push_bind(rule.clone());
+        }
+        if let Some(e) = &f.entity {
+            q.push(" AND id IN (SELECT alert_id FROM alert_entities WHERE tenant_id = ")
+                .push_bind(tenant.to_string())
+                .push(" AND kind = ")
+                .push_bind(e.kind.as_str())
+                .push(" AND value = ")
+                .push_bind(e.value.clone())
+                .push(")");
+        }
+        if let Some((at, id)) = f.after {
+            q.push(" AND (last_activity < ")
+                .push_bind(to_micros(at))
+                .push(" OR (last_activity = ")
+                .push_bind(to_micros(at))
+                .push(" AND id < ")
+                .push_bind(id.to_string())
+                .push("))");
+        }
+        q.push(" ORDER BY last_activity DESC, id DESC LIMIT ")
+            .push_bind(i64::from(f.limit.max(1)));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter().map(decode_alert).collect()
+    }
+}
