@@ -214,7 +214,9 @@ fn operator() -> Principal {
 }
 
 /// Create the data directory, open the database and apply migrations.
-pub(crate) async fn open(config: &Config) -> anyhow::Result<(Service, vigil_store::MigrationReport)> {
+pub(crate) async fn open(
+    config: &Config,
+) -> anyhow::Result<(Service, vigil_store::MigrationReport)> {
     ensure_dir(&config.data_dir)?;
     let store: Arc<dyn Store> = match config.database()? {
         cfg::Database::Sqlite(db) => {
