@@ -15,6 +15,7 @@ mod error;
 mod messages;
 mod migrate;
 mod recommendations;
+mod reports;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -32,6 +33,7 @@ pub use error::StoreError;
 pub use messages::{InquiryFilter, MessageEntry, MessageFilter, MessageStore};
 pub use migrate::{Migration, MigrationReport};
 pub use recommendations::{RecommendationChange, RecommendationStore};
+pub use reports::{ReportIncident, ReportStore};
 pub use sqlite::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -762,6 +764,7 @@ pub trait Store:
     + ReadinessStore
     + SlaStore
     + RecommendationStore
+    + ReportStore
     + std::fmt::Debug
 {
     /// Apply pending migrations; refuse a database from a newer Vigil.

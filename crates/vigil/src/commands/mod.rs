@@ -7,6 +7,7 @@ mod major;
 mod notifications;
 mod readiness;
 mod recommendations;
+mod report;
 mod response;
 mod rules;
 mod scan;
@@ -169,6 +170,10 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
             let (service, _) = open(&loaded.config).await?;
             readiness::readiness(args, &service, &operator()).await
         }
+        Command::Report(args) => {
+            let (service, _) = open(&loaded.config).await?;
+            report::run(args, &service, &operator()).await
+        }
         Command::Onboard(args) => {
             let (service, _) = open(&loaded.config).await?;
             readiness::onboard(*args, &service, &operator()).await
@@ -214,7 +219,8 @@ async fn open(config: &Config) -> anyhow::Result<(Service, vigil_store::Migratio
     let report = store.migrate().await?;
     tracing::debug!(store = %store.describe(), version = report.version, "store ready");
     let service = Service::new(Arc::new(store), Arc::new(SystemClock))
-        .with_public_url(&config.server.public_url);
+        .with_public_url(&config.server.public_url)
+        .with_pdf_printer(config.reports.printer());
     Ok((service, report))
 }
 
