@@ -38,6 +38,13 @@ impl Service {
     /// each (tenants in slug order; deleted tenants left out). Provider
     /// roles and the operator only; each tenant read is audited.
     pub async fn provider_report(&self, p: &Principal, period: Period) -> Result<ProviderReport> {
+        if let Principal::IngestKey { .. } = p {
+            // A key may send telemetry and nothing else: nothing exists.
+            return Err(ServiceError::NotFound {
+                what: "report",
+                key: "provider".into(),
+            });
+        }
         if !crate::authz::is_provider_side(p) {
             return Err(ServiceError::Forbidden("read the provider-wide report"));
         }
