@@ -417,3 +417,7 @@ fn trend(input: &ReportInput) -> Vec<MonthFigures> {
         })
         .collect()
 }
+
+#[cfg(test)]
+#[path = "compute_tests.rs"]
+mod tests;

@@ -95,7 +95,7 @@ async fn main() {
         clock.set(month_start);
         let records = (0..per_month)
             .map(|i| Record {
-                at: At::Line(i as u64 + 1),
+                at: At::Line(i + 1),
                 bytes: record(month_start, month, i),
             })
             .collect();
