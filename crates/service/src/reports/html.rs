@@ -314,6 +314,8 @@ pub fn service_html(r: &ServiceReport) -> String {
 /// The provider's view as a page: one row per tenant.
 pub fn provider_html(r: &ProviderReport) -> String {
     let mut out = String::with_capacity(16 * 1024);
+    // One row per tenant with every figure: landscape, smaller cells.
+    out.push_str("<style>@page{size:A4 landscape}td,th{font-size:10px;padding:2px 4px}</style>");
     let _ = write!(
         out,
         "<h1>Service report: all tenants</h1><p class=\"sub\">{} to {} · generated {}</p>",
