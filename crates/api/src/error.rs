@@ -70,7 +70,13 @@ impl From<ServiceError> for ApiError {
                 e.retry_after = Some(*retry_after_secs);
                 return e;
             }
-            ServiceError::AuditBroken(_) | ServiceError::Storage(_) | ServiceError::Random => {
+            ServiceError::Pdf(vigil_service::PdfError::BrowserMissing(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
+            ServiceError::AuditBroken(_)
+            | ServiceError::Storage(_)
+            | ServiceError::Random
+            | ServiceError::Pdf(_) => {
                 // Details go to the log, not to the caller.
                 tracing::error!(error = %e, "request failed");
                 return ApiError::new(

@@ -27,6 +27,7 @@ mod paging;
 mod portal;
 mod readiness;
 mod recommendations;
+mod reports;
 mod sla;
 mod telemetry;
 mod tenants;
@@ -244,6 +245,12 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             get(sla::incident_sla),
         ),
         ("GET", "/tenants/{tenant}/sla/breaches", get(sla::breaches)),
+        (
+            "GET",
+            "/tenants/{tenant}/reports/service",
+            get(reports::service),
+        ),
+        ("GET", "/reports/provider", get(reports::provider)),
         (
             "POST",
             "/tenants/{tenant}/incidents/{id}/tags",

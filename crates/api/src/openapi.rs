@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::{
     audit, connectors, conversations, identity, incidents, ingest, live, major, me, message_centre,
-    notifications, readiness, recommendations, sla, telemetry, tenants,
+    notifications, readiness, recommendations, reports, sla, telemetry, tenants,
 };
 
 #[derive(Debug, OpenApi)]
@@ -83,6 +83,8 @@ use crate::{
         sla::acknowledge,
         sla::incident_sla,
         sla::breaches,
+        reports::service,
+        reports::provider,
         recommendations::list,
         recommendations::show,
         recommendations::update,

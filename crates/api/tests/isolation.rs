@@ -285,6 +285,7 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
         | ("GET", "/tenants/{tenant}/incidents/{id}/related")
         | ("GET", "/tenants/{tenant}/incidents/{id}/sla")
         | ("GET", "/tenants/{tenant}/sla/breaches")
+        | ("GET", "/tenants/{tenant}/reports/service")
         | ("GET", "/tenants/{tenant}/telemetry") => match () {
             () if hidden => StatusCode::NOT_FOUND,
             () => StatusCode::OK,
@@ -516,6 +517,12 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
         ("POST", "/tenants/{tenant}/readiness/run") => match who {
             _ if hidden => StatusCode::NOT_FOUND,
             "provider_admin" | "delivery_manager" | "customer_admin" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        },
+        // The provider's view across tenants: provider roles only.
+        ("GET", "/reports/provider") => match who {
+            "ingest_key" => StatusCode::NOT_FOUND,
+            _ if provider => StatusCode::OK,
             _ => StatusCode::FORBIDDEN,
         },
         _ => panic!("route {method} {path} has no entry in the isolation matrix"),

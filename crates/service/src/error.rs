@@ -50,6 +50,9 @@ pub enum ServiceError {
     Random,
     #[error("the audit log is broken: {0}")]
     AuditBroken(#[from] ChainBreak),
+    /// A report's PDF could not be printed (the browser is missing or failed).
+    #[error(transparent)]
+    Pdf(#[from] crate::reports::pdf::PdfError),
     #[error(transparent)]
     Storage(StoreError),
 }

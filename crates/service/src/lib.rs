@@ -27,6 +27,7 @@ mod outbound;
 mod readiness;
 mod recommendations;
 pub mod render;
+pub mod reports;
 mod rules;
 mod sessions;
 mod sla;
@@ -62,6 +63,8 @@ pub use recommendations::{
     DueReport, MAX_NOTE, MAX_TREND, PostureScoreView, RecommendationUpdate, RecommendationView,
     knowledge,
 };
+pub use reports::pdf::{PdfError, PdfPrinter};
+pub use reports::{ReportDelivery, parse_period};
 pub use rules::{BUILTIN_PACK, PackReport, TenantRule, summarise};
 pub use sessions::{SignedIn, csrf_token, tokens_equal};
 pub use sla::{SlaBreach, SlaReport};
@@ -95,6 +98,7 @@ pub struct Service {
     /// Held while delivery attempts run, so one attempt is never sent twice
     /// by this process.
     deliveries: Arc<tokio::sync::Mutex<()>>,
+    pdf: PdfPrinter,
 }
 
 impl Service {
@@ -108,6 +112,7 @@ impl Service {
             live: live::LiveBus::new(),
             connectors: connectors::Connectors::default(),
             deliveries: Arc::new(tokio::sync::Mutex::new(())),
+            pdf: PdfPrinter::default(),
         }
     }
 
@@ -120,6 +125,16 @@ impl Service {
     /// The same service reached at `url` (`server.public_url`: scheme, host
     /// and port; no trailing slash needed): the base of notification links
     /// and connector callback URLs.
+    /// How report PDFs are printed (the browser to run).
+    pub fn with_pdf_printer(mut self, pdf: PdfPrinter) -> Self {
+        self.pdf = pdf;
+        self
+    }
+
+    pub fn pdf_printer(&self) -> &PdfPrinter {
+        &self.pdf
+    }
+
     pub fn with_public_url(mut self, url: &str) -> Self {
         self.public_url = Arc::from(url.trim_end_matches('/'));
         self

@@ -81,7 +81,8 @@ impl Service {
             }
             Audience::IncidentContacts
             | Audience::Contact(_)
-            | Audience::IncidentContactsAndIrProvider => Vec::new(),
+            | Audience::IncidentContactsAndIrProvider
+            | Audience::ServiceReviewContacts => Vec::new(),
         };
         let mut subject = n.subject.trim().replace(['\r', '\n'], " ");
         if subject.len() > MAX_SUBJECT {

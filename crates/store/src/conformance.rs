@@ -54,6 +54,7 @@ pub async fn run_all(store: &dyn Store) {
     sla_steps_commit_with_their_notifications_exactly_once(store).await;
     recommendations_are_one_per_entry_with_history_and_a_score_trend(store).await;
     major_state_and_ir_engagement_round_trip_beside_the_incident(store).await;
+    a_monthly_report_is_recorded_with_its_notification_once(store).await;
     every_change_extends_one_verifiable_audit_chain(store).await;
     migrating_twice_applies_nothing_the_second_time(store).await;
 }
@@ -788,6 +789,82 @@ async fn rule_packs_replace_by_name_and_tuning_is_per_tenant(store: &dyn Store) 
     assert_eq!(
         store.tuning(t.id).await.expect("tuning"),
         Default::default()
+    );
+}
+
+async fn a_monthly_report_is_recorded_with_its_notification_once(store: &dyn Store) {
+    use vigil_core::notification::{
+        Audience, Delivery, DeliveryId, DeliveryStatus, Destination, Notification, NotificationKind,
+    };
+    let now = at("2026-12-01T00:05:00Z");
+    let t = tenant("reported", now);
+    store
+        .insert_tenant(&t, entry("tenant.create", &t, now))
+        .await
+        .expect("insert tenant");
+    let n = |id_at: &str| Notification {
+        id: vigil_core::notification::NotificationId::new_at(at(id_at)),
+        tenant_id: t.id,
+        kind: NotificationKind::ServiceReport,
+        audience: Audience::ServiceReviewContacts,
+        subject: "Service report for Reported, 2026-11".into(),
+        body: "Incidents investigated: 0".into(),
+        link: None,
+        incident: None,
+        created_at: now,
+    };
+    let first = n("2026-12-01T00:05:00Z");
+    let delivery = Delivery {
+        id: DeliveryId::new_at(now),
+        notification: first.id,
+        tenant_id: t.id,
+        destination: Destination::Email {
+            to: "rita@reported.example".into(),
+        },
+        status: DeliveryStatus::Pending,
+        attempts: 0,
+        next_attempt_at: Some(now),
+        last_error: None,
+        updated_at: now,
+    };
+    assert!(!store.report_delivered(t.id, "2026-11").await.expect("read"));
+    let recorded = store
+        .record_report_delivery(
+            t.id,
+            "2026-11",
+            &first,
+            std::slice::from_ref(&delivery),
+            entry("report.send", &t, now),
+        )
+        .await
+        .expect("record");
+    assert!(recorded.is_some());
+    assert!(store.report_delivered(t.id, "2026-11").await.expect("read"));
+    assert!(!store.report_delivered(t.id, "2026-10").await.expect("read"));
+    let second = n("2026-12-01T01:05:00Z");
+    let again = store
+        .record_report_delivery(t.id, "2026-11", &second, &[], entry("report.send", &t, now))
+        .await
+        .expect("second");
+    assert_eq!(again, None, "the month was sent: nothing is written");
+    assert_eq!(store.notification(second.id).await.expect("read"), None);
+    assert_eq!(
+        store.notification(first.id).await.expect("read"),
+        Some(first.clone())
+    );
+    assert!(
+        store
+            .report_incidents(t.id, at("2026-06-01T00:00:00Z"), now)
+            .await
+            .expect("incidents")
+            .is_empty()
+    );
+    assert!(
+        store
+            .report_tasks(t.id, at("2026-06-01T00:00:00Z"))
+            .await
+            .expect("tasks")
+            .is_empty()
     );
 }
 

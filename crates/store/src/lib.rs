@@ -16,6 +16,7 @@ mod messages;
 mod migrate;
 pub mod postgres;
 mod recommendations;
+mod reports;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -34,6 +35,7 @@ pub use messages::{InquiryFilter, MessageEntry, MessageFilter, MessageStore};
 pub use migrate::{Migration, MigrationReport};
 pub use postgres::PgStore;
 pub use recommendations::{RecommendationChange, RecommendationStore};
+pub use reports::{ReportIncident, ReportStore};
 pub use sqlite::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -764,6 +766,7 @@ pub trait Store:
     + ReadinessStore
     + SlaStore
     + RecommendationStore
+    + ReportStore
     + std::fmt::Debug
 {
     /// Apply pending migrations; refuse a database from a newer Vigil.

@@ -129,6 +129,36 @@ pub enum Command {
     Sla(SlaCommand),
     /// A tenant's posture recommendations and its posture score
     Recommendations(RecommendationsArgs),
+    /// Write a service report: a tenant's (`vigil report SLUG`) or the
+    /// provider's view across tenants (`--provider`), as JSON, HTML or PDF
+    /// by the output file's extension
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The tenant's slug (omit with --provider)
+    #[arg(
+        value_name = "SLUG",
+        required_unless_present = "provider",
+        conflicts_with = "provider"
+    )]
+    pub tenant: Option<String>,
+    /// Every tenant, one row each (provider roles)
+    #[arg(long)]
+    pub provider: bool,
+    /// Start: a date (UTC) or RFC 3339 time [default: 30 days before --to]
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// End: a date (included whole) or RFC 3339 time [default: now]
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Where to write it: FILE.json, FILE.html or FILE.pdf (without it,
+    /// the JSON goes to standard output)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: JsonFlag,
 }
 
 #[derive(Debug, Subcommand)]

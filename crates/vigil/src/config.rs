@@ -19,6 +19,24 @@ pub struct Config {
     pub log: LogConfig,
     pub server: ServerConfig,
     pub smtp: SmtpSettings,
+    pub reports: ReportsConfig,
+}
+
+/// Service reports (docs/reports.md).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Headless Chromium for PDF reports; empty: `chromium`,
+    /// `chromium-browser` or `google-chrome` on `PATH`.
+    pub browser: String,
+}
+
+impl ReportsConfig {
+    /// The PDF printer these settings describe.
+    pub fn printer(&self) -> vigil_service::PdfPrinter {
+        let b = self.browser.trim();
+        vigil_service::PdfPrinter::new((!b.is_empty()).then(|| PathBuf::from(b)))
+    }
 }
 
 impl Default for Config {
@@ -29,6 +47,7 @@ impl Default for Config {
             log: LogConfig::default(),
             server: ServerConfig::default(),
             smtp: SmtpSettings::default(),
+            reports: ReportsConfig::default(),
         }
     }
 }
@@ -176,6 +195,7 @@ pub const KEYS: &[&str] = &[
     "smtp.password",
     "smtp.from",
     "smtp.timeout_secs",
+    "reports.browser",
 ];
 
 /// Keys whose values are URLs that may embed a password.

@@ -23,6 +23,8 @@ pub enum Exit {
     Storage = 6,
     /// The audit log failed verification.
     AuditBroken = 7,
+    /// A tool Vigil runs is missing (headless Chromium for PDF reports).
+    ToolMissing = 8,
 }
 
 /// The process status for `err`: `vigil readiness` answers 3 for a tenant
@@ -67,6 +69,8 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
                 ServiceError::AuditBroken(_) => Exit::AuditBroken,
                 ServiceError::Storage(_) => Exit::Storage,
                 ServiceError::Random => Exit::Failure,
+                ServiceError::Pdf(vigil_service::PdfError::BrowserMissing(_)) => Exit::ToolMissing,
+                ServiceError::Pdf(_) => Exit::Failure,
             };
         }
         if cause.downcast_ref::<StoreError>().is_some()

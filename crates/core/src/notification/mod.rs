@@ -27,6 +27,7 @@ words!(
         ReadinessRegression => "readiness_regression",
         MajorIncident => "major_incident",
         TaskUpdate => "task_update",
+        ServiceReport => "service_report",
     }
 );
 
@@ -60,6 +61,8 @@ pub enum Audience {
     /// The tenant's IR provider (its contact, when that is an email
     /// address), every incident contact and every channel.
     IncidentContactsAndIrProvider,
+    /// The tenant's service-review contacts (email): the monthly report.
+    ServiceReviewContacts,
 }
 
 /// What a caller asks to send.
@@ -224,6 +227,17 @@ pub fn plan(
                 push(Destination::Email { to }, held);
             }
             webhooks().for_each(|d| push(d, held));
+        }
+        Audience::ServiceReviewContacts => {
+            for c in s
+                .contacts
+                .iter()
+                .filter(|c| c.kind == crate::tenant::ContactKind::ServiceReview)
+            {
+                if let Some(to) = &c.email {
+                    push(Destination::Email { to: to.clone() }, held);
+                }
+            }
         }
         Audience::Roles(roles) => {
             for u in users

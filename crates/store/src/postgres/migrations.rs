@@ -61,6 +61,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "recommendations",
         sql: include_str!("../../migrations/postgres/0010_recommendations.sql"),
     },
+    Migration {
+        version: 11,
+        name: "reports",
+        sql: include_str!("../../migrations/postgres/0011_reports.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &PgStore) -> Result<MigrationReport> {

@@ -16,9 +16,9 @@ use crate::{
     IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord, Result, StoreError,
 };
 
-const COLUMNS: &str = "id, tenant_id, status, severity, title, first_activity, last_activity, alert_count, assigned_to, classification, determination, tags, summary, created_at, updated_at, version, major_state, ir_engagement";
+pub(super) const COLUMNS: &str = "id, tenant_id, status, severity, title, first_activity, last_activity, alert_count, assigned_to, classification, determination, tags, summary, created_at, updated_at, version, major_state, ir_engagement";
 
-fn decode(row: &SqliteRow) -> Result<IncidentRecord> {
+pub(super) fn decode(row: &SqliteRow) -> Result<IncidentRecord> {
     let summary: String = row.try_get("summary")?;
     let tags: String = row.try_get("tags")?;
     Ok(IncidentRecord {

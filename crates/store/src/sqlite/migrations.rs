@@ -100,6 +100,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "recommendations",
         sql: include_str!("../../migrations/sqlite/0019_recommendations.sql"),
     },
+    Migration {
+        version: 21,
+        name: "reports",
+        sql: include_str!("../../migrations/sqlite/0021_reports.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

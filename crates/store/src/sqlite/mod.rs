@@ -10,6 +10,7 @@ mod migrations;
 mod notifications;
 mod readiness;
 mod recommendations;
+mod reports;
 mod rules;
 mod session;
 mod sla;
@@ -570,5 +571,41 @@ impl crate::SlaStore for SqliteStore {
         to: vigil_core::Timestamp,
     ) -> Result<Vec<vigil_core::sla::SlaTimer>> {
         self.sla_timers_due_impl(tenant, from, to).await
+    }
+}
+
+#[async_trait]
+impl crate::ReportStore for SqliteStore {
+    async fn report_incidents(
+        &self,
+        tenant: vigil_core::TenantId,
+        since: vigil_core::Timestamp,
+        to: vigil_core::Timestamp,
+    ) -> Result<Vec<crate::ReportIncident>> {
+        self.report_incidents_impl(tenant, since, to).await
+    }
+
+    async fn report_tasks(
+        &self,
+        tenant: vigil_core::TenantId,
+        since: vigil_core::Timestamp,
+    ) -> Result<Vec<vigil_core::task::Task>> {
+        self.report_tasks_impl(tenant, since).await
+    }
+
+    async fn report_delivered(&self, tenant: vigil_core::TenantId, period: &str) -> Result<bool> {
+        self.report_delivered_impl(tenant, period).await
+    }
+
+    async fn record_report_delivery(
+        &self,
+        tenant: vigil_core::TenantId,
+        period: &str,
+        notification: &vigil_core::notification::Notification,
+        deliveries: &[vigil_core::notification::Delivery],
+        audit: vigil_core::audit::AuditEntry,
+    ) -> Result<Option<vigil_core::audit::AuditRecord>> {
+        self.record_report_delivery_impl(tenant, period, notification, deliveries, audit)
+            .await
     }
 }

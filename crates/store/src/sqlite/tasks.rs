@@ -13,7 +13,7 @@ use super::audit::append_in;
 use super::identity::ts;
 use crate::{Result, StoreError};
 
-fn decode(body: &str) -> Result<Task> {
+pub(super) fn decode(body: &str) -> Result<Task> {
     // Tasks are stored with serde's shape of `Task`; reading needs the
     // fields back, which `Task` derives only for writing: go through Value.
     let v: serde_json::Value =

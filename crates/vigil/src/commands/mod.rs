@@ -8,6 +8,7 @@ mod major;
 mod notifications;
 mod readiness;
 mod recommendations;
+mod report;
 mod response;
 mod rules;
 mod scan;
@@ -179,6 +180,10 @@ async fn dispatch(
             let (service, _) = open(&loaded.config).await?;
             readiness::readiness(args, &service, &operator()).await
         }
+        Command::Report(args) => {
+            let (service, _) = open(&loaded.config).await?;
+            report::run(args, &service, &operator()).await
+        }
         Command::Onboard(args) => {
             let (service, _) = open(&loaded.config).await?;
             readiness::onboard(*args, &service, &operator()).await
@@ -229,8 +234,9 @@ pub(crate) async fn open(
     };
     let report = store.migrate().await?;
     tracing::debug!(store = %store.describe(), version = report.version, "store ready");
-    let service =
-        Service::new(store, Arc::new(SystemClock)).with_public_url(&config.server.public_url);
+    let service = Service::new(store, Arc::new(SystemClock))
+        .with_public_url(&config.server.public_url)
+        .with_pdf_printer(config.reports.printer());
     Ok((service, report))
 }
 

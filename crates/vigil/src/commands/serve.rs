@@ -29,6 +29,8 @@ const READINESS_EVERY: Duration = Duration::from_secs(300);
 /// How often recommendations are re-verified against the latest posture
 /// snapshots and expired risk acceptances reopened.
 const RECOMMENDATIONS_EVERY: Duration = Duration::from_secs(900);
+/// How often the monthly report schedule looks for a month not yet sent.
+const REPORTS_EVERY: Duration = Duration::from_secs(3600);
 
 pub async fn run(
     service: Service,
@@ -96,6 +98,9 @@ pub async fn run_on(
     workers.start(&service, |s, stop| async move {
         s.run_recommendation_schedule(RECOMMENDATIONS_EVERY, stop)
             .await;
+    });
+    workers.start(&service, |s, stop| async move {
+        s.run_report_schedule(REPORTS_EVERY, stop).await;
     });
     let app = vigil_api::app_with(service, options);
     axum::serve(
