@@ -5,6 +5,8 @@
 
 mod html;
 
+pub use html::style_sheet;
+
 use std::time::Instant;
 
 use axum::extract::rejection::FormRejection;
