@@ -66,6 +66,28 @@ pub enum Command {
     /// Check the hash-chained audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Write a consistent copy of the embedded store to FILE (a new file),
+    /// also while the server runs
+    Backup {
+        /// Where to write the backup; must not exist
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Replace the embedded store with a backup: checks the file's integrity
+    /// and schema, refuses while the store is in use, verifies the audit
+    /// chain afterwards (exit 7 when it does not verify)
+    Restore {
+        /// The backup to restore
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Replace an existing store
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
     /// Run Sigma rules over event log files (EVTX, JSON, JSON lines) offline
     Scan(ScanArgs),
     /// Serve the REST API (/api/v1, /healthz, /readyz) until SIGTERM or Ctrl-C

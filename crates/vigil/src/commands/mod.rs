@@ -1,6 +1,7 @@
 //! Each subcommand: load what it needs, call the service, print the result.
 
 mod audit;
+mod backup;
 mod config;
 mod identity;
 mod major;
@@ -106,6 +107,10 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
             let (service, _) = open(&loaded.config).await?;
             identity::ingest_key(c, &service, &operator()).await
         }
+        Command::Backup { file, out } => backup::backup(&loaded.config, &file, out.json).await,
+        Command::Restore { file, force, out } => {
+            backup::restore(&loaded.config, &file, force, out.json).await
+        }
         Command::Audit(c) => {
             let (service, _) = open(&loaded.config).await?;
             audit::run(c, &service).await
@@ -204,7 +209,9 @@ fn operator() -> Principal {
 }
 
 /// Create the data directory, open the database and apply migrations.
-async fn open(config: &Config) -> anyhow::Result<(Service, vigil_store::MigrationReport)> {
+pub(crate) async fn open(
+    config: &Config,
+) -> anyhow::Result<(Service, vigil_store::MigrationReport)> {
     let db = config.database_path()?;
     ensure_dir(&config.data_dir)?;
     if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -218,7 +225,7 @@ async fn open(config: &Config) -> anyhow::Result<(Service, vigil_store::Migratio
     Ok((service, report))
 }
 
-fn ensure_dir(path: &Path) -> Result<(), DataDirError> {
+pub(crate) fn ensure_dir(path: &Path) -> Result<(), DataDirError> {
     let err = |source| DataDirError {
         path: path.to_owned(),
         source,
