@@ -2,6 +2,7 @@
 
 mod audit;
 mod backup;
+mod bench;
 mod config;
 mod identity;
 mod major;
@@ -107,6 +108,7 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
             let (service, _) = open(&loaded.config).await?;
             identity::ingest_key(c, &service, &operator()).await
         }
+        Command::Bench(args) => bench::run(args).await,
         Command::Backup { file, out } => backup::backup(&loaded.config, &file, out.json).await,
         Command::Restore { file, force, out } => {
             backup::restore(&loaded.config, &file, force, out.json).await
