@@ -19,7 +19,6 @@ mod views;
 use axum::Router;
 use axum::routing::{get, post};
 
-
 use std::time::Instant;
 
 use axum::extract::rejection::FormRejection;
