@@ -12,6 +12,7 @@ mod connectors;
 mod conversations;
 mod cookies;
 pub mod error;
+pub mod headers;
 mod identity;
 mod incidents;
 mod ingest;
@@ -60,6 +61,9 @@ pub struct AppOptions {
     pub secure_cookies: bool,
     /// Sign-in attempts allowed per client address per minute.
     pub logins_per_minute: u32,
+    /// Send `Strict-Transport-Security`: browsers reach Vigil over TLS
+    /// (`server.public_url` is `https://…`; TLS ends at a proxy in front).
+    pub hsts: bool,
 }
 
 impl Default for AppOptions {
@@ -68,6 +72,7 @@ impl Default for AppOptions {
             metrics: None,
             secure_cookies: false,
             logins_per_minute: 10,
+            hsts: false,
         }
     }
 }
@@ -456,7 +461,13 @@ pub fn app_with(service: Service, options: AppOptions) -> Router {
                 Duration::from_secs(60),
             )),
         });
-    middleware::wrap(router)
+    let router = middleware::wrap(router);
+    // Outermost, so every response carries them: errors, timeouts, 404s.
+    if options.hsts {
+        router.layer(axum::middleware::from_fn(headers::with_hsts))
+    } else {
+        router.layer(axum::middleware::from_fn(headers::without_hsts))
+    }
 }
 
 async fn render_metrics(State(state): State<AppState>) -> Result<String, error::ApiError> {

@@ -10,6 +10,7 @@
 //! record that cannot be decoded becomes a [`RecordError`] that names the
 //! file and position, and the reader goes on with the next one.
 
+pub mod bodies;
 pub mod decode;
 pub mod event;
 pub mod flatten;

@@ -43,6 +43,8 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the store {path} is being restored; try again when the restore is done")]
+    Restoring { path: PathBuf },
     #[error("database error: {0}")]
     Backend(#[from] sqlx::Error),
 }

@@ -67,6 +67,32 @@ pub enum Command {
     /// Check the hash-chained audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Load-test a running server: intake and API clients in closed loops
+    /// for a bounded time; latency percentiles per endpoint, errors, the
+    /// server's memory (BENCHMARKS.md)
+    Bench(BenchArgs),
+    /// Write a consistent copy of the embedded store to FILE (a new file),
+    /// also while the server runs
+    Backup {
+        /// Where to write the backup; must not exist
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Replace the embedded store with a backup: checks the file's integrity
+    /// and schema, refuses while the store is in use, verifies the audit
+    /// chain afterwards (exit 7 when it does not verify)
+    Restore {
+        /// The backup to restore
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Replace an existing store
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
     /// Run Sigma rules over event log files (EVTX, JSON, JSON lines) offline
     Scan(ScanArgs),
     /// Try Vigil: a demo tenant with a realistic attack story, served until
@@ -558,6 +584,36 @@ pub struct JsonFlag {
 pub enum ConfigCommand {
     /// Print the effective configuration (secrets redacted) and where each value came from
     Show(JsonFlag),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// The server's base URL, e.g. http://127.0.0.1:8080
+    #[arg(long)]
+    pub url: String,
+    /// An ingest key of TENANT (for the intake clients)
+    #[arg(long, value_name = "KEY")]
+    pub ingest_key: String,
+    /// An API token that can read TENANT and the audit log
+    #[arg(long)]
+    pub token: String,
+    /// The tenant the clients use
+    #[arg(long, value_name = "SLUG")]
+    pub tenant: String,
+    /// Concurrent clients: half intake, half API reads
+    #[arg(long, default_value_t = 200)]
+    pub clients: usize,
+    /// How long to run
+    #[arg(long, default_value_t = 30)]
+    pub seconds: u64,
+    /// Events per intake batch
+    #[arg(long, default_value_t = 20)]
+    pub batch: usize,
+    /// The server's process id, to sample its resident memory
+    #[arg(long)]
+    pub pid: Option<u32>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

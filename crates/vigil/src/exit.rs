@@ -2,6 +2,7 @@
 
 use vigil_service::ServiceError;
 use vigil_store::StoreError;
+use vigil_store::sqlite::backup::BackupError;
 
 use crate::config::ConfigError;
 
@@ -72,6 +73,22 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
                 ServiceError::Pdf(vigil_service::PdfError::BrowserMissing(_)) => Exit::ToolMissing,
                 ServiceError::Pdf(_) => Exit::Failure,
             };
+        }
+        if let Some(e) = cause.downcast_ref::<BackupError>() {
+            return match e {
+                BackupError::BackupExists { .. }
+                | BackupError::InUse { .. }
+                | BackupError::StoreExists { .. }
+                | BackupError::SchemaTooNew { .. }
+                | BackupError::MigrationChanged { .. } => Exit::Refused,
+                BackupError::NotABackup { .. }
+                | BackupError::Damaged { .. }
+                | BackupError::Io { .. }
+                | BackupError::Backend { .. } => Exit::Storage,
+            };
+        }
+        if let Some(StoreError::Restoring { .. }) = cause.downcast_ref::<StoreError>() {
+            return Exit::Refused;
         }
         if cause.downcast_ref::<StoreError>().is_some()
             || cause

@@ -160,42 +160,25 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
 }
 
 /// Split a body into JSON records: a JSON array's elements, or one record
-/// per non-empty line. Each record remembers where it was.
+/// per non-empty line (`vigil_formats::bodies::json_records`). Each record
+/// remembers where it was.
 pub fn records(body: &[u8]) -> Result<Vec<vigil_service::Record>, ApiError> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'[') {
-        let items: Vec<&serde_json::value::RawValue> =
-            serde_json::from_slice(body).map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_json",
-                    format!(
-                        "the JSON array is malformed at line {} column {}: {e}",
-                        e.line(),
-                        e.column()
-                    ),
-                )
-            })?;
-        return Ok(items
-            .into_iter()
-            .enumerate()
-            .map(|(i, raw)| vigil_service::Record {
-                at: vigil_service::At::Item(i),
-                bytes: raw.get().as_bytes().to_vec(),
-            })
-            .collect());
+    let records = vigil_formats::bodies::json_records(body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?;
+    Ok(records.into_iter().map(record).collect())
+}
+
+/// A framed record as the service takes it.
+pub fn record(r: vigil_formats::bodies::BodyRecord) -> vigil_service::Record {
+    use vigil_formats::bodies::BodyAt;
+    vigil_service::Record {
+        at: match r.at {
+            BodyAt::Line(n) => vigil_service::At::Line(n),
+            BodyAt::Item(n) => vigil_service::At::Item(n),
+            BodyAt::Event(n) => vigil_service::At::Event(n),
+        },
+        bytes: r.bytes,
     }
-    Ok(body
-        .split(|b| *b == b'\n')
-        .enumerate()
-        .filter_map(|(i, line)| {
-            let line = line.trim_ascii();
-            (!line.is_empty()).then(|| vigil_service::Record {
-                at: vigil_service::At::Line(i + 1),
-                bytes: line.to_vec(),
-            })
-        })
-        .collect())
 }
 
 #[cfg(test)]
@@ -226,18 +209,6 @@ mod tests {
         }
         assert_eq!(ingest_secret(&auth("Digest x")), None);
         assert_eq!(ingest_secret(&HeaderMap::new()), None);
-    }
-
-    #[test]
-    fn ndjson_lines_and_array_items_become_records_that_know_where_they_were() {
-        let r = records(b"{\"a\":1}\n\n  {\"b\":2}  \nnot json\n").expect("records");
-        let at: Vec<String> = r.iter().map(|r| r.at.to_string()).collect();
-        assert_eq!(at, ["line 1", "line 3", "line 4"]);
-        assert_eq!(r[1].bytes, b"{\"b\":2}");
-        let r = records(b" [ {\"a\":1}, {\"b\": [2]} ]").expect("records");
-        assert_eq!(r[1].at.to_string(), "item 1");
-        assert_eq!(r[1].bytes, b"{\"b\": [2]}");
-        assert!(records(b"[{\"a\":1},").is_err());
     }
 
     #[test]

@@ -12,9 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use vigil_core::telemetry::NewDeadLetter;
-use vigil_service::Record;
+use vigil_formats::bodies::bulk_items;
 
-use super::body::{open, store};
+use super::body::{open, record, store};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -40,67 +40,6 @@ pub async fn info_head() -> StatusCode {
     StatusCode::OK
 }
 
-/// One action of a bulk body.
-struct Action {
-    /// `index` or `create` (others are answered but store nothing).
-    op: String,
-    index: String,
-    id: Option<String>,
-}
-
-/// Parse the NDJSON pairs: actions, and the documents as records. A pair
-/// whose action line is broken yields a transport failure for that item.
-fn parse(body: &[u8], default_index: &str) -> (Vec<Action>, Vec<Result<Record, String>>) {
-    let mut actions = Vec::new();
-    let mut docs = Vec::new();
-    let mut lines = body
-        .split(|b| *b == b'\n')
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim_ascii()))
-        .filter(|(_, l)| !l.is_empty());
-    while let Some((n, line)) = lines.next() {
-        let parsed: Result<Value, _> = serde_json::from_slice(line);
-        let (op, meta) = match parsed
-            .as_ref()
-            .ok()
-            .and_then(Value::as_object)
-            .and_then(|o| o.iter().next().map(|(k, v)| (k.clone(), v.clone())))
-        {
-            Some(pair) => pair,
-            None => {
-                actions.push(Action {
-                    op: "index".into(),
-                    index: default_index.into(),
-                    id: None,
-                });
-                docs.push(Err(format!("line {n}: not a bulk action line")));
-                continue;
-            }
-        };
-        let index = meta
-            .get("_index")
-            .and_then(Value::as_str)
-            .unwrap_or(default_index)
-            .to_owned();
-        let id = meta.get("_id").and_then(Value::as_str).map(str::to_owned);
-        if op == "delete" {
-            // No document follows a delete; Vigil keeps telemetry.
-            actions.push(Action { op, index, id });
-            docs.push(Err(format!("line {n}: delete is not supported")));
-            continue;
-        }
-        actions.push(Action { op, index, id });
-        match lines.next() {
-            Some((m, doc)) => docs.push(Ok(Record {
-                at: vigil_service::At::Line(m),
-                bytes: doc.to_vec(),
-            })),
-            None => docs.push(Err(format!("line {n}: the action has no document"))),
-        }
-    }
-    (actions, docs)
-}
-
 async fn bulk(
     s: AppState,
     headers: HeaderMap,
@@ -109,17 +48,17 @@ async fn bulk(
 ) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
     let (p, key, body) = open(&s, &headers, body).await?;
-    let (actions, docs) = parse(&body, default_index);
+    let actions = bulk_items(&body, default_index);
     // Records go to the service in order; transport failures are
     // dead-lettered alongside and answered in their place.
     let mut records = Vec::new();
     let mut broken = Vec::new();
-    let mut slot = Vec::with_capacity(docs.len());
-    for d in docs {
-        match d {
+    let mut slot = Vec::with_capacity(actions.len());
+    for a in &actions {
+        match a.doc.clone() {
             Ok(r) => {
                 slot.push(Ok(records.len()));
-                records.push(r);
+                records.push(record(r));
             }
             Err(reason) => {
                 broken.push(NewDeadLetter::new("api:bulk", reason.clone(), b""));
@@ -185,27 +124,4 @@ pub async fn ingest_index(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     bulk(s, headers, body, &index).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bulk_pairs_are_split_and_broken_actions_answered_in_place() {
-        let body = b"{\"create\":{\"_index\":\"winlogbeat\"}}\n{\"a\":1}\n\nnot json\n{\"index\":{}}\n{\"b\":2}\n{\"delete\":{\"_id\":\"x\"}}\n";
-        let (actions, docs) = parse(body, "vigil");
-        let ops: Vec<&str> = actions.iter().map(|a| a.op.as_str()).collect();
-        assert_eq!(ops, ["create", "index", "index", "delete"]);
-        assert_eq!(actions[0].index, "winlogbeat");
-        assert_eq!(actions[2].index, "vigil");
-        assert!(
-            docs[0]
-                .as_ref()
-                .is_ok_and(|r| r.bytes == b"{\"a\":1}" && r.at.to_string() == "line 2")
-        );
-        assert!(docs[1].as_ref().is_err_and(|e| e.contains("line 4")));
-        assert!(docs[2].as_ref().is_ok_and(|r| r.bytes == b"{\"b\":2}"));
-        assert!(docs[3].is_err());
-    }
 }

@@ -10,9 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use vigil_core::telemetry::NewDeadLetter;
+use vigil_formats::bodies::{HecItem, hec_items};
 use vigil_service::Record;
 
-use super::body::{open, records, store};
+use super::body::{open, record, records, store};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -35,48 +36,16 @@ fn hec_error(e: ApiError) -> Response {
     r
 }
 
-/// The events of an HEC body: concatenated JSON objects, whitespace or
-/// not between them. Each `event` (an object, or a string holding one)
-/// is a record; anything else is a broken record.
+/// The events of an HEC body (`vigil_formats::bodies::hec_items`): records,
+/// and the broken ones as dead letters.
 fn events(body: &[u8]) -> (Vec<Record>, Vec<NewDeadLetter>) {
     let mut records = Vec::new();
     let mut broken = Vec::new();
-    let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<Value>();
-    let mut n = 0;
-    loop {
-        let offset = stream.byte_offset();
-        let Some(next) = stream.next() else { break };
-        n += 1;
-        let at = vigil_service::At::Event(n);
-        match next {
-            Ok(Value::Object(mut o)) => match o.remove("event") {
-                Some(Value::String(text)) => records.push(Record {
-                    at,
-                    bytes: text.into_bytes(),
-                }),
-                Some(v @ Value::Object(_)) => records.push(Record {
-                    at,
-                    bytes: serde_json::to_vec(&v).unwrap_or_default(),
-                }),
-                _ => broken.push(NewDeadLetter::new(
-                    "api:hec",
-                    format!("{at}: no `event` object or string"),
-                    &serde_json::to_vec(&o).unwrap_or_default(),
-                )),
-            },
-            Ok(other) => broken.push(NewDeadLetter::new(
-                "api:hec",
-                format!("{at}: not a JSON object"),
-                other.to_string().as_bytes(),
-            )),
-            Err(e) => {
-                // The rest of the stream cannot be framed: keep it whole.
-                broken.push(NewDeadLetter::new(
-                    "api:hec",
-                    format!("{at}: malformed JSON: {e}"),
-                    &body[offset.min(body.len())..],
-                ));
-                break;
+    for item in hec_items(body) {
+        match item {
+            HecItem::Record(r) => records.push(record(r)),
+            HecItem::Broken { reason, bytes } => {
+                broken.push(NewDeadLetter::new("api:hec", reason, &bytes));
             }
         }
     }
@@ -135,21 +104,4 @@ pub async fn raw(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
 /// `GET /services/collector/health`
 pub async fn health() -> Json<Value> {
     Json(json!({"text": "HEC is healthy", "code": 17}))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hec_events_are_taken_from_concatenated_objects() {
-        let body = br#"{"event":{"a":1},"time":1}{"event":"{\"b\":2}"} {"time":3}
-[1]{"event":{"c":3}}"#;
-        let (records, broken) = events(body);
-        let bytes: Vec<&[u8]> = records.iter().map(|r| r.bytes.as_slice()).collect();
-        assert_eq!(bytes, [&b"{\"a\":1}"[..], b"{\"b\":2}", b"{\"c\":3}"]);
-        assert_eq!(broken.len(), 2);
-        assert!(broken[0].reason.starts_with("event 3: no `event`"));
-        assert!(broken[1].reason.starts_with("event 4: not a JSON object"));
-    }
 }

@@ -2,6 +2,7 @@
 
 mod alerts;
 mod audit;
+pub mod backup;
 mod executions;
 mod identity;
 mod incidents;
@@ -33,12 +34,21 @@ use crate::{MigrationReport, Result, Store, StoreError};
 pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
+    /// The shared lock on `<database>.lock` that tells a restore the store
+    /// is in use (`backup.rs`); `None` in memory.
+    _lock: Option<std::sync::Arc<std::fs::File>>,
 }
 
 impl SqliteStore {
     /// Open (creating if missing) the database at `path`. Does not migrate:
     /// call [`Store::migrate`] next.
     pub async fn open(path: &Path) -> Result<Self> {
+        let lock = backup::lock_shared(path).map_err(|e| match e {
+            backup::BackupError::Io { path, source } => StoreError::Io { path, source },
+            _ => StoreError::Restoring {
+                path: path.to_owned(),
+            },
+        })?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -62,6 +72,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             path: path.to_owned(),
+            _lock: Some(std::sync::Arc::new(lock)),
         })
     }
 
@@ -76,6 +87,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             path: PathBuf::from(":memory:"),
+            _lock: None,
         })
     }
 

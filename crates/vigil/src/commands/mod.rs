@@ -1,6 +1,8 @@
 //! Each subcommand: load what it needs, call the service, print the result.
 
 mod audit;
+mod backup;
+mod bench;
 mod config;
 mod demo;
 mod identity;
@@ -116,6 +118,11 @@ async fn dispatch(
         Command::IngestKey(c) => {
             let (service, _) = open(&loaded.config).await?;
             identity::ingest_key(c, &service, &operator()).await
+        }
+        Command::Bench(args) => bench::run(args).await,
+        Command::Backup { file, out } => backup::backup(&loaded.config, &file, out.json).await,
+        Command::Restore { file, force, out } => {
+            backup::restore(&loaded.config, &file, force, out.json).await
         }
         Command::Audit(c) => {
             let (service, _) = open(&loaded.config).await?;

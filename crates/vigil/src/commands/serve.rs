@@ -67,6 +67,9 @@ pub async fn run_on(
     let options = vigil_api::AppOptions {
         metrics: vigil_api::install_metrics(),
         secure_cookies,
+        // TLS ends in front of Vigil (a proxy): the public URL says whether
+        // browsers reach it over TLS.
+        hsts: public_url.starts_with("https://"),
         ..vigil_api::AppOptions::default()
     };
     // Detection runs beside the API, over the queue the intake fills.

@@ -1,0 +1,36 @@
+//! Arbitrary bytes as an intake request body, framed as each intake route
+//! frames it: JSON lines or a JSON array (`/api/v1/ingest/events`, HEC
+//! `/raw`), Elasticsearch bulk NDJSON pairs (`/_bulk`) and a Splunk HEC
+//! event stream (`/services/collector/event`). Each framed record is then
+//! decoded, as the intake does. Records or errors, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use vigil_formats::bodies::{HecItem, bulk_items, hec_items, json_records};
+use vigil_formats::decode_records;
+
+fn decode(bytes: &[u8]) {
+    if let Ok(each) = decode_records(bytes) {
+        std::hint::black_box(each.len());
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(records) = json_records(data) {
+        records.iter().for_each(|r| decode(&r.bytes));
+    }
+    for item in bulk_items(data, "vigil") {
+        std::hint::black_box((item.op.len(), item.index.len(), item.id.is_some()));
+        if let Ok(r) = item.doc {
+            decode(&r.bytes);
+        }
+    }
+    for item in hec_items(data) {
+        match item {
+            HecItem::Record(r) => decode(&r.bytes),
+            HecItem::Broken { reason, bytes } => {
+                std::hint::black_box((reason.len(), bytes.len()));
+            }
+        }
+    }
+});
