@@ -37,6 +37,9 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A statement ran past its time limit and was interrupted.
+    #[error("{what} ran past its time limit of {limit_ms} ms")]
+    TimedOut { what: &'static str, limit_ms: u64 },
     #[error("database error: {0}")]
     Backend(#[from] sqlx::Error),
 }

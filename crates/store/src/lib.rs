@@ -12,6 +12,7 @@
 
 pub mod conformance;
 mod error;
+mod hunting;
 mod messages;
 mod migrate;
 mod recommendations;
@@ -29,6 +30,7 @@ use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, StoredEvent};
 use vigil_core::tenant::{Tenant, TenantSlug};
 
 pub use error::StoreError;
+pub use hunting::HuntStore;
 pub use messages::{InquiryFilter, MessageEntry, MessageFilter, MessageStore};
 pub use migrate::{Migration, MigrationReport};
 pub use recommendations::{RecommendationChange, RecommendationStore};
@@ -762,6 +764,7 @@ pub trait Store:
     + ReadinessStore
     + SlaStore
     + RecommendationStore
+    + HuntStore
     + std::fmt::Debug
 {
     /// Apply pending migrations; refuse a database from a newer Vigil.

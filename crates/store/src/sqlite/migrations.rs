@@ -100,6 +100,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "recommendations",
         sql: include_str!("../../migrations/sqlite/0019_recommendations.sql"),
     },
+    Migration {
+        version: 20,
+        name: "hunting",
+        sql: include_str!("../../migrations/sqlite/0020_hunting.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {
