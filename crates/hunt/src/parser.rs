@@ -429,8 +429,12 @@ impl Parser<'_> {
     fn assigns(&mut self) -> R<Vec<Assign>> {
         let mut out = Vec::new();
         loop {
-            let named =
-                matches!(self.peek(), Tok::Ident(_)) && matches!(self.peek_at(1), Tok::Sym("="));
+            let named = (matches!(self.peek(), Tok::Ident(_))
+                && matches!(self.peek_at(1), Tok::Sym("=")))
+                || (matches!(self.peek(), Tok::Sym("["))
+                    && matches!(self.peek_at(1), Tok::Str(_))
+                    && matches!(self.peek_at(2), Tok::Sym("]"))
+                    && matches!(self.peek_at(3), Tok::Sym("=")));
             let name = if named {
                 Some(self.name("a column name")?)
             } else {

@@ -50,6 +50,10 @@ pub enum ServiceError {
     Random,
     #[error("the audit log is broken: {0}")]
     AuditBroken(#[from] ChainBreak),
+    /// A hunting query that does not compile: the message names the
+    /// position (`line:column`) and what was expected or is unknown.
+    #[error(transparent)]
+    Query(#[from] vigil_hunt::HuntError),
     #[error(transparent)]
     Storage(StoreError),
 }
