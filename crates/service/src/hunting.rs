@@ -190,6 +190,11 @@ impl Service {
         self.run_query(query, &[t], false, limits, None).await
     }
 
+    /// Whether the principal may hunt at all (the schema is for hunters).
+    pub async fn check_hunt(&self, p: &Principal) -> Result<()> {
+        self.authorize(p, Permission::Hunt, None, false).await
+    }
+
     /// Hunt across every tenant not yet deleted (provider roles only). Each
     /// row carries a `Tenant` column (the slug) first; operators keep
     /// `TenantId`, so nothing is grouped or joined across tenants.
