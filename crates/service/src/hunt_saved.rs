@@ -408,6 +408,36 @@ impl Service {
         Ok(report)
     }
 
+    /// The scheduled-hunt worker: [`Service::run_scheduled_hunts`] every
+    /// `every` until `stop` resolves. Due times live in the store, so runs
+    /// survive restarts.
+    pub async fn run_hunt_schedule(
+        &self,
+        every: std::time::Duration,
+        stop: impl Future<Output = ()>,
+    ) {
+        tokio::pin!(stop);
+        loop {
+            match self.run_scheduled_hunts().await {
+                Ok(r) if r.hunts > 0 => {
+                    tracing::info!(
+                        hunts = r.hunts,
+                        rows = r.rows,
+                        alerts = r.alerts,
+                        failed = r.failed,
+                        "scheduled hunts ran"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "scheduled hunts failed; will retry"),
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+
     /// Write a hunting summary: what was hunted, why, the result and the
     /// determination.
     pub async fn add_hunt_summary(

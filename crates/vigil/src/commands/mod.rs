@@ -2,6 +2,7 @@
 
 mod audit;
 mod config;
+mod hunt;
 mod identity;
 mod major;
 mod notifications;
@@ -155,6 +156,10 @@ async fn dispatch(command: Command, loaded: Loaded) -> anyhow::Result<()> {
         Command::Response(c) => {
             let (service, _) = open(&loaded.config).await?;
             response::run(c, &service, &operator()).await
+        }
+        Command::Hunt(args) => {
+            let (service, _) = open(&loaded.config).await?;
+            hunt::run(args, &service, &operator()).await
         }
         Command::Recommendations(args) => {
             let (service, _) = open(&loaded.config).await?;

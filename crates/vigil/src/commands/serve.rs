@@ -29,6 +29,8 @@ const READINESS_EVERY: Duration = Duration::from_secs(300);
 /// How often recommendations are re-verified against the latest posture
 /// snapshots and expired risk acceptances reopened.
 const RECOMMENDATIONS_EVERY: Duration = Duration::from_secs(900);
+/// Scheduled hunts are checked every minute (each has its own interval).
+const HUNTS_EVERY: Duration = Duration::from_secs(60);
 
 pub async fn run(
     service: Service,
@@ -79,6 +81,9 @@ pub async fn run(
     workers.start(&service, |s, stop| async move {
         s.run_recommendation_schedule(RECOMMENDATIONS_EVERY, stop)
             .await;
+    });
+    workers.start(&service, |s, stop| async move {
+        s.run_hunt_schedule(HUNTS_EVERY, stop).await;
     });
     let app = vigil_api::app_with(service, options);
     axum::serve(
