@@ -62,6 +62,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked_out"),
             ServiceError::WrongPassword => (StatusCode::BAD_REQUEST, "wrong_password"),
             ServiceError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
+            ServiceError::Query(_) => (StatusCode::BAD_REQUEST, "query_error"),
             ServiceError::Refused(_) => (StatusCode::CONFLICT, "conflict"),
             ServiceError::Busy {
                 retry_after_secs, ..

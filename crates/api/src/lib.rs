@@ -13,6 +13,7 @@ mod conversations;
 mod cookies;
 pub mod error;
 pub mod headers;
+mod hunting;
 mod identity;
 mod incidents;
 mod ingest;
@@ -410,6 +411,45 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ("GET", "/messages.csv", get(message_centre::list_csv)),
         ("POST", "/messages/read", post(message_centre::mark_read)),
         ("GET", "/events/stream", get(live::stream)),
+        ("POST", "/tenants/{tenant}/hunt", post(hunting::hunt)),
+        ("POST", "/hunt", post(hunting::hunt_all)),
+        ("GET", "/hunt/schema", get(hunting::schema)),
+        ("GET", "/tenants/{tenant}/hunts", get(hunting::list_saved)),
+        (
+            "POST",
+            "/tenants/{tenant}/hunts",
+            post(hunting::create_saved),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/hunts/{id}",
+            get(hunting::show_saved),
+        ),
+        (
+            "PUT",
+            "/tenants/{tenant}/hunts/{id}",
+            put(hunting::update_saved),
+        ),
+        (
+            "DELETE",
+            "/tenants/{tenant}/hunts/{id}",
+            delete(hunting::delete_saved),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/hunts/{id}/run",
+            post(hunting::run_saved),
+        ),
+        (
+            "GET",
+            "/tenants/{tenant}/hunt-summaries",
+            get(hunting::list_summaries),
+        ),
+        (
+            "POST",
+            "/tenants/{tenant}/hunt-summaries",
+            post(hunting::create_summary),
+        ),
     ]
 }
 

@@ -6,8 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    audit, connectors, conversations, identity, incidents, ingest, live, major, me, message_centre,
-    notifications, readiness, recommendations, reports, sla, telemetry, tenants,
+    audit, connectors, conversations, hunting, identity, incidents, ingest, live, major, me,
+    message_centre, notifications, readiness, recommendations, reports, sla, telemetry, tenants,
 };
 
 #[derive(Debug, OpenApi)]
@@ -97,6 +97,17 @@ use crate::{
         ingest::bulk::ingest,
         ingest::hec::event,
         ingest::hec::raw,
+        hunting::hunt,
+        hunting::hunt_all,
+        hunting::schema,
+        hunting::list_saved,
+        hunting::create_saved,
+        hunting::show_saved,
+        hunting::update_saved,
+        hunting::delete_saved,
+        hunting::run_saved,
+        hunting::list_summaries,
+        hunting::create_summary,
     ),
     components(schemas(
         tenants::CreateTenant,
@@ -123,6 +134,9 @@ use crate::{
         message_centre::MarkRead,
         identity::CreateIngestKey,
         identity::CreateToken,
+        hunting::HuntRequest,
+        hunting::SavedHuntBody,
+        hunting::SummaryBody,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

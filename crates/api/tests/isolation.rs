@@ -525,6 +525,35 @@ fn expected(method: &str, path: &str, who: &str, own: bool) -> StatusCode {
             _ if provider => StatusCode::OK,
             _ => StatusCode::FORBIDDEN,
         },
+        // Hunting is the experts' work: provider admins and analysts.
+        ("POST", "/tenants/{tenant}/hunt")
+        | ("GET", "/tenants/{tenant}/hunts")
+        | ("GET", "/tenants/{tenant}/hunts/{id}")
+        | ("PUT", "/tenants/{tenant}/hunts/{id}")
+        | ("DELETE", "/tenants/{tenant}/hunts/{id}")
+        | ("POST", "/tenants/{tenant}/hunts/{id}/run") => match who {
+            _ if hidden => StatusCode::NOT_FOUND,
+            "provider_admin" | "analyst" => StatusCode::OK,
+            _ => StatusCode::FORBIDDEN,
+        },
+        ("POST", "/tenants/{tenant}/hunts") | ("POST", "/tenants/{tenant}/hunt-summaries") => {
+            match who {
+                _ if hidden => StatusCode::NOT_FOUND,
+                "provider_admin" | "analyst" => StatusCode::CREATED,
+                _ => StatusCode::FORBIDDEN,
+            }
+        }
+        // Customers read the hunting summaries written for them.
+        ("GET", "/tenants/{tenant}/hunt-summaries") => match () {
+            () if hidden => StatusCode::NOT_FOUND,
+            () => StatusCode::OK,
+        },
+        // Across tenants: provider roles only; a customer sees nothing.
+        ("POST", "/hunt") | ("GET", "/hunt/schema") => match who {
+            "provider_admin" | "analyst" => StatusCode::OK,
+            "delivery_manager" => StatusCode::FORBIDDEN,
+            _ => StatusCode::NOT_FOUND,
+        },
         _ => panic!("route {method} {path} has no entry in the isolation matrix"),
     }
 }
@@ -585,6 +614,16 @@ fn body_for(path: &str, n: usize) -> String {
         }
         "/tenants/{tenant}/readiness/run" => String::new(),
         "/tenants/{tenant}/recommendations/{id}" => format!(r#"{{"note":"note {n}"}}"#),
+        "/tenants/{tenant}/hunt" | "/hunt" => {
+            r#"{"query":"DeviceProcessEvents | summarize count() by DeviceName"}"#.to_owned()
+        }
+        "/tenants/{tenant}/hunts" | "/tenants/{tenant}/hunts/{id}" => format!(
+            r#"{{"name":"hunt {n}","query":"CloudAppEvents | where ActionType == 'StopLogging'"}}"#
+        ),
+        "/tenants/{tenant}/hunts/{id}/run" => String::new(),
+        "/tenants/{tenant}/hunt-summaries" => {
+            r#"{"what":"trail tampering","why":"sector report","result":"one StopLogging","determination":"threat_found"}"#.to_owned()
+        }
         other => panic!("no body for {other}"),
     }
 }
@@ -714,6 +753,24 @@ async fn every_route_answers_every_principal_as_the_isolation_matrix_says() {
                         .await
                         .expect("recommendations");
                     concrete = concrete.replace("{id}", &recs[0].id.to_string());
+                } else if path.contains("/hunts/{id}") {
+                    // A fresh saved hunt of the tenant's.
+                    n += 1;
+                    let h = w
+                        .svc
+                        .create_saved_hunt(
+                            &op,
+                            tenant,
+                            &vigil_service::HuntDraft {
+                                name: format!("saved {n}"),
+                                query: "DeviceProcessEvents | take 1".into(),
+                                description: String::new(),
+                                schedule: None,
+                            },
+                        )
+                        .await
+                        .expect("saved hunt");
+                    concrete = concrete.replace("{id}", &h.id.to_string());
                 } else if path == "/tokens/{id}" {
                     let owner = format!("owner@{tenant}.example");
                     let (_, token) = w

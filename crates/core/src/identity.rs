@@ -210,10 +210,14 @@ pub enum Permission {
     /// Move a tenant's posture recommendations through their lifecycle
     /// and add notes (reading them is `ReadTenant`).
     UpdateRecommendations,
+    /// Threat hunting: run hunts over a tenant's events (and, with no
+    /// tenant, across all tenants), keep saved and scheduled hunts, write
+    /// hunting summaries. The experts' work (PRODUCT.md §2, §12).
+    Hunt,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 20] = [
         Permission::ReadTenant,
         Permission::CreateTenant,
         Permission::EditCustomerSettings,
@@ -233,6 +237,7 @@ impl Permission {
         Permission::RunReadiness,
         Permission::AcknowledgeResponse,
         Permission::UpdateRecommendations,
+        Permission::Hunt,
     ];
 }
 
@@ -313,6 +318,7 @@ pub fn authorize(p: &Principal, perm: Permission, tenant: Option<TenantId>) -> D
             R::ProviderAdmin | R::Analyst | R::CustomerAdmin | R::CustomerResponder
         ),
         P::AcknowledgeResponse => matches!(role, R::CustomerAdmin | R::CustomerResponder),
+        P::Hunt => matches!(role, R::ProviderAdmin | R::Analyst),
         P::UpdateRecommendations => matches!(
             role,
             R::ProviderAdmin | R::DeliveryManager | R::CustomerAdmin | R::CustomerResponder

@@ -32,6 +32,9 @@ pub struct NewEvent {
     /// The record as received (one JSON object).
     pub raw: String,
     pub entities: Vec<Entity>,
+    /// The event's row in the hunting tables (`vigil-hunt` projects it at
+    /// intake; `None`: in no hunting table). Not read back with the event.
+    pub hunt: Option<crate::hunting::HuntRow>,
 }
 
 /// A stored event.

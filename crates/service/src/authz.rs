@@ -33,6 +33,7 @@ fn describe(p: Permission) -> &'static str {
             "acknowledge a response (the customer's admins and responders do)"
         }
         Permission::UpdateRecommendations => "update recommendations",
+        Permission::Hunt => "hunt (the experts do)",
     }
 }
 

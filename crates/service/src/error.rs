@@ -53,6 +53,10 @@ pub enum ServiceError {
     /// A report's PDF could not be printed (the browser is missing or failed).
     #[error(transparent)]
     Pdf(#[from] crate::reports::pdf::PdfError),
+    /// A hunting query that does not compile: the message names the
+    /// position (`line:column`) and what was expected or is unknown.
+    #[error(transparent)]
+    Query(#[from] vigil_hunt::HuntError),
     #[error(transparent)]
     Storage(StoreError),
 }

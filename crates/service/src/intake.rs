@@ -149,6 +149,7 @@ fn new_event(decoded: &Decoded, raw: String, hash: String, received_at: Timestam
         flags,
         raw,
         entities: decoded.entities.clone(),
+        hunt: vigil_hunt::project(decoded),
     }
 }
 

@@ -14,6 +14,8 @@ mod detection;
 mod engine;
 mod error;
 mod executions;
+mod hunt_saved;
+mod hunting;
 mod identity;
 mod incidents;
 mod intake;
@@ -47,6 +49,11 @@ pub use detection::{Detection, DetectionReport, DetectionSession};
 pub use engine::SigmaDetection;
 pub use error::ServiceError;
 pub use executions::CallbackReport;
+pub use hunt_saved::{HuntDraft, HuntRunReport, SummaryDraft};
+pub use hunting::{
+    HuntColumnView, HuntLimits, HuntResult, HuntSchemaColumn, HuntStats, HuntTableView,
+    MAX_HUNT_ROWS, hunt_csv, hunt_schema,
+};
 pub use identity::{NewSecret, random_token};
 pub use incidents::{IncidentChange, IncidentView, MAX_INCIDENT_PAGE, ProcessNode};
 pub use intake::{

@@ -461,6 +461,7 @@ fn event(n: u32, time: Timestamp) -> vigil_core::telemetry::NewEvent {
             vigil_core::Entity::new(vigil_core::EntityKind::Device, "ws1"),
             vigil_core::Entity::new(vigil_core::EntityKind::User, format!("user{}", n % 2)),
         ],
+        hunt: None,
     }
 }
 
@@ -994,6 +995,7 @@ async fn readiness_reads_activity_and_snapshots_and_keeps_assessments_and_their_
             flags: 0,
             raw: format!(r#"{{"n":{n}}}"#),
             entities,
+            hunt: None,
         };
     let dev = |h: &str| Entity::new(K::Device, h);
     let batch = IntakeBatch {

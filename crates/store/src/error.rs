@@ -45,6 +45,9 @@ pub enum StoreError {
     },
     #[error("the store {path} is being restored; try again when the restore is done")]
     Restoring { path: PathBuf },
+    /// A statement ran past its time limit and was interrupted.
+    #[error("{what} ran past its time limit of {limit_ms} ms")]
+    TimedOut { what: &'static str, limit_ms: u64 },
     #[error("database error: {0}")]
     Backend(#[from] sqlx::Error),
 }

@@ -12,6 +12,7 @@
 
 pub mod conformance;
 mod error;
+mod hunting;
 mod messages;
 mod migrate;
 pub mod postgres;
@@ -31,6 +32,7 @@ use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, StoredEvent};
 use vigil_core::tenant::{Tenant, TenantSlug};
 
 pub use error::StoreError;
+pub use hunting::HuntStore;
 pub use messages::{InquiryFilter, MessageEntry, MessageFilter, MessageStore};
 pub use migrate::{Migration, MigrationReport};
 pub use postgres::PgStore;
@@ -767,6 +769,7 @@ pub trait Store:
     + SlaStore
     + RecommendationStore
     + ReportStore
+    + HuntStore
     + std::fmt::Debug
 {
     /// Apply pending migrations; refuse a database from a newer Vigil.

@@ -159,6 +159,9 @@ pub enum Command {
     /// provider's view across tenants (`--provider`), as JSON, HTML or PDF
     /// by the output file's extension
     Report(ReportArgs),
+    /// Threat hunting: run a KQL query over a tenant's events
+    /// (docs/hunting.md), list the schema, save or schedule a hunt
+    Hunt(HuntArgs),
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +188,60 @@ pub struct ReportArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub out: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// The tenant (with --all: the query)
+    #[arg(value_name = "SLUG", required_unless_present = "schema")]
+    pub tenant: Option<String>,
+    /// The KQL query (`-` reads it from standard input)
+    #[arg(value_name = "QUERY")]
+    pub query: Option<String>,
+    /// Print the hunting tables and their columns
+    #[arg(long)]
+    pub schema: bool,
+    /// Hunt across every tenant (provider-wide): give only the query
+    #[arg(long)]
+    pub all: bool,
+    /// Output: an aligned table, CSV, or the REST answer as JSON
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: HuntFormat,
+    /// Rows returned at most
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_rows: usize,
+    /// Save the query as a hunt of this name (instead of running it)
+    #[arg(long, value_name = "NAME")]
+    pub save: Option<String>,
+    /// With --save: run it every this many seconds, raising alerts
+    #[arg(long, value_name = "SECS", requires = "save")]
+    pub every: Option<i64>,
+    /// With --every: how many seconds of events each run looks back
+    #[arg(
+        long,
+        value_name = "SECS",
+        requires = "every",
+        default_value_t = 86_400
+    )]
+    pub lookback: i64,
+    /// With --every: the severity of the alerts it raises
+    #[arg(
+        long,
+        value_name = "SEVERITY",
+        requires = "every",
+        default_value = "medium"
+    )]
+    pub severity: String,
+    /// List the tenant's saved hunts
+    #[arg(long, conflicts_with_all = ["query", "save"])]
+    pub saved: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HuntFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

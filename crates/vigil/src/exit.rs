@@ -56,7 +56,8 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
                 | ServiceError::InvalidUser(_)
                 | ServiceError::WeakPassword(_)
                 | ServiceError::WrongPassword
-                | ServiceError::Invalid(_) => Exit::Usage,
+                | ServiceError::Invalid(_)
+                | ServiceError::Query(_) => Exit::Usage,
                 ServiceError::NotFound { .. } => Exit::NotFound,
                 ServiceError::AlreadyExists { .. }
                 | ServiceError::TransitionRefused { .. }

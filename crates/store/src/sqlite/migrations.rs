@@ -101,6 +101,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0019_recommendations.sql"),
     },
     Migration {
+        version: 20,
+        name: "hunting",
+        sql: include_str!("../../migrations/sqlite/0020_hunting.sql"),
+    },
+    Migration {
         version: 21,
         name: "reports",
         sql: include_str!("../../migrations/sqlite/0021_reports.sql"),

@@ -4,6 +4,7 @@ mod alerts;
 mod audit;
 pub mod backup;
 mod executions;
+mod hunting;
 mod identity;
 mod incidents;
 mod messages;
@@ -55,6 +56,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // `matches regex` and `has` in hunts (the `regex` crate).
+            .with_regexp()
             .busy_timeout(Duration::from_secs(10))
             // Telemetry indexes outgrow SQLite's 2 MiB default cache at once.
             .pragma("cache_size", "-65536")
@@ -78,7 +81,9 @@ impl SqliteStore {
 
     /// An in-memory database, for tests that need no file.
     pub async fn open_in_memory() -> Result<Self> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?
+            .foreign_keys(true)
+            .with_regexp();
         // One connection: every connection to :memory: is its own database.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)

@@ -38,6 +38,7 @@ pub(super) fn decode_event(row: &SqliteRow) -> Result<StoredEvent> {
             raw,
             entities: serde_json::from_str(&entities)
                 .map_err(|e| StoreError::corrupt("event entities", e))?,
+            hunt: None,
         },
     })
 }
@@ -120,6 +121,7 @@ async fn insert_events(
             b.push_bind(*seq);
         });
         q.build().execute(&mut *conn).await?;
+        super::hunting::insert_hunt_rows(&mut *conn, &tenant_text, &new).await?;
         let entity_rows: Vec<(i64, i64, &Entity)> = new
             .iter()
             .flat_map(|(seq, e)| {
@@ -415,6 +417,11 @@ impl SqliteStore {
         .bind(cut)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM hunt_events WHERE tenant_id = ? AND ts < ?")
+            .bind(&t)
+            .bind(cut)
+            .execute(&mut *tx)
+            .await?;
         let done = sqlx::query("DELETE FROM events WHERE tenant_id = ? AND time < ?")
             .bind(&t)
             .bind(cut)

@@ -5,6 +5,7 @@ mod backup;
 mod bench;
 mod config;
 mod demo;
+mod hunt;
 mod identity;
 mod major;
 mod notifications;
@@ -173,6 +174,10 @@ async fn dispatch(
         Command::Response(c) => {
             let (service, _) = open(&loaded.config).await?;
             response::run(c, &service, &operator()).await
+        }
+        Command::Hunt(args) => {
+            let (service, _) = open(&loaded.config).await?;
+            hunt::run(args, &service, &operator()).await
         }
         Command::Recommendations(args) => {
             let (service, _) = open(&loaded.config).await?;

@@ -31,6 +31,8 @@ const READINESS_EVERY: Duration = Duration::from_secs(300);
 const RECOMMENDATIONS_EVERY: Duration = Duration::from_secs(900);
 /// How often the monthly report schedule looks for a month not yet sent.
 const REPORTS_EVERY: Duration = Duration::from_secs(3600);
+/// Scheduled hunts are checked every minute (each has its own interval).
+const HUNTS_EVERY: Duration = Duration::from_secs(60);
 
 pub async fn run(
     service: Service,
@@ -104,6 +106,9 @@ pub async fn run_on(
     });
     workers.start(&service, |s, stop| async move {
         s.run_report_schedule(REPORTS_EVERY, stop).await;
+    });
+    workers.start(&service, |s, stop| async move {
+        s.run_hunt_schedule(HUNTS_EVERY, stop).await;
     });
     let app = vigil_api::app_with(service, options);
     axum::serve(

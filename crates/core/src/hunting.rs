@@ -1,0 +1,319 @@
+//! Threat hunting's vocabulary shared by the KQL compiler (`vigil-hunt`),
+//! the store and the service: the typed projection row written beside each
+//! event at intake, the compiled SQL handed to the store, the cells it
+//! answers with, and saved queries, schedules and hunting summaries.
+//!
+//! The projection keeps typed columns per event so that hunts never parse
+//! raw JSON: the physical columns are one wide set shared by every hunting
+//! table (`vigil-hunt` maps each table's analyst-facing columns onto them).
+
+use crate::{Id, TenantId, Timestamp};
+
+macro_rules! physical_columns {
+    ($($variant:ident => $name:literal : $int:literal),* $(,)?) => {
+        /// A physical column of the hunting projection (`hunt_events`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum HuntColumn { $($variant),* }
+
+        impl HuntColumn {
+            /// Every column, in table order.
+            pub const ALL: &'static [HuntColumn] = &[$(HuntColumn::$variant),*];
+
+            /// The SQL column name (a fixed identifier, never user text).
+            pub const fn sql_name(self) -> &'static str {
+                match self { $(HuntColumn::$variant => $name),* }
+            }
+
+            /// Whether the column holds integers (the others hold text).
+            pub const fn is_integer(self) -> bool {
+                match self { $(HuntColumn::$variant => $int),* }
+            }
+        }
+    };
+}
+
+physical_columns! {
+    ActionType => "action_type": false,
+    DeviceName => "device_name": false,
+    AccountName => "account_name": false,
+    AccountDomain => "account_domain": false,
+    AccountSid => "account_sid": false,
+    AccountUpn => "account_upn": false,
+    FileName => "file_name": false,
+    FolderPath => "folder_path": false,
+    Sha256 => "sha256": false,
+    Sha1 => "sha1": false,
+    Md5 => "md5": false,
+    ProcessId => "process_id": true,
+    CommandLine => "command_line": false,
+    ParentFileName => "parent_file_name": false,
+    ParentFolderPath => "parent_folder_path": false,
+    ParentCommandLine => "parent_command_line": false,
+    ParentProcessId => "parent_process_id": true,
+    ParentAccountName => "parent_account_name": false,
+    RemoteIp => "remote_ip": false,
+    RemotePort => "remote_port": true,
+    RemoteUrl => "remote_url": false,
+    LocalIp => "local_ip": false,
+    LocalPort => "local_port": true,
+    Protocol => "protocol": false,
+    RegistryKey => "registry_key": false,
+    RegistryValueName => "registry_value_name": false,
+    RegistryValueData => "registry_value_data": false,
+    LogonType => "logon_type": false,
+    FailureReason => "failure_reason": false,
+    Application => "application": false,
+    Location => "location": false,
+    ObjectName => "object_name": false,
+    Sender => "sender": false,
+    Recipient => "recipient": false,
+    Subject => "subject": false,
+    Additional => "additional": false,
+}
+
+/// One value of the projection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HuntValue {
+    Int(i64),
+    Text(String),
+}
+
+/// The hunting projection of one event: which hunting table it belongs to
+/// (a code owned by `vigil-hunt`) and its typed columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HuntRow {
+    pub table: i64,
+    values: Vec<Option<HuntValue>>,
+}
+
+impl HuntRow {
+    pub fn new(table: i64) -> Self {
+        HuntRow {
+            table,
+            values: vec![None; HuntColumn::ALL.len()],
+        }
+    }
+
+    /// Set a column; empty text and `-` (Windows' "none") stay absent, and
+    /// text in an integer column is kept only when it parses (decimal or
+    /// `0x` hexadecimal, as Windows writes process ids).
+    pub fn set(&mut self, column: HuntColumn, value: &str) {
+        let value = value.trim();
+        if value.is_empty() || value == "-" {
+            return;
+        }
+        let cell = if column.is_integer() {
+            let parsed = match value
+                .strip_prefix("0x")
+                .or_else(|| value.strip_prefix("0X"))
+            {
+                Some(hex) => i64::from_str_radix(hex, 16).ok(),
+                None => value.parse::<i64>().ok(),
+            };
+            match parsed {
+                Some(n) => HuntValue::Int(n),
+                None => return,
+            }
+        } else {
+            HuntValue::Text(value.to_owned())
+        };
+        self.values[column as usize] = Some(cell);
+    }
+
+    pub fn get(&self, column: HuntColumn) -> Option<&HuntValue> {
+        self.values.get(column as usize).and_then(Option::as_ref)
+    }
+
+    /// The values in [`HuntColumn::ALL`] order.
+    pub fn values(&self) -> &[Option<HuntValue>] {
+        &self.values
+    }
+}
+
+/// A statement compiled by `vigil-hunt`: SQL whose identifiers all come
+/// from the hunting schema, with every literal of the query as a bound
+/// parameter (`?1`, `?2`, … in order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HuntSql {
+    pub sql: String,
+    pub params: Vec<SqlParam>,
+}
+
+/// A bound parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlParam {
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Null,
+}
+
+/// A cell as the store answers it (typing is the caller's: the compiled
+/// query knows each column's type).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+/// What the store ran: the rows (at most the limit) and whether more were
+/// left.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HuntRows {
+    pub rows: Vec<Vec<Cell>>,
+    pub truncated: bool,
+}
+
+/// The store gave up a hunt statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HuntStop {
+    /// It ran past its time limit.
+    TimedOut,
+}
+
+pub type SavedHuntId = Id<SavedHunt>;
+pub type HuntSummaryId = Id<HuntSummary>;
+
+/// A saved hunting query, per tenant; with a schedule it runs by itself
+/// and its rows raise alerts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SavedHunt {
+    pub id: SavedHuntId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub query: String,
+    pub description: String,
+    pub schedule: Option<HuntSchedule>,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// The end of the window of the last scheduled run.
+    pub last_run: Option<Timestamp>,
+}
+
+/// How often a saved hunt runs and over how much history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HuntSchedule {
+    /// Seconds between runs (at least [`MIN_HUNT_INTERVAL_SECS`]).
+    pub interval_secs: i64,
+    /// Seconds of events each run looks back over.
+    pub lookback_secs: i64,
+    /// The severity of the alerts it raises.
+    pub severity: crate::Severity,
+}
+
+/// Scheduled hunts run at most every five minutes.
+pub const MIN_HUNT_INTERVAL_SECS: i64 = 300;
+/// And look back at most 30 days.
+pub const MAX_HUNT_LOOKBACK_SECS: i64 = 30 * 86_400;
+/// Names are short lines.
+pub const MAX_HUNT_NAME: usize = 200;
+/// Queries and summary texts stay within reason.
+pub const MAX_HUNT_TEXT: usize = 20_000;
+
+impl HuntSchedule {
+    /// Check the bounds, naming the one broken.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.interval_secs < MIN_HUNT_INTERVAL_SECS {
+            return Err(format!(
+                "interval must be at least {MIN_HUNT_INTERVAL_SECS} seconds, got {}",
+                self.interval_secs
+            ));
+        }
+        if self.lookback_secs <= 0 || self.lookback_secs > MAX_HUNT_LOOKBACK_SECS {
+            return Err(format!(
+                "lookback must be between 1 and {MAX_HUNT_LOOKBACK_SECS} seconds, got {}",
+                self.lookback_secs
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a hunt concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HuntDetermination {
+    /// Malicious activity found.
+    ThreatFound,
+    /// Suspicious, not conclusive: follow-up needed.
+    Suspicious,
+    /// Nothing found.
+    NothingFound,
+    /// The activity is real but expected.
+    Benign,
+}
+
+impl HuntDetermination {
+    pub const ALL: [HuntDetermination; 4] = [
+        HuntDetermination::ThreatFound,
+        HuntDetermination::Suspicious,
+        HuntDetermination::NothingFound,
+        HuntDetermination::Benign,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HuntDetermination::ThreatFound => "threat_found",
+            HuntDetermination::Suspicious => "suspicious",
+            HuntDetermination::NothingFound => "nothing_found",
+            HuntDetermination::Benign => "benign",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(&s.replace('-', "_")))
+    }
+}
+
+/// A hunting summary: what was hunted, why, what came out and the
+/// determination.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HuntSummary {
+    pub id: HuntSummaryId,
+    pub tenant_id: TenantId,
+    /// The saved hunt it is about, when there is one.
+    pub hunt_id: Option<SavedHuntId>,
+    pub what: String,
+    pub why: String,
+    pub result: String,
+    pub determination: HuntDetermination,
+    pub query: String,
+    pub author: String,
+    pub created_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_projection_row_keeps_integers_and_drops_placeholders() {
+        let mut row = HuntRow::new(1);
+        row.set(HuntColumn::ProcessId, "0x1a");
+        row.set(HuntColumn::RemotePort, "not a port");
+        row.set(HuntColumn::AccountName, "-");
+        row.set(HuntColumn::FileName, " cmd.exe ");
+        assert_eq!(row.get(HuntColumn::ProcessId), Some(&HuntValue::Int(26)));
+        assert_eq!(row.get(HuntColumn::RemotePort), None);
+        assert_eq!(row.get(HuntColumn::AccountName), None);
+        assert_eq!(
+            row.get(HuntColumn::FileName),
+            Some(&HuntValue::Text("cmd.exe".into()))
+        );
+    }
+
+    #[test]
+    fn a_schedule_out_of_bounds_names_the_bound() {
+        let s = HuntSchedule {
+            interval_secs: 10,
+            lookback_secs: 3600,
+            severity: crate::Severity::Medium,
+        };
+        assert!(s.validate().expect_err("too often").contains("interval"));
+    }
+}
