@@ -165,6 +165,7 @@ fn event(n: u32, time: Timestamp) -> NewEvent {
         flags: 0,
         raw: format!(r#"{{"n":{n}}}"#),
         entities: vec![Entity::new(EntityKind::Device, "ws1")],
+        hunt: None,
     }
 }
 

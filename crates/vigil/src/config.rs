@@ -434,6 +434,23 @@ impl Config {
         })
     }
 
+    /// The embedded store's file, for the commands that work on the file
+    /// itself (backup, restore); a PostgreSQL database is refused with the
+    /// tool to use instead.
+    pub fn database_path(&self) -> Result<PathBuf, ConfigError> {
+        match self.database()? {
+            Database::Sqlite(path) => Ok(path),
+            Database::Postgres(url) => Err(ConfigError::Value {
+                key: "database.url".into(),
+                source_name: "configuration".into(),
+                message: format!(
+                    "{} is a PostgreSQL database: vigil backup and restore work on the embedded SQLite store; back PostgreSQL up with pg_dump and pg_restore",
+                    redact_url(&url)
+                ),
+            }),
+        }
+    }
+
     /// The configuration as TOML with secrets redacted.
     pub fn redacted(&self) -> toml::Table {
         let mut t = toml::Table::try_from(self).unwrap_or_default();

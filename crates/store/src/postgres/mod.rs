@@ -12,6 +12,7 @@
 mod alerts;
 mod audit;
 mod executions;
+mod hunting;
 mod identity;
 mod incidents;
 mod messages;

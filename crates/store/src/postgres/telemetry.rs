@@ -45,6 +45,7 @@ pub(super) fn decode_event(row: &PgRow) -> Result<StoredEvent> {
             raw,
             entities: serde_json::from_str(&entities)
                 .map_err(|e| StoreError::corrupt("event entities", e))?,
+            hunt: None,
         },
     })
 }
