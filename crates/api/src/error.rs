@@ -70,6 +70,13 @@ impl From<ServiceError> for ApiError {
                 e.retry_after = Some(*retry_after_secs);
                 return e;
             }
+            ServiceError::Unavailable {
+                retry_after_secs, ..
+            } => {
+                let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+                e.retry_after = Some(*retry_after_secs);
+                return e;
+            }
             ServiceError::AuditBroken(_) | ServiceError::Storage(_) | ServiceError::Random => {
                 // Details go to the log, not to the caller.
                 tracing::error!(error = %e, "request failed");

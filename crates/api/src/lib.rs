@@ -59,6 +59,19 @@ pub struct AppOptions {
     pub secure_cookies: bool,
     /// Sign-in attempts allowed per client address per minute.
     pub logins_per_minute: u32,
+    /// Which routes this process serves (`vigil serve --role`).
+    pub surface: Surface,
+}
+
+/// The part of the HTTP surface a process serves: everything, the API and
+/// portal without the telemetry intake (`--role api`), or the intake alone
+/// (`--role ingest`). Health and metrics are always served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Surface {
+    #[default]
+    All,
+    Api,
+    Ingest,
 }
 
 impl Default for AppOptions {
@@ -67,6 +80,7 @@ impl Default for AppOptions {
             metrics: None,
             secure_cookies: false,
             logins_per_minute: 10,
+            surface: Surface::All,
         }
     }
 }
@@ -431,24 +445,28 @@ pub fn app_with(service: Service, options: AppOptions) -> Router {
     let ingest = ingest::routes().layer(tower_http::limit::RequestBodyLimitLayer::new(
         MAX_INGEST_BODY_BYTES,
     ));
-    let router = Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .route("/metrics", get(render_metrics))
-        .route("/api/v1/openapi.json", get(openapi::document))
-        .merge(portal)
-        .merge(ingest)
-        .nest("/api/v1", api)
-        .fallback(error::not_found)
-        .with_state(AppState {
-            service,
-            metrics: options.metrics,
-            secure_cookies: options.secure_cookies,
-            login_limiter: Arc::new(RateLimiter::new(
-                options.logins_per_minute,
-                Duration::from_secs(60),
-            )),
-        });
+        .route("/metrics", get(render_metrics));
+    if options.surface != Surface::Ingest {
+        router = router
+            .route("/api/v1/openapi.json", get(openapi::document))
+            .merge(portal)
+            .nest("/api/v1", api);
+    }
+    if options.surface != Surface::Api {
+        router = router.merge(ingest);
+    }
+    let router = router.fallback(error::not_found).with_state(AppState {
+        service,
+        metrics: options.metrics,
+        secure_cookies: options.secure_cookies,
+        login_limiter: Arc::new(RateLimiter::new(
+            options.logins_per_minute,
+            Duration::from_secs(60),
+        )),
+    });
     middleware::wrap(router)
 }
 

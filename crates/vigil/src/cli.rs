@@ -78,6 +78,11 @@ pub enum Command {
         /// Address to listen on [config: server.listen]
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// What this process does (docs/scale-out.md): `all` (one
+        /// process), `api` (REST API and portal), `ingest` (telemetry
+        /// intake), `detect` (detection workers), `scheduler` (timed jobs)
+        #[arg(long, value_enum, default_value_t = ServeRole::All)]
+        role: ServeRole,
     },
     /// Create and list users (provider staff and customers' SOC teams)
     #[command(subcommand)]
@@ -724,4 +729,20 @@ mod tests {
         assert!(key_values("--x", "a=1,a=2", &["a"]).is_err());
         assert!(key_values("--x", "a", &["a"]).is_err());
     }
+}
+
+/// `vigil serve --role`: which part of Vigil a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServeRole {
+    /// Everything in one process (the default).
+    All,
+    /// The REST API and the portal, without the telemetry intake.
+    Api,
+    /// The telemetry intake endpoints alone.
+    Ingest,
+    /// Detection workers (no HTTP).
+    Detect,
+    /// The timed jobs: SLA, deliveries, readiness, recommendations,
+    /// purge, re-announcing events (no HTTP).
+    Scheduler,
 }
