@@ -80,7 +80,8 @@ pub enum Command {
         listen: Option<String>,
         /// What this process does (docs/scale-out.md): `all` (one
         /// process), `api` (REST API and portal), `ingest` (telemetry
-        /// intake), `detect` (detection workers), `scheduler` (timed jobs)
+        /// intake), `web` (both), `detect` (detection workers),
+        /// `scheduler` (timed jobs)
         #[arg(long, value_enum, default_value_t = ServeRole::All)]
         role: ServeRole,
     },
@@ -740,6 +741,8 @@ pub enum ServeRole {
     Api,
     /// The telemetry intake endpoints alone.
     Ingest,
+    /// `api` and `ingest` together: the whole HTTP surface, no workers.
+    Web,
     /// Detection workers (no HTTP).
     Detect,
     /// The timed jobs: SLA, deliveries, readiness, recommendations,

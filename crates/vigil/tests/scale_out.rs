@@ -64,9 +64,16 @@ fn spawn_watched(
 /// A data directory configured for PostgreSQL and NATS, with the tenant
 /// `acme`, the StopLogging rule, an admin token and an ingest key.
 fn setup(dir: &Path, pg: &str, nats: &str) -> (String, String) {
+    setup_with(dir, pg, nats, 2)
+}
+
+/// [`setup`] with another acknowledgement wait.
+fn setup_with(dir: &Path, pg: &str, nats: &str, ack_wait_secs: u32) -> (String, String) {
     std::fs::write(
         dir.join("vigil.toml"),
-        format!("[database]\nurl = \"{pg}\"\n[bus]\nurl = \"{nats}\"\nack_wait_secs = 2\n"),
+        format!(
+            "[database]\nurl = \"{pg}\"\n[bus]\nurl = \"{nats}\"\nack_wait_secs = {ack_wait_secs}\n"
+        ),
     )
     .expect("config");
     json(
@@ -247,4 +254,72 @@ fn of_two_schedulers_one_runs_the_jobs_and_the_other_takes_over_when_it_dies() {
     })
     .any(|l| l.contains("scheduler running"));
     assert!(took_over, "the standby did not take over within 20 s");
+}
+
+/// BENCHMARKS.md's scale-out numbers (not a test: run with
+/// `cargo test -p vigil --test scale_out -- --ignored --nocapture`):
+/// intake of 20 000 events through an `ingest` process, then detection
+/// with one and with two `detect` processes, over PostgreSQL and NATS.
+#[test]
+#[ignore = "a benchmark; run by hand"]
+fn benchmark_intake_and_detection_with_one_and_two_detect_workers() {
+    const EVENTS: u32 = 20_000;
+    const BATCH: u32 = 500;
+    for workers in [1, 2, 1, 2] {
+        let pg = vigil_testkit::postgres_or_skip!();
+        let nats = vigil_testkit::nats_or_skip!();
+        let dir = tempfile::tempdir().expect("dir");
+        let d = dir.path();
+        let (token, key) = setup_with(d, &pg, &nats.url(), 60);
+        let ingest_addr = format!("127.0.0.1:{}", free_port());
+        let api_addr = format!("127.0.0.1:{}", free_port());
+        let _ingest = spawn_role(d, "ingest", Some(&ingest_addr), "\"listening\"");
+        let _api = spawn_role(d, "api", Some(&api_addr), "\"listening\"");
+        let (ingest, api) = (
+            format!("http://{ingest_addr}"),
+            format!("http://{api_addr}"),
+        );
+        let client = Client::new();
+        // Distinct events (another region each) of one user: one alert
+        // growing, as a real burst folds.
+        let started = Instant::now();
+        for b in 0..EVENTS / BATCH {
+            let body: String = (b * BATCH..(b + 1) * BATCH)
+                .map(|n| trail(n % 3600).replace("eu-west-1", &format!("eu-west-{n}")) + "\n")
+                .collect();
+            let status = client
+                .post(format!("{ingest}/api/v1/ingest/events"))
+                .bearer_auth(&key)
+                .header("content-type", "application/x-ndjson")
+                .body(body)
+                .send()
+                .expect("ingest")
+                .status();
+            assert!(status.is_success(), "{status}");
+        }
+        let intake = started.elapsed();
+        let started = Instant::now();
+        let _detect: Vec<Server> = (0..workers)
+            .map(|_| spawn_role(d, "detect", None, "detection running on the bus"))
+            .collect();
+        let started_detect = started.elapsed();
+        let started = Instant::now();
+        loop {
+            let (_, pending) = state(&client, &api, &token);
+            if pending == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let detection = started.elapsed();
+        let rate = |d: Duration| f64::from(EVENTS) / d.as_secs_f64();
+        eprintln!(
+            "workers={workers} events={EVENTS} intake={:.1}s ({:.0}/s) detection={:.1}s ({:.0}/s) (worker start {:.1}s excluded)",
+            intake.as_secs_f64(),
+            rate(intake),
+            detection.as_secs_f64(),
+            rate(detection),
+            started_detect.as_secs_f64()
+        );
+    }
 }

@@ -48,7 +48,7 @@ pub async fn run(
     senders: vigil_notify::Senders,
 ) -> anyhow::Result<()> {
     match role {
-        ServeRole::All | ServeRole::Api | ServeRole::Ingest => {
+        ServeRole::All | ServeRole::Api | ServeRole::Ingest | ServeRole::Web => {
             let listener = bind(addr).await?;
             run_role_on(service, role, listener, secure_cookies, public_url, senders).await
         }
