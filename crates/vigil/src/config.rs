@@ -624,6 +624,19 @@ mod tests {
     }
 
     #[test]
+    fn a_bus_url_is_empty_for_in_process_or_names_nats_and_anything_else_is_refused() {
+        let mut cfg = Config::default();
+        assert_eq!(cfg.nats_url().expect("default"), None);
+        cfg.bus.url = "nats://127.0.0.1:4222".into();
+        assert_eq!(cfg.nats_url().expect("nats"), Some("nats://127.0.0.1:4222"));
+        cfg.bus.url = "kafka://u:secret@broker:9092".into();
+        let err = cfg.nats_url().expect_err("unknown scheme");
+        let text = format!("{err} {err:?}");
+        assert!(text.contains("bus.url"), "{text}");
+        assert!(!text.contains("secret"), "the password is redacted: {text}");
+    }
+
+    #[test]
     fn passwords_in_database_urls_are_redacted() {
         assert_eq!(
             redact_url("postgres://vigil:s3cret@db.example:5432/vigil"),
