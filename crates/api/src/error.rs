@@ -74,6 +74,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::Pdf(vigil_service::PdfError::BrowserMissing(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
+            ServiceError::Unavailable {
+                retry_after_secs, ..
+            } => {
+                let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+                e.retry_after = Some(*retry_after_secs);
+                return e;
+            }
             ServiceError::AuditBroken(_)
             | ServiceError::Storage(_)
             | ServiceError::Random

@@ -24,11 +24,16 @@ const FIXED: [(HeaderName, &str); 4] = [
 ];
 
 /// Set the security headers on `response`; `hsts` when Vigil is reached
-/// over TLS. A handler's own value of a header is replaced: the policy is
-/// the same everywhere.
+/// over TLS. A handler's own content security policy is kept: the only
+/// handlers that send one send a narrower policy for a document of their
+/// own (the self-contained service report: its inline style, no script at
+/// all); every other header is replaced, the same everywhere.
 pub fn apply(response: &mut Response, hsts: bool) {
     let headers = response.headers_mut();
     for (name, value) in FIXED {
+        if name == header::CONTENT_SECURITY_POLICY && headers.contains_key(&name) {
+            continue;
+        }
         headers.insert(name, HeaderValue::from_static(value));
     }
     if hsts {

@@ -65,6 +65,19 @@ pub struct AppOptions {
     /// Send `Strict-Transport-Security`: browsers reach Vigil over TLS
     /// (`server.public_url` is `https://…`; TLS ends at a proxy in front).
     pub hsts: bool,
+    /// Which routes this process serves (`vigil serve --role`).
+    pub surface: Surface,
+}
+
+/// The part of the HTTP surface a process serves: everything, the API and
+/// portal without the telemetry intake (`--role api`), or the intake alone
+/// (`--role ingest`). Health and metrics are always served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Surface {
+    #[default]
+    All,
+    Api,
+    Ingest,
 }
 
 impl Default for AppOptions {
@@ -74,6 +87,7 @@ impl Default for AppOptions {
             secure_cookies: false,
             logins_per_minute: 10,
             hsts: false,
+            surface: Surface::All,
         }
     }
 }
@@ -483,24 +497,28 @@ pub fn app_with(service: Service, options: AppOptions) -> Router {
     let ingest = ingest::routes().layer(tower_http::limit::RequestBodyLimitLayer::new(
         MAX_INGEST_BODY_BYTES,
     ));
-    let router = Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .route("/metrics", get(render_metrics))
-        .route("/api/v1/openapi.json", get(openapi::document))
-        .merge(portal)
-        .merge(ingest)
-        .nest("/api/v1", api)
-        .fallback(error::not_found)
-        .with_state(AppState {
-            service,
-            metrics: options.metrics,
-            secure_cookies: options.secure_cookies,
-            login_limiter: Arc::new(RateLimiter::new(
-                options.logins_per_minute,
-                Duration::from_secs(60),
-            )),
-        });
+        .route("/metrics", get(render_metrics));
+    if options.surface != Surface::Ingest {
+        router = router
+            .route("/api/v1/openapi.json", get(openapi::document))
+            .merge(portal)
+            .nest("/api/v1", api);
+    }
+    if options.surface != Surface::Api {
+        router = router.merge(ingest);
+    }
+    let router = router.fallback(error::not_found).with_state(AppState {
+        service,
+        metrics: options.metrics,
+        secure_cookies: options.secure_cookies,
+        login_limiter: Arc::new(RateLimiter::new(
+            options.logins_per_minute,
+            Duration::from_secs(60),
+        )),
+    });
     let router = middleware::wrap(router);
     // Outermost, so every response carries them: errors, timeouts, 404s.
     if options.hsts {

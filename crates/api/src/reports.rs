@@ -60,7 +60,7 @@ async fn respond<T: serde::Serialize>(
                 // The page is self-contained: it may load nothing.
                 (
                     header::CONTENT_SECURITY_POLICY,
-                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
                 ),
             ],
             page(report),

@@ -321,3 +321,194 @@ impl Service {
         tracing::info!("detection stopped");
     }
 }
+
+/// Announcements a bus worker takes per round.
+const BUS_FETCH: usize = 32;
+
+impl Service {
+    /// One round over the bus: the announcements delivered to this worker,
+    /// their events still queued read from the store, detected, folded
+    /// into alerts with their removal from the queue (events another
+    /// worker already committed are skipped), and only then acknowledged.
+    /// `None` when nothing was delivered within `wait`.
+    pub async fn detect_deliveries(
+        &self,
+        detection: &Arc<dyn Detection>,
+        wait: Duration,
+    ) -> Result<Option<DetectionReport>> {
+        let deliveries = self.bus.fetch(BUS_FETCH, wait).await.map_err(|e| {
+            crate::ServiceError::Unavailable {
+                reason: e.to_string(),
+                retry_after_secs: 1,
+            }
+        })?;
+        if deliveries.is_empty() {
+            return Ok(None);
+        }
+        let mut seqs: Vec<i64> = deliveries
+            .iter()
+            .flat_map(|d| d.announcement.seqs.iter().copied())
+            .collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        let backlog = self.store.queued_events(&seqs).await?;
+        let events = backlog.len() as u64;
+        let decoded: Vec<Option<Decoded>> = {
+            let mut cache = self
+                .intake
+                .decoded
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            backlog.iter().map(|e| cache.take(e.seq)).collect()
+        };
+        let observations = self.observe_all(detection, backlog, decoded).await?;
+        let now = self.clock.now();
+        let (touched, taken) = self
+            .store
+            .commit_detections_of(&seqs, &observations, now)
+            .await?;
+        // Acknowledged after the commit: a worker killed before this line
+        // leaves the announcements to be delivered again, and the commit
+        // above makes that redelivery a no-op for what it folded.
+        for d in deliveries {
+            if let Err(e) = d.ack().await {
+                tracing::warn!(error = %e, "acknowledgement failed; the batch will be delivered again and skipped");
+            }
+        }
+        metrics::counter!("vigil_detection_events_total").increment(taken.len() as u64);
+        metrics::counter!("vigil_detection_observations_total")
+            .increment(observations.len() as u64);
+        if !touched.is_empty() {
+            self.refresh_grown(&touched).await?;
+            self.correlate_alerts().await?;
+        }
+        Ok(Some(DetectionReport {
+            events,
+            observations: observations.len() as u64,
+            alerts_touched: touched.len() as u64,
+        }))
+    }
+
+    /// Detect over stored events (with their records, or their decoding
+    /// from intake's cache), in event-time order, on a blocking thread.
+    async fn observe_all(
+        &self,
+        detection: &Arc<dyn Detection>,
+        backlog: Vec<StoredEvent>,
+        mut decoded: Vec<Option<Decoded>>,
+    ) -> Result<Vec<(TenantId, Observation)>> {
+        let mut tuning = HashMap::new();
+        for stored in &backlog {
+            if let std::collections::hash_map::Entry::Vacant(slot) = tuning.entry(stored.tenant_id)
+            {
+                slot.insert(self.tuning_of(stored.tenant_id).await?);
+            }
+        }
+        let d = detection.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut scratch = Vec::new();
+            let mut out = Vec::new();
+            let mut session = d.session();
+            let mut order: Vec<usize> = (0..backlog.len()).collect();
+            order.sort_by_key(|&i| (backlog[i].event.time, backlog[i].seq));
+            for i in order {
+                observe(
+                    d.as_ref(),
+                    session.as_mut(),
+                    &tuning,
+                    &backlog[i],
+                    decoded[i].take(),
+                    &mut scratch,
+                    &mut out,
+                );
+            }
+            out
+        })
+        .await
+        .map_err(|e| crate::ServiceError::Conflict(format!("detection failed: {e}")))
+    }
+
+    /// A `detect` worker on a shared bus: no lease (the bus divides the
+    /// work between workers); rounds until `stop` resolves, the engine
+    /// rebuilt within seconds when rule packs change.
+    pub async fn run_bus_detection(
+        &self,
+        detection: Arc<dyn Detection>,
+        stop: impl Future<Output = ()>,
+    ) {
+        tokio::pin!(stop);
+        tracing::info!(bus = self.bus.name(), "detection running on the bus");
+        let mut detection = detection;
+        let mut version = self.rules_version().await.ok();
+        let mut checked = std::time::Instant::now();
+        loop {
+            if checked.elapsed() >= Duration::from_secs(5) {
+                checked = std::time::Instant::now();
+                let now = self.rules_version().await.ok();
+                if now.is_some() && now != version {
+                    match self.detection_engine().await {
+                        Ok((engine, _)) => {
+                            tracing::info!("rule packs changed; detection engine rebuilt");
+                            detection = engine;
+                            version = now;
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot rebuild the detection engine")
+                        }
+                    }
+                }
+            }
+            tokio::select! {
+                () = &mut stop => break,
+                r = self.detect_deliveries(&detection, Duration::from_secs(1)) => match r {
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "detection round failed; retrying");
+                        tokio::select! {
+                            () = &mut stop => break,
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
+                },
+            }
+        }
+        tracing::info!("detection stopped");
+    }
+
+    /// Announce again events that have waited on the store's queue longer
+    /// than `older_than` (their announcement was lost: the bus was down
+    /// when intake stored them). A duplicate announcement is harmless:
+    /// detection skips events already committed. Returns how many.
+    pub async fn reannounce_stale(&self, older_than: Duration) -> Result<u64> {
+        let now = self.clock.now();
+        let cutoff = now
+            .checked_sub(jiff::SignedDuration::try_from(older_than).unwrap_or_default())
+            .unwrap_or(now);
+        let queued = self.store.detection_backlog(100_000, false).await?;
+        let mut by_tenant: HashMap<TenantId, Vec<i64>> = HashMap::new();
+        for e in queued.iter().filter(|e| e.received_at <= cutoff) {
+            by_tenant.entry(e.tenant_id).or_default().push(e.seq);
+        }
+        let mut n = 0;
+        for (tenant, seqs) in by_tenant {
+            for chunk in seqs.chunks(4096) {
+                let a = crate::bus::Announcement {
+                    tenant,
+                    seqs: chunk.to_vec(),
+                };
+                self.bus
+                    .publish(&a)
+                    .await
+                    .map_err(|e| crate::ServiceError::Unavailable {
+                        reason: e.to_string(),
+                        retry_after_secs: 5,
+                    })?;
+                n += chunk.len() as u64;
+            }
+        }
+        if n > 0 {
+            tracing::info!(events = n, "events announced again to detection");
+        }
+        Ok(n)
+    }
+}

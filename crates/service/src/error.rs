@@ -42,6 +42,13 @@ pub enum ServiceError {
         reason: String,
         retry_after_secs: u64,
     },
+    /// A service Vigil depends on (the event bus) cannot be reached; what
+    /// was asked may be retried once it is back.
+    #[error("unavailable: {reason}; retry in {retry_after_secs} s")]
+    Unavailable {
+        reason: String,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     InvalidUser(#[from] vigil_core::identity::InvalidUser),
     #[error("invalid password: {0}")]

@@ -335,6 +335,7 @@ impl Service {
             .store
             .commit_intake(tenant.id, received_at, &batch)
             .await?;
+        let stored: Vec<i64> = seqs.iter().flatten().copied().collect();
         {
             let mut cache = state.decoded.lock().unwrap_or_else(|p| p.into_inner());
             for (seq, d) in seqs.into_iter().zip(decoded) {
@@ -345,8 +346,27 @@ impl Service {
         }
         let added = counts.accepted - counts.duplicates;
         if !counts.replayed && added > 0 {
-            state.backlog.fetch_add(added, Ordering::Relaxed);
+            if !self.bus.shared() {
+                state.backlog.fetch_add(added, Ordering::Relaxed);
+            }
             state.committed.notify_one();
+        }
+        if !stored.is_empty() {
+            // Stored first, announced second: when the bus is down the
+            // events wait on the store's queue (the scheduler announces
+            // them again) and the sender is told to retry; its retry is
+            // deduplicated by content.
+            let announcement = crate::bus::Announcement {
+                tenant: tenant.id,
+                seqs: stored,
+            };
+            if let Err(e) = self.bus.publish(&announcement).await {
+                tracing::warn!(tenant = %tenant.slug, error = %e, "events stored but not announced to detection");
+                return Err(ServiceError::Unavailable {
+                    reason: e.to_string(),
+                    retry_after_secs: 5,
+                });
+            }
         }
         metrics::counter!("vigil_intake_events_total", "result" => "accepted")
             .increment(counts.accepted);

@@ -7,6 +7,7 @@
 mod alerts;
 mod audit;
 mod authz;
+pub mod bus;
 mod clock;
 pub mod connectors;
 mod deliver;
@@ -106,12 +107,13 @@ pub struct Service {
     /// by this process.
     deliveries: Arc<tokio::sync::Mutex<()>>,
     pdf: PdfPrinter,
+    /// The intake → detection stream (docs/scale-out.md).
+    bus: Arc<dyn bus::Bus>,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         Service {
-            store,
             clock,
             login_policy: LoginPolicy::default(),
             intake: Arc::new(intake::IntakeState::new(IntakeLimits::default())),
@@ -120,7 +122,21 @@ impl Service {
             connectors: connectors::Connectors::default(),
             deliveries: Arc::new(tokio::sync::Mutex::new(())),
             pdf: PdfPrinter::default(),
+            bus: Arc::new(bus::QueueBus::new(store.clone())),
+            store,
         }
+    }
+
+    /// The same service over another intake → detection bus (NATS
+    /// JetStream, for several `detect` processes).
+    pub fn with_bus(mut self, bus: Arc<dyn bus::Bus>) -> Self {
+        self.bus = bus;
+        self
+    }
+
+    /// The intake → detection bus.
+    pub fn bus(&self) -> &Arc<dyn bus::Bus> {
+        &self.bus
     }
 
     /// The same service with other response connectors.

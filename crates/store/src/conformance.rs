@@ -47,6 +47,7 @@ pub async fn run_all(store: &dyn Store) {
     tenant_audit_pages_hold_only_that_tenants_records(store).await;
     intake_stores_each_event_once_and_replays_a_known_batch(store).await;
     detections_fold_into_deduplicated_alerts_and_leave_the_queue(store).await;
+    a_bus_batch_committed_twice_is_folded_once(store).await;
     rule_packs_replace_by_name_and_tuning_is_per_tenant(store).await;
     crate::messages::conformance_check(store).await;
     notifications_queue_deliveries_that_come_due_and_keep_their_attempts(store).await;
@@ -549,6 +550,88 @@ async fn intake_stores_each_event_once_and_replays_a_known_batch(store: &dyn Sto
             .is_empty(),
         "another tenant's events are not found"
     );
+}
+
+/// A bus batch (`commit_detections_of`) takes exactly its events off the
+/// queue and folds only what it took: committing it again (a redelivery)
+/// changes nothing, and other tenants' queued events stay queued.
+async fn a_bus_batch_committed_twice_is_folded_once(store: &dyn Store) {
+    use vigil_core::alert::{AlertFilter, Observation};
+    use vigil_core::telemetry::IntakeBatch;
+    let now = at("2026-11-27T13:00:00Z");
+    let t = tenant("bus", now);
+    store
+        .insert_tenant(&t, entry("tenant.create", &t, now))
+        .await
+        .expect("tenant");
+    let batch = IntakeBatch {
+        idempotency_key: None,
+        events: (1000..1004).map(|n| event(n, now)).collect(),
+        dead_letters: Vec::new(),
+    };
+    let (_, seqs) = store
+        .commit_intake(t.id, now, &batch)
+        .await
+        .expect("intake");
+    let seqs: Vec<i64> = seqs.into_iter().flatten().collect();
+    let (mine, later) = seqs.split_at(3);
+    let queued = store.queued_events(mine).await.expect("queued");
+    assert_eq!(queued.iter().map(|e| e.seq).collect::<Vec<_>>(), mine);
+    assert!(!queued[0].event.raw.is_empty(), "with their records");
+    let observations: Vec<_> = mine
+        .iter()
+        .map(|&seq| {
+            (
+                t.id,
+                Observation {
+                    rule_id: "bus-rule".into(),
+                    rule_title: "Bus rule".into(),
+                    source: "sigma".into(),
+                    severity: vigil_core::Severity::Medium,
+                    tactics: Vec::new(),
+                    techniques: Vec::new(),
+                    entities: vec![vigil_core::Entity::new(
+                        vigil_core::EntityKind::User,
+                        "carol",
+                    )],
+                    time: now,
+                    events: vec![seq],
+                },
+            )
+        })
+        .collect();
+    let (touched, taken) = store
+        .commit_detections_of(mine, &observations, now)
+        .await
+        .expect("commit");
+    assert_eq!((touched.len(), taken.as_slice()), (1, mine));
+    let (touched, taken) = store
+        .commit_detections_of(mine, &observations, now)
+        .await
+        .expect("commit again");
+    assert!(
+        touched.is_empty() && taken.is_empty(),
+        "a redelivery adds nothing"
+    );
+    let alerts = store
+        .list_alerts(
+            t.id,
+            &AlertFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("alerts");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].count, 3, "each event folded once");
+    assert!(store.queued_events(mine).await.expect("queued").is_empty());
+    assert_eq!(store.queued_events(later).await.expect("queued").len(), 1);
+    // Leave the queue as the other checks expect it: empty.
+    store
+        .commit_detections_of(later, &[], now)
+        .await
+        .expect("commit the rest");
 }
 
 async fn detections_fold_into_deduplicated_alerts_and_leave_the_queue(store: &dyn Store) {

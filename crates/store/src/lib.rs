@@ -235,6 +235,23 @@ pub trait TelemetryStore: Send + Sync {
         now: vigil_core::Timestamp,
     ) -> Result<Vec<AlertId>>;
 
+    /// The events among `seqs` still waiting for detection, with their
+    /// records, oldest first (a bus worker's batch; the rest were done).
+    async fn queued_events(&self, seqs: &[i64]) -> Result<Vec<StoredEvent>>;
+
+    /// In one transaction: take those of `seqs` still queued off the
+    /// detection queue, then fold into alerts only the observations of the
+    /// events it took. A batch delivered twice (a bus redelivery, two
+    /// workers racing) is therefore folded once: the queue row is the
+    /// proof that an event's detection is not yet committed. Returns the
+    /// alerts created or updated and the seqs taken.
+    async fn commit_detections_of(
+        &self,
+        seqs: &[i64],
+        observations: &[(TenantId, Observation)],
+        now: vigil_core::Timestamp,
+    ) -> Result<(Vec<AlertId>, Vec<i64>)>;
+
     /// A tenant's dead letters with `id > after`, oldest first.
     async fn dead_letters(
         &self,
@@ -282,6 +299,11 @@ pub trait TelemetryStore: Send + Sync {
     /// The right to run detection over the queue, held by one process at a
     /// time until dropped (released by the OS if the process dies).
     fn try_detection_lease(&self) -> Result<Option<DetectionLease>>;
+
+    /// The right to run the timed jobs (SLA, deliveries, readiness,
+    /// recommendations, purge), held by one `scheduler` process at a time
+    /// (the others wait as standbys); released if the process dies.
+    fn try_scheduler_lease(&self) -> Result<Option<DetectionLease>>;
 }
 
 /// Detection rule packs and per-tenant tuning.

@@ -6,6 +6,7 @@
 //! [`corpus`] and skip, saying so, when it is absent. [`postgres`] starts
 //! a real PostgreSQL for the store's second backend.
 
+pub mod nats;
 pub mod postgres;
 
 use std::path::PathBuf;

@@ -104,6 +104,12 @@ pub enum Command {
         /// Address to listen on [config: server.listen]
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// What this process does (docs/scale-out.md): `all` (one
+        /// process), `api` (REST API and portal), `ingest` (telemetry
+        /// intake), `web` (both), `detect` (detection workers),
+        /// `scheduler` (timed jobs)
+        #[arg(long, value_enum, default_value_t = ServeRole::All)]
+        role: ServeRole,
     },
     /// Create and list users (provider staff and customers' SOC teams)
     #[command(subcommand)]
@@ -867,4 +873,22 @@ mod tests {
         assert!(key_values("--x", "a=1,a=2", &["a"]).is_err());
         assert!(key_values("--x", "a", &["a"]).is_err());
     }
+}
+
+/// `vigil serve --role`: which part of Vigil a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServeRole {
+    /// Everything in one process (the default).
+    All,
+    /// The REST API and the portal, without the telemetry intake.
+    Api,
+    /// The telemetry intake endpoints alone.
+    Ingest,
+    /// `api` and `ingest` together: the whole HTTP surface, no workers.
+    Web,
+    /// Detection workers (no HTTP).
+    Detect,
+    /// The timed jobs: SLA, deliveries, readiness, recommendations,
+    /// purge, re-announcing events (no HTTP).
+    Scheduler,
 }

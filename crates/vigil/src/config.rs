@@ -16,6 +16,7 @@ pub struct Config {
     /// Where Vigil keeps its database and files; created on first use.
     pub data_dir: PathBuf,
     pub database: DatabaseConfig,
+    pub bus: BusConfig,
     pub log: LogConfig,
     pub server: ServerConfig,
     pub smtp: SmtpSettings,
@@ -44,6 +45,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("./vigil-data"),
             database: DatabaseConfig::default(),
+            bus: BusConfig::default(),
             log: LogConfig::default(),
             server: ServerConfig::default(),
             smtp: SmtpSettings::default(),
@@ -59,6 +61,28 @@ pub struct DatabaseConfig {
     /// `postgres://user[:password]@host[:port]/database` for a PostgreSQL
     /// several Vigil processes share.
     pub url: String,
+}
+
+/// The intake → detection stream (docs/scale-out.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BusConfig {
+    /// Empty: in-process (the store's detection queue, one detection
+    /// worker). `nats://host:port`: NATS JetStream, shared by several
+    /// `detect` processes.
+    pub url: String,
+    /// Seconds a detection batch may stay unacknowledged before NATS
+    /// delivers it again (a worker died or hangs).
+    pub ack_wait_secs: u64,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig {
+            url: String::new(),
+            ack_wait_secs: 30,
+        }
+    }
 }
 
 /// The database a configuration names.
@@ -183,6 +207,8 @@ impl SmtpSettings {
 pub const KEYS: &[&str] = &[
     "data_dir",
     "database.url",
+    "bus.url",
+    "bus.ack_wait_secs",
     "log.level",
     "log.format",
     "server.listen",
@@ -199,7 +225,7 @@ pub const KEYS: &[&str] = &[
 ];
 
 /// Keys whose values are URLs that may embed a password.
-const SECRET_KEYS: &[&str] = &["database.url"];
+const SECRET_KEYS: &[&str] = &["database.url", "bus.url"];
 /// Keys whose values are secrets, shown only as redacted.
 const PASSWORD_KEYS: &[&str] = &["smtp.password"];
 
@@ -409,6 +435,25 @@ fn check_alone(key: &str, value: toml::Value, source_name: &str) -> Result<(), C
 }
 
 impl Config {
+    /// The NATS URL `bus.url` names, if any (`None`: in-process).
+    pub fn nats_url(&self) -> Result<Option<&str>, ConfigError> {
+        let url = self.bus.url.trim();
+        if url.is_empty() {
+            return Ok(None);
+        }
+        if url.starts_with("nats://") || url.starts_with("tls://") {
+            return Ok(Some(url));
+        }
+        Err(ConfigError::Value {
+            key: "bus.url".into(),
+            source_name: "configuration".into(),
+            message: format!(
+                "{} is not a bus Vigil knows; leave it empty (in-process) or use nats://host:port",
+                redact_url(url)
+            ),
+        })
+    }
+
     /// Which database `database.url` names.
     pub fn database(&self) -> Result<Database, ConfigError> {
         let url = self.database.url.trim();
@@ -613,6 +658,19 @@ mod tests {
         )
         .expect_err("missing");
         assert!(err.to_string().contains("/nonexistent/vigil.toml"));
+    }
+
+    #[test]
+    fn a_bus_url_is_empty_for_in_process_or_names_nats_and_anything_else_is_refused() {
+        let mut cfg = Config::default();
+        assert_eq!(cfg.nats_url().expect("default"), None);
+        cfg.bus.url = "nats://127.0.0.1:4222".into();
+        assert_eq!(cfg.nats_url().expect("nats"), Some("nats://127.0.0.1:4222"));
+        cfg.bus.url = "kafka://u:secret@broker:9092".into();
+        let err = cfg.nats_url().expect_err("unknown scheme");
+        let text = format!("{err} {err:?}");
+        assert!(text.contains("bus.url"), "{text}");
+        assert!(!text.contains("secret"), "the password is redacted: {text}");
     }
 
     #[test]

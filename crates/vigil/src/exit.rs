@@ -67,6 +67,7 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
                 | ServiceError::BadSignature(_)
                 | ServiceError::LockedOut { .. }
                 | ServiceError::Busy { .. }
+                | ServiceError::Unavailable { .. }
                 | ServiceError::Refused(_) => Exit::Refused,
                 ServiceError::AuditBroken(_) => Exit::AuditBroken,
                 ServiceError::Storage(_) => Exit::Storage,

@@ -1,10 +1,10 @@
 //! Crash consistency, round after round: the server is killed with SIGKILL
-//! at pseudo-random points while one client streams intake batches and
-//! another creates tenants and changes their settings (audited state
-//! changes). After every kill the audit chain verifies and every write
+//! at pseudo-random points while one client streams intake batches,
+//! another creates tenants (audited state changes), and a third updates an
+//! incident (tags) and moves its response tasks on (task changes). After every kill the audit chain verifies and every write
 //! acknowledged so far is stored; at the end every acknowledged write is
-//! stored exactly once (events by count, tenants and settings changes by
-//! their audit records). `VIGIL_CRASH_ROUNDS` sets the rounds (default 10;
+//! stored exactly once (events by count, tenants and task changes by their
+//! audit records, incident tags as a set). `VIGIL_CRASH_ROUNDS` sets the rounds (default 10;
 //! BENCHMARKS.md records a run of 100), `VIGIL_CRASH_SEED` the kill points.
 
 mod support;
@@ -83,6 +83,89 @@ fn until_answered(
     }
 }
 
+/// A forwarding inbox rule (Microsoft 365 audit): the built-in rule
+/// `m365_inbox_rule_forwarding` makes it an alert, correlation an incident.
+const INBOX_RULE: &str = r#"{"CreationTime":"2026-11-27T08:00:00","Id":"c7a5c000-0000-4000-8000-000000000001","Operation":"New-InboxRule","OrganizationId":"5b1c0a7e-0000-0000-0000-000000000001","RecordType":1,"ResultStatus":"True","UserKey":"10032002A1B2C3D4","UserType":2,"Version":1,"Workload":"Exchange","ClientIP":"[2001:db8::50]:51532","ObjectId":"corp.example/Users/dave.smith\\rule","UserId":"dave.smith@corp.example","AppId":"00000002-0000-0ff1-ce00-000000000000","ClientAppId":"","ExternalAccess":false,"OrganizationName":"corp.onmicrosoft.com","OriginatingServer":"DB9PR01MB1234 (15.20.8000.000)","Parameters":[{"Name":"Name","Value":"sync"},{"Name":"ForwardTo","Value":"exfil@attacker.example"}],"SessionId":"c7a5c000-0000-4000-8000-000000000002"}"#;
+
+/// Tasks made before the kills; the task client completes them in order.
+const TASKS: usize = 300;
+
+/// A task view's task (the API answers with the task or a view holding it).
+fn task_of(v: &Value) -> &Value {
+    v.get("task").unwrap_or(v)
+}
+
+/// The incident the inbox rule raised, waited for.
+fn the_incident(client: &Client, base: &str, token: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let page: Value = client
+            .get(format!("{base}/api/v1/tenants/acme/incidents"))
+            .bearer_auth(token)
+            .send()
+            .expect("incidents")
+            .json()
+            .expect("json");
+        if let Some(id) = page["items"][0]["id"].as_str() {
+            return id.to_owned();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the inbox rule raised no incident: {page}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The incident's tags and its tasks' statuses, in creation order.
+fn incident_state(
+    client: &Client,
+    base: &str,
+    token: &str,
+    incident: &str,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let i: Value = client
+        .get(format!("{base}/api/v1/tenants/acme/incidents/{incident}"))
+        .bearer_auth(token)
+        .send()
+        .expect("incident")
+        .json()
+        .expect("json");
+    let tags = i["tags"]
+        .as_array()
+        .or_else(|| i["incident"]["tags"].as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let tasks: Value = client
+        .get(format!(
+            "{base}/api/v1/tenants/acme/incidents/{incident}/tasks"
+        ))
+        .bearer_auth(token)
+        .send()
+        .expect("tasks")
+        .json()
+        .expect("json");
+    let tasks = tasks["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|t| {
+                    let t = task_of(t);
+                    (
+                        t["id"].as_str().unwrap_or_default().to_owned(),
+                        t["status"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (tags, tasks)
+}
+
 /// The audit chain of the store in `dir`, verified by `vigil audit verify`.
 fn audit_verifies(dir: &Path) -> u64 {
     let v = cli_json(dir, &["audit", "verify", "--json"]);
@@ -130,9 +213,35 @@ fn acknowledged_writes_survive_kills_at_random_points_exactly_once() {
     let base = format!("http://{addr}");
     let mut server = serve(&d, &addr);
 
+    // An incident with its response tasks, made before the first kill.
+    let setup = Client::new();
+    let r = setup
+        .post(format!("{base}/api/v1/ingest/events"))
+        .bearer_auth(&key)
+        .body(INBOX_RULE)
+        .send()
+        .expect("ingest the inbox rule");
+    assert_eq!(r.status().as_u16(), 200);
+    let incident = the_incident(&setup, &base, &token);
+    let mut task_ids = Vec::with_capacity(TASKS);
+    for n in 0..TASKS {
+        let r = setup
+            .post(format!(
+                "{base}/api/v1/tenants/acme/incidents/{incident}/tasks"
+            ))
+            .bearer_auth(&token)
+            .json(&json!({"kind": "free_text", "rationale": format!("step {n}")}))
+            .send()
+            .expect("create task");
+        assert_eq!(r.status().as_u16(), 201);
+        let v: Value = r.json().expect("task");
+        task_ids.push(task_of(&v)["id"].as_str().expect("task id").to_owned());
+    }
+
     let stop = Arc::new(AtomicBool::new(false));
     let acked_batches = Arc::new(AtomicU64::new(0));
     let acked_tenants = Arc::new(AtomicU64::new(0));
+    let acked_changes = Arc::new(AtomicU64::new(0));
     let http = || {
         Client::builder()
             .timeout(Duration::from_secs(20))
@@ -197,6 +306,52 @@ fn acknowledged_writes_survive_kills_at_random_points_exactly_once() {
         })
     };
 
+    let work = {
+        let (base, token, stop, acked, incident, task_ids) = (
+            base.clone(),
+            token.clone(),
+            stop.clone(),
+            acked_changes.clone(),
+            incident.clone(),
+            task_ids.clone(),
+        );
+        std::thread::spawn(move || {
+            let client = http();
+            // Change k: tag `k-{k}` on the incident, then task k completed.
+            // Both are safe to retry: a tag is a set member, and a task
+            // already completed is refused (409) rather than changed twice.
+            for (k, task) in task_ids.iter().enumerate() {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let tag = format!("k-{k}");
+                let answer = until_answered(&stop, || {
+                    client
+                        .patch(format!("{base}/api/v1/tenants/acme/incidents/{incident}"))
+                        .bearer_auth(&token)
+                        .json(&json!({"add_tags": [tag]}))
+                        .send()
+                });
+                let Some((status, v)) = answer else { break };
+                // "no change given": the tag was added before the kill, the
+                // answer lost; retried.
+                let unchanged = status == 400 && v.to_string().contains("no change given");
+                assert!(status == 200 || unchanged, "{status} {v}");
+                let answer = until_answered(&stop, || {
+                    client
+                        .patch(format!("{base}/api/v1/tenants/acme/tasks/{task}"))
+                        .bearer_auth(&token)
+                        .json(&json!({"status": "completed", "note": format!("done {k}")}))
+                        .send()
+                });
+                let Some((status, v)) = answer else { break };
+                // 409: completed before the kill, the answer lost; retried.
+                assert!(status == 200 || status == 409, "{status} {v}");
+                acked.store(k as u64 + 1, Ordering::SeqCst);
+            }
+        })
+    };
+
     for round in 0..rounds {
         std::thread::sleep(Duration::from_millis(30 + points.next_ms(400)));
         let _ = std::process::Command::new("kill")
@@ -206,6 +361,7 @@ fn acknowledged_writes_survive_kills_at_random_points_exactly_once() {
         // Down: what was acknowledged is on disk, and the chain verifies.
         let batches = acked_batches.load(Ordering::SeqCst);
         let tenants = acked_tenants.load(Ordering::SeqCst);
+        let changes = acked_changes.load(Ordering::SeqCst);
         audit_verifies(&d);
         let listed = cli_json(&d, &["tenant", "list", "--json"]);
         let listed = listed.as_array().map_or(0, Vec::len) as u64;
@@ -225,10 +381,23 @@ fn acknowledged_writes_survive_kills_at_random_points_exactly_once() {
             stats["events"].as_u64().unwrap_or(0) >= batches * PER_BATCH as u64,
             "round {round}: {batches} acknowledged batches: {stats}"
         );
+        let (tags, tasks) = incident_state(&Client::new(), &base, &token, &incident);
+        for k in 0..changes {
+            assert!(
+                tags.contains(&format!("k-{k}")),
+                "round {round}: acknowledged tag k-{k} lost: {tags:?}"
+            );
+            let status = tasks.iter().find(|(id, _)| *id == task_ids[k as usize]);
+            assert!(
+                status.is_some_and(|(_, s)| s == "completed"),
+                "round {round}: acknowledged completion of task {k} lost: {status:?}"
+            );
+        }
     }
     stop.store(true, Ordering::SeqCst);
     intake.join().expect("intake client");
     admin.join().expect("admin client");
+    work.join().expect("incident and task client");
 
     // Exactly once, with the server up and every answer received.
     let client = Client::new();
@@ -262,9 +431,31 @@ fn acknowledged_writes_survive_kills_at_random_points_exactly_once() {
         listed == tenants + 1 || listed == tenants + 2,
         "{tenants} acknowledged, {listed} stored"
     );
+    // Incident updates and task changes: nothing acknowledged lost, each
+    // task moved once (one `task.update` record per completed task).
+    let changes = acked_changes.load(Ordering::SeqCst);
+    let (tags, tasks) = incident_state(&client, &base, &token, &incident);
+    let tagged = tags.iter().filter(|t| t.starts_with("k-")).count() as u64;
+    assert!(
+        tagged == changes || tagged == changes + 1,
+        "{changes} incident updates acknowledged, {tagged} tags stored"
+    );
+    let completed = tasks.iter().filter(|(_, s)| s == "completed").count() as u64;
+    assert!(
+        completed == changes || completed == changes + 1,
+        "{changes} task changes acknowledged, {completed} tasks completed"
+    );
+    let task_updates = records
+        .iter()
+        .filter(|r| r["action"] == "task.update")
+        .count() as u64;
+    assert_eq!(
+        task_updates, completed,
+        "one task.update record per completed task"
+    );
     let chain = audit_verifies(&d);
     eprintln!(
-        "crash rounds: {rounds} kills (seed {seed:#x}); {batches} batches ({events} events) and {tenants} tenants acknowledged; 0 lost, 0 duplicated; audit chain of {chain} records verifies"
+        "crash rounds: {rounds} kills (seed {seed:#x}); {batches} batches ({events} events), {tenants} tenants and {changes} incident updates with task changes acknowledged; 0 lost, 0 duplicated; audit chain of {chain} records verifies"
     );
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &server.id().to_string()])

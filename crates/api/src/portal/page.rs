@@ -20,7 +20,7 @@ use crate::error::ApiError;
 
 /// The policy every page is served with: scripts and styles from this
 /// origin only, so the pages carry no inline script, handler or style.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+pub const CSP: &str = crate::headers::CONTENT_SECURITY_POLICY;
 
 static TEMPLATES: OnceLock<minijinja::Environment<'static>> = OnceLock::new();
 

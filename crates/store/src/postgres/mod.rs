@@ -169,6 +169,20 @@ impl crate::TelemetryStore for PgStore {
             .await
     }
 
+    async fn queued_events(&self, seqs: &[i64]) -> Result<Vec<vigil_core::telemetry::StoredEvent>> {
+        self.queued_events_impl(seqs).await
+    }
+
+    async fn commit_detections_of(
+        &self,
+        seqs: &[i64],
+        observations: &[(vigil_core::TenantId, vigil_core::alert::Observation)],
+        now: vigil_core::Timestamp,
+    ) -> Result<(Vec<vigil_core::alert::AlertId>, Vec<i64>)> {
+        self.commit_detections_of_impl(seqs, observations, now)
+            .await
+    }
+
     async fn dead_letters(
         &self,
         tenant: vigil_core::TenantId,
@@ -237,6 +251,10 @@ impl crate::TelemetryStore for PgStore {
 
     fn try_detection_lease(&self) -> Result<Option<crate::DetectionLease>> {
         self.try_detection_lease_impl()
+    }
+
+    fn try_scheduler_lease(&self) -> Result<Option<crate::DetectionLease>> {
+        self.try_scheduler_lease_impl()
     }
 }
 

@@ -16,6 +16,8 @@ const NO_PARTITION: &str = "23514";
 
 /// The session advisory lock of the one detection process ("vigildet").
 const DETECTION_LOCK: i64 = 0x7669_6769_6c64_6574;
+/// The session advisory lock the active scheduler holds ("vigilsch").
+const SCHEDULER_LOCK: i64 = 0x7669_6769_6c73_6368;
 
 /// Rows per multi-row INSERT: few statements, each one cached.
 const CHUNK: usize = 256;
@@ -285,6 +287,25 @@ impl PgStore {
         rows.iter().map(decode_event).collect()
     }
 
+    pub(super) async fn queued_events_impl(&self, seqs: &[i64]) -> Result<Vec<StoredEvent>> {
+        let mut out = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(CHUNK) {
+            let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+                "SELECT {EVENT_COLUMNS} FROM detection_queue q JOIN events e ON e.seq = q.seq WHERE q.seq IN ("
+            ));
+            let mut sep = q.separated(", ");
+            for s in chunk {
+                sep.push_bind(*s);
+            }
+            q.push(")");
+            for row in q.build().fetch_all(&self.pool).await? {
+                out.push(decode_event(&row)?);
+            }
+        }
+        out.sort_by_key(|e| e.seq);
+        Ok(out)
+    }
+
     pub(super) async fn raw_by_seq_impl(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
         let mut out = Vec::with_capacity(seqs.len());
         for chunk in seqs.chunks(CHUNK) {
@@ -477,12 +498,21 @@ impl PgStore {
     /// drop returns; if the process dies, the connection closes and
     /// PostgreSQL releases the lock, so it is never left behind.
     pub(super) fn try_detection_lease_impl(&self) -> Result<Option<DetectionLease>> {
+        self.try_lease(DETECTION_LOCK)
+    }
+
+    /// The scheduler's lease: the same kind of lock under another key.
+    pub(super) fn try_scheduler_lease_impl(&self) -> Result<Option<DetectionLease>> {
+        self.try_lease(SCHEDULER_LOCK)
+    }
+
+    fn try_lease(&self, key: i64) -> Result<Option<DetectionLease>> {
         let options = self.options.clone();
         let (answer_tx, answer_rx) = std::sync::mpsc::channel::<Result<bool>>();
         let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("vigil-detect-lease".into())
-            .spawn(move || hold_lease(&options, &answer_tx, release_rx))
+            .spawn(move || hold_lease(&options, key, &answer_tx, release_rx))
             .map_err(|e| StoreError::Io {
                 path: "detection lease thread".into(),
                 source: e,
@@ -523,6 +553,7 @@ impl Drop for LeaseHolder {
 /// was got, and if so hold it until told to let go.
 fn hold_lease(
     options: &sqlx::postgres::PgConnectOptions,
+    key: i64,
     answer: &std::sync::mpsc::Sender<Result<bool>>,
     release: tokio::sync::oneshot::Receiver<()>,
 ) {
@@ -549,7 +580,7 @@ fn hold_lease(
             }
         };
         let got = sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
-            .bind(DETECTION_LOCK)
+            .bind(key)
             .fetch_one(&mut conn)
             .await;
         let held = matches!(got, Ok(true));
@@ -558,7 +589,7 @@ fn hold_lease(
             // Until the lease is dropped (the sender goes away).
             let _ = release.await;
             let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(DETECTION_LOCK)
+                .bind(key)
                 .execute(&mut conn)
                 .await;
         }

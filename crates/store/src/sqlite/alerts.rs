@@ -120,9 +120,44 @@ impl SqliteStore {
         observations: &[(TenantId, Observation)],
         now: Timestamp,
     ) -> Result<Vec<AlertId>> {
+        let (touched, _) = self
+            .fold_detections(Claim::Range(first, last), observations, now)
+            .await?;
+        Ok(touched)
+    }
+
+    pub(super) async fn commit_detections_of_impl(
+        &self,
+        seqs: &[i64],
+        observations: &[(TenantId, Observation)],
+        now: Timestamp,
+    ) -> Result<(Vec<AlertId>, Vec<i64>)> {
+        self.fold_detections(Claim::Seqs(seqs), observations, now)
+            .await
+    }
+
+    /// Fold observations into alerts and take their events off the queue,
+    /// in one transaction.
+    async fn fold_detections(
+        &self,
+        claim: Claim<'_>,
+        observations: &[(TenantId, Observation)],
+        now: Timestamp,
+    ) -> Result<(Vec<AlertId>, Vec<i64>)> {
         let mut tx = self.write_tx().await?;
+        // A bus batch claims its events first: only those still queued are
+        // folded, so a redelivered batch adds nothing.
+        let taken = match claim {
+            Claim::Seqs(seqs) => Some(take_queued(&mut tx, seqs).await?),
+            Claim::Range(..) => None,
+        };
         let mut open: HashMap<(TenantId, String), Vec<Open>> = HashMap::new();
         for (tenant, o) in observations {
+            if let Some(taken) = &taken
+                && !o.events.iter().any(|s| taken.contains(s))
+            {
+                continue;
+            }
             let key = o.dedup_key();
             let slot = open.entry((*tenant, key.clone())).or_default();
             if let Some(existing) = slot.iter_mut().find(|a| within_window(&a.alert, o.time)) {
@@ -235,13 +270,17 @@ impl SqliteStore {
                 touched.push(a.id);
             }
         }
-        sqlx::query("DELETE FROM detection_queue WHERE seq BETWEEN ? AND ?")
-            .bind(first)
-            .bind(last)
-            .execute(&mut *tx)
-            .await?;
+        if let Claim::Range(first, last) = claim {
+            sqlx::query("DELETE FROM detection_queue WHERE seq BETWEEN ? AND ?")
+                .bind(first)
+                .bind(last)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(touched)
+        let mut taken: Vec<i64> = taken.map(|t| t.into_iter().collect()).unwrap_or_default();
+        taken.sort_unstable();
+        Ok((touched, taken))
     }
 
     pub(super) async fn alert_impl(
@@ -313,4 +352,34 @@ impl SqliteStore {
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.iter().map(decode_alert).collect()
     }
+}
+
+/// Which queued events a detection commit takes off the queue.
+#[derive(Debug, Clone, Copy)]
+enum Claim<'a> {
+    /// `first..=last`: the single detection worker's round.
+    Range(i64, i64),
+    /// Exactly these: a bus batch.
+    Seqs(&'a [i64]),
+}
+
+/// Delete the queue rows of `seqs`, returning those that were there.
+async fn take_queued(
+    conn: &mut SqliteConnection,
+    seqs: &[i64],
+) -> Result<std::collections::HashSet<i64>> {
+    let mut taken = std::collections::HashSet::with_capacity(seqs.len());
+    for chunk in seqs.chunks(256) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("DELETE FROM detection_queue WHERE seq IN (");
+        let mut sep = q.separated(", ");
+        for s in chunk {
+            sep.push_bind(*s);
+        }
+        q.push(") RETURNING seq");
+        for row in q.build().fetch_all(&mut *conn).await? {
+            taken.insert(row.try_get::<i64, _>("seq")?);
+        }
+    }
+    Ok(taken)
 }

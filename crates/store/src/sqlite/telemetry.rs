@@ -245,6 +245,25 @@ impl SqliteStore {
         rows.iter().map(decode_event).collect()
     }
 
+    pub(super) async fn queued_events_impl(&self, seqs: &[i64]) -> Result<Vec<StoredEvent>> {
+        let mut out = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(CHUNK) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+                "SELECT {EVENT_COLUMNS} FROM detection_queue q JOIN events e ON e.seq = q.seq WHERE q.seq IN ("
+            ));
+            let mut sep = q.separated(", ");
+            for s in chunk {
+                sep.push_bind(*s);
+            }
+            q.push(")");
+            for row in q.build().fetch_all(&self.pool).await? {
+                out.push(decode_event(&row)?);
+            }
+        }
+        out.sort_by_key(|e| e.seq);
+        Ok(out)
+    }
+
     pub(super) async fn raw_by_seq_impl(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
         let mut out = Vec::with_capacity(seqs.len());
         for chunk in seqs.chunks(CHUNK) {
@@ -432,12 +451,21 @@ impl SqliteStore {
     }
 
     pub(super) fn try_detection_lease_impl(&self) -> Result<Option<DetectionLease>> {
+        self.try_lease(".detect.lock")
+    }
+
+    /// The scheduler's lease: the same kind of file lock, another file.
+    pub(super) fn try_scheduler_lease_impl(&self) -> Result<Option<DetectionLease>> {
+        self.try_lease(".scheduler.lock")
+    }
+
+    fn try_lease(&self, suffix: &str) -> Result<Option<DetectionLease>> {
         if self.path.as_os_str() == ":memory:" {
             // One process owns an in-memory database.
             return Ok(Some(DetectionLease(Box::new(()))));
         }
         let mut lock_path = self.path.clone().into_os_string();
-        lock_path.push(".detect.lock");
+        lock_path.push(suffix);
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)

@@ -90,7 +90,7 @@ async fn dispatch(
         }
         Command::Scan(args) => scan::run(&args),
         Command::Demo(args) => demo::run(args, data_dir_flag, &loaded.config).await,
-        Command::Serve { listen } => {
+        Command::Serve { listen, role } => {
             let (service, _) = open(&loaded.config).await?;
             service.install_builtin_rules().await?;
             let addr = listen.unwrap_or_else(|| loaded.config.server.listen.clone());
@@ -101,6 +101,7 @@ async fn dispatch(
             let senders = vigil_notify::Senders::new(smtp.as_ref())?;
             serve::run(
                 service,
+                role,
                 &addr,
                 loaded.config.server.secure_cookies,
                 Some(loaded.config.server.public_url.as_str()).filter(|u| !u.is_empty()),
@@ -246,9 +247,17 @@ pub(crate) async fn open(
     };
     let report = store.migrate().await?;
     tracing::debug!(store = %store.describe(), version = report.version, "store ready");
-    let service = Service::new(store, Arc::new(SystemClock))
+    let mut service = Service::new(store, Arc::new(SystemClock))
         .with_public_url(&config.server.public_url)
         .with_pdf_printer(config.reports.printer());
+    if let Some(url) = config.nats_url()? {
+        let mut options = vigil_bus::NatsOptions::new(url);
+        options.ack_wait = std::time::Duration::from_secs(config.bus.ack_wait_secs.max(1));
+        let bus = vigil_bus::NatsBus::connect(options)
+            .await
+            .with_context(|| format!("bus.url {}", cfg::redact_url(url)))?;
+        service = service.with_bus(Arc::new(bus));
+    }
     Ok((service, report))
 }
 
