@@ -231,7 +231,17 @@ fn kql_string(s: &str) -> String {
 
 #[tokio::test]
 async fn injection_in_every_string_position_is_harmless() {
-    let w = world().await;
+    injection_is_harmless(&world().await).await;
+}
+
+#[tokio::test]
+async fn injection_in_every_string_position_is_harmless_on_postgres() {
+    if let Some((w, _store)) = pg_world().await {
+        injection_is_harmless(&w).await;
+    }
+}
+
+async fn injection_is_harmless(w: &World) {
     let count = |r: &vigil_service::HuntResult| r.rows.len();
     for attack in ATTACKS {
         let s = kql_string(attack);
