@@ -133,6 +133,14 @@ impl HuntRow {
 /// A statement compiled by `vigil-hunt`: SQL whose identifiers all come
 /// from the hunting schema, with every literal of the query as a bound
 /// parameter (`?1`, `?2`, … in order).
+/// Which SQL a store runs hunts in: the store names it
+/// (`HuntStore::hunt_dialect`), the service compiles for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HuntDialect {
+    Sqlite,
+    Postgres,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct HuntSql {
     pub sql: String,

@@ -29,6 +29,34 @@ pub trait Dialect: std::fmt::Debug {
     /// (SQLite); other dialects answer no and the planner's `ArgExtreme` is
     /// refused until they implement it.
     fn bare_arg_extreme(&self) -> bool;
+    /// Without bare columns: the value of `col` on the row where `by` is
+    /// largest (`max`) or smallest, as an aggregate; `None`: refused.
+    fn arg_extreme_pick(&self, _col: &str, _by: &str, _max: bool) -> Option<String> {
+        None
+    }
+    /// "Not true": false for NULL and false.
+    fn not_true(&self, x: &str) -> String {
+        format!("(NOT coalesce({x}, 0))")
+    }
+    /// A regular expression as this database reads it (from the Rust
+    /// `regex` syntax the planner writes).
+    fn regex_pattern(&self, pattern: &str) -> String {
+        pattern.to_owned()
+    }
+    /// Whether `GROUP BY` names the keys by their output position (a
+    /// database that matches repeated expressions only if their
+    /// parameters are the same ones, like PostgreSQL, needs it).
+    fn group_by_position(&self) -> bool {
+        false
+    }
+    /// An aggregate (`sum`, `avg`) of the plan's type (`real` or long).
+    fn numeric_agg(&self, func: &str, x: &str, _real: bool) -> String {
+        format!("{func}({x})")
+    }
+    /// An integer argument of a function such as `substr`.
+    fn int_arg(&self, x: &str) -> String {
+        x.to_owned()
+    }
 }
 
 /// SQLite (the embedded store). `REGEXP` is the `regex` crate registered on
@@ -64,6 +92,84 @@ impl Dialect for Sqlite {
     }
     fn bare_arg_extreme(&self) -> bool {
         true
+    }
+}
+
+/// PostgreSQL (`vigil-store`'s `PgStore`): `$n` placeholders, POSIX
+/// regular expressions (`~`), `ILIKE`, `strpos`, `jsonb` paths.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Postgres;
+
+impl Dialect for Postgres {
+    fn placeholder(&self, n: usize) -> String {
+        format!("${n}")
+    }
+    fn regex(&self, text: &str, pattern: &str) -> String {
+        format!("({text} ~ {pattern})")
+    }
+    fn like_ci(&self, text: &str, pattern: &str) -> String {
+        format!("({text} ILIKE {pattern} ESCAPE '\\')")
+    }
+    fn instr(&self, text: &str, needle: &str) -> String {
+        format!("strpos({text}, {needle})")
+    }
+    fn json_extract(&self, json: &str, path: &str) -> String {
+        // The path is SQLite's `$.a."b"`, also a valid SQL/JSON path;
+        // `hunt_json_path` (migration 0012) gives NULL for text that is not
+        // JSON, as SQLite does.
+        format!("hunt_json_path({json}, {path})")
+    }
+    fn make_set(&self, x: &str) -> String {
+        format!("CAST(jsonb_agg(DISTINCT {x}) AS TEXT)")
+    }
+    fn cast(&self, x: &str, to: Func) -> String {
+        match to {
+            Func::ToInt => format!("CAST({x} AS BIGINT)"),
+            Func::ToReal => format!("CAST({x} AS DOUBLE PRECISION)"),
+            _ => format!("CAST({x} AS TEXT)"),
+        }
+    }
+    fn bare_arg_extreme(&self) -> bool {
+        false
+    }
+    fn arg_extreme_pick(&self, col: &str, by: &str, max: bool) -> Option<String> {
+        let dir = if max { "DESC" } else { "ASC" };
+        Some(format!(
+            "(array_agg({col} ORDER BY {by} {dir} NULLS LAST))[1]"
+        ))
+    }
+    fn not_true(&self, x: &str) -> String {
+        format!("(NOT coalesce({x}, false))")
+    }
+    fn regex_pattern(&self, pattern: &str) -> String {
+        // PostgreSQL's ARE has no `\p{..}` classes and spells word
+        // boundaries `\y`.
+        pattern
+            .replace(r"\p{L}\p{N}", "[:alnum:]")
+            .replace(r"\p{L}", "[:alpha:]")
+            .replace(r"\p{N}", "[:digit:]")
+            .replace(r"\b", r"\y")
+            .replace(r"\B", r"\Y")
+    }
+    fn group_by_position(&self) -> bool {
+        true
+    }
+    fn numeric_agg(&self, func: &str, x: &str, real: bool) -> String {
+        // sum() of bigint and avg() are numeric here: back to the type the
+        // plan gave the column.
+        let to = if real { "DOUBLE PRECISION" } else { "BIGINT" };
+        format!("CAST({func}({x}) AS {to})")
+    }
+    fn int_arg(&self, x: &str) -> String {
+        format!("CAST({x} AS INTEGER)")
+    }
+}
+
+/// The dialect of a store's backend.
+pub fn dialect_of(kind: vigil_core::hunting::HuntDialect) -> &'static dyn Dialect {
+    match kind {
+        vigil_core::hunting::HuntDialect::Sqlite => &Sqlite,
+        vigil_core::hunting::HuntDialect::Postgres => &Postgres,
     }
 }
 
@@ -150,10 +256,18 @@ impl Gen<'_> {
                 for k in keys {
                     let e = self.expr(k, &a)?;
                     items.push(format!("{e} AS {}", c(items.len())));
-                    groups.push(self.expr(k, &a)?);
+                    if self.d.group_by_position() {
+                        groups.push(items.len().to_string());
+                    } else {
+                        groups.push(self.expr(k, &a)?);
+                    }
                 }
                 for agg in aggs {
-                    for s in self.agg(agg, &a)? {
+                    let real = n
+                        .columns
+                        .get(items.len())
+                        .is_some_and(|c| c.ty == crate::schema::Type::Real);
+                    for s in self.agg(agg, &a, real)? {
                         items.push(format!("{s} AS {}", c(items.len())));
                     }
                 }
@@ -309,34 +423,43 @@ impl Gen<'_> {
         )
     }
 
-    fn agg(&mut self, agg: &Agg, a: &str) -> Result<Vec<String>, Unsupported> {
+    fn agg(&mut self, agg: &Agg, a: &str, real: bool) -> Result<Vec<String>, Unsupported> {
         Ok(match agg {
             Agg::Count => vec!["count(*)".to_owned()],
-            Agg::CountIf(e) => vec![format!(
-                "sum(CASE WHEN {} THEN 1 ELSE 0 END)",
-                self.expr(e, a)?
-            )],
+            Agg::CountIf(e) => {
+                let x = format!("CASE WHEN {} THEN 1 ELSE 0 END", self.expr(e, a)?);
+                vec![self.d.numeric_agg("sum", &x, real)]
+            }
             Agg::DCount(e) => vec![format!("count(DISTINCT {})", self.expr(e, a)?)],
-            Agg::Sum(e) => vec![format!("sum({})", self.expr(e, a)?)],
+            Agg::Sum(e) => {
+                let x = self.expr(e, a)?;
+                vec![self.d.numeric_agg("sum", &x, real)]
+            }
             Agg::Min(e) => vec![format!("min({})", self.expr(e, a)?)],
             Agg::Max(e) => vec![format!("max({})", self.expr(e, a)?)],
-            Agg::Avg(e) => vec![format!("avg({})", self.expr(e, a)?)],
+            Agg::Avg(e) => {
+                let x = self.expr(e, a)?;
+                vec![self.d.numeric_agg("avg", &x, true)]
+            }
             Agg::MakeSet(e) => {
                 let x = self.expr(e, a)?;
                 vec![self.d.make_set(&x)]
             }
             Agg::ArgExtreme { by, max, columns } => {
-                if !self.d.bare_arg_extreme() {
-                    return Err(Unsupported(
-                        "arg_max and arg_min are not supported on this store yet".into(),
-                    ));
+                let by = self.expr(by, a)?;
+                let mut out = vec![format!("{}({by})", if *max { "max" } else { "min" })];
+                for i in columns {
+                    let col = format!("{a}.{}", c(*i));
+                    if self.d.bare_arg_extreme() {
+                        out.push(col);
+                    } else {
+                        out.push(self.d.arg_extreme_pick(&col, &by, *max).ok_or_else(|| {
+                            Unsupported(
+                                "arg_max and arg_min are not supported on this store yet".into(),
+                            )
+                        })?);
+                    }
                 }
-                let mut out = vec![format!(
-                    "{}({})",
-                    if *max { "max" } else { "min" },
-                    self.expr(by, a)?
-                )];
-                out.extend(columns.iter().map(|i| format!("{a}.{}", c(*i))));
                 out
             }
         })
@@ -366,7 +489,10 @@ impl Gen<'_> {
                 format!("({l} {op} {r})")
             }
             E::Not(x) => format!("(NOT {})", self.expr(x, a)?),
-            E::NotTrue(x) => format!("(NOT coalesce({}, 0))", self.expr(x, a)?),
+            E::NotTrue(x) => {
+                let x = self.expr(x, a)?;
+                self.d.not_true(&x)
+            }
             E::Neg(x) => format!("(-{})", self.expr(x, a)?),
             E::Like(x, p) => {
                 let (x, p) = (self.expr(x, a)?, self.expr(p, a)?);
@@ -377,7 +503,13 @@ impl Gen<'_> {
                 format!("({} > 0)", self.d.instr(&x, &n))
             }
             E::Regex(x, p) => {
-                let (x, p) = (self.expr(x, a)?, self.expr(p, a)?);
+                let x = self.expr(x, a)?;
+                let p = match &**p {
+                    E::Param(SqlParam::Text(t)) => {
+                        self.param(SqlParam::Text(self.d.regex_pattern(t)))
+                    }
+                    other => self.expr(other, a)?,
+                };
                 self.d.regex(&x, &p)
             }
             E::InList {
@@ -428,12 +560,14 @@ impl Gen<'_> {
                     Func::Coalesce => format!("coalesce({})", xs.join(", ")),
                     Func::Substring => {
                         // KQL counts from 0, SQL from 1.
-                        let start = format!(
+                        let start = self.d.int_arg(&format!(
                             "(({}) + 1)",
                             xs.get(1).cloned().unwrap_or_else(|| "0".into())
-                        );
+                        ));
                         match xs.get(2) {
-                            Some(len) => format!("substr({}, {start}, {len})", xs[0]),
+                            Some(len) => {
+                                format!("substr({}, {start}, {})", xs[0], self.d.int_arg(len))
+                            }
                             None => format!("substr({}, {start})", xs[0]),
                         }
                     }

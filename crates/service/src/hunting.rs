@@ -282,7 +282,9 @@ impl Service {
             default_lookback_micros: micros(limits.default_lookback),
             window,
         };
-        Ok(vigil_hunt::compile(query, &options)?)
+        // The store says which SQL it runs; compile for that.
+        let dialect = vigil_hunt::sql::dialect_of(self.store.hunt_dialect());
+        Ok(vigil_hunt::compile_for(query, &options, dialect)?)
     }
 }
 

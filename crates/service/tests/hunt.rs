@@ -231,7 +231,17 @@ fn kql_string(s: &str) -> String {
 
 #[tokio::test]
 async fn injection_in_every_string_position_is_harmless() {
-    let w = world().await;
+    injection_is_harmless(&world().await).await;
+}
+
+#[tokio::test]
+async fn injection_in_every_string_position_is_harmless_on_postgres() {
+    if let Some((w, _store)) = pg_world().await {
+        injection_is_harmless(&w).await;
+    }
+}
+
+async fn injection_is_harmless(w: &World) {
     let count = |r: &vigil_service::HuntResult| r.rows.len();
     for attack in ATTACKS {
         let s = kql_string(attack);
@@ -566,4 +576,100 @@ async fn saved_hunts_and_summaries_are_kept_and_audited() {
     for action in ["hunt.save", "hunt.summary", "hunt.delete"] {
         assert!(audit.iter().any(|r| r.action == action), "{action}");
     }
+}
+
+/// The same world over PostgreSQL (`None`: no PostgreSQL on this machine).
+async fn pg_world() -> Option<(World, vigil_store::PgStore)> {
+    let url = match vigil_testkit::postgres::PgServer::shared().and_then(|s| s.database()) {
+        Ok(url) => url,
+        Err(e) => {
+            assert!(
+                std::env::var_os("VIGIL_REQUIRE_TOOLS").is_none(),
+                "PostgreSQL is required (VIGIL_REQUIRE_TOOLS is set): {e}"
+            );
+            eprintln!("skipping: {e}");
+            return None;
+        }
+    };
+    let store = vigil_store::PgStore::open(&url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let dir = tempfile::tempdir().expect("dir");
+    let clock = Arc::new(FixedClock::new(
+        "2026-11-27T12:00:00Z".parse().expect("time"),
+    ));
+    let svc = Service::new(Arc::new(store.clone()), clock.clone());
+    svc.create_tenant(&op(), "acme", "Acme")
+        .await
+        .expect("tenant");
+    let fixture = std::fs::read_to_string(hunt_dir().join("data/events.jsonl")).expect("fixture");
+    ingest(&svc, "acme", fixture.lines().map(str::to_owned).collect()).await;
+    Some((
+        World {
+            svc,
+            clock,
+            _dir: dir,
+        },
+        store,
+    ))
+}
+
+/// `make_set` is a set: its order is the database's (SQLite: first seen;
+/// PostgreSQL: sorted). Compared as sets (docs/hunting.md).
+fn sets_sorted(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(rows) = v.get_mut("rows").and_then(Value::as_array_mut) {
+        for row in rows.iter_mut().filter_map(Value::as_array_mut) {
+            for cell in row.iter_mut() {
+                if let Some(items) = cell.as_array_mut() {
+                    items.sort_by_key(Value::to_string);
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Queries whose `sort` leaves ties, which each database orders its own
+/// way, with the column they sort by: their rows are compared as a
+/// multiset, and the order checked on that column.
+const TIES: &[(&str, usize)] = &[("064_distinct_star.kql", 0)];
+
+fn same_but_ties(actual: &Value, expected: &Value, column: usize) -> bool {
+    let rows = |v: &Value| v["rows"].as_array().cloned().unwrap_or_default();
+    let (mut a, mut e) = (rows(actual), rows(expected));
+    let keys: Vec<String> = a.iter().map(|r| r[column].to_string()).collect();
+    let ordered = keys.windows(2).all(|w| w[0] <= w[1]);
+    a.sort_by_key(Value::to_string);
+    e.sort_by_key(Value::to_string);
+    ordered && a == e && actual["columns"] == expected["columns"]
+}
+
+#[tokio::test]
+async fn every_corpus_query_runs_on_postgres_and_matches_its_expected_output() {
+    let Some((w, _store)) = pg_world().await else {
+        return;
+    };
+    let qs = queries();
+    assert!(qs.len() >= 60, "the corpus holds {} queries", qs.len());
+    let mut failures = Vec::new();
+    for (path, q) in &qs {
+        match w.svc.hunt(&op(), "acme", q, HuntLimits::default()).await {
+            Ok(r) => {
+                let actual = sets_sorted(
+                    &json!({"columns": r.columns, "rows": r.rows, "truncated": r.stats.truncated, "lookback": r.stats.lookback}),
+                );
+                let text = std::fs::read_to_string(path.with_extension("out")).expect("expected");
+                let expected = sets_sorted(&serde_json::from_str(&text).expect("expected json"));
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                let tie = TIES.iter().find(|(f, _)| *f == name).map(|(_, c)| *c);
+                let same =
+                    actual == expected || tie.is_some_and(|c| same_but_ties(&actual, &expected, c));
+                if !same {
+                    failures.push(format!("{}: differs\n  got {actual}", path.display()));
+                }
+            }
+            Err(e) => failures.push(format!("{}: {e}", path.display())),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -9,12 +9,6 @@ pub enum StoreError {
     Conflict { what: &'static str, key: String },
     #[error("{what} {key:?} not found")]
     NotFound { what: &'static str, key: String },
-    /// A capability this storage backend does not offer (yet).
-    #[error("{what} is not available on the {backend} store")]
-    Unsupported {
-        what: &'static str,
-        backend: &'static str,
-    },
     #[error(
         "the database at {location} has schema version {found}, newer than this vigil supports ({supported}); upgrade vigil"
     )]

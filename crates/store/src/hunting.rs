@@ -6,13 +6,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use vigil_core::audit::{AuditEntry, AuditRecord};
-use vigil_core::hunting::{HuntRows, HuntSql, HuntSummary, SavedHunt, SavedHuntId};
+use vigil_core::hunting::{HuntDialect, HuntRows, HuntSql, HuntSummary, SavedHunt, SavedHuntId};
 use vigil_core::{TenantId, Timestamp};
 
 use crate::Result;
 
 #[async_trait]
 pub trait HuntStore: Send + Sync {
+    /// The SQL this backend runs hunts in (the one place that decides).
+    fn hunt_dialect(&self) -> HuntDialect;
+
     /// Run a statement compiled by `vigil-hunt` (never other text), read
     /// only: at most `max_rows` rows (`truncated` when more were left),
     /// interrupted after `time_limit` (`StoreError::TimedOut`).

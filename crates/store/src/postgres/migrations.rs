@@ -66,6 +66,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "reports",
         sql: include_str!("../../migrations/postgres/0011_reports.sql"),
     },
+    Migration {
+        version: 12,
+        name: "hunting",
+        sql: include_str!("../../migrations/postgres/0012_hunting.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &PgStore) -> Result<MigrationReport> {

@@ -1,4 +1,5 @@
-//! Native time partitioning of `events` and `event_entities`: one
+//! Native time partitioning of `events`, `event_entities` and the hunting
+//! projection `hunt_events`: one
 //! partition per calendar month (UTC) of event time, created before an
 //! insert needs it, and dropped whole by retention.
 
@@ -91,7 +92,7 @@ impl PgStore {
 }
 
 async fn create(conn: &mut PgConnection, m: &Month) -> Result<()> {
-    for table in ["events", "event_entities"] {
+    for table in ["events", "event_entities", "hunt_events"] {
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {table}_p{} PARTITION OF {table} FOR VALUES FROM ({}) TO ({})",
             m.suffix, m.lower, m.upper
@@ -153,7 +154,7 @@ pub(super) async fn drop_expired(conn: &mut PgConnection, tenant: &str, cut: i64
             .await?;
         }
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP TABLE {events}; DROP TABLE event_entities_p{suffix}"
+            "DROP TABLE {events}; DROP TABLE event_entities_p{suffix}; DROP TABLE IF EXISTS hunt_events_p{suffix}"
         )))
         .execute(&mut *conn)
         .await?;

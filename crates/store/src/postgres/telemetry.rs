@@ -154,6 +154,7 @@ async fn insert_events(
             q.push(" ON CONFLICT DO NOTHING");
             q.build().execute(&mut *conn).await?;
         }
+        super::hunting::insert_hunt_rows(&mut *conn, &tenant_text, &new).await?;
     }
     Ok(seqs)
 }

@@ -12,8 +12,8 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, TypeInfo, ValueRef};
 use vigil_core::audit::{AuditEntry, AuditRecord};
 use vigil_core::hunting::{
-    Cell, HuntColumn, HuntDetermination, HuntRows, HuntSchedule, HuntSql, HuntSummary, HuntValue,
-    SavedHunt, SavedHuntId, SqlParam,
+    Cell, HuntColumn, HuntDetermination, HuntDialect, HuntRows, HuntSchedule, HuntSql, HuntSummary,
+    HuntValue, SavedHunt, SavedHuntId, SqlParam,
 };
 use vigil_core::telemetry::NewEvent;
 use vigil_core::time::to_micros;
@@ -210,6 +210,10 @@ impl SqliteStore {
 
 #[async_trait]
 impl HuntStore for SqliteStore {
+    fn hunt_dialect(&self) -> HuntDialect {
+        HuntDialect::Sqlite
+    }
+
     async fn run_hunt(
         &self,
         sql: &HuntSql,
