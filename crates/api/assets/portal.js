@@ -118,5 +118,14 @@
     var chat = document.querySelector(".chat");
     if (chat) chat.scrollTop = chat.scrollHeight;
   };
+  // Ctrl+Enter (or Cmd+Enter) in a query editor runs it: Enter alone
+  // writes a new line, as in any text area.
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && t && t.id === "hunt-query" && t.form) {
+      e.preventDefault();
+      if (t.form.requestSubmit) { t.form.requestSubmit(); } else { t.form.submit(); }
+    }
+  });
   document.addEventListener("DOMContentLoaded", function () { chatScroll(); start(); });
 })();

@@ -8,11 +8,13 @@
 mod assets;
 mod customer;
 mod html;
+mod hunt;
 mod incident;
 mod messages;
 mod page;
 mod posture;
 mod provider;
+mod reports;
 mod settings;
 mod views;
 
@@ -274,6 +276,14 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{tenant}/inquiries/{id}", get(messages::inquiry))
         .route("/t/{tenant}/inquiries/{id}/messages", post(messages::reply))
         .route("/t/{tenant}/inquiries/{id}/close", post(messages::close))
+        .route("/hunt", get(hunt::index))
+        .route("/t/{tenant}/hunt", get(hunt::editor))
+        .route("/t/{tenant}/hunt.csv", get(hunt::csv))
+        .route("/t/{tenant}/hunts", post(hunt::save))
+        .route("/t/{tenant}/hunts/{id}/delete", post(hunt::delete))
+        .route("/t/{tenant}/hunt/summaries", post(hunt::summarise))
+        .route("/reports", get(reports::provider))
+        .route("/t/{tenant}/reports", get(reports::tenant))
         .route("/t/{tenant}/readiness", get(posture::readiness))
         .route("/t/{tenant}/readiness/run", post(posture::run))
         .route("/t/{tenant}/recommendations", get(posture::recommendations))

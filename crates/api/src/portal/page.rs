@@ -202,6 +202,7 @@ impl Viewer {
             may_users => self.may(vigil_core::identity::Permission::ManageUsers),
             may_settings => self.may(vigil_core::identity::Permission::EditCustomerSettings),
             may_readiness => self.may(vigil_core::identity::Permission::RunReadiness),
+            may_hunt => self.may(vigil_core::identity::Permission::Hunt),
             active,
         };
         let html = templates()
