@@ -47,6 +47,9 @@ seed() {
       find "$corpus/sigma/regression_data" -name '*.json' | sort | head -200 > /tmp/vigil-seed-list.$$
       compact_json $(cat /tmp/vigil-seed-list.$$) | split -l 8 - "$dir/ndjson-"
       for f in "$repo"/crates/formats/tests/fixtures/*.jsonl; do cp "$f" "$dir/"; done ;;
+    kql_query)
+      # The hunting query corpus (crates/hunt/tests/queries), one query a file.
+      for f in "$repo"/crates/hunt/tests/queries/*.kql; do cp "$f" "$dir/"; done ;;
     readiness_catalogue)
       cp "$repo/crates/readiness/catalogue.toml" "$dir/builtin.toml" ;;
   esac
