@@ -110,7 +110,9 @@ pub fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
             }
             let mut word = &src[i..j];
             for d in DASHED {
-                if src[i..].len() >= d.len() && src[i..i + d.len()].eq_ignore_ascii_case(d) {
+                // Compared as bytes: `i + d.len()` may fall inside a multi-byte
+                // character of the query (fuzzing found it), never a `str` slice.
+                if b.len() - i >= d.len() && b[i..i + d.len()].eq_ignore_ascii_case(d.as_bytes()) {
                     let end = i + d.len();
                     if !b
                         .get(end)

@@ -288,3 +288,14 @@ fn errors_carry_their_position() {
     assert!(matches!(e, HuntError::Parse(_)));
     assert_eq!((e.pos().line, e.pos().column), (2, 28));
 }
+
+/// Found by fuzzing (`fuzz/fuzz_targets/kql_query.rs`): a multi-byte
+/// character where a dashed keyword (`project-rename`, …) would end used
+/// to panic the lexer; now it is an error naming the character and where.
+#[test]
+fn a_multi_byte_character_inside_a_name_is_an_error_not_a_panic() {
+    let e = err("DeviceProcessEvents\n| project DeviceName, ProcessCommanԳine");
+    assert_eq!(e, "unexpected character `Գ` at 2:36");
+    let e = err("DeviceProcessEvents | project-renamԳ x = DeviceName");
+    assert!(e.contains("`Գ`"), "{e}");
+}
