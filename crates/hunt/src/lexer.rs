@@ -153,8 +153,10 @@ pub fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
             #[allow(clippy::collapsible_if)]
             if let Some(w) = BANG_WORDS.iter().find(|w| {
                 let end = i + w.len();
-                src.len() >= end
-                    && src[i..end].eq_ignore_ascii_case(w)
+                // Bytes, not a `str` slice: `end` may fall inside a
+                // multi-byte character (fuzzing found it).
+                b.len() >= end
+                    && b[i..end].eq_ignore_ascii_case(w.as_bytes())
                     && !b
                         .get(end)
                         .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')

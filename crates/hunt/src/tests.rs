@@ -298,4 +298,7 @@ fn a_multi_byte_character_inside_a_name_is_an_error_not_a_panic() {
     assert_eq!(e, "unexpected character `Գ` at 2:36");
     let e = err("DeviceProcessEvents | project-renamԳ x = DeviceName");
     assert!(e.contains("`Գ`"), "{e}");
+    // After `!`, where `!has`, `!contains`, … would end.
+    let e = err("union !IPAdde\u{10c09a}v?y");
+    assert!(!e.is_empty());
 }
