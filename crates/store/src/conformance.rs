@@ -759,6 +759,28 @@ async fn detections_fold_into_deduplicated_alerts_and_leave_the_queue(store: &dy
         after = Some((a.last_activity, a.id));
     }
     assert_eq!(seen.len(), 4);
+    // A batch that already holds a far-off alert of the key still folds a
+    // match into the stored alert whose window it falls in: which events
+    // share a batch (the bus's deliveries, the queue's rounds) does not
+    // decide the folding.
+    let mixed = vec![
+        (t.id, obs("r1", "alice", "2026-11-27T20:00:00Z", first + 6)),
+        (t.id, obs("r1", "alice", "2026-11-27T10:40:00Z", first + 7)),
+    ];
+    store
+        .commit_detections(0, -1, &mixed, now)
+        .await
+        .expect("commit");
+    let alerts = store.list_alerts(t.id, &all).await.expect("list");
+    assert_eq!(alerts.len(), 5, "only the far-off match is a new alert");
+    let morning = alerts
+        .iter()
+        .find(|a| a.rule_id == "r1" && a.first_activity == at("2026-11-27T10:00:00Z"))
+        .expect("the morning alert");
+    assert_eq!(
+        (morning.count, morning.last_activity),
+        (3, at("2026-11-27T10:40:00Z"))
+    );
     assert_eq!(
         store
             .purge_events(t.id, at("2026-11-27T10:00:01Z"))

@@ -164,9 +164,12 @@ impl SqliteStore {
                 merge(existing, o);
                 continue;
             }
-            if slot.is_empty()
-                && let Some((alert, kept)) = find_open(&mut tx, *tenant, &key, o.time).await?
-            {
+            // Stored alerts are looked up even when this batch already
+            // holds others of the key: those are outside the window, and a
+            // stored one inside it is then never among them (their windows
+            // only grow), so which events share a batch does not decide
+            // whether two matches fold.
+            if let Some((alert, kept)) = find_open(&mut tx, *tenant, &key, o.time).await? {
                 let mut found = Open {
                     alert,
                     new_entities: Vec::new(),
