@@ -16,11 +16,11 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use vigil_service::bus::{Acker, Announcement, Bus, BusError, Delivery};
 
-/// The stream's name.
+/// The stream's name (without a namespace).
 pub const STREAM: &str = "VIGIL_EVENTS";
 /// The durable consumer every `detect` process shares.
 pub const CONSUMER: &str = "detect";
-/// Subjects: one per tenant under this prefix.
+/// Subjects: one per tenant under this prefix (without a namespace).
 pub const SUBJECT_PREFIX: &str = "vigil.events";
 
 /// How to reach NATS and how long a delivery may stay unacknowledged.
@@ -34,7 +34,17 @@ pub struct NatsOptions {
     /// How long a publish waits for JetStream's acknowledgement before
     /// intake answers 503.
     pub publish_timeout: Duration,
+    /// Empty: the stream `VIGIL_EVENTS` over `vigil.events.<tenant>`.
+    /// Otherwise `VIGIL_EVENTS_<ns>` over `vigil.<ns>.events.<tenant>`, so
+    /// several Vigil deployments (or tests) share one NATS server without
+    /// taking each other's announcements.
+    pub namespace: String,
 }
+
+/// Why a bus namespace is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bus namespace {0:?}: use 1 to 32 ASCII letters, digits, '_' or '-'")]
+pub struct BadNamespace(pub String);
 
 impl NatsOptions {
     pub fn new(url: &str) -> Self {
@@ -42,7 +52,46 @@ impl NatsOptions {
             url: url.to_owned(),
             ack_wait: Duration::from_secs(30),
             publish_timeout: Duration::from_secs(3),
+            namespace: String::new(),
         }
+    }
+
+    /// Check a namespace: it becomes part of a stream name and a subject
+    /// token, where dots, spaces and wildcards have meanings.
+    pub fn check_namespace(ns: &str) -> Result<(), BadNamespace> {
+        let ok = ns.is_empty()
+            || (ns.len() <= 32
+                && ns
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+        if ok {
+            Ok(())
+        } else {
+            Err(BadNamespace(ns.to_owned()))
+        }
+    }
+
+    /// The stream's name in this namespace.
+    pub fn stream(&self) -> String {
+        if self.namespace.is_empty() {
+            STREAM.to_owned()
+        } else {
+            format!("{STREAM}_{}", self.namespace)
+        }
+    }
+
+    /// The subjects' prefix in this namespace.
+    pub fn subject_prefix(&self) -> String {
+        if self.namespace.is_empty() {
+            SUBJECT_PREFIX.to_owned()
+        } else {
+            format!("vigil.{}.events", self.namespace)
+        }
+    }
+
+    /// The subject of a tenant's announcements in this namespace.
+    pub fn subject(&self, tenant: vigil_core::TenantId) -> String {
+        format!("{}.{tenant}", self.subject_prefix())
     }
 }
 
@@ -61,7 +110,7 @@ impl std::fmt::Debug for NatsBus {
     }
 }
 
-/// The subject of a tenant's announcements.
+/// The subject of a tenant's announcements (without a namespace).
 pub fn subject(tenant: vigil_core::TenantId) -> String {
     format!("{SUBJECT_PREFIX}.{tenant}")
 }
@@ -75,6 +124,8 @@ impl NatsBus {
     /// reached (the caller decides whether to wait and retry); once
     /// connected, the client reconnects by itself.
     pub async fn connect(options: NatsOptions) -> Result<NatsBus, BusError> {
+        NatsOptions::check_namespace(&options.namespace)
+            .map_err(|e| BusError::Failed(e.to_string()))?;
         let client = async_nats::ConnectOptions::new()
             .name("vigil")
             .connection_timeout(Duration::from_secs(3))
@@ -93,16 +144,17 @@ impl NatsBus {
     }
 
     async fn stream(&self) -> Result<stream::Stream, BusError> {
+        let name = self.options.stream();
         self.js
             .get_or_create_stream(stream::Config {
-                name: STREAM.to_owned(),
-                subjects: vec![format!("{SUBJECT_PREFIX}.>")],
+                name: name.clone(),
+                subjects: vec![format!("{}.>", self.options.subject_prefix())],
                 retention: stream::RetentionPolicy::WorkQueue,
                 storage: stream::StorageType::File,
                 ..Default::default()
             })
             .await
-            .map_err(|e| unreachable(&format!("cannot create the stream {STREAM}"), e))
+            .map_err(|e| unreachable(&format!("cannot create the stream {name}"), e))
     }
 
     async fn consumer(&self) -> Result<&consumer::PullConsumer, BusError> {
@@ -162,7 +214,7 @@ impl Bus for NatsBus {
         let wait = self.options.publish_timeout;
         let acked = tokio::time::timeout(wait, async {
             self.js
-                .publish(subject(announcement.tenant), payload.into())
+                .publish(self.options.subject(announcement.tenant), payload.into())
                 .await
                 .map_err(|e| unreachable("publish", e))?
                 .await

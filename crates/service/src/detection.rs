@@ -228,12 +228,17 @@ impl Service {
     }
 
     /// Run detection until the queue is empty (the CLI after an ingest,
-    /// and tests). Needs the detection lease; `None` when another process
-    /// holds it (that process will do the work).
+    /// and tests). On the in-process bus it needs the detection lease;
+    /// `None` when another process holds it (that process will do the
+    /// work). On a shared bus it takes deliveries off the bus like any
+    /// `detect` worker (see [`Service::drain_bus`]).
     pub async fn drain_detection(
         &self,
         detection: &Arc<dyn Detection>,
     ) -> Result<Option<DetectionReport>> {
+        if self.bus.shared() {
+            return self.drain_bus(detection).await.map(Some);
+        }
         let Some(_lease) = self.store.try_detection_lease()? else {
             return Ok(None);
         };
@@ -510,5 +515,57 @@ impl Service {
             tracing::info!(events = n, "events announced again to detection");
         }
         Ok(n)
+    }
+}
+
+/// How long [`Service::drain_bus`] waits for a delivery per round.
+const DRAIN_WAIT: Duration = Duration::from_millis(200);
+/// Empty rounds (the queue not empty, nothing delivered) after which
+/// [`Service::drain_bus`] announces what is still queued again.
+const DRAIN_REANNOUNCE_AFTER: u32 = 5;
+/// Empty rounds after which [`Service::drain_bus`] gives up (about 30 s).
+const DRAIN_GIVE_UP_AFTER: u32 = 150;
+
+impl Service {
+    /// Detection over a shared bus until the store's detection queue is
+    /// empty: deliveries fetched and run through [`Service::detect_deliveries`]
+    /// (which acknowledges them). Other workers may take some of the
+    /// announcements; their commits empty the queue as well. Events whose
+    /// announcement was lost (the bus was down at intake) are announced
+    /// again after a few empty rounds, so the drain finishes; it fails
+    /// with `Unavailable` when the queue stays non-empty and nothing is
+    /// delivered for about 30 s.
+    pub async fn drain_bus(&self, detection: &Arc<dyn Detection>) -> Result<DetectionReport> {
+        let mut total = DetectionReport::default();
+        let mut idle = 0u32;
+        loop {
+            if let Some(r) = self.detect_deliveries(detection, DRAIN_WAIT).await? {
+                total.events += r.events;
+                total.observations += r.observations;
+                total.alerts_touched += r.alerts_touched;
+                idle = 0;
+                continue;
+            }
+            let left = self.store.detection_queue_len().await?;
+            if left == 0 {
+                break;
+            }
+            idle += 1;
+            if idle.is_multiple_of(DRAIN_REANNOUNCE_AFTER) {
+                self.reannounce_stale(Duration::ZERO).await?;
+            }
+            if idle >= DRAIN_GIVE_UP_AFTER {
+                return Err(crate::ServiceError::Unavailable {
+                    reason: format!(
+                        "{left} events still wait for detection and the bus delivers none"
+                    ),
+                    retry_after_secs: 5,
+                });
+            }
+        }
+        self.intake.backlog.store(0, Ordering::Relaxed);
+        // Alerts an interrupted run left without an incident.
+        self.correlate_alerts().await?;
+        Ok(total)
     }
 }

@@ -11,7 +11,8 @@ use vigil_core::alert::AlertFilter;
 use vigil_core::identity::Principal;
 use vigil_core::rules::RuleFile;
 use vigil_service::{At, FixedClock, IncidentFilter, Intake, Record, Service};
-use vigil_store::{SqliteStore, Store};
+
+mod support;
 
 fn rule_files(dir: &Path) -> Vec<RuleFile> {
     let mut out = Vec::new();
@@ -54,12 +55,11 @@ fn evtx_files(dir: &Path) -> Vec<std::path::PathBuf> {
 #[tokio::test]
 async fn the_evtx_samples_group_into_incidents_each_placement_explained() {
     let corpus = vigil_testkit::corpus_or_skip!();
-    let store = SqliteStore::open_in_memory().await.expect("store");
-    store.migrate().await.expect("migrate");
+    let store = support::memory_store().await;
     let clock = Arc::new(FixedClock::new(
         "2026-11-27T12:00:00Z".parse().expect("time"),
     ));
-    let svc = Service::new(Arc::new(store), clock);
+    let svc = support::service(store, clock).await;
     let op = Principal::Operator("test".into());
     svc.create_tenant(&op, "acme", "Acme")
         .await
@@ -287,12 +287,11 @@ fn trail(user: &str, ip: &str, time: &str) -> Record {
 /// A service at noon with tenant `acme` (its incident window set when
 /// given) and the StopLogging rule.
 async fn stop_logging_service(window_hours: Option<u32>) -> (Service, Principal) {
-    let store = SqliteStore::open_in_memory().await.expect("store");
-    store.migrate().await.expect("migrate");
+    let store = support::memory_store().await;
     let clock = Arc::new(FixedClock::new(
         "2026-11-27T12:00:00Z".parse().expect("time"),
     ));
-    let svc = Service::new(Arc::new(store), clock);
+    let svc = support::service(store, clock).await;
     let op = Principal::Operator("test".into());
     svc.create_tenant(&op, "acme", "Acme")
         .await

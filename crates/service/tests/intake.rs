@@ -8,19 +8,21 @@ use vigil_core::identity::Principal;
 use vigil_core::rules::RuleFile;
 use vigil_core::tenant::SettingChange;
 use vigil_service::{FixedClock, Intake, IntakeLimits, Record, Service, ServiceError};
-use vigil_store::{SqliteStore, Store};
+
+mod support;
 
 fn op() -> Principal {
     Principal::Operator("test".into())
 }
 
 async fn service(limits: IntakeLimits) -> (Service, Arc<FixedClock>) {
-    let store = SqliteStore::open_in_memory().await.expect("store");
-    store.migrate().await.expect("migrate");
+    let store = support::memory_store().await;
     let clock = Arc::new(FixedClock::new(
         "2026-11-27T12:00:00Z".parse().expect("time"),
     ));
-    let svc = Service::new(Arc::new(store), clock.clone()).with_intake_limits(limits);
+    let svc = support::service(store, clock.clone())
+        .await
+        .with_intake_limits(limits);
     svc.create_tenant(&op(), "acme", "Acme")
         .await
         .expect("tenant");

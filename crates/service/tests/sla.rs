@@ -14,7 +14,8 @@ use vigil_core::notification::{
 use vigil_core::sla::{SlaKind, StopReason};
 use vigil_core::tenant::{Contact, ContactKind, Lifecycle, SettingChange};
 use vigil_service::{FixedClock, Service, ServiceError};
-use vigil_store::{SqliteStore, Store};
+
+mod support;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -24,9 +25,7 @@ fn op() -> Principal {
 
 /// A service over the SQLite file at `path` (migrated), on `clock`.
 async fn open(path: &Path, clock: &Arc<FixedClock>) -> Service {
-    let store = SqliteStore::open(path).await.expect("store");
-    store.migrate().await.expect("migrate");
-    Service::new(Arc::new(store), clock.clone())
+    support::service(support::store_at(path).await, clock.clone()).await
 }
 
 struct World {

@@ -3,10 +3,13 @@
 //!
 //! It starts in well under a second, so each test runs its own (a fault
 //! test stops and restarts it: [`NatsServer::stop`], [`NatsServer::restart`]
-//! keep the port and the stored stream).
+//! keep the port and the stored stream). Suites that only need a bus share
+//! one per test binary ([`NatsServer::shared`]) and give each test its own
+//! namespace ([`namespace`]), so their streams never meet.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -55,6 +58,40 @@ impl NatsServer {
         };
         server.restart()?;
         Ok(server)
+    }
+
+    /// The one server of this test binary, started on first use; `Err`
+    /// (the same each time) when NATS is unavailable. A static is never
+    /// dropped, so a watchdog kills the server and removes its directory
+    /// once the test process is gone.
+    pub fn shared() -> Result<&'static NatsServer, NatsUnavailable> {
+        static SHARED: OnceLock<Result<NatsServer, String>> = OnceLock::new();
+        let started = SHARED.get_or_init(|| {
+            let server = NatsServer::start().map_err(|e| e.0)?;
+            server.watch_parent();
+            Ok(server)
+        });
+        started.as_ref().map_err(|e| NatsUnavailable(e.clone()))
+    }
+
+    /// Kill the server and delete its directory once this process ends.
+    fn watch_parent(&self) {
+        let Some(child) = self.child.as_ref() else {
+            return;
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; kill -9 {child} 2>/dev/null; rm -rf '{dir}'",
+            pid = std::process::id(),
+            child = child.id(),
+            dir = self.dir.display()
+        );
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
     }
 
     /// `nats://127.0.0.1:<port>`.
@@ -142,6 +179,13 @@ macro_rules! nats_or_skip {
             }
         }
     };
+}
+
+/// A bus namespace no other test of this process uses (for
+/// `vigil_bus::NatsOptions::namespace` or `bus.namespace`).
+pub fn namespace() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("t{}", N.fetch_add(1, Ordering::Relaxed))
 }
 
 fn unique_dir() -> PathBuf {

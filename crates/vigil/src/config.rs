@@ -74,6 +74,10 @@ pub struct BusConfig {
     /// Seconds a detection batch may stay unacknowledged before NATS
     /// delivers it again (a worker died or hangs).
     pub ack_wait_secs: u64,
+    /// Empty: the stream `VIGIL_EVENTS`. A name (letters, digits, `_`,
+    /// `-`): `VIGIL_EVENTS_<name>` over `vigil.<name>.events.*`, so several
+    /// deployments share one NATS server.
+    pub namespace: String,
 }
 
 impl Default for BusConfig {
@@ -81,6 +85,7 @@ impl Default for BusConfig {
         BusConfig {
             url: String::new(),
             ack_wait_secs: 30,
+            namespace: String::new(),
         }
     }
 }
@@ -209,6 +214,7 @@ pub const KEYS: &[&str] = &[
     "database.url",
     "bus.url",
     "bus.ack_wait_secs",
+    "bus.namespace",
     "log.level",
     "log.format",
     "server.listen",

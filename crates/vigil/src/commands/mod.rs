@@ -253,6 +253,8 @@ pub(crate) async fn open(
     if let Some(url) = config.nats_url()? {
         let mut options = vigil_bus::NatsOptions::new(url);
         options.ack_wait = std::time::Duration::from_secs(config.bus.ack_wait_secs.max(1));
+        options.namespace = config.bus.namespace.trim().to_owned();
+        vigil_bus::NatsOptions::check_namespace(&options.namespace).context("bus.namespace")?;
         let bus = vigil_bus::NatsBus::connect(options)
             .await
             .with_context(|| format!("bus.url {}", cfg::redact_url(url)))?;
