@@ -8,17 +8,17 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 use vigil_core::identity::{Principal, Role};
-use vigil_service::{At, FixedClock, Intake, Record, Service};
-use vigil_store::{SqliteStore, Store};
+use vigil_service::{At, FixedClock, Intake, Record};
+
+mod support;
 
 #[tokio::test]
 async fn bad_incident_changes_answer_400_or_409_naming_why() {
-    let store = SqliteStore::open_in_memory().await.expect("store");
-    store.migrate().await.expect("migrate");
+    let store = support::memory_store().await;
     let clock = Arc::new(FixedClock::new(
         "2026-11-27T12:00:00Z".parse().expect("time"),
     ));
-    let svc = Service::new(Arc::new(store), clock);
+    let svc = support::service(store, clock).await;
     let op = Principal::Operator("test".into());
     svc.create_tenant(&op, "acme", "Acme")
         .await

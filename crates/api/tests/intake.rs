@@ -9,8 +9,9 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 use vigil_core::identity::{Principal, Role};
-use vigil_service::{FixedClock, IntakeLimits, Service};
-use vigil_store::{SqliteStore, Store};
+use vigil_service::{FixedClock, IntakeLimits};
+
+mod support;
 
 struct World {
     app: Router,
@@ -20,12 +21,13 @@ struct World {
 }
 
 async fn world(limits: IntakeLimits) -> World {
-    let store = SqliteStore::open_in_memory().await.expect("store");
-    store.migrate().await.expect("migrate");
+    let store = support::memory_store().await;
     let clock = Arc::new(FixedClock::new(
         "2026-11-27T12:00:00Z".parse().expect("time"),
     ));
-    let svc = Service::new(Arc::new(store), clock).with_intake_limits(limits);
+    let svc = support::service(store, clock)
+        .await
+        .with_intake_limits(limits);
     let op = Principal::Operator("test".into());
     svc.create_tenant(&op, "acme", "Acme")
         .await

@@ -380,6 +380,14 @@ impl Service {
                 tracing::warn!(error = %e, "acknowledgement failed; the batch will be delivered again and skipped");
             }
         }
+        // Intake's estimate of the backlog (exact when this process took
+        // the events in; see `ingest`).
+        let _ = self
+            .intake
+            .backlog
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some(b.saturating_sub(taken.len() as u64))
+            });
         metrics::counter!("vigil_detection_events_total").increment(taken.len() as u64);
         metrics::counter!("vigil_detection_observations_total")
             .increment(observations.len() as u64);

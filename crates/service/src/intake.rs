@@ -312,7 +312,14 @@ impl Service {
     ) -> Result<IngestOutcome> {
         let tenant = self.intake_tenant(p, tenant).await?;
         let state = &self.intake;
-        let backlog = state.backlog.load(Ordering::Relaxed);
+        let mut backlog = state.backlog.load(Ordering::Relaxed);
+        if backlog >= state.limits.max_backlog && self.bus.shared() {
+            // On a shared bus other processes detect (and take in): this
+            // process's count is an estimate, so once it says "full" the
+            // store's queue, which every process shares, decides.
+            backlog = self.store.detection_queue_len().await?;
+            state.backlog.store(backlog, Ordering::Relaxed);
+        }
         if backlog >= state.limits.max_backlog {
             return Err(ServiceError::Busy {
                 reason: format!("{backlog} events wait for detection"),
@@ -346,9 +353,7 @@ impl Service {
         }
         let added = counts.accepted - counts.duplicates;
         if !counts.replayed && added > 0 {
-            if !self.bus.shared() {
-                state.backlog.fetch_add(added, Ordering::Relaxed);
-            }
+            state.backlog.fetch_add(added, Ordering::Relaxed);
             state.committed.notify_one();
         }
         if !stored.is_empty() {

@@ -1,7 +1,9 @@
 //! `spawn_app()`: the whole HTTP surface on a random loopback port, over a
-//! fresh SQLite file (or, with `VIGIL_TEST_BACKEND=postgres`, a fresh
-//! database on the test binary's real PostgreSQL), with a clock the test
-//! moves.
+//! fresh SQLite file, with a clock the test moves. With
+//! `VIGIL_TEST_BACKEND=postgres` the backend is PostgreSQL + NATS
+//! JetStream instead: a fresh database on the test binary's real
+//! PostgreSQL, and a bus namespace of its own on the test binary's
+//! `nats-server -js`, so detection goes through the bus.
 
 #![allow(dead_code)]
 
@@ -9,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use vigil_core::identity::{Principal, Role};
-use vigil_service::{FixedClock, Service};
+use vigil_service::{Clock, FixedClock, Service};
 use vigil_store::{PgStore, SqliteStore, Store};
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -67,7 +69,9 @@ pub async fn spawn_app_with(options: vigil_api::AppOptions) -> TestApp {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     // Response connectors call back to this server.
-    let service = Service::new(store, clock.clone()).with_public_url(&format!("http://{addr}"));
+    let service = service(store, clock.clone())
+        .await
+        .with_public_url(&format!("http://{addr}"));
     let op = Principal::Operator("test".into());
     for (slug, name) in [("acme", "Acme"), ("globex", "Globex")] {
         service
@@ -92,18 +96,63 @@ pub async fn spawn_app_with(options: vigil_api::AppOptions) -> TestApp {
     }
 }
 
+/// Whether this run is on PostgreSQL + NATS.
+pub fn on_postgres() -> bool {
+    std::env::var("VIGIL_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
 /// The store under test: SQLite in `dir`, or PostgreSQL when
 /// `VIGIL_TEST_BACKEND=postgres` (the same suite, the other backend).
 pub async fn open_store(dir: &std::path::Path) -> Arc<dyn Store> {
-    if std::env::var("VIGIL_TEST_BACKEND").is_ok_and(|b| b == "postgres") {
-        let url = vigil_testkit::postgres::PgServer::shared()
-            .and_then(|s| s.database())
-            .expect("VIGIL_TEST_BACKEND=postgres needs PostgreSQL");
-        return Arc::new(PgStore::open(&url).await.expect("store"));
+    if on_postgres() {
+        return pg_store().await;
     }
     Arc::new(
         SqliteStore::open(&dir.join("vigil.db"))
             .await
             .expect("store"),
     )
+}
+
+/// A fresh, migrated store: SQLite in memory, or a new PostgreSQL database.
+pub async fn memory_store() -> Arc<dyn Store> {
+    let store = if on_postgres() {
+        pg_store().await
+    } else {
+        Arc::new(SqliteStore::open_in_memory().await.expect("store"))
+    };
+    store.migrate().await.expect("migrate");
+    store
+}
+
+/// A service over `store`; on PostgreSQL with a NATS bus in a namespace
+/// named after the store's database, so no two tests share a stream.
+pub async fn service(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Service {
+    let namespace = namespace_of(&store.describe());
+    let svc = Service::new(store, clock);
+    if !on_postgres() {
+        return svc;
+    }
+    let server = vigil_testkit::nats::NatsServer::shared()
+        .expect("VIGIL_TEST_BACKEND=postgres needs nats-server");
+    let mut options = vigil_bus::NatsOptions::new(&server.url());
+    options.namespace = namespace;
+    svc.with_bus(Arc::new(
+        vigil_bus::NatsBus::connect(options).await.expect("bus"),
+    ))
+}
+
+/// The database name at the end of a PostgreSQL URL, as a bus namespace.
+fn namespace_of(url: &str) -> String {
+    let name = url.rsplit('/').next().unwrap_or_default();
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+async fn pg_store() -> Arc<dyn Store> {
+    let url = vigil_testkit::postgres::PgServer::shared()
+        .and_then(|s| s.database())
+        .expect("VIGIL_TEST_BACKEND=postgres needs PostgreSQL");
+    Arc::new(PgStore::open(&url).await.expect("store"))
 }
