@@ -180,7 +180,10 @@ impl crate::Service {
     }
 
     /// The re-announcing job: [`crate::Service::reannounce_stale`] every
-    /// `every` for events older than `after`, until `stop` resolves.
+    /// `every` for events older than `after`, until `stop` resolves. The
+    /// first run announces every queued event, whatever its age: the job
+    /// starts when a scheduler takes over, and the process before it may
+    /// have died between storing a batch and announcing it.
     pub async fn run_reannounce(
         &self,
         every: Duration,
@@ -188,8 +191,11 @@ impl crate::Service {
         stop: impl Future<Output = ()>,
     ) {
         tokio::pin!(stop);
+        let mut age = Duration::ZERO;
         loop {
-            if let Err(e) = self.reannounce_stale(after).await {
+            let result = self.reannounce_stale(age).await;
+            age = after;
+            if let Err(e) = result {
                 tracing::warn!(error = %e, "cannot announce waiting events again; will retry");
             }
             tokio::select! {

@@ -14,9 +14,9 @@ use vigil_core::identity::Principal;
 use vigil_core::task::TaskType;
 use vigil_core::{Entity, EntityKind};
 use vigil_service::{Service, SystemClock};
-use vigil_store::{IncidentStore, SqliteStore, Store};
 
 fn vigil(dir: &Path, args: &[&str]) -> Output {
+    support::configure_backend(dir);
     let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
     c.args(args).current_dir(dir);
     for (k, _) in std::env::vars() {
@@ -62,12 +62,10 @@ fn world(dir: &Path) -> String {
     ))
     .expect("json");
     let incident = list[0]["id"].as_str().expect("an incident").to_owned();
-    let db = dir.join("vigil-data").join("vigil.db");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let store = SqliteStore::open(&db).await.expect("store");
-        store.migrate().await.expect("migrate");
-        let svc = Service::new(Arc::new(store), Arc::new(SystemClock));
+        let store = support::open_store(dir).await;
+        let svc = Service::new(store, Arc::new(SystemClock));
         let op = Principal::Operator("test".into());
         let id = incident.parse().expect("id");
         svc.create_task(
@@ -258,11 +256,10 @@ fn a_delivery_due_when_the_server_starts_is_made_by_its_worker() {
     );
     // A managed task whose first delivery was scheduled, as by a server
     // that stopped before making it.
-    let db = d.join("vigil-data").join("vigil.db");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let task = rt.block_on(async {
-        let store = SqliteStore::open(&db).await.expect("store");
-        let svc = Service::new(Arc::new(store), Arc::new(SystemClock));
+        let store = support::open_store(d).await;
+        let svc = Service::new(store.clone(), Arc::new(SystemClock));
         let op = Principal::Operator("test".into());
         let mut task = svc
             .create_task(
@@ -276,7 +273,6 @@ fn a_delivery_due_when_the_server_starts_is_made_by_its_worker() {
             .await
             .expect("task");
         assert_eq!(task.mode, vigil_core::task::TaskMode::Managed);
-        let store = SqliteStore::open(&db).await.expect("store");
         let now = svc.now();
         task.status = vigil_core::task::TaskStatus::InProgress;
         task.updated_at = now;

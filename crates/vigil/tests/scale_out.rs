@@ -256,6 +256,197 @@ fn of_two_schedulers_one_runs_the_jobs_and_the_other_takes_over_when_it_dies() {
     assert!(took_over, "the standby did not take over within 20 s");
 }
 
+/// `vigil serve --role scheduler` in `dir`, returned at once with its log.
+fn spawn_scheduler(dir: &Path) -> (Server, std::sync::mpsc::Receiver<String>) {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["--log-format", "json", "serve", "--role", "scheduler"])
+        .current_dir(dir)
+        .env_remove("VIGIL_CONFIG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("scheduler starts");
+    let stderr = server.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (Server(server), rx)
+}
+
+/// Whether a scheduler's log (read until `deadline`) says it took the
+/// lease (`true`) or stands by (`false`).
+fn lease_state(log: &std::sync::mpsc::Receiver<String>, deadline: Instant) -> Option<bool> {
+    while let Ok(line) = log.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if line.contains("scheduler running") {
+            return Some(true);
+        }
+        if line.contains("standing by") {
+            return Some(false);
+        }
+    }
+    None
+}
+
+/// Tenant `acme` (live, incident contacts Ada and Bob), an analyst, and
+/// the StopLogging incident whose response was published `ago` before
+/// now: set up through the service on the database with a clock that far
+/// back, so the incident's SLA steps are already due when the schedulers
+/// (on the real clock) start. A high-severity incident: acknowledge within
+/// 1 h, complete within 4 h (docs/sla.md).
+fn published_long_ago(pg: &str, ago: jiff::SignedDuration) {
+    use std::sync::Arc;
+    use vigil_core::identity::{Principal, Role};
+    use vigil_core::tenant::{Contact, ContactKind, Lifecycle, SettingChange};
+    use vigil_service::{FixedClock, Service};
+    use vigil_store::{PgStore, Store};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let store = PgStore::open(pg).await.expect("store");
+        store.migrate().await.expect("migrate");
+        let then = jiff::Timestamp::now().checked_sub(ago).expect("time");
+        let svc = Service::new(Arc::new(store), Arc::new(FixedClock::new(then)));
+        let op = Principal::Operator("test".into());
+        svc.create_tenant(&op, "acme", "Acme")
+            .await
+            .expect("tenant");
+        for (name, email, priority) in [
+            ("Ada", "ada@acme.example", 1),
+            ("Bob", "bob@acme.example", 2),
+        ] {
+            let contact = Contact {
+                kind: ContactKind::Incident,
+                name: name.into(),
+                email: Some(email.into()),
+                phone: None,
+                priority,
+            };
+            svc.update_tenant(&op, "acme", &[SettingChange::AddContact(contact)])
+                .await
+                .expect("contact");
+        }
+        for to in [Lifecycle::Monitoring, Lifecycle::Live] {
+            svc.transition_tenant(&op, "acme", to, Some("test: readiness not under test"))
+                .await
+                .expect("lifecycle");
+        }
+        svc.create_user(
+            &op,
+            "analyst@mdr.example",
+            Role::Analyst,
+            None,
+            "correct horse battery staple",
+        )
+        .await
+        .expect("analyst");
+        let incident = vigil_fixtures::stop_logging_incidents(&svc, &op, &["acme"]).await[0];
+        svc.create_task(
+            &op,
+            "acme",
+            incident,
+            vigil_core::task::TaskType::FreeText,
+            None,
+            "rotate mallory's access keys",
+        )
+        .await
+        .expect("task");
+        svc.draft_summary(&op, "acme", incident)
+            .await
+            .expect("draft");
+        svc.publish_response(&op, "acme", incident)
+            .await
+            .expect("publish");
+    });
+}
+
+/// How often each (recipient, subject) arrived.
+fn received(smtp: &support::smtp::SmtpSink) -> std::collections::BTreeMap<(String, String), u32> {
+    let mut seen = std::collections::BTreeMap::new();
+    for mail in smtp.mails() {
+        for to in mail.to {
+            *seen.entry((to, mail.subject.clone())).or_insert(0) += 1;
+        }
+    }
+    seen
+}
+
+#[test]
+fn two_schedulers_send_each_sla_reminder_once_and_the_one_taking_over_sends_nothing_twice() {
+    let pg = vigil_testkit::postgres_or_skip!();
+    let nats = vigil_testkit::nats_or_skip!();
+    let smtp = support::smtp::SmtpSink::start();
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    std::fs::write(
+        d.join("vigil.toml"),
+        format!(
+            "[database]\nurl = \"{pg}\"\n[bus]\nurl = \"{}\"\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nfrom = \"vigil@mdr.example\"\n",
+            nats.url(),
+            smtp.port
+        ),
+    )
+    .expect("config");
+    // 130 minutes on: the hour to acknowledge is over (its overdue
+    // reminder, the breach and the escalation are due; its 50 % reminder
+    // is passed over) and the 4 hours to complete are half gone (its 50 %
+    // reminder is due).
+    published_long_ago(&pg, jiff::SignedDuration::from_mins(130));
+
+    let (a, a_log) = spawn_scheduler(d);
+    let (b, b_log) = spawn_scheduler(d);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let states = (lease_state(&a_log, deadline), lease_state(&b_log, deadline));
+    let (mut holder, standby_log, _standby) = match states {
+        (Some(true), Some(false)) => (a, b_log, b),
+        (Some(false), Some(true)) => (b, a_log, a),
+        other => panic!("one scheduler runs and one stands by, not {other:?}"),
+    };
+
+    // Every reminder arrives; then both run several more ticks (the SLA
+    // and notification jobs tick every 5 s).
+    let started = Instant::now();
+    // The reminders are the 100 % one of the acknowledge timer and the
+    // 50 % one of the complete timer, to both incident contacts.
+    let reminded = |seen: &std::collections::BTreeMap<(String, String), u32>| {
+        ["ada@acme.example", "bob@acme.example"].iter().all(|who| {
+            ["Overdue: acknowledge", "Reminder: complete"]
+                .iter()
+                .all(|what| seen.keys().any(|(to, s)| to == who && s.starts_with(what)))
+        })
+    };
+    while !reminded(&received(&smtp)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the reminders did not arrive: {:?}",
+            received(&smtp)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(12));
+    let before = received(&smtp);
+    assert!(
+        before.values().all(|&n| n == 1),
+        "each mail once per recipient: {before:?}"
+    );
+
+    // The lease holder dies; the standby takes over and sends nothing again.
+    holder.kill().expect("kill -9");
+    holder.wait().expect("reaped");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let took_over = std::iter::from_fn(|| {
+        standby_log
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .ok()
+    })
+    .any(|l| l.contains("scheduler running"));
+    assert!(took_over, "the standby did not take over within 20 s");
+    std::thread::sleep(Duration::from_secs(12));
+    let after = received(&smtp);
+    assert_eq!(after, before, "nothing sent twice after the takeover");
+    eprintln!("each received once: {after:?}");
+}
+
 /// BENCHMARKS.md's scale-out numbers (not a test: run with
 /// `cargo test -p vigil --test scale_out -- --ignored --nocapture`):
 /// intake of 20 000 events through an `ingest` process, then detection

@@ -270,7 +270,9 @@ pub(crate) fn ensure_dir(path: &Path) -> Result<(), DataDirError> {
     };
     std::fs::create_dir_all(path).map_err(err)?;
     // Creating succeeds on an existing read-only directory; probe writing.
-    let probe = path.join(".vigil-write-probe");
+    // One probe per process: several processes (a scheduler and its
+    // standby) may start in one directory at once.
+    let probe = path.join(format!(".vigil-write-probe-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(err)?;
     std::fs::remove_file(&probe).map_err(err)?;
     Ok(())

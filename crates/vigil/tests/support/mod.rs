@@ -1,16 +1,90 @@
 //! Running `vigil` as users do: commands in a data directory, and the
 //! server on a random loopback port.
+//!
+//! With `VIGIL_TEST_BACKEND=postgres` every data directory is configured
+//! (its `vigil.toml`) for PostgreSQL + NATS JetStream before the first
+//! command: a fresh database on this test binary's PostgreSQL cluster and
+//! a bus namespace of its own on this binary's `nats-server -js`, so
+//! `vigil serve` and every command share them as several processes would.
 
 #![allow(dead_code)]
 
+pub mod smtp;
+
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use vigil_store::{PgStore, SqliteStore, Store};
 
 use serde_json::Value;
 
+/// Whether this run is on PostgreSQL + NATS.
+pub fn on_postgres() -> bool {
+    std::env::var("VIGIL_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// The PostgreSQL URL and bus namespace a data directory stands for (the
+/// same each time in this process).
+fn backend_of(dir: &Path) -> (String, String) {
+    static BY_DIR: OnceLock<Mutex<HashMap<PathBuf, (String, String)>>> = OnceLock::new();
+    let mut map = BY_DIR
+        .get_or_init(Default::default)
+        .lock()
+        .expect("backends");
+    map.entry(dir.to_owned())
+        .or_insert_with(|| {
+            let url = vigil_testkit::postgres::PgServer::shared()
+                .and_then(|s| s.database())
+                .expect("VIGIL_TEST_BACKEND=postgres needs PostgreSQL");
+            (url, vigil_testkit::nats::namespace())
+        })
+        .clone()
+}
+
+/// On PostgreSQL + NATS, make sure `dir/vigil.toml` names them (appended
+/// when the file has no `[database]` section yet); otherwise nothing.
+pub fn configure_backend(dir: &Path) {
+    if !on_postgres() {
+        return;
+    }
+    let path = dir.join("vigil.toml");
+    let existing = std::fs::read_to_string(&path).unwrap_or_default();
+    if existing.contains("[database]") {
+        return;
+    }
+    let (url, namespace) = backend_of(dir);
+    let nats = vigil_testkit::nats::NatsServer::shared()
+        .expect("VIGIL_TEST_BACKEND=postgres needs nats-server");
+    let config = format!(
+        "{existing}\n[database]\nurl = \"{url}\"\n[bus]\nurl = \"{}\"\nnamespace = \"{namespace}\"\n",
+        nats.url()
+    );
+    std::fs::write(&path, config).expect("vigil.toml");
+}
+
+/// The store of a data directory, as its commands open it: the SQLite file
+/// under `vigil-data`, or its PostgreSQL database.
+pub async fn open_store(dir: &Path) -> Arc<dyn Store> {
+    let store: Arc<dyn Store> = if on_postgres() {
+        configure_backend(dir);
+        Arc::new(PgStore::open(&backend_of(dir).0).await.expect("store"))
+    } else {
+        Arc::new(
+            SqliteStore::open(&dir.join("vigil-data").join("vigil.db"))
+                .await
+                .expect("store"),
+        )
+    };
+    store.migrate().await.expect("migrate");
+    store
+}
+
 pub fn vigil(dir: &Path, args: &[&str]) -> std::process::Output {
+    configure_backend(dir);
     Command::new(env!("CARGO_BIN_EXE_vigil"))
         .args(args)
         .current_dir(dir)
@@ -65,6 +139,7 @@ impl Drop for Server {
 
 /// `vigil serve` on `addr`, returned once it listens.
 pub fn serve(dir: &Path, addr: &str) -> Server {
+    configure_backend(dir);
     let mut server = Command::new(env!("CARGO_BIN_EXE_vigil"))
         .args(["--log-format", "json", "serve", "--listen", addr])
         .current_dir(dir)
