@@ -28,6 +28,12 @@ async fn world(limits: IntakeLimits) -> World {
     let svc = support::service(store, clock)
         .await
         .with_intake_limits(limits);
+    world_over(svc).await
+}
+
+/// Tenants `acme` and `globex` with an ingest key each and a provider
+/// admin, on `svc`.
+async fn world_over(svc: vigil_service::Service) -> World {
     let op = Principal::Operator("test".into());
     svc.create_tenant(&op, "acme", "Acme")
         .await
@@ -286,4 +292,67 @@ async fn a_full_detection_queue_answers_429_with_retry_after() {
     let resp = w.app.clone().oneshot(req).await.expect("response");
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(resp.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn every_intake_route_answers_503_with_retry_after_while_the_bus_is_down() {
+    let mut nats = vigil_testkit::nats_or_skip!();
+    let mut options = vigil_bus::NatsOptions::new(&nats.url());
+    options.publish_timeout = std::time::Duration::from_secs(1);
+    let bus = vigil_bus::NatsBus::connect(options).await.expect("bus");
+    let clock = Arc::new(FixedClock::new(
+        "2026-11-27T12:00:00Z".parse().expect("time"),
+    ));
+    let svc = support::service(support::memory_store().await, clock)
+        .await
+        .with_bus(Arc::new(bus));
+    let w = world_over(svc).await;
+    nats.stop();
+    let bulk = format!("{{\"create\":{{}}}}\n{TRAIL}\n");
+    let hec = format!("{{\"event\":{TRAIL}}}");
+    let routes = [
+        (
+            "/api/v1/ingest/events",
+            format!("Bearer {}", w.key),
+            TRAIL.to_owned(),
+        ),
+        ("/api/v1/ingest/_bulk", format!("Bearer {}", w.key), bulk),
+        (
+            "/services/collector/event",
+            format!("Splunk {}", w.key),
+            hec,
+        ),
+        (
+            "/services/collector/raw",
+            format!("Splunk {}", w.key),
+            TRAIL.to_owned(),
+        ),
+    ];
+    for (path, auth, body) in routes {
+        // Another event each time, so no answer is a deduplicated replay.
+        let body = body.replace("203.0.113.9", &format!("203.0.113.{}", path.len()));
+        let resp = w
+            .app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method("POST")
+                    .uri(path)
+                    .header("authorization", auth)
+                    .body(Body::from(body))
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        let retry = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        assert!(
+            retry.is_some_and(|s| s > 0),
+            "{path}: Retry-After {retry:?}"
+        );
+    }
 }

@@ -64,6 +64,18 @@ async fn the_openapi_document_is_valid_and_describes_every_route() {
             "POST {path} is served but not documented"
         );
     }
+    // Intake refuses with 429 (detection behind) or 503 (the event bus
+    // unreachable), each with `Retry-After`, and says so.
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+    for path in intake {
+        for status in ["429", "503"] {
+            let response = &doc["paths"][path]["post"]["responses"][status];
+            assert!(
+                response["headers"]["Retry-After"].is_object(),
+                "POST {path} documents {status} with Retry-After: {response}"
+            );
+        }
+    }
     let documented: usize = paths
         .iter()
         .filter(|(path, _)| !intake.contains(&path.as_str()))

@@ -106,7 +106,8 @@ async fn bulk(
     request_body(content = String, description = "Elasticsearch bulk NDJSON (action line, document line, …); gzip accepted", content_type = "application/x-ndjson"),
     responses((status = 200, description = "Elasticsearch's bulk answer; undecodable documents are items with status 400 (dead-lettered)", body = serde_json::Value),
                (status = 401, description = "No valid ingest key"),
-               (status = 429, description = "Detection is behind; retry")),
+               (status = 429, description = "Detection is behind; retry after `Retry-After` seconds", headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
+               (status = 503, description = "The event bus (NATS, when scaled out) cannot be reached; the events were stored, and a retry of the same records is deduplicated; retry after `Retry-After` seconds", headers(("Retry-After" = u64, description = "Seconds to wait before retrying")))),
     security(("bearer" = [])))]
 pub async fn ingest(
     State(s): State<AppState>,

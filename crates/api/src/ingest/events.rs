@@ -20,7 +20,8 @@ use serde_json::{Value, json};
     responses((status = 200, description = "Committed", body = serde_json::Value),
                (status = 401, description = "No valid ingest key"),
                (status = 413, description = "Body too large, or inflates too large"),
-               (status = 429, description = "Detection is behind; retry after `Retry-After` seconds")),
+               (status = 429, description = "Detection is behind; retry after `Retry-After` seconds", headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
+               (status = 503, description = "The event bus (NATS, when scaled out) cannot be reached; the events were stored, and a retry of the same records is deduplicated; retry after `Retry-After` seconds", headers(("Retry-After" = u64, description = "Seconds to wait before retrying")))),
     security(("bearer" = [])))]
 pub async fn ingest(
     State(s): State<AppState>,

@@ -79,7 +79,9 @@ async fn ingest(
 #[utoipa::path(post, path = "/services/collector/event", tag = "intake", operation_id = "ingest_hec_event",
     request_body(content = String, description = "Splunk HEC events: `{\"event\":{…},\"time\":…}` objects, concatenated; gzip accepted", content_type = "application/json"),
     responses((status = 200, description = "`{\"text\":\"Success\",\"code\":0,…}`", body = serde_json::Value),
-               (status = 401, description = "No valid ingest key (`Authorization: Splunk <key>`)")),
+               (status = 401, description = "No valid ingest key (`Authorization: Splunk <key>`)"),
+               (status = 429, description = "Detection is behind; retry after `Retry-After` seconds", headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
+               (status = 503, description = "The event bus (NATS, when scaled out) cannot be reached; the events were stored, and a retry of the same records is deduplicated; retry after `Retry-After` seconds", headers(("Retry-After" = u64, description = "Seconds to wait before retrying")))),
     security(("bearer" = [])))]
 pub async fn event(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match ingest(s, headers, body, false).await {
@@ -92,7 +94,9 @@ pub async fn event(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -
 #[utoipa::path(post, path = "/services/collector/raw", tag = "intake", operation_id = "ingest_hec_raw",
     request_body(content = String, description = "One JSON event per line; gzip accepted", content_type = "text/plain"),
     responses((status = 200, description = "`{\"text\":\"Success\",\"code\":0,…}`", body = serde_json::Value),
-               (status = 401, description = "No valid ingest key")),
+               (status = 401, description = "No valid ingest key"),
+               (status = 429, description = "Detection is behind; retry after `Retry-After` seconds", headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
+               (status = 503, description = "The event bus (NATS, when scaled out) cannot be reached; the events were stored, and a retry of the same records is deduplicated; retry after `Retry-After` seconds", headers(("Retry-After" = u64, description = "Seconds to wait before retrying")))),
     security(("bearer" = [])))]
 pub async fn raw(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match ingest(s, headers, body, true).await {
