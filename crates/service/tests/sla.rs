@@ -1,5 +1,5 @@
-//! The SLA engine end to end over a real SQLite file, with a clock the
-//! tests move: a high-severity incident (acknowledge 1 h, complete 4 h)
+//! The SLA engine end to end over a real SQLite file (or PostgreSQL +
+//! NATS: `tests/support`), with a clock the tests move: a high-severity incident (acknowledge 1 h, complete 4 h)
 //! whose response is published at noon, with two incident contacts.
 
 use std::path::Path;
@@ -23,7 +23,8 @@ fn op() -> Principal {
     Principal::Operator("test".into())
 }
 
-/// A service over the SQLite file at `path` (migrated), on `clock`.
+/// A service over the SQLite file at `path` (on PostgreSQL, the database
+/// that path stands for), migrated, on `clock`.
 async fn open(path: &Path, clock: &Arc<FixedClock>) -> Service {
     support::service(support::store_at(path).await, clock.clone()).await
 }
