@@ -262,3 +262,27 @@ impl Bus for NatsBus {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_namespace_names_its_own_stream_and_subjects_and_odd_ones_are_refused() {
+        let tenant = vigil_core::TenantId::new_at("2026-11-27T09:00:00Z".parse().expect("time"));
+        let plain = NatsOptions::new("nats://127.0.0.1:4222");
+        assert_eq!(plain.stream(), STREAM);
+        assert_eq!(plain.subject(tenant), subject(tenant));
+        let mut named = plain.clone();
+        named.namespace = "blue-2".into();
+        assert_eq!(named.stream(), "VIGIL_EVENTS_blue-2");
+        assert_eq!(
+            named.subject(tenant),
+            format!("vigil.blue-2.events.{tenant}")
+        );
+        for bad in ["a.b", "a b", "*", ">", "x".repeat(33).as_str()] {
+            assert!(NatsOptions::check_namespace(bad).is_err(), "{bad:?}");
+        }
+        assert!(NatsOptions::check_namespace("").is_ok());
+    }
+}
