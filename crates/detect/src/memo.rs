@@ -14,6 +14,9 @@ use std::hash::BuildHasher;
 /// Values longer than this are scanned every time (long values rarely
 /// repeat, and hashing them costs as much as a scan's first bytes).
 const MAX_VALUE: usize = 512;
+/// Values shorter than this are scanned every time: stepping through
+/// them costs less than hashing and comparing.
+const MIN_VALUE: usize = 16;
 /// Entries kept before starting again.
 const MAX_ENTRIES: usize = 16_384;
 
@@ -45,7 +48,7 @@ impl Memo {
     /// Otherwise `None`, and the caller reports the rules it admits with
     /// [`Memo::record`], then calls [`Memo::finish`].
     pub fn get(&mut self, scan: usize, value: &str) -> Option<&[u32]> {
-        if value.len() > MAX_VALUE {
+        if value.len() > MAX_VALUE || value.len() < MIN_VALUE {
             return None;
         }
         let key = Self::key(scan, value);
@@ -122,7 +125,7 @@ mod tests {
     fn it_starts_again_when_full_and_stays_correct() {
         let mut m = Memo::default();
         for i in 0..(MAX_ENTRIES as u32 + 10) {
-            let v = format!("value {i}");
+            let v = format!("a value long enough {i}");
             assert!(m.get(1, &v).is_none());
             m.record(i);
             m.finish(1);

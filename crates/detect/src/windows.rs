@@ -7,8 +7,8 @@ use vigil_formats::FlatEvent;
 use vigil_formats::logsource::{LogSource, WindowsClassifier};
 use vigil_sigma::{Diagnostic, DiagnosticKind, LoadedRule, RuleSet};
 
-use crate::memo::Memo;
 use crate::compiled::{EventIndex, EventView, FieldNames, Lowered, Program};
+use crate::memo::Memo;
 use crate::route::{Route, Scan};
 use crate::{Detector, Doc};
 
