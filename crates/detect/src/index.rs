@@ -3,7 +3,7 @@
 //! name at all (most lookups of rule fields are for fields the event does
 //! not have, and `FlatEvent::get` scans every field to say so).
 
-use vigil_formats::FlatEvent;
+use vigil_formats::{FlatEvent, name_hash};
 
 /// Bits of the name filter.
 const BITS: u32 = 1024;
@@ -37,13 +37,13 @@ enum Lookup<'a> {
 }
 
 impl<'a> Lookup<'a> {
-    /// From every value of a name (`FlatEvent::get_all`).
-    fn of(mut values: impl Iterator<Item = &'a str>) -> Self {
-        match (values.next(), values.next()) {
-            (None, _) => Lookup::Absent,
-            (Some(v), None) => Lookup::Once(v),
-            (Some(_), Some(_)) => Lookup::Ambiguous,
-        }
+    /// One more field of the name, valued `v`.
+    #[inline]
+    fn add(&mut self, v: &'a str) {
+        *self = match self {
+            Lookup::Absent => Lookup::Once(v),
+            _ => Lookup::Ambiguous,
+        };
     }
 
     fn resolve(self, event: &'a FlatEvent, name: &str) -> Option<&'a str> {
@@ -57,15 +57,18 @@ impl<'a> Lookup<'a> {
 
 impl<'a> EventIndex<'a> {
     pub fn new(event: &'a FlatEvent) -> Self {
+        const CHANNEL: u32 = name_hash("Channel");
+        const EVENT_ID: u32 = name_hash("EventID");
         let mut index = EventIndex {
             names: [0; (BITS / 64) as usize],
             kept: [(0, ""); KEPT],
             len: 0,
             complete: true,
-            channel: Lookup::of(event.get_all("Channel")),
-            event_id: Lookup::of(event.get_all("EventID")),
+            channel: Lookup::Absent,
+            event_id: Lookup::Absent,
         };
-        for (hash, value) in event.hashed_values() {
+        for entry in event.entries() {
+            let (hash, value) = (entry.hash(), entry.value());
             let bit = hash % BITS;
             index.names[(bit / 64) as usize] |= 1 << (bit % 64);
             if index.len < KEPT {
@@ -73,6 +76,11 @@ impl<'a> EventIndex<'a> {
                 index.len += 1;
             } else {
                 index.complete = false;
+            }
+            if hash == CHANNEL && entry.name().eq_ignore_ascii_case("Channel") {
+                index.channel.add(value);
+            } else if hash == EVENT_ID && entry.name().eq_ignore_ascii_case("EventID") {
+                index.event_id.add(value);
             }
         }
         index

@@ -15,6 +15,7 @@ pub mod compiled;
 pub mod correlate;
 mod index;
 mod literals;
+mod memo;
 mod route;
 pub mod scan;
 pub mod stream;

@@ -8,6 +8,7 @@ use vigil_formats::logsource::{LogSource, WindowsClassifier};
 use vigil_sigma::{Diagnostic, DiagnosticKind, LoadedRule, RuleSet};
 
 use crate::compiled::{EventIndex, EventView, FieldNames, Lowered, Program};
+use crate::memo::Memo;
 use crate::route::{Route, Scan};
 use crate::{Detector, Doc};
 
@@ -38,6 +39,7 @@ pub struct Scratch {
     generation: u32,
     candidates: Vec<u32>,
     folded: String,
+    memo: Memo,
     lowered: Lowered,
     /// Rule evaluations done with this scratch (for statistics).
     pub evaluations: u64,
@@ -242,13 +244,20 @@ impl WindowsDetector {
                     value
                 };
                 for scan in field.into_iter().chain(route.keywords.as_ref()) {
-                    admit(
-                        scan,
-                        value,
+                    let id = std::ptr::from_ref(scan) as usize;
+                    let (generation, seen, candidates) = (
                         scratch.generation,
                         &mut scratch.seen,
                         &mut scratch.candidates,
                     );
+                    if let Some(rules) = scratch.memo.get(id, value) {
+                        for &rule in rules {
+                            push_once(rule, generation, seen, candidates);
+                        }
+                        continue;
+                    }
+                    admit(scan, value, generation, seen, candidates, &mut scratch.memo);
+                    scratch.memo.finish(id);
                 }
             }
         }
@@ -258,17 +267,31 @@ impl WindowsDetector {
 }
 
 /// Push the rules whose needles `scan` finds in `value` to `candidates`,
-/// once per event (`seen` holds the event's `generation` for those pushed).
-fn admit(scan: &Scan, value: &str, generation: u32, seen: &mut [u32], candidates: &mut Vec<u32>) {
+/// once per event (`seen` holds the event's `generation` for those
+/// pushed), and record each in `memo` for the value.
+fn admit(
+    scan: &Scan,
+    value: &str,
+    generation: u32,
+    seen: &mut [u32],
+    candidates: &mut Vec<u32>,
+    memo: &mut Memo,
+) {
     scan.needles.each_match(value, |pattern| {
         for &rule in &scan.rules[pattern] {
-            let s = &mut seen[rule as usize];
-            if *s != generation {
-                *s = generation;
-                candidates.push(rule);
-            }
+            memo.record(rule);
+            push_once(rule, generation, seen, candidates);
         }
     });
+}
+
+#[inline]
+fn push_once(rule: u32, generation: u32, seen: &mut [u32], candidates: &mut Vec<u32>) {
+    let s = &mut seen[rule as usize];
+    if *s != generation {
+        *s = generation;
+        candidates.push(rule);
+    }
 }
 
 /// Replace the characters that Unicode case rules equate with an ASCII

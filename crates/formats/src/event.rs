@@ -18,6 +18,31 @@ struct Span {
     system: bool,
 }
 
+/// One field of a [`FlatEvent`] (see [`FlatEvent::entries`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    event: &'a FlatEvent,
+    span: &'a Span,
+}
+
+impl<'a> Entry<'a> {
+    /// [`name_hash`] of the name.
+    #[inline]
+    pub fn hash(&self) -> u32 {
+        self.span.hash
+    }
+
+    #[inline]
+    pub fn name(&self) -> &'a str {
+        self.event.key_of(self.span)
+    }
+
+    #[inline]
+    pub fn value(&self) -> &'a str {
+        self.event.value_of(self.span)
+    }
+}
+
 /// A hash of a field name that is equal for names that compare equal
 /// ASCII-case-insensitively: the length and the first and last eight bytes,
 /// each with the ASCII case bit set, mixed. Cheap enough for every lookup.
@@ -176,6 +201,14 @@ impl FlatEvent {
     #[inline]
     pub fn hashed_values(&self) -> impl Iterator<Item = (u32, &str)> {
         self.fields.iter().map(|s| (s.hash, self.value_of(s)))
+    }
+
+    /// Every field as (name hash, name, value), the name sliced only when
+    /// asked for: one pass that picks a few names out by their hash and
+    /// reads every value.
+    #[inline]
+    pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> {
+        self.fields.iter().map(|span| Entry { event: self, span })
     }
 
     /// Every value, for field-less (keyword) search.

@@ -22,7 +22,7 @@ pub use decode::{
     DecodeError, DecodeErrorKind, Decoded, Entity, EntityKind, Shape, decode_record,
     decode_records, decode_value,
 };
-pub use event::{FlatEvent, name_hash};
+pub use event::{Entry, FlatEvent, name_hash};
 pub use flatten::{FlattenError, flatten_json};
 pub use logsource::{LogSource, WindowsClassifier};
 pub use read::{FileKind, RecordError, read_file};
