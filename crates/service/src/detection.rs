@@ -250,6 +250,7 @@ impl Service {
         }
         // Alerts an interrupted run left without an incident.
         self.correlate_alerts().await?;
+        self.evaluate_deferred_major(true).await?;
         Ok(Some(total))
     }
 
@@ -308,18 +309,26 @@ impl Service {
                     }
                 }
             }
-            match self.detect_round(&detection).await {
-                Ok(Some(_)) => continue,
-                Ok(None) => {}
+            if let Err(e) = self.evaluate_deferred_major(false).await {
+                tracing::error!(error = %e, "major-incident criteria failed; will retry");
+            }
+            let more = match self.detect_round(&detection).await {
+                Ok(Some(_)) => true,
+                Ok(None) => false,
                 Err(e) => {
                     tracing::error!(error = %e, "detection round failed; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
+                    false
                 }
-            }
+            };
+            // A stop is heeded between rounds even with a backlog: what is
+            // left stays queued in the store for the next start.
             tokio::select! {
+                biased;
                 () = &mut stop => break,
-                () = self.intake.committed.notified() => {}
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = std::future::ready(()), if more => {}
+                () = self.intake.committed.notified(), if !more => {}
+                () = tokio::time::sleep(Duration::from_secs(1)), if !more => {}
             }
         }
         drop(lease);
@@ -470,6 +479,9 @@ impl Service {
                         }
                     }
                 }
+            }
+            if let Err(e) = self.evaluate_deferred_major(false).await {
+                tracing::error!(error = %e, "major-incident criteria failed; will retry");
             }
             tokio::select! {
                 () = &mut stop => break,

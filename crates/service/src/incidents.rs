@@ -175,7 +175,13 @@ impl Service {
                     .await?;
                 self.publish_correlation(&changed, &activity);
             }
-            self.evaluate_major(tenant, &touched_incidents).await?;
+            if activity.is_empty() {
+                self.evaluate_major_grown(tenant, &touched_incidents)
+                    .await?;
+            } else {
+                // Merged: the alert set changed.
+                self.evaluate_major(tenant, &touched_incidents).await?;
+            }
         }
         Ok(())
     }

@@ -109,6 +109,8 @@ pub struct Service {
     pdf: PdfPrinter,
     /// The intake → detection stream (docs/scale-out.md).
     bus: Arc<dyn bus::Bus>,
+    /// When major-incident criteria last ran per incident.
+    major_checks: Arc<major::MajorChecks>,
 }
 
 impl Service {
@@ -123,6 +125,7 @@ impl Service {
             deliveries: Arc::new(tokio::sync::Mutex::new(())),
             pdf: PdfPrinter::default(),
             bus: Arc::new(bus::QueueBus::new(store.clone())),
+            major_checks: Arc::default(),
             store,
         }
     }

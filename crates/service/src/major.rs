@@ -94,7 +94,8 @@ impl Service {
         })
     }
 
-    /// Run the criteria over incidents correlation just placed or grew.
+    /// Run the criteria over incidents correlation just placed alerts in
+    /// or merged.
     pub(crate) async fn evaluate_major(&self, tenant: TenantId, ids: &[IncidentId]) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
@@ -103,7 +104,41 @@ impl Service {
             return Ok(());
         };
         for id in ids {
+            self.major_checks.ran(*id);
             self.evaluate_one(&t, *id).await?;
+        }
+        Ok(())
+    }
+
+    /// Incidents whose alerts only grew (matched again): their criteria
+    /// run at once if they have not run for [`GROWTH_RECHECK`], otherwise
+    /// they are marked and run by [`Service::evaluate_deferred_major`].
+    /// Under a steady stream nearly every detection round grows the same
+    /// incidents; gathering their evidence each round made detection
+    /// twenty times slower.
+    pub(crate) async fn evaluate_major_grown(
+        &self,
+        tenant: TenantId,
+        ids: &[IncidentId],
+    ) -> Result<()> {
+        let due = self.major_checks.due_or_defer(tenant, ids, GROWTH_RECHECK);
+        self.evaluate_major(tenant, &due).await
+    }
+
+    /// Run the criteria over incidents that grew since they last ran:
+    /// those whose last run is [`GROWTH_RECHECK`] old, or all of them
+    /// with `force` (the end of a drain, so a command or test sees the
+    /// final answer). An incident that has closed or merged away since
+    /// is skipped.
+    pub async fn evaluate_deferred_major(&self, force: bool) -> Result<()> {
+        let due = self.major_checks.take_deferred(GROWTH_RECHECK, force);
+        for (tenant, id) in due {
+            if let Err(e) = self.evaluate_major(tenant, &[id]).await {
+                match e {
+                    ServiceError::NotFound { .. } => {}
+                    other => return Err(other),
+                }
+            }
         }
         Ok(())
     }
@@ -436,4 +471,101 @@ pub(crate) fn facts(e: &StoredEvent) -> Option<EventFacts> {
         time: e.event.time,
         event: decoded.event,
     })
+}
+
+/// How long an incident that only grew waits before its criteria run
+/// again.
+const GROWTH_RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// When each incident's criteria last ran in this process, and the
+/// incidents that grew since (in memory: after a restart the next growth
+/// marks them again).
+#[derive(Debug, Default)]
+pub(crate) struct MajorChecks {
+    inner: std::sync::Mutex<MajorChecksInner>,
+}
+
+#[derive(Debug, Default)]
+struct MajorChecksInner {
+    last: std::collections::HashMap<IncidentId, std::time::Instant>,
+    deferred: BTreeMap<IncidentId, TenantId>,
+}
+
+impl MajorChecks {
+    fn lock(&self) -> std::sync::MutexGuard<'_, MajorChecksInner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn ran(&self, id: IncidentId) {
+        let mut inner = self.lock();
+        if inner.last.len() > 100_000 {
+            inner.last.clear();
+        }
+        inner.last.insert(id, std::time::Instant::now());
+        inner.deferred.remove(&id);
+    }
+
+    /// The incidents due now; the others are deferred.
+    fn due_or_defer(
+        &self,
+        tenant: TenantId,
+        ids: &[IncidentId],
+        every: std::time::Duration,
+    ) -> Vec<IncidentId> {
+        let mut inner = self.lock();
+        let mut due = Vec::new();
+        for id in ids {
+            if inner.last.get(id).is_some_and(|t| t.elapsed() < every) {
+                inner.deferred.insert(*id, tenant);
+            } else {
+                due.push(*id);
+            }
+        }
+        due
+    }
+
+    fn take_deferred(
+        &self,
+        every: std::time::Duration,
+        force: bool,
+    ) -> Vec<(TenantId, IncidentId)> {
+        let mut inner = self.lock();
+        let due: Vec<(TenantId, IncidentId)> = inner
+            .deferred
+            .iter()
+            .filter(|(id, _)| force || inner.last.get(*id).is_none_or(|t| t.elapsed() >= every))
+            .map(|(id, tenant)| (*tenant, *id))
+            .collect();
+        for (_, id) in &due {
+            inner.deferred.remove(id);
+        }
+        due
+    }
+}
+
+#[cfg(test)]
+mod checks_tests {
+    use super::*;
+
+    #[test]
+    fn growth_within_the_interval_is_deferred_and_forced_out_at_the_end() {
+        let checks = MajorChecks::default();
+        let at: jiff::Timestamp = "2026-11-27T09:00:00Z".parse().expect("time");
+        let tenant = TenantId::new_at(at);
+        let id = IncidentId::new_at(at);
+        let long = std::time::Duration::from_secs(3600);
+        assert_eq!(checks.due_or_defer(tenant, &[id], long), vec![id]);
+        checks.ran(id);
+        assert!(checks.due_or_defer(tenant, &[id], long).is_empty());
+        assert!(checks.take_deferred(long, false).is_empty());
+        assert_eq!(checks.take_deferred(long, true), vec![(tenant, id)]);
+        assert!(checks.take_deferred(long, true).is_empty());
+        checks.due_or_defer(tenant, &[id], long);
+        assert_eq!(
+            checks.take_deferred(std::time::Duration::ZERO, false),
+            vec![(tenant, id)]
+        );
+    }
 }

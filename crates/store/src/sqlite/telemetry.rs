@@ -359,33 +359,29 @@ impl SqliteStore {
         if entities.is_empty() {
             return Ok(Vec::new());
         }
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT DISTINCT seq, time FROM event_entities WHERE tenant_id = ");
-        q.push_bind(tenant.to_string())
-            .push(" AND time BETWEEN ")
-            .push_bind(to_micros(from))
-            .push(" AND ")
-            .push_bind(to_micros(to))
-            .push(" AND (");
-        for (i, e) in entities.iter().take(200).enumerate() {
-            if i > 0 {
-                q.push(" OR ");
-            }
-            q.push("(kind = ")
-                .push_bind(e.kind.as_str())
-                .push(" AND value = ")
-                .push_bind(e.value.clone())
-                .push(")");
+        // One range scan of the primary key per entity, each stopping at
+        // `limit`: a single query ORing the entities scans every entity
+        // row of the tenant (the planner can use only the tenant prefix),
+        // which grew with the event store and slowed every detection
+        // round that touched an incident.
+        let tenant_text = tenant.to_string();
+        let mut found: Vec<(i64, i64)> = Vec::new();
+        for e in entities.iter().take(200) {
+            let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT seq, time FROM event_entities WHERE tenant_id = ? AND kind = ? AND value = ? AND time BETWEEN ? AND ? ORDER BY time, seq LIMIT ?")
+                .bind(&tenant_text)
+                .bind(e.kind.as_str())
+                .bind(&e.value)
+                .bind(to_micros(from))
+                .bind(to_micros(to))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+            found.extend(rows.into_iter().map(|(seq, time)| (time, seq)));
         }
-        q.push(") ORDER BY time, seq LIMIT ")
-            .push_bind(i64::from(limit));
-        let seqs: Vec<i64> = q
-            .build()
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get("seq"))
-            .collect::<std::result::Result<_, _>>()?;
+        found.sort_unstable();
+        found.dedup();
+        found.truncate(limit as usize);
+        let seqs: Vec<i64> = found.into_iter().map(|(_, seq)| seq).collect();
         let mut events = self.events_by_seq_impl(tenant, &seqs).await?;
         events.sort_by_key(|e| (e.event.time, e.seq));
         Ok(events)
