@@ -586,6 +586,7 @@ impl Service {
         self.intake.backlog.store(0, Ordering::Relaxed);
         // Alerts an interrupted run left without an incident.
         self.correlate_alerts().await?;
+        self.evaluate_deferred_major(true).await?;
         Ok(total)
     }
 }
