@@ -475,7 +475,7 @@ pub(crate) fn facts(e: &StoredEvent) -> Option<EventFacts> {
 
 /// How long an incident that only grew waits before its criteria run
 /// again.
-const GROWTH_RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
+const GROWTH_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// When each incident's criteria last ran in this process, and the
 /// incidents that grew since (in memory: after a restart the next growth

@@ -133,7 +133,7 @@ fn main() {
         if stats["pending_detection"] == 0 {
             break;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(500));
     }
     let detected = started.elapsed();
     let metrics = client
