@@ -179,6 +179,25 @@ async fn assert_no_console_errors(c: &Client) {
     assert!(errors.is_empty(), "console errors: {errors:#?}");
 }
 
+/// The page's h1 once it reads `want`, or the last one read after 20 s.
+/// After a click that navigates, the old page's h1 can be found first,
+/// or go stale while it is read: wait for the new page instead.
+async fn h1_becomes(c: &Client, want: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..200 {
+        if let Ok(e) = c.find(Locator::Css("h1")).await
+            && let Ok(text) = e.text().await
+        {
+            if text == want {
+                return text;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
 async fn body_text(c: &Client) -> String {
     css(c, "body").await.text().await.expect("text")
 }
@@ -616,8 +635,8 @@ async fn every_main_page_renders_for_both_sides_without_console_errors() {
         .click()
         .await
         .expect("ask");
-    let h1 = css(c, "h1").await.text().await.expect("h1");
-    assert_eq!(h1, "Exclusions for the build servers");
+    let want = "Exclusions for the build servers";
+    assert_eq!(h1_becomes(c, want).await, want);
     assert_no_console_errors(c).await;
 }
 
