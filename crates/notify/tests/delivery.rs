@@ -11,8 +11,8 @@ use vigil_core::signature;
 use vigil_core::tenant::{Lifecycle, SettingChange, WebhookFormat};
 use vigil_notify::Senders;
 
-use support::smtp::SmtpServer;
 use support::{HookServer, contact, smtp_config, webhook, world};
+use vigil_testkit::smtp::SmtpServer;
 
 const SLACK_SECRET: &str = "slack-signing-secret-0001";
 const TEAMS_SECRET: &str = "teams-signing-secret-0002";
@@ -23,7 +23,7 @@ const SUBJECT: &str = "Action required: CloudTrail Logging Stopped involving arn
 #[tokio::test]
 async fn publishing_a_response_to_a_live_tenant_mails_each_incident_contact_with_the_absolute_link()
 {
-    let server = SmtpServer::start(&[]).await;
+    let server = SmtpServer::start(&[]);
     let w = world(
         Lifecycle::Live,
         vec![
@@ -69,7 +69,7 @@ async fn publishing_a_response_to_a_live_tenant_mails_each_incident_contact_with
 
 #[tokio::test]
 async fn a_recipient_the_smtp_server_refuses_is_dead_at_once_while_the_others_are_mailed() {
-    let server = SmtpServer::start(&["gone@acme.example"]).await;
+    let server = SmtpServer::start(&["gone@acme.example"]);
     let w = world(
         Lifecycle::Live,
         vec![
@@ -381,7 +381,7 @@ async fn a_delivery_to_a_removed_channel_is_dead_with_that_reason() {
 
 #[tokio::test]
 async fn while_the_tenant_is_monitoring_nothing_reaches_the_listeners_and_deliveries_show_held() {
-    let server = SmtpServer::start(&[]).await;
+    let server = SmtpServer::start(&[]);
     let hooks = HookServer::start().await;
     let w = world(
         Lifecycle::Monitoring,
@@ -462,7 +462,7 @@ async fn a_webhook_nobody_listens_on_is_retried_and_its_error_names_no_url() {
 #[tokio::test]
 async fn a_major_incident_reaches_the_contacts_the_ir_provider_and_the_webhooks_while_the_tenant_is_monitoring()
  {
-    let server = SmtpServer::start(&[]).await;
+    let server = SmtpServer::start(&[]);
     let hooks = HookServer::start().await;
     let w = world(
         Lifecycle::Monitoring,

@@ -8,6 +8,7 @@
 
 pub mod nats;
 pub mod postgres;
+pub mod smtp;
 
 use std::path::PathBuf;
 

@@ -361,11 +361,14 @@ fn published_long_ago(pg: &str, ago: jiff::SignedDuration) {
 }
 
 /// How often each (recipient, subject) arrived.
-fn received(smtp: &support::smtp::SmtpSink) -> std::collections::BTreeMap<(String, String), u32> {
+fn received(
+    smtp: &vigil_testkit::smtp::SmtpServer,
+) -> std::collections::BTreeMap<(String, String), u32> {
     let mut seen = std::collections::BTreeMap::new();
     for mail in smtp.mails() {
+        let subject = mail.subject();
         for to in mail.to {
-            *seen.entry((to, mail.subject.clone())).or_insert(0) += 1;
+            *seen.entry((to, subject.clone())).or_insert(0) += 1;
         }
     }
     seen
@@ -375,7 +378,7 @@ fn received(smtp: &support::smtp::SmtpSink) -> std::collections::BTreeMap<(Strin
 fn two_schedulers_send_each_sla_reminder_once_and_the_one_taking_over_sends_nothing_twice() {
     let pg = vigil_testkit::postgres_or_skip!();
     let nats = vigil_testkit::nats_or_skip!();
-    let smtp = support::smtp::SmtpSink::start();
+    let smtp = vigil_testkit::smtp::SmtpServer::start(&[]);
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     std::fs::write(

@@ -5,8 +5,6 @@
 
 #![allow(dead_code)]
 
-pub mod smtp;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

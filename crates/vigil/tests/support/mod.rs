@@ -9,8 +9,6 @@
 
 #![allow(dead_code)]
 
-pub mod smtp;
-
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

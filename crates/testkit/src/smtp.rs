@@ -1,12 +1,13 @@
-//! A minimal SMTP server on 127.0.0.1:0 that speaks enough of RFC 5321
-//! (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) to receive what lettre
-//! sends, and keeps every message. Addresses listed in `refuse` get
-//! `550` at RCPT, like a mailbox that does not exist.
+//! A small SMTP server for tests: a thread on 127.0.0.1:0 that speaks
+//! enough of RFC 5321 (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) to
+//! receive what Vigil sends with `smtp.security = "none"`, and keeps every
+//! message. Addresses listed in `refuse` get `550` at RCPT, like a
+//! mailbox that does not exist. Plain threads, so both async tests and
+//! process tests can use it.
 
-use std::sync::{Arc, Mutex};
-
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// One message as received.
 #[derive(Debug, Clone)]
@@ -30,7 +31,12 @@ impl Mail {
         })
     }
 
-    /// The decoded body of each MIME part of this content type.
+    /// The `Subject` header, empty when there is none.
+    pub fn subject(&self) -> String {
+        self.header("subject").unwrap_or_default()
+    }
+
+    /// The decoded body of the MIME part of this content type.
     pub fn part(&self, content_type: &str) -> Option<String> {
         let top = self.header("content-type")?;
         let boundary = top
@@ -103,7 +109,8 @@ fn base64(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The running server and what it received.
+/// The running server and what it received; it stops with the test
+/// process.
 #[derive(Debug, Clone)]
 pub struct SmtpServer {
     pub port: u16,
@@ -111,30 +118,32 @@ pub struct SmtpServer {
 }
 
 impl SmtpServer {
-    pub async fn start(refuse: &[&str]) -> SmtpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
+    /// Start listening; `refuse`: recipients answered with `550`.
+    pub fn start(refuse: &[&str]) -> SmtpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind smtp");
         let port = listener.local_addr().expect("addr").port();
         let mails = Arc::new(Mutex::new(Vec::new()));
         let refuse: Arc<Vec<String>> =
             Arc::new(refuse.iter().map(|a| a.to_ascii_lowercase()).collect());
-        let store = mails.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((socket, _)) = listener.accept().await else {
-                    return;
-                };
-                let store = store.clone();
+        let kept = mails.clone();
+        std::thread::spawn(move || {
+            for socket in listener.incoming().map_while(Result::ok) {
+                let kept = kept.clone();
                 let refuse = refuse.clone();
-                tokio::spawn(async move {
-                    let _ = session(socket, store, refuse).await;
+                std::thread::spawn(move || {
+                    let _ = session(socket, &kept, &refuse);
                 });
             }
         });
         SmtpServer { port, mails }
     }
 
+    /// Every message received so far.
     pub fn mails(&self) -> Vec<Mail> {
-        self.mails.lock().expect("mails").clone()
+        self.mails
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -146,23 +155,19 @@ fn address(arg: &str) -> String {
         .to_ascii_lowercase()
 }
 
-async fn session(
-    socket: tokio::net::TcpStream,
-    store: Arc<Mutex<Vec<Mail>>>,
-    refuse: Arc<Vec<String>>,
-) -> std::io::Result<()> {
-    let (read, mut write) = socket.into_split();
-    let mut lines = BufReader::new(read);
-    write.write_all(b"220 test-smtp ESMTP ready\r\n").await?;
+fn session(socket: TcpStream, kept: &Mutex<Vec<Mail>>, refuse: &[String]) -> std::io::Result<()> {
+    let mut write = socket.try_clone()?;
+    let mut lines = BufReader::new(socket);
+    write.write_all(b"220 test-smtp ESMTP ready\r\n")?;
     let mut from = String::new();
     let mut to = Vec::new();
     let mut line = String::new();
     loop {
         line.clear();
-        if lines.read_line(&mut line).await? == 0 {
+        if lines.read_line(&mut line)? == 0 {
             return Ok(());
         }
-        let cmd = line.trim_end();
+        let cmd = line.trim_end().to_owned();
         let verb = cmd
             .split_whitespace()
             .next()
@@ -186,24 +191,25 @@ async fn session(
                 }
             }
             "DATA" => {
-                write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+                write.write_all(b"354 end with <CRLF>.<CRLF>\r\n")?;
                 let mut data = String::new();
                 loop {
                     line.clear();
-                    if lines.read_line(&mut line).await? == 0 {
+                    if lines.read_line(&mut line)? == 0 {
                         return Ok(());
                     }
                     if line == ".\r\n" || line == ".\n" {
                         break;
                     }
-                    let l = line.strip_prefix('.').unwrap_or(&line);
-                    data.push_str(l);
+                    data.push_str(line.strip_prefix('.').unwrap_or(&line));
                 }
-                store.lock().expect("mails").push(Mail {
-                    from: from.clone(),
-                    to: std::mem::take(&mut to),
-                    data,
-                });
+                kept.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(Mail {
+                        from: from.clone(),
+                        to: std::mem::take(&mut to),
+                        data,
+                    });
                 b"250 queued\r\n"
             }
             "RSET" => {
@@ -212,11 +218,11 @@ async fn session(
             }
             "NOOP" => b"250 ok\r\n",
             "QUIT" => {
-                write.write_all(b"221 bye\r\n").await?;
+                write.write_all(b"221 bye\r\n")?;
                 return Ok(());
             }
             _ => b"502 command not implemented\r\n",
         };
-        write.write_all(reply).await?;
+        write.write_all(reply)?;
     }
 }
