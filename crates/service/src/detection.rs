@@ -58,6 +58,14 @@ pub struct DetectionReport {
     pub alerts_touched: u64,
 }
 
+impl std::ops::AddAssign for DetectionReport {
+    fn add_assign(&mut self, r: DetectionReport) {
+        self.events += r.events;
+        self.observations += r.observations;
+        self.alerts_touched += r.alerts_touched;
+    }
+}
+
 /// The observations one stored event gives, after the tenant's tuning.
 /// `decoded`: the event as intake decoded it, when still in memory; else
 /// its stored record is decoded again.
@@ -244,14 +252,19 @@ impl Service {
         };
         let mut total = DetectionReport::default();
         while let Some(r) = self.detect_round(detection).await? {
-            total.events += r.events;
-            total.observations += r.observations;
-            total.alerts_touched += r.alerts_touched;
+            total += r;
         }
-        // Alerts an interrupted run left without an incident.
+        self.finish_drain().await?;
+        Ok(Some(total))
+    }
+
+    /// The end of a drain: alerts an interrupted run left without an
+    /// incident are placed, and deferred major-incident criteria run, so
+    /// the caller sees the final answer.
+    async fn finish_drain(&self) -> Result<()> {
         self.correlate_alerts().await?;
         self.evaluate_deferred_major(true).await?;
-        Ok(Some(total))
+        Ok(())
     }
 
     /// The detection worker: holds the lease (waiting for it while another
@@ -560,9 +573,7 @@ impl Service {
         let mut idle = 0u32;
         loop {
             if let Some(r) = self.detect_deliveries(detection, DRAIN_WAIT).await? {
-                total.events += r.events;
-                total.observations += r.observations;
-                total.alerts_touched += r.alerts_touched;
+                total += r;
                 idle = 0;
                 continue;
             }
@@ -584,9 +595,7 @@ impl Service {
             }
         }
         self.intake.backlog.store(0, Ordering::Relaxed);
-        // Alerts an interrupted run left without an incident.
-        self.correlate_alerts().await?;
-        self.evaluate_deferred_major(true).await?;
+        self.finish_drain().await?;
         Ok(total)
     }
 }

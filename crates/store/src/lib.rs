@@ -800,3 +800,17 @@ pub trait Store:
     /// A short description for logs: backend and location (no secrets).
     fn describe(&self) -> String;
 }
+
+/// The `limit` earliest distinct events of (seq, time) rows gathered by
+/// one primary-key range scan per entity, each already cut at `limit`:
+/// one query ORing the entities could use only the tenant prefix of the
+/// entity index and scanned every entity row of the tenant, which grew
+/// with the store and slowed every detection round that touched an
+/// incident. Returns their seqs in (time, seq) order.
+pub(crate) fn earliest_seqs(rows: Vec<(i64, i64)>, limit: u32) -> Vec<i64> {
+    let mut by_time: Vec<(i64, i64)> = rows.into_iter().map(|(seq, time)| (time, seq)).collect();
+    by_time.sort_unstable();
+    by_time.dedup();
+    by_time.truncate(limit as usize);
+    by_time.into_iter().map(|(_, seq)| seq).collect()
+}

@@ -402,13 +402,9 @@ impl PgStore {
         if entities.is_empty() {
             return Ok(Vec::new());
         }
-        // One range scan of the primary key per entity, each stopping at
-        // `limit`: a single query ORing the entities scans every entity
-        // row of the tenant (the planner can use only the tenant prefix),
-        // which grew with the event store and slowed every detection
-        // round that touched an incident.
+        // One range scan per entity: see `crate::earliest_seqs`.
         let tenant_text = tenant.to_string();
-        let mut found: Vec<(i64, i64)> = Vec::new();
+        let mut found = Vec::new();
         for e in entities.iter().take(200) {
             let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT seq, time FROM event_entities WHERE tenant_id = $1 AND kind = $2 AND value = $3 AND time BETWEEN $4 AND $5 ORDER BY time, seq LIMIT $6")
                 .bind(&tenant_text)
@@ -419,12 +415,9 @@ impl PgStore {
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?;
-            found.extend(rows.into_iter().map(|(seq, time)| (time, seq)));
+            found.extend(rows);
         }
-        found.sort_unstable();
-        found.dedup();
-        found.truncate(limit as usize);
-        let seqs: Vec<i64> = found.into_iter().map(|(_, seq)| seq).collect();
+        let seqs = crate::earliest_seqs(found, limit);
         let mut events = self.events_by_seq_impl(tenant, &seqs).await?;
         events.sort_by_key(|e| (e.event.time, e.seq));
         Ok(events)
