@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use vigil_core::alert::Observation;
+use vigil_core::alert::{AlertId, Observation};
 use vigil_core::rules::Tuning;
 use vigil_core::telemetry::StoredEvent;
 use vigil_core::{Severity, TenantId};
@@ -144,74 +144,47 @@ impl Service {
         &self,
         detection: &Arc<dyn Detection>,
     ) -> Result<Option<DetectionReport>> {
-        let mut backlog = self.store.detection_backlog(ROUND, false).await?;
-        let (Some(first), Some(last)) = (backlog.first(), backlog.last()) else {
+        let Some((report, touched)) = self.detect_events(detection).await? else {
+            return Ok(None);
+        };
+        self.place_touched(&touched).await?;
+        Ok(Some(report))
+    }
+
+    /// Alerts that a round created or grew, placed: grown ones refresh
+    /// their incident, new ones join or open one.
+    async fn place_touched(&self, touched: &[AlertId]) -> Result<()> {
+        if !touched.is_empty() {
+            self.refresh_grown(touched).await?;
+            self.correlate_alerts().await?;
+        }
+        Ok(())
+    }
+
+    /// A round's detection without the placement of its alerts into
+    /// incidents: the report and the alerts created or grown.
+    async fn detect_events(
+        &self,
+        detection: &Arc<dyn Detection>,
+    ) -> Result<Option<(DetectionReport, Vec<AlertId>)>> {
+        let started = std::time::Instant::now();
+        let seqs = self.store.queued_seqs(ROUND).await?;
+        let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) else {
             self.intake.backlog.store(0, Ordering::Relaxed);
             return Ok(None);
         };
-        let (first, last) = (first.seq, last.seq);
+        let (backlog, decoded) = self.queued_with_decoded(&seqs).await?;
         let events = backlog.len() as u64;
         let received: Vec<vigil_core::Timestamp> = backlog.iter().map(|e| e.received_at).collect();
-        // Events intake decoded are still in memory; the rest (from another
-        // process, before a restart, or pushed out) are read and decoded.
-        let mut decoded: Vec<Option<Decoded>> = {
-            let mut cache = self
-                .intake
-                .decoded
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            backlog.iter().map(|e| cache.take(e.seq)).collect()
-        };
-        let missing: Vec<i64> = backlog
-            .iter()
-            .zip(&decoded)
-            .filter(|(_, d)| d.is_none())
-            .map(|(e, _)| e.seq)
-            .collect();
-        if !missing.is_empty() {
-            let raws: HashMap<i64, String> =
-                self.store.raw_by_seq(&missing).await?.into_iter().collect();
-            for e in &mut backlog {
-                if let Some(raw) = raws.get(&e.seq) {
-                    e.event.raw.clone_from(raw);
-                }
-            }
-        }
-        let mut tuning = HashMap::new();
-        for stored in &backlog {
-            if let std::collections::hash_map::Entry::Vacant(slot) = tuning.entry(stored.tenant_id)
-            {
-                slot.insert(self.tuning_of(stored.tenant_id).await?);
-            }
-        }
-        let d = detection.clone();
-        let observations = tokio::task::spawn_blocking(move || {
-            let mut scratch = Vec::new();
-            let mut out = Vec::new();
-            let mut session = d.session();
-            // Correlations count and order by event time.
-            let mut order: Vec<usize> = (0..backlog.len()).collect();
-            order.sort_by_key(|&i| (backlog[i].event.time, backlog[i].seq));
-            for i in order {
-                observe(
-                    d.as_ref(),
-                    session.as_mut(),
-                    &tuning,
-                    &backlog[i],
-                    decoded[i].take(),
-                    &mut scratch,
-                    &mut out,
-                );
-            }
-            out
-        })
-        .await
-        .map_err(|e| crate::ServiceError::Conflict(format!("detection failed: {e}")))?;
+        let read = started.elapsed();
+        let observations = self.observe_all(detection, backlog, decoded).await?;
+        let detected = started.elapsed();
         let now = self.clock.now();
         let touched = self
             .store
             .commit_detections(first, last, &observations, now)
             .await?;
+        let stored = started.elapsed();
         // From acknowledgement (the intake commit) to alert (this commit).
         let committed = self.clock.now();
         let lag = metrics::histogram!("vigil_detection_lag_seconds");
@@ -220,19 +193,57 @@ impl Service {
         }
         let left = self.store.detection_queue_len().await?;
         self.intake.backlog.store(left, Ordering::Relaxed);
+        self.intake.detected.notify_waiters();
         metrics::counter!("vigil_detection_events_total").increment(events);
         metrics::counter!("vigil_detection_observations_total")
             .increment(observations.len() as u64);
         metrics::gauge!("vigil_detection_backlog").set(left as f64);
-        if !touched.is_empty() {
-            self.refresh_grown(&touched).await?;
-            self.correlate_alerts().await?;
-        }
-        Ok(Some(DetectionReport {
+        tracing::debug!(
+            events,
+            observations = observations.len(),
+            alerts = touched.len(),
+            read_ms = read.as_millis() as u64,
+            detect_ms = (detected - read).as_millis() as u64,
+            commit_ms = (stored - detected).as_millis() as u64,
+            "detection round"
+        );
+        let report = DetectionReport {
             events,
             observations: observations.len() as u64,
             alerts_touched: touched.len() as u64,
-        }))
+        };
+        Ok(Some((report, touched)))
+    }
+
+    /// Queued events by `seq`: those intake decoded from its hand-off (no
+    /// read, no decoding), the rest (from another process, before a
+    /// restart, or pushed out) read from the store with their records, to
+    /// be decoded again. Oldest first.
+    async fn queued_with_decoded(
+        &self,
+        seqs: &[i64],
+    ) -> Result<(Vec<StoredEvent>, Vec<Option<Decoded>>)> {
+        let mut found: Vec<(StoredEvent, Option<Decoded>)> = Vec::with_capacity(seqs.len());
+        let mut missing = Vec::new();
+        {
+            let mut cache = self
+                .intake
+                .decoded
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            for &seq in seqs {
+                match cache.take(seq) {
+                    Some((stored, decoded)) => found.push((stored, Some(decoded))),
+                    None => missing.push(seq),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let read = self.store.queued_events(&missing).await?;
+            found.extend(read.into_iter().map(|e| (e, None)));
+            found.sort_unstable_by_key(|(e, _)| e.seq);
+        }
+        Ok(found.into_iter().unzip())
     }
 
     /// Run detection until the queue is empty (the CLI after an ingest,
@@ -289,9 +300,25 @@ impl Service {
             }
         };
         tracing::info!("detection running");
-        if let Err(e) = self.correlate_alerts().await {
-            tracing::error!(error = %e, "incident correlation failed; will retry");
-        }
+        let _detecting = Detecting::start(&self.intake);
+        let placing = Placing::default();
+        let detect = async {
+            self.detection_loop(detection, &placing, &mut stop).await;
+            placing.close();
+        };
+        tokio::join!(detect, self.placement_loop(&placing));
+        drop(lease);
+        tracing::info!("detection stopped");
+    }
+
+    /// Rounds of detection until `stop`; the alerts they touch go to
+    /// `placing`, so placing them never holds up the next round.
+    async fn detection_loop(
+        &self,
+        detection: Arc<dyn Detection>,
+        placing: &Placing,
+        stop: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) {
         let mut detection = detection;
         let mut version = self.rules_version().await.ok();
         let mut checked = std::time::Instant::now();
@@ -322,11 +349,11 @@ impl Service {
                     }
                 }
             }
-            if let Err(e) = self.evaluate_deferred_major(false).await {
-                tracing::error!(error = %e, "major-incident criteria failed; will retry");
-            }
-            let more = match self.detect_round(&detection).await {
-                Ok(Some(_)) => true,
+            let more = match self.detect_events(&detection).await {
+                Ok(Some((_, touched))) => {
+                    placing.add(touched);
+                    true
+                }
                 Ok(None) => false,
                 Err(e) => {
                     tracing::error!(error = %e, "detection round failed; retrying");
@@ -338,14 +365,100 @@ impl Service {
             // left stays queued in the store for the next start.
             tokio::select! {
                 biased;
-                () = &mut stop => break,
+                () = &mut *stop => break,
                 () = std::future::ready(()), if more => {}
                 () = self.intake.committed.notified(), if !more => {}
                 () = tokio::time::sleep(Duration::from_secs(1)), if !more => {}
             }
         }
-        drop(lease);
-        tracing::info!("detection stopped");
+    }
+
+    /// Places the alerts detection touched into incidents, beside the
+    /// detection rounds (placing the first alerts of a new kind of
+    /// activity takes long: rounds waiting for it would hold up every
+    /// event behind them); runs deferred major-incident criteria. After
+    /// `placing` closes, a last pass and it ends.
+    async fn placement_loop(&self, placing: &Placing) {
+        if let Err(e) = self.correlate_alerts().await {
+            tracing::error!(error = %e, "incident correlation failed; will retry");
+        }
+        loop {
+            let touched = placing.take();
+            let closed = placing.is_closed();
+            if let Err(e) = self.place_touched(&touched).await {
+                tracing::error!(error = %e, "incident correlation failed; will retry");
+                // Alerts left without an incident are found again by the
+                // next pass (and at the next start).
+                placing.add(touched);
+            }
+            if let Err(e) = self.evaluate_deferred_major(false).await {
+                tracing::error!(error = %e, "major-incident criteria failed; will retry");
+            }
+            if closed {
+                break;
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), placing.wait()).await;
+        }
+    }
+}
+
+/// Alerts detection touched that wait to be placed into incidents.
+#[derive(Default)]
+struct Placing {
+    touched: std::sync::Mutex<Vec<AlertId>>,
+    closed: std::sync::atomic::AtomicBool,
+    wake: tokio::sync::Notify,
+}
+
+impl Placing {
+    fn add(&self, ids: Vec<AlertId>) {
+        if ids.is_empty() {
+            return;
+        }
+        self.touched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(ids);
+        self.wake.notify_one();
+    }
+
+    fn take(&self) -> Vec<AlertId> {
+        let mut ids = std::mem::take(&mut *self.touched.lock().unwrap_or_else(|p| p.into_inner()));
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    async fn wait(&self) {
+        self.wake.notified().await;
+    }
+}
+
+/// Marks this process's detection worker as running while it lives, so
+/// intake keeps within the hand-off (see `IntakeLimits::handoff`).
+struct Detecting<'a>(&'a crate::intake::IntakeState);
+
+impl<'a> Detecting<'a> {
+    fn start(state: &'a crate::intake::IntakeState) -> Self {
+        state.detecting.store(true, Ordering::Relaxed);
+        Detecting(state)
+    }
+}
+
+impl Drop for Detecting<'_> {
+    fn drop(&mut self) {
+        self.0.detecting.store(false, Ordering::Relaxed);
+        // Anyone waiting for room goes on: nothing will make it now.
+        self.0.detected.notify_waiters();
     }
 }
 
@@ -386,7 +499,10 @@ impl Service {
                 .decoded
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            backlog.iter().map(|e| cache.take(e.seq)).collect()
+            backlog
+                .iter()
+                .map(|e| cache.take(e.seq).map(|(_, d)| d))
+                .collect()
         };
         let observations = self.observe_all(detection, backlog, decoded).await?;
         let now = self.clock.now();

@@ -10,9 +10,11 @@ use tokio::sync::{Notify, Semaphore};
 use vigil_core::Timestamp;
 use vigil_core::identity::{Permission, Principal};
 use vigil_core::telemetry::{
-    DeadLetter, FUTURE_TOLERANCE_SECS, IntakeBatch, IntakeCounts, NewDeadLetter, NewEvent, flags,
+    DeadLetter, FUTURE_TOLERANCE_SECS, IntakeBatch, IntakeCounts, NewDeadLetter, NewEvent,
+    StoredEvent, flags,
 };
 use vigil_core::tenant::Tenant;
+use vigil_core::time::{from_micros, to_micros};
 use vigil_formats::{Decoded, decode_records};
 
 use crate::{Result, Service, ServiceError};
@@ -26,6 +28,13 @@ pub struct IntakeLimits {
     pub concurrent_batches: usize,
     /// How long a batch waits for its turn before "busy".
     pub queue_wait: Duration,
+    /// While this process's detection worker runs, a batch waits (up to
+    /// `queue_wait`, then "busy") while more events than this wait for
+    /// detection. Intake then runs no further ahead than the decoded
+    /// events it hands to detection in memory: past that, detection
+    /// would read and decode events again, doubling its work, and never
+    /// catch up.
+    pub handoff: u64,
 }
 
 impl Default for IntakeLimits {
@@ -34,6 +43,7 @@ impl Default for IntakeLimits {
             max_backlog: 2_000_000,
             concurrent_batches: 4,
             queue_wait: Duration::from_secs(10),
+            handoff: HANDOFF,
         }
     }
 }
@@ -44,6 +54,12 @@ pub(crate) struct IntakeState {
     pub(crate) limits: IntakeLimits,
     /// Woken after each commit, so detection starts at once.
     pub(crate) committed: Notify,
+    /// Woken after each detection round, so intake waiting for room in the
+    /// hand-off goes on at once.
+    pub(crate) detected: Notify,
+    /// This process runs the detection worker: intake then keeps within
+    /// the hand-off (see [`IntakeLimits::handoff`]).
+    pub(crate) detecting: std::sync::atomic::AtomicBool,
     /// Events waiting for detection, as last counted plus since added.
     pub(crate) backlog: AtomicU64,
     permits: Semaphore,
@@ -55,6 +71,8 @@ impl IntakeState {
         IntakeState {
             limits,
             committed: Notify::new(),
+            detected: Notify::new(),
+            detecting: std::sync::atomic::AtomicBool::new(false),
             backlog: AtomicU64::new(0),
             permits: Semaphore::new(limits.concurrent_batches.max(1)),
             decoded: std::sync::Mutex::new(DecodedCache::default()),
@@ -158,25 +176,30 @@ fn new_event(decoded: &Decoded, raw: String, hash: String, received_at: Timestam
 /// decoded from the store).
 #[derive(Debug, Default)]
 pub(crate) struct DecodedCache {
-    events: std::collections::HashMap<i64, Decoded>,
+    events: std::collections::HashMap<i64, (StoredEvent, Decoded)>,
     order: std::collections::VecDeque<i64>,
 }
 
 /// At most this many decoded events wait in memory (about 2 KiB each).
 const DECODED_CACHE: usize = 32_768;
 
+/// The default [`IntakeLimits::handoff`]: half the cache, the rest being
+/// room for the batches in flight.
+const HANDOFF: u64 = (DECODED_CACHE / 2) as u64;
+
 impl DecodedCache {
-    fn put(&mut self, seq: i64, event: Decoded) {
+    fn put(&mut self, seq: i64, stored: StoredEvent, event: Decoded) {
         while self.order.len() >= DECODED_CACHE {
             if let Some(old) = self.order.pop_front() {
                 self.events.remove(&old);
             }
         }
         self.order.push_back(seq);
-        self.events.insert(seq, event);
+        self.events.insert(seq, (stored, event));
     }
 
-    pub(crate) fn take(&mut self, seq: i64) -> Option<Decoded> {
+    /// The event as stored (its record left out) and as decoded.
+    pub(crate) fn take(&mut self, seq: i64) -> Option<(StoredEvent, Decoded)> {
         self.events.remove(&seq)
     }
 }
@@ -326,7 +349,12 @@ impl Service {
                 retry_after_secs: 5,
             });
         }
-        let _permit = tokio::time::timeout(state.limits.queue_wait, state.permits.acquire())
+        let waited = std::time::Instant::now();
+        if state.detecting.load(Ordering::Relaxed) {
+            self.wait_for_handoff(state.limits.queue_wait).await?;
+        }
+        let left = state.limits.queue_wait.saturating_sub(waited.elapsed());
+        let _permit = tokio::time::timeout(left, state.permits.acquire())
             .await
             .map_err(|_| ServiceError::Busy {
                 reason: "every intake slot is taken".into(),
@@ -344,10 +372,26 @@ impl Service {
             .await?;
         let stored: Vec<i64> = seqs.iter().flatten().copied().collect();
         {
+            // As the store keeps them: to the microsecond, the record left
+            // out (detection has its decoding).
+            let micros = |t: Timestamp| from_micros(to_micros(t)).unwrap_or(t);
+            let received_at = micros(received_at);
             let mut cache = state.decoded.lock().unwrap_or_else(|p| p.into_inner());
-            for (seq, d) in seqs.into_iter().zip(decoded) {
+            for ((seq, d), e) in seqs.into_iter().zip(decoded).zip(batch.events) {
                 if let Some(seq) = seq {
-                    cache.put(seq, d);
+                    let event = NewEvent {
+                        time: micros(e.time),
+                        raw: String::new(),
+                        hunt: None,
+                        ..e
+                    };
+                    let stored = StoredEvent {
+                        seq,
+                        tenant_id: tenant.id,
+                        received_at,
+                        event,
+                    };
+                    cache.put(seq, stored, d);
                 }
             }
         }
@@ -382,6 +426,33 @@ impl Service {
             counts,
             records: if counts.replayed { Vec::new() } else { records },
         })
+    }
+
+    /// Wait until detection has room in the hand-off, up to `wait`.
+    async fn wait_for_handoff(&self, wait: Duration) -> Result<()> {
+        let state = &self.intake;
+        let room = async {
+            loop {
+                let detected = state.detected.notified();
+                if state.backlog.load(Ordering::Relaxed) < state.limits.handoff
+                    || !state.detecting.load(Ordering::Relaxed)
+                {
+                    return;
+                }
+                // Woken by the next round; the timer guards a round that
+                // ended between the check and the wait.
+                let _ = tokio::time::timeout(Duration::from_millis(100), detected).await;
+            }
+        };
+        tokio::time::timeout(wait, room)
+            .await
+            .map_err(|_| ServiceError::Busy {
+                reason: format!(
+                    "{} events wait for detection",
+                    state.backlog.load(Ordering::Relaxed)
+                ),
+                retry_after_secs: 2,
+            })
     }
 
     /// A tenant's dead letters, oldest first (customer admins and the

@@ -248,3 +248,157 @@ async fn repeated_matches_on_the_same_entities_fold_into_one_alert_with_a_count(
     assert_eq!(got[1].0, 3);
     assert!(got[1].1.contains("alice"));
 }
+
+/// Detection that holds every round until the gate opens.
+#[derive(Debug)]
+struct Gated {
+    inner: Arc<dyn vigil_service::Detection>,
+    open: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+struct GatedSession<'a> {
+    inner: Box<dyn vigil_service::DetectionSession + 'a>,
+    open: &'a (std::sync::Mutex<bool>, std::sync::Condvar),
+}
+
+impl vigil_service::DetectionSession for GatedSession<'_> {
+    fn detect(&mut self, event: &vigil_formats::Decoded, out: &mut Vec<u32>) {
+        let (open, changed) = self.open;
+        let mut is_open = open.lock().expect("gate");
+        while !*is_open {
+            is_open = changed.wait(is_open).expect("gate");
+        }
+        drop(is_open);
+        self.inner.detect(event, out);
+    }
+}
+
+impl vigil_service::Detection for Gated {
+    fn session(&self) -> Box<dyn vigil_service::DetectionSession + '_> {
+        Box::new(GatedSession {
+            inner: self.inner.session(),
+            open: &self.open,
+        })
+    }
+    fn rule(&self, index: u32) -> &vigil_sigma::RuleInfo {
+        self.inner.rule(index)
+    }
+    fn alerts_alone(&self, index: u32) -> bool {
+        self.inner.alerts_alone(index)
+    }
+    fn correlate(
+        &self,
+        tenant: vigil_core::TenantId,
+        event: &vigil_formats::Decoded,
+        matched: &[u32],
+        epoch_secs: i64,
+        out: &mut Vec<vigil_sigma::RuleInfo>,
+    ) {
+        self.inner
+            .correlate(tenant, event, matched, epoch_secs, out);
+    }
+}
+
+fn open_gate(gate: &(std::sync::Mutex<bool>, std::sync::Condvar)) {
+    *gate.0.lock().expect("gate") = true;
+    gate.1.notify_all();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_waits_while_detection_holds_its_hand_off_and_goes_on_when_detection_takes_it() {
+    let (svc, _) = service(IntakeLimits {
+        handoff: 2,
+        queue_wait: std::time::Duration::from_millis(400),
+        ..Default::default()
+    })
+    .await;
+    with_rule(&svc).await;
+    let (engine, _) = svc.detection_engine().await.expect("engine");
+    let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let gated: Arc<dyn vigil_service::Detection> = Arc::new(Gated {
+        inner: engine,
+        open: gate.clone(),
+    });
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = {
+        let svc = svc.clone();
+        tokio::spawn(async move {
+            svc.run_detection(gated, async {
+                let _ = stop_rx.await;
+            })
+            .await;
+        })
+    };
+    // The worker is running once intake waits for it.
+    let first = ingest(
+        &svc,
+        (0..3)
+            .map(|n| trail(n, "2026-11-27T11:00:00Z", "alice"))
+            .collect(),
+    )
+    .await;
+    assert_eq!(first.counts.accepted, 3);
+    let mut refused = None;
+    for _ in 0..50 {
+        match svc
+            .ingest(
+                &op(),
+                Some("acme"),
+                Intake {
+                    source: "test".into(),
+                    records: vec![trail(10, "2026-11-27T11:00:00Z", "alice")],
+                    ..Default::default()
+                },
+            )
+            .await
+        {
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+            // The worker had not started yet: that batch went in.
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+    let refused = refused.expect("a batch past the hand-off is refused while detection holds it");
+    assert!(
+        matches!(&refused, ServiceError::Busy { reason, retry_after_secs } if *retry_after_secs > 0 && reason.contains("wait for detection")),
+        "{refused}"
+    );
+    // A batch that arrives now waits; detection taking the hand-off lets
+    // it in.
+    let waiting = {
+        let svc = svc.clone();
+        tokio::spawn(async move {
+            svc.ingest(
+                &op(),
+                Some("acme"),
+                Intake {
+                    source: "test".into(),
+                    records: vec![trail(11, "2026-11-27T11:00:00Z", "alice")],
+                    ..Default::default()
+                },
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!waiting.is_finished(), "the batch waits for room");
+    open_gate(&gate);
+    let outcome = waiting
+        .await
+        .expect("task")
+        .expect("let in once detection took the hand-off");
+    assert_eq!(outcome.counts.accepted, 1);
+    let _ = stop_tx.send(());
+    worker.await.expect("worker");
+    let (engine, _) = svc.detection_engine().await.expect("engine");
+    svc.drain_detection(&engine).await.expect("drain");
+    let alerts = alerts(&svc).await;
+    assert_eq!(alerts.len(), 1, "one alert for alice's trails");
+    assert!(
+        alerts[0].count >= 4,
+        "every stored event was detected: {}",
+        alerts[0].count
+    );
+}

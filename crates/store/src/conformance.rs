@@ -529,6 +529,13 @@ async fn intake_stores_each_event_once_and_replays_a_known_batch(store: &dyn Sto
     let backlog = store.detection_backlog(1000, true).await.expect("backlog");
     assert_eq!(backlog.len(), 305);
     let meta = store.detection_backlog(1000, false).await.expect("backlog");
+    let seqs = store.queued_seqs(1000).await.expect("queued seqs");
+    assert_eq!(
+        seqs,
+        backlog.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        "the queue's seqs, oldest first"
+    );
+    assert_eq!(store.queued_seqs(2).await.expect("queued seqs"), seqs[..2]);
     assert!(meta.iter().all(|e| e.event.raw.is_empty()));
     let raws = store.raw_by_seq(&[meta[0].seq]).await.expect("raw by seq");
     assert_eq!(raws, vec![(meta[0].seq, backlog[0].event.raw.clone())]);

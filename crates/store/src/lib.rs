@@ -217,6 +217,10 @@ pub trait TelemetryStore: Send + Sync {
     /// their records (`raw` empty) unless `with_raw`.
     async fn detection_backlog(&self, limit: u32, with_raw: bool) -> Result<Vec<StoredEvent>>;
 
+    /// The `seq` of up to `limit` events waiting for detection, oldest
+    /// first (detection takes the rest from intake's hand-off when it can).
+    async fn queued_seqs(&self, limit: u32) -> Result<Vec<i64>>;
+
     /// The records of stored events, by `seq` (any tenant: for detection).
     async fn raw_by_seq(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>>;
 

@@ -39,17 +39,38 @@ fn records(dir: &std::path::Path) -> Vec<Vec<u8>> {
     out
 }
 
-/// The record with a unique marker, so each copy is a new event.
-fn unique(record: &[u8], n: u64) -> Vec<u8> {
-    let mut out = record[..record.len() - 1].to_vec();
+/// The record with a unique marker, so each copy is a new event; with
+/// `now`, its time becomes the time of sending, as in a live stream.
+fn unique(record: &[u8], n: u64, now: Option<&str>) -> Vec<u8> {
+    const KEY: &[u8] = b"\"SystemTime\":\"";
+    let mut out = Vec::with_capacity(record.len() + 32);
+    let body = &record[..record.len() - 1];
+    match now.and_then(|now| {
+        let at = body.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+        let end = at + body[at..].iter().position(|b| *b == b'"')?;
+        Some((now, at, end))
+    }) {
+        Some((now, at, end)) => {
+            out.extend_from_slice(&body[..at]);
+            out.extend_from_slice(now.as_bytes());
+            out.extend_from_slice(&body[end..]);
+        }
+        None => out.extend_from_slice(body),
+    }
     out.extend_from_slice(format!(",\"bench_seq\":{n}}}").as_bytes());
     out
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    let (times, args) = match args.get(1).map(String::as_str) {
+        Some("--original-times") => ("original", [&args[..1], &args[2..]].concat()),
+        _ => ("now", args),
+    };
     let [_, url, key, token, tenant, samples, seconds, rate] = &args[..] else {
-        eprintln!("usage: intake_load URL INGEST_KEY ADMIN_TOKEN TENANT SAMPLES_DIR SECONDS RATE");
+        eprintln!(
+            "usage: intake_load [--original-times] URL INGEST_KEY ADMIN_TOKEN TENANT SAMPLES_DIR SECONDS RATE"
+        );
         std::process::exit(2);
     };
     let seconds: u64 = seconds.parse().expect("seconds");
@@ -101,9 +122,10 @@ fn main() {
         .collect();
     while started.elapsed() < Duration::from_secs(seconds) {
         let mut body = Vec::with_capacity(batch * 1200);
+        let now = (times == "now").then(|| vigil_core::Timestamp::now().to_string());
         for _ in 0..batch {
             let r = &base[(seq % base.len() as u64) as usize];
-            body.extend_from_slice(&unique(r, seq));
+            body.extend_from_slice(&unique(r, seq, now.as_deref()));
             body.push(b'\n');
             seq += 1;
         }

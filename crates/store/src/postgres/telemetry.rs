@@ -288,6 +288,15 @@ impl PgStore {
         rows.iter().map(decode_event).collect()
     }
 
+    pub(super) async fn queued_seqs_impl(&self, limit: u32) -> Result<Vec<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT seq FROM detection_queue ORDER BY seq LIMIT $1")
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     pub(super) async fn queued_events_impl(&self, seqs: &[i64]) -> Result<Vec<StoredEvent>> {
         let mut out = Vec::with_capacity(seqs.len());
         for chunk in seqs.chunks(CHUNK) {

@@ -110,6 +110,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "reports",
         sql: include_str!("../../migrations/sqlite/0021_reports.sql"),
     },
+    Migration {
+        version: 22,
+        name: "dedup_by_time",
+        sql: include_str!("../../migrations/sqlite/0022_dedup_by_time.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

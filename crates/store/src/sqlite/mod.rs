@@ -146,6 +146,10 @@ impl crate::TelemetryStore for SqliteStore {
         self.detection_backlog_impl(limit, with_raw).await
     }
 
+    async fn queued_seqs(&self, limit: u32) -> Result<Vec<i64>> {
+        self.queued_seqs_impl(limit).await
+    }
+
     async fn raw_by_seq(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
         self.raw_by_seq_impl(seqs).await
     }

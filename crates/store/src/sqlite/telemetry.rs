@@ -1,5 +1,7 @@
 //! Events, the detection queue, dead letters and intake batches.
 
+use std::collections::HashMap;
+
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, NewEvent, StoredEvent};
@@ -74,6 +76,17 @@ fn static_shape(s: &str) -> &'static str {
 
 pub(super) const EVENT_COLUMNS: &str = "e.seq, e.tenant_id, e.time, e.received_at, e.shape, e.product, e.service, e.category, e.content_hash, e.flags, e.raw, e.raw_lz4, e.entities";
 
+/// The time identical copies of `e` share, for deduplication: its own, or
+/// 0 when it is stored under its arrival (which differs between copies).
+fn dedup_at(e: &NewEvent) -> i64 {
+    use vigil_core::telemetry::flags::{FUTURE_TIME, NO_TIME};
+    if e.flags & (FUTURE_TIME | NO_TIME) == 0 {
+        to_micros(e.time)
+    } else {
+        0
+    }
+}
+
 /// Insert events (skipping identical ones), their entity rows and queue
 /// entries. Returns each event's `seq` (`None`: a duplicate).
 async fn insert_events(
@@ -86,11 +99,12 @@ async fn insert_events(
     let mut seqs = vec![None; events.len()];
     for (n, chunk) in events.chunks(CHUNK).enumerate() {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO events (tenant_id, time, received_at, shape, product, service, category, content_hash, flags, raw, raw_lz4, entities) ",
+            "INSERT INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, raw_lz4, entities) ",
         );
         q.push_values(chunk, |mut b, e| {
             b.push_bind(tenant_text.clone())
                 .push_bind(to_micros(e.time))
+                .push_bind(dedup_at(e))
                 .push_bind(to_micros(received_at))
                 .push_bind(e.shape)
                 .push_bind(e.product.clone())
@@ -102,16 +116,21 @@ async fn insert_events(
                 .push_bind(lz4_flex::compress_prepend_size(e.raw.as_bytes()))
                 .push_bind(entities_json(&e.entities));
         });
-        q.push(" ON CONFLICT (tenant_id, content_hash) DO NOTHING RETURNING seq, content_hash");
+        q.push(" ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING RETURNING seq, content_hash");
         let rows = q.build().fetch_all(&mut *conn).await?;
         if rows.is_empty() {
             continue;
         }
+        // The first of identical events in the chunk is the one inserted.
+        let mut at: HashMap<&str, usize> = HashMap::with_capacity(chunk.len());
+        for (i, e) in chunk.iter().enumerate() {
+            at.entry(e.content_hash.as_str()).or_insert(i);
+        }
         let mut new: Vec<(i64, &NewEvent)> = Vec::with_capacity(rows.len());
         for row in &rows {
             let seq: i64 = row.try_get("seq")?;
-            let hash: String = row.try_get("content_hash")?;
-            if let Some(i) = chunk.iter().position(|e| e.content_hash == hash) {
+            let hash: &str = row.try_get("content_hash")?;
+            if let Some(&i) = at.get(hash) {
                 seqs[n * CHUNK + i] = Some(seq);
                 new.push((seq, &chunk[i]));
             }
@@ -243,6 +262,15 @@ impl SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(decode_event).collect()
+    }
+
+    pub(super) async fn queued_seqs_impl(&self, limit: u32) -> Result<Vec<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT seq FROM detection_queue ORDER BY seq LIMIT ?")
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     pub(super) async fn queued_events_impl(&self, seqs: &[i64]) -> Result<Vec<StoredEvent>> {
