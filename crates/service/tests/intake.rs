@@ -39,7 +39,10 @@ fn trail(n: usize, time: &str, user: &str) -> Record {
     }
 }
 
-async fn ingest(svc: &Service, records: Vec<Record>) -> vigil_service::IngestOutcome {
+async fn try_ingest(
+    svc: &Service,
+    records: Vec<Record>,
+) -> Result<vigil_service::IngestOutcome, ServiceError> {
     svc.ingest(
         &op(),
         Some("acme"),
@@ -50,7 +53,10 @@ async fn ingest(svc: &Service, records: Vec<Record>) -> vigil_service::IngestOut
         },
     )
     .await
-    .expect("ingest")
+}
+
+async fn ingest(svc: &Service, records: Vec<Record>) -> vigil_service::IngestOutcome {
+    try_ingest(svc, records).await.expect("ingest")
 }
 
 const STOP_LOGGING: &str = r#"
@@ -149,16 +155,7 @@ async fn intake_answers_busy_while_detection_is_too_far_behind() {
     )
     .await;
     assert_eq!(outcome.counts.accepted, 3);
-    let refused = svc
-        .ingest(
-            &op(),
-            Some("acme"),
-            Intake {
-                source: "test".into(),
-                records: vec![trail(9, "2026-11-27T11:00:00Z", "u")],
-                ..Default::default()
-            },
-        )
+    let refused = try_ingest(&svc, vec![trail(9, "2026-11-27T11:00:00Z", "u")])
         .await
         .expect_err("busy");
     assert!(
@@ -340,18 +337,7 @@ async fn intake_waits_while_detection_holds_its_hand_off_and_goes_on_when_detect
     assert_eq!(first.counts.accepted, 3);
     let mut refused = None;
     for _ in 0..50 {
-        match svc
-            .ingest(
-                &op(),
-                Some("acme"),
-                Intake {
-                    source: "test".into(),
-                    records: vec![trail(10, "2026-11-27T11:00:00Z", "alice")],
-                    ..Default::default()
-                },
-            )
-            .await
-        {
+        match try_ingest(&svc, vec![trail(10, "2026-11-27T11:00:00Z", "alice")]).await {
             Err(e) => {
                 refused = Some(e);
                 break;
@@ -370,16 +356,7 @@ async fn intake_waits_while_detection_holds_its_hand_off_and_goes_on_when_detect
     let waiting = {
         let svc = svc.clone();
         tokio::spawn(async move {
-            svc.ingest(
-                &op(),
-                Some("acme"),
-                Intake {
-                    source: "test".into(),
-                    records: vec![trail(11, "2026-11-27T11:00:00Z", "alice")],
-                    ..Default::default()
-                },
-            )
-            .await
+            try_ingest(&svc, vec![trail(11, "2026-11-27T11:00:00Z", "alice")]).await
         })
     };
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
