@@ -805,16 +805,30 @@ pub trait Store:
     fn describe(&self) -> String;
 }
 
-/// The `limit` earliest distinct events of (seq, time) rows gathered by
-/// one primary-key range scan per entity, each already cut at `limit`:
-/// one query ORing the entities could use only the tenant prefix of the
-/// entity index and scanned every entity row of the tenant, which grew
-/// with the store and slowed every detection round that touched an
-/// incident. Returns their seqs in (time, seq) order.
-pub(crate) fn earliest_seqs(rows: Vec<(i64, i64)>, limit: u32) -> Vec<i64> {
+/// The `limit` earliest distinct events naming any of `entities` (the
+/// first 200), from `scan`: one primary-key range scan per entity (kind,
+/// value) giving (seq, time) rows, each already cut at `limit`. One query
+/// ORing the entities could use only the tenant prefix of the entity index
+/// and scanned every entity row of the tenant, which grew with the store
+/// and slowed every detection round that touched an incident. Returns
+/// their seqs in (time, seq) order.
+pub(crate) async fn earliest_seqs<F, Fut, E>(
+    entities: &[vigil_core::Entity],
+    limit: u32,
+    mut scan: F,
+) -> Result<Vec<i64>>
+where
+    F: FnMut(&'static str, String) -> Fut,
+    Fut: Future<Output = std::result::Result<Vec<(i64, i64)>, E>>,
+    StoreError: From<E>,
+{
+    let mut rows = Vec::new();
+    for e in entities.iter().take(200) {
+        rows.extend(scan(e.kind.as_str(), e.value.clone()).await?);
+    }
     let mut by_time: Vec<(i64, i64)> = rows.into_iter().map(|(seq, time)| (time, seq)).collect();
     by_time.sort_unstable();
     by_time.dedup();
     by_time.truncate(limit as usize);
-    by_time.into_iter().map(|(_, seq)| seq).collect()
+    Ok(by_time.into_iter().map(|(_, seq)| seq).collect())
 }

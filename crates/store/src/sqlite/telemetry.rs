@@ -387,22 +387,18 @@ impl SqliteStore {
         if entities.is_empty() {
             return Ok(Vec::new());
         }
-        // One range scan per entity: see `crate::earliest_seqs`.
         let tenant_text = tenant.to_string();
-        let mut found = Vec::new();
-        for e in entities.iter().take(200) {
-            let rows: Vec<(i64, i64)> = sqlx::query_as("SELECT seq, time FROM event_entities WHERE tenant_id = ? AND kind = ? AND value = ? AND time BETWEEN ? AND ? ORDER BY time, seq LIMIT ?")
-                .bind(&tenant_text)
-                .bind(e.kind.as_str())
-                .bind(&e.value)
+        let seqs = crate::earliest_seqs(entities, limit, |kind, value| {
+            sqlx::query_as("SELECT seq, time FROM event_entities WHERE tenant_id = ? AND kind = ? AND value = ? AND time BETWEEN ? AND ? ORDER BY time, seq LIMIT ?")
+                .bind(tenant_text.clone())
+                .bind(kind)
+                .bind(value)
                 .bind(to_micros(from))
                 .bind(to_micros(to))
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
-                .await?;
-            found.extend(rows);
-        }
-        let seqs = crate::earliest_seqs(found, limit);
+        })
+        .await?;
         let mut events = self.events_by_seq_impl(tenant, &seqs).await?;
         events.sort_by_key(|e| (e.event.time, e.seq));
         Ok(events)
