@@ -439,9 +439,10 @@ impl Service {
                 {
                     return;
                 }
-                // Woken by the next round; the timer guards a round that
-                // ended between the check and the wait.
-                let _ = tokio::time::timeout(Duration::from_millis(100), detected).await;
+                // Woken by the next round (or the worker stopping); a
+                // `Notified` hears `notify_waiters` from its creation, so
+                // a round that ended since the check is not missed.
+                detected.await;
             }
         };
         tokio::time::timeout(wait, room)
