@@ -13,6 +13,7 @@
 mod adapter;
 pub mod compiled;
 pub mod correlate;
+mod grams;
 mod index;
 mod literals;
 mod memo;

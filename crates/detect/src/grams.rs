@@ -1,0 +1,324 @@
+//! Many literals found through one rare window of each.
+//!
+//! An automaton over thousands of literals steps every byte through tables
+//! of hundreds of kilobytes: on the long tail of event values each step is
+//! a cache miss (about 20 ns a byte for the 2,149 process-creation
+//! needles on `CommandLine`). Here each literal is represented by one
+//! window of its bytes: two bytes for literals of two or three, four for
+//! longer ones, the window whose bytes are rarest in Windows telemetry.
+//! The windows are hashed into bit sets small enough to stay in the L1
+//! cache. A text is read window by window: a window whose bit is clear
+//! (nearly all of them) costs a load, a multiply and a test; one whose bit
+//! is set is looked up among the anchors and the literals anchored on it
+//! are compared where they would start. Each occurrence of a literal is
+//! found once, at its anchor.
+
+/// Fibonacci hashing (odd constant near 2^32 / phi).
+const K: u32 = 0x9E37_79B1;
+
+/// One literal's anchor: its window (ASCII letters folded to lowercase,
+/// other bytes with bit 5 set) and where in the literal it starts.
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    window: u32,
+    pattern: u32,
+    offset: u32,
+}
+
+/// Anchors of one window width, with a bit set over their hashes.
+#[derive(Debug, Clone)]
+struct Table {
+    /// `32 - log2(bits)`.
+    shift: u32,
+    bits: Box<[u64]>,
+    /// Sorted by window.
+    anchors: Box<[Anchor]>,
+}
+
+impl Table {
+    fn new(mut anchors: Vec<Anchor>) -> Option<Table> {
+        if anchors.is_empty() {
+            return None;
+        }
+        anchors.sort_by_key(|a| (a.window, a.pattern));
+        let mut distinct = anchors.iter().map(|a| a.window).collect::<Vec<_>>();
+        distinct.dedup();
+        // About 1.5 % of the bits set, within 16 KiB.
+        let log2 = (distinct.len() * 64)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(9, 17);
+        let mut table = Table {
+            shift: 32 - log2,
+            bits: vec![0u64; 1 << (log2 - 6)].into_boxed_slice(),
+            anchors: anchors.into_boxed_slice(),
+        };
+        for w in distinct {
+            let bit = table.bit(w);
+            table.bits[bit / 64] |= 1 << (bit % 64);
+        }
+        Some(table)
+    }
+
+    #[inline(always)]
+    fn bit(&self, window: u32) -> usize {
+        (window.wrapping_mul(K) >> self.shift) as usize
+    }
+
+    #[inline(always)]
+    fn may_hold(&self, window: u32) -> bool {
+        let bit = self.bit(window);
+        self.bits[bit / 64] & (1 << (bit % 64)) != 0
+    }
+
+    /// The anchors on `window`.
+    fn on(&self, window: u32) -> &[Anchor] {
+        let start = self.anchors.partition_point(|a| a.window < window);
+        let len = self.anchors[start..]
+            .iter()
+            .take_while(|a| a.window == window)
+            .count();
+        &self.anchors[start..start + len]
+    }
+}
+
+/// A set of literals, each at least two bytes long.
+#[derive(Debug, Clone)]
+pub(crate) struct Grams {
+    patterns: Box<[Box<[u8]>]>,
+    case_insensitive: bool,
+    /// Anchors of the literals of two or three bytes.
+    pairs: Option<Table>,
+    /// Anchors of the longer literals.
+    quads: Option<Table>,
+}
+
+impl Grams {
+    /// `None` when a literal is shorter than two bytes.
+    pub fn new<P: AsRef<[u8]>>(patterns: &[P], case_insensitive: bool) -> Option<Grams> {
+        let mut pairs = Vec::new();
+        let mut quads = Vec::new();
+        for (i, p) in patterns.iter().enumerate() {
+            let p = p.as_ref();
+            let pattern = u32::try_from(i).ok()?;
+            let (width, into) = match p.len() {
+                0 | 1 => return None,
+                2 | 3 => (2, &mut pairs),
+                _ => (4, &mut quads),
+            };
+            let offset = (0..=p.len() - width).min_by_key(|&at| {
+                p[at..at + width]
+                    .iter()
+                    .map(|&b| commonness(b))
+                    .sum::<u32>()
+            })?;
+            into.push(Anchor {
+                window: fold(&p[offset..offset + width]),
+                pattern,
+                offset: u32::try_from(offset).ok()?,
+            });
+        }
+        Some(Grams {
+            patterns: patterns.iter().map(|p| p.as_ref().into()).collect(),
+            case_insensitive,
+            pairs: Table::new(pairs),
+            quads: Table::new(quads),
+        })
+    }
+
+    /// Call `found` with the index of each literal occurrence in `hay`
+    /// (overlapping ones included, in no particular order) until it
+    /// returns false.
+    #[inline]
+    pub fn each_match(&self, hay: &[u8], found: &mut impl FnMut(usize) -> bool) {
+        if let Some(t) = &self.quads
+            && hay.len() >= 4
+        {
+            for (at, w) in hay.windows(4).enumerate() {
+                let w = fold4(w);
+                if t.may_hold(w) && !self.verify(t, w, hay, at, found) {
+                    return;
+                }
+            }
+        }
+        if let Some(t) = &self.pairs {
+            for (at, w) in hay.windows(2).enumerate() {
+                let w = u32::from(u16::from_le_bytes([w[0], w[1]]) | 0x2020);
+                if t.may_hold(w) && !self.verify(t, w, hay, at, found) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Compare the literals anchored on `window` where they would start,
+    /// given the window at `at`. False when `found` said stop.
+    #[cold]
+    fn verify(
+        &self,
+        table: &Table,
+        window: u32,
+        hay: &[u8],
+        at: usize,
+        found: &mut impl FnMut(usize) -> bool,
+    ) -> bool {
+        for a in table.on(window) {
+            let p = &self.patterns[a.pattern as usize];
+            let Some(start) = at.checked_sub(a.offset as usize) else {
+                continue;
+            };
+            let Some(text) = hay.get(start..start + p.len()) else {
+                continue;
+            };
+            let equal = if self.case_insensitive {
+                text.eq_ignore_ascii_case(p)
+            } else {
+                text == &**p
+            };
+            if equal && !found(a.pattern as usize) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Four bytes as one window, bit 5 of each set (ASCII letters fold to
+/// lowercase; other bytes may fold with a neighbour, which only sends a
+/// window to the exact comparison).
+#[inline(always)]
+fn fold4(w: &[u8]) -> u32 {
+    u32::from_le_bytes([w[0], w[1], w[2], w[3]]) | 0x2020_2020
+}
+
+fn fold(w: &[u8]) -> u32 {
+    match w.len() {
+        2 => u32::from(u16::from_le_bytes([w[0], w[1]]) | 0x2020),
+        _ => fold4(w),
+    }
+}
+
+/// How common a byte is in Windows event values (paths, command lines,
+/// hashes): the anchor is the window with the lowest sum.
+fn commonness(b: u8) -> u32 {
+    match b.to_ascii_lowercase() {
+        b'e' | b'\\' | b' ' => 10,
+        b'a' | b'i' | b'o' | b's' | b't' | b'n' | b'r' | b'.' => 9,
+        b'c' | b'l' | b'd' | b'm' | b'p' | b'x' | b'w' | b'0'..=b'9' => 8,
+        b'u' | b'h' | b'f' | b'b' | b'-' | b'/' | b':' | b'"' => 7,
+        b'g' | b'v' | b'y' | b'k' | b'_' | b'=' | b',' => 5,
+        b'j' | b'q' | b'z' | b'\'' | b'(' | b')' | b'{' | b'}' | b'$' | b'%' => 3,
+        _ => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(g: &Grams, hay: &str) -> Vec<usize> {
+        let mut out = Vec::new();
+        g.each_match(hay.as_bytes(), &mut |p| {
+            out.push(p);
+            true
+        });
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn every_occurrence_of_every_length_is_found_once() {
+        let patterns = ["ab", "abc", "bcd", "mimikatz", "katz", "zz"];
+        let g = Grams::new(&patterns, true).expect("builds");
+        assert_eq!(found(&g, "xABCD-MimiKatz"), [0, 1, 2, 3, 4]);
+        assert_eq!(found(&g, "zzz"), [5, 5]);
+        assert_eq!(found(&g, "a b c mimi katz"), [4]);
+        assert!(found(&g, "").is_empty());
+    }
+
+    #[test]
+    fn case_sensitive_sets_compare_exactly() {
+        let g = Grams::new(&["Abc", "-Enc"], false).expect("builds");
+        assert_eq!(found(&g, "xAbc -Enc"), [0, 1]);
+        assert!(found(&g, "xabc -enc").is_empty());
+    }
+
+    #[test]
+    fn literals_at_the_edges_of_the_text_are_found() {
+        let g = Grams::new(&["\\cmd.exe", "c:"], true).expect("builds");
+        assert_eq!(found(&g, "C:\\CMD.EXE"), [0, 1]);
+        assert_eq!(found(&g, "\\cmd.ex"), [] as [usize; 0]);
+    }
+
+    #[test]
+    fn a_literal_shorter_than_two_bytes_is_left_to_an_automaton() {
+        assert!(Grams::new(&["a", "abc"], true).is_none());
+        assert!(Grams::new(&["", "abc"], true).is_none());
+    }
+
+    #[test]
+    fn many_literals_sharing_windows_are_all_found() {
+        let patterns: Vec<String> = (0..3000).map(|i| format!("tool{i}.exe")).collect();
+        let g = Grams::new(&patterns, true).expect("builds");
+        assert_eq!(found(&g, "c:\\TOOL2999.EXE /x"), [2999]);
+        assert_eq!(found(&g, "tool12.exe tool1.exe"), [1, 12]);
+    }
+
+    /// Every (literal, start) a naive search finds, sorted.
+    fn naive(patterns: &[Vec<u8>], hay: &[u8], case_insensitive: bool) -> Vec<usize> {
+        let mut out = Vec::new();
+        for (i, p) in patterns.iter().enumerate() {
+            for start in 0..hay.len() {
+                let Some(text) = hay.get(start..start + p.len()) else {
+                    break;
+                };
+                if (case_insensitive && text.eq_ignore_ascii_case(p)) || text == &p[..] {
+                    out.push(i);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn random_literals_are_found_as_a_naive_search_finds_them() {
+        // A small alphabet, so that literals overlap and share windows.
+        let alphabet = b"aAbB-\\.x\xc3\xa9";
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for round in 0..400 {
+            let count = 1 + next(40);
+            let patterns: Vec<Vec<u8>> = (0..count)
+                .map(|_| {
+                    (0..2 + next(7))
+                        .map(|_| alphabet[next(alphabet.len())])
+                        .collect()
+                })
+                .collect();
+            let case_insensitive = round % 2 == 0;
+            let g = Grams::new(&patterns, case_insensitive).expect("builds");
+            for _ in 0..20 {
+                let hay: Vec<u8> = (0..next(60))
+                    .map(|_| alphabet[next(alphabet.len())])
+                    .collect();
+                let mut ours = Vec::new();
+                g.each_match(&hay, &mut |p| {
+                    ours.push(p);
+                    true
+                });
+                ours.sort_unstable();
+                assert_eq!(
+                    ours,
+                    naive(&patterns, &hay, case_insensitive),
+                    "{patterns:?} in {hay:?}"
+                );
+            }
+        }
+    }
+}
