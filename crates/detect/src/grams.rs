@@ -4,8 +4,10 @@
 //! of hundreds of kilobytes: on the long tail of event values each step is
 //! a cache miss (about 20 ns a byte for the 2,149 process-creation
 //! needles on `CommandLine`). Here each literal is represented by one
-//! window of its bytes: two bytes for literals of two or three, four for
-//! longer ones, the window whose bytes are rarest in Windows telemetry.
+//! window of its bytes (two bytes for literals of two or three, four for
+//! literals of four to seven, eight for longer ones): the window whose
+//! bytes are rarest in Windows telemetry, and preferably one no other
+//! literal is anchored on.
 //! The windows are hashed into bit sets small enough to stay in the L1
 //! cache. A text is read window by window: a window whose bit is clear
 //! (nearly all of them) costs a load, a multiply and a test; one whose bit
@@ -13,25 +15,33 @@
 //! are compared where they would start. Each occurrence of a literal is
 //! found once, at its anchor.
 
-/// Fibonacci hashing (odd constant near 2^32 / phi).
-const K: u32 = 0x9E37_79B1;
+use std::collections::HashMap;
+
+/// Fibonacci hashing (odd constant near 2^64 / phi).
+const K: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// One literal's anchor: its window (ASCII letters folded to lowercase,
 /// other bytes with bit 5 set) and where in the literal it starts.
 #[derive(Debug, Clone, Copy)]
 struct Anchor {
-    window: u32,
+    window: u64,
     pattern: u32,
     offset: u32,
 }
 
-/// Anchors of one window width, with a bit set over their hashes.
+/// Anchors of one window width, with a bit set over their hashes and
+/// buckets to find them by hash.
 #[derive(Debug, Clone)]
 struct Table {
-    /// `32 - log2(bits)`.
+    /// `64 - log2(bits)`.
     shift: u32,
     bits: Box<[u64]>,
-    /// Sorted by window.
+    /// `64 - log2(buckets)`.
+    bucket_shift: u32,
+    /// Where each bucket's anchors start in `anchors` (one more entry
+    /// than buckets).
+    starts: Box<[u32]>,
+    /// By bucket.
     anchors: Box<[Anchor]>,
 }
 
@@ -40,45 +50,66 @@ impl Table {
         if anchors.is_empty() {
             return None;
         }
-        anchors.sort_by_key(|a| (a.window, a.pattern));
         let mut distinct = anchors.iter().map(|a| a.window).collect::<Vec<_>>();
+        distinct.sort_unstable();
         distinct.dedup();
         // About 1.5 % of the bits set, within 16 KiB.
         let log2 = (distinct.len() * 64)
             .next_power_of_two()
             .trailing_zeros()
             .clamp(9, 17);
+        let buckets = distinct.len().next_power_of_two().trailing_zeros();
         let mut table = Table {
-            shift: 32 - log2,
+            shift: 64 - log2,
             bits: vec![0u64; 1 << (log2 - 6)].into_boxed_slice(),
-            anchors: anchors.into_boxed_slice(),
+            bucket_shift: 64 - buckets,
+            starts: Box::default(),
+            anchors: Box::default(),
         };
-        for w in distinct {
+        for &w in &distinct {
             let bit = table.bit(w);
             table.bits[bit / 64] |= 1 << (bit % 64);
         }
+        anchors.sort_by_key(|a| (table.bucket(a.window), a.window, a.pattern));
+        let mut starts = vec![0u32; (1 << buckets) + 1];
+        for a in &anchors {
+            starts[table.bucket(a.window) + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        table.starts = starts.into_boxed_slice();
+        table.anchors = anchors.into_boxed_slice();
         Some(table)
     }
 
     #[inline(always)]
-    fn bit(&self, window: u32) -> usize {
-        (window.wrapping_mul(K) >> self.shift) as usize
+    fn hash(window: u64) -> u64 {
+        window.wrapping_mul(K)
     }
 
     #[inline(always)]
-    fn may_hold(&self, window: u32) -> bool {
+    fn bit(&self, window: u64) -> usize {
+        (Self::hash(window) >> self.shift) as usize
+    }
+
+    fn bucket(&self, window: u64) -> usize {
+        // A shift by 64 (one bucket) would overflow.
+        Self::hash(window)
+            .checked_shr(self.bucket_shift)
+            .unwrap_or(0) as usize
+    }
+
+    #[inline(always)]
+    fn may_hold(&self, window: u64) -> bool {
         let bit = self.bit(window);
         self.bits[bit / 64] & (1 << (bit % 64)) != 0
     }
 
-    /// The anchors on `window`.
-    fn on(&self, window: u32) -> &[Anchor] {
-        let start = self.anchors.partition_point(|a| a.window < window);
-        let len = self.anchors[start..]
-            .iter()
-            .take_while(|a| a.window == window)
-            .count();
-        &self.anchors[start..start + len]
+    /// The anchors on `window` (and some others).
+    fn near(&self, window: u64) -> &[Anchor] {
+        let b = self.bucket(window);
+        &self.anchors[self.starts[b] as usize..self.starts[b + 1] as usize]
     }
 }
 
@@ -87,42 +118,51 @@ impl Table {
 pub(crate) struct Grams {
     patterns: Box<[Box<[u8]>]>,
     case_insensitive: bool,
-    /// Anchors of the literals of two or three bytes.
+    /// Anchors of the literals of two or three bytes (two-byte windows).
     pairs: Option<Table>,
-    /// Anchors of the longer literals.
+    /// Of four to seven bytes (four-byte windows).
     quads: Option<Table>,
+    /// Of eight bytes or more (eight-byte windows).
+    octets: Option<Table>,
 }
 
 impl Grams {
     /// `None` when a literal is shorter than two bytes.
     pub fn new<P: AsRef<[u8]>>(patterns: &[P], case_insensitive: bool) -> Option<Grams> {
-        let mut pairs = Vec::new();
-        let mut quads = Vec::new();
+        let mut tables: [Vec<Anchor>; 3] = Default::default();
+        // How many literals each window anchors so far: a literal takes a
+        // window no other has taken when it has one of about the same
+        // rarity (literals sharing an anchor are compared on every hit).
+        let mut taken: HashMap<u64, u32> = HashMap::new();
         for (i, p) in patterns.iter().enumerate() {
             let p = p.as_ref();
             let pattern = u32::try_from(i).ok()?;
-            let (width, into) = match p.len() {
+            let (width, table) = match p.len() {
                 0 | 1 => return None,
-                2 | 3 => (2, &mut pairs),
-                _ => (4, &mut quads),
+                2 | 3 => (2, 0),
+                4..=7 => (4, 1),
+                _ => (8, 2),
             };
             let offset = (0..=p.len() - width).min_by_key(|&at| {
-                p[at..at + width]
-                    .iter()
-                    .map(|&b| commonness(b))
-                    .sum::<u32>()
+                let w = &p[at..at + width];
+                let rarity: u32 = w.iter().map(|&b| commonness(b)).sum();
+                rarity + 8 * taken.get(&fold(w)).copied().unwrap_or(0)
             })?;
-            into.push(Anchor {
-                window: fold(&p[offset..offset + width]),
+            let window = fold(&p[offset..offset + width]);
+            *taken.entry(window).or_default() += 1;
+            tables[table].push(Anchor {
+                window,
                 pattern,
                 offset: u32::try_from(offset).ok()?,
             });
         }
+        let [pairs, quads, octets] = tables;
         Some(Grams {
             patterns: patterns.iter().map(|p| p.as_ref().into()).collect(),
             case_insensitive,
             pairs: Table::new(pairs),
             quads: Table::new(quads),
+            octets: Table::new(octets),
         })
     }
 
@@ -131,24 +171,28 @@ impl Grams {
     /// returns false.
     #[inline]
     pub fn each_match(&self, hay: &[u8], found: &mut impl FnMut(usize) -> bool) {
-        if let Some(t) = &self.quads
-            && hay.len() >= 4
-        {
-            for (at, w) in hay.windows(4).enumerate() {
-                let w = fold4(w);
-                if t.may_hold(w) && !self.verify(t, w, hay, at, found) {
-                    return;
-                }
+        self.scan::<8>(self.octets.as_ref(), hay, found)
+            && self.scan::<4>(self.quads.as_ref(), hay, found)
+            && self.scan::<2>(self.pairs.as_ref(), hay, found);
+    }
+
+    /// Read `hay` window by window of `W` bytes against `table`. False
+    /// when `found` said stop.
+    #[inline(always)]
+    fn scan<const W: usize>(
+        &self,
+        table: Option<&Table>,
+        hay: &[u8],
+        found: &mut impl FnMut(usize) -> bool,
+    ) -> bool {
+        let Some(t) = table else { return true };
+        for (at, w) in hay.windows(W).enumerate() {
+            let w = fold(w);
+            if t.may_hold(w) && !self.verify(t, w, hay, at, found) {
+                return false;
             }
         }
-        if let Some(t) = &self.pairs {
-            for (at, w) in hay.windows(2).enumerate() {
-                let w = u32::from(u16::from_le_bytes([w[0], w[1]]) | 0x2020);
-                if t.may_hold(w) && !self.verify(t, w, hay, at, found) {
-                    return;
-                }
-            }
-        }
+        true
     }
 
     /// Compare the literals anchored on `window` where they would start,
@@ -157,12 +201,12 @@ impl Grams {
     fn verify(
         &self,
         table: &Table,
-        window: u32,
+        window: u64,
         hay: &[u8],
         at: usize,
         found: &mut impl FnMut(usize) -> bool,
     ) -> bool {
-        for a in table.on(window) {
+        for a in table.near(window).iter().filter(|a| a.window == window) {
             let p = &self.patterns[a.pattern as usize];
             let Some(start) = at.checked_sub(a.offset as usize) else {
                 continue;
@@ -183,18 +227,18 @@ impl Grams {
     }
 }
 
-/// Four bytes as one window, bit 5 of each set (ASCII letters fold to
-/// lowercase; other bytes may fold with a neighbour, which only sends a
-/// window to the exact comparison).
+/// Two, four or eight bytes as one window, bit 5 of each set (ASCII
+/// letters fold to lowercase; other bytes may fold with a neighbour,
+/// which only sends a window to the exact comparison).
 #[inline(always)]
-fn fold4(w: &[u8]) -> u32 {
-    u32::from_le_bytes([w[0], w[1], w[2], w[3]]) | 0x2020_2020
-}
-
-fn fold(w: &[u8]) -> u32 {
-    match w.len() {
-        2 => u32::from(u16::from_le_bytes([w[0], w[1]]) | 0x2020),
-        _ => fold4(w),
+fn fold(w: &[u8]) -> u64 {
+    match *w {
+        [a, b] => u64::from(u16::from_le_bytes([a, b]) | 0x2020),
+        [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d]) | 0x2020_2020),
+        [a, b, c, d, e, f, g, h] => {
+            u64::from_le_bytes([a, b, c, d, e, f, g, h]) | 0x2020_2020_2020_2020
+        }
+        _ => unreachable!("windows are two, four or eight bytes"),
     }
 }
 
