@@ -113,11 +113,63 @@ impl Table {
     }
 }
 
-/// A set of literals, each at least two bytes long.
+/// The literals of one byte.
+#[derive(Debug, Clone)]
+struct Singles {
+    /// The bytes that hold one (both cases of a letter when the set is
+    /// case-insensitive), when at most three: found by `memchr`.
+    few: Option<[u8; 3]>,
+    /// Otherwise, whether each byte holds one.
+    any: Box<[bool; 256]>,
+    /// (byte, literal), both cases of a letter when case-insensitive.
+    anchors: Box<[(u8, u32)]>,
+}
+
+impl Singles {
+    fn new(anchors: Vec<(u8, u32)>) -> Option<Singles> {
+        if anchors.is_empty() {
+            return None;
+        }
+        let mut bytes: Vec<u8> = anchors.iter().map(|a| a.0).collect();
+        bytes.sort_unstable();
+        bytes.dedup();
+        let mut any = Box::new([false; 256]);
+        for &b in &bytes {
+            any[usize::from(b)] = true;
+        }
+        let few = (bytes.len() <= 3).then(|| {
+            let last = bytes[bytes.len() - 1];
+            [bytes[0], *bytes.get(1).unwrap_or(&last), last]
+        });
+        Some(Singles {
+            few,
+            any,
+            anchors: anchors.into_boxed_slice(),
+        })
+    }
+
+    /// Call `found` with each one-byte literal at each position it holds.
+    fn scan(&self, hay: &[u8], found: &mut impl FnMut(usize) -> bool) -> bool {
+        let mut report = |b: u8| {
+            self.anchors
+                .iter()
+                .filter(|a| a.0 == b)
+                .all(|a| found(a.1 as usize))
+        };
+        match self.few {
+            Some([a, b, c]) => memchr::memchr3_iter(a, b, c, hay).all(|at| report(hay[at])),
+            None => hay.iter().all(|&b| !self.any[usize::from(b)] || report(b)),
+        }
+    }
+}
+
+/// A set of literals.
 #[derive(Debug, Clone)]
 pub(crate) struct Grams {
     patterns: Box<[Box<[u8]>]>,
     case_insensitive: bool,
+    /// The literals of one byte.
+    singles: Option<Singles>,
     /// Anchors of the literals of two or three bytes (two-byte windows).
     pairs: Option<Table>,
     /// Of four to seven bytes (four-byte windows).
@@ -127,9 +179,11 @@ pub(crate) struct Grams {
 }
 
 impl Grams {
-    /// `None` when a literal is shorter than two bytes.
+    /// Empty literals are left out (they are never reported). `None`
+    /// when there are more than `u32::MAX` literals.
     pub fn new<P: AsRef<[u8]>>(patterns: &[P], case_insensitive: bool) -> Option<Grams> {
         let mut tables: [Vec<Anchor>; 3] = Default::default();
+        let mut singles = Vec::new();
         // How many literals each window anchors so far: a literal takes a
         // window no other has taken when it has one of about the same
         // rarity (literals sharing an anchor are compared on every hit).
@@ -138,7 +192,15 @@ impl Grams {
             let p = p.as_ref();
             let pattern = u32::try_from(i).ok()?;
             let (width, table) = match p.len() {
-                0 | 1 => return None,
+                0 => continue,
+                1 => {
+                    let b = p[0];
+                    singles.push((b, pattern));
+                    if case_insensitive && b.is_ascii_alphabetic() {
+                        singles.push((b ^ 0x20, pattern));
+                    }
+                    continue;
+                }
                 2 | 3 => (2, 0),
                 4..=7 => (4, 1),
                 _ => (8, 2),
@@ -160,6 +222,7 @@ impl Grams {
         Some(Grams {
             patterns: patterns.iter().map(|p| p.as_ref().into()).collect(),
             case_insensitive,
+            singles: Singles::new(singles),
             pairs: Table::new(pairs),
             quads: Table::new(quads),
             octets: Table::new(octets),
@@ -171,9 +234,10 @@ impl Grams {
     /// returns false.
     #[inline]
     pub fn each_match(&self, hay: &[u8], found: &mut impl FnMut(usize) -> bool) {
-        self.scan::<8>(self.octets.as_ref(), hay, found)
+        let _ = self.scan::<8>(self.octets.as_ref(), hay, found)
             && self.scan::<4>(self.quads.as_ref(), hay, found)
-            && self.scan::<2>(self.pairs.as_ref(), hay, found);
+            && self.scan::<2>(self.pairs.as_ref(), hay, found)
+            && self.singles.as_ref().is_none_or(|s| s.scan(hay, found));
     }
 
     /// Read `hay` window by window of `W` bytes against `table`. False
@@ -295,9 +359,11 @@ mod tests {
     }
 
     #[test]
-    fn a_literal_shorter_than_two_bytes_is_left_to_an_automaton() {
-        assert!(Grams::new(&["a", "abc"], true).is_none());
-        assert!(Grams::new(&["", "abc"], true).is_none());
+    fn one_byte_literals_are_found_at_each_position_and_empty_ones_never() {
+        let g = Grams::new(&["a", "", "`", "abc"], true).expect("builds");
+        assert_eq!(found(&g, "A`b`ABC"), [0, 0, 2, 2, 3]);
+        let many = Grams::new(&["a", "b", "c", "d", "ab"], false).expect("builds");
+        assert_eq!(found(&many, "abcdABCD"), [0, 1, 2, 3, 4]);
     }
 
     #[test]
@@ -347,6 +413,10 @@ mod tests {
                 .collect();
             let case_insensitive = round % 2 == 0;
             let g = Grams::new(&patterns, case_insensitive).expect("builds");
+            let patterns: Vec<Vec<u8>> = patterns
+                .into_iter()
+                .map(|p| if p.is_empty() { b"never".to_vec() } else { p })
+                .collect();
             for _ in 0..20 {
                 let hay: Vec<u8> = (0..next(60))
                     .map(|_| alphabet[next(alphabet.len())])

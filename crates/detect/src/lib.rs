@@ -1,9 +1,10 @@
 //! Detection: which rules match which events.
 //!
 //! [`WindowsDetector`] routes each event by channel and EventID to the rules
-//! whose logsource selects it, runs one Aho-Corasick automaton per route
-//! over the event's values to find the rules whose literals occur (see
-//! `vigil_sigma::needles`), and evaluates only those with `rsigma-eval`.
+//! whose logsource selects it, searches the values of the fields the
+//! route's rules name for their literals (see `vigil_sigma::needles` and
+//! `grams`), and evaluates only the rules whose literals occur, with
+//! Vigil's compiled evaluator (rsigma's for the forms it does not cover).
 //! [`scan`] runs a detector over files in parallel; [`correlate`] runs
 //! Sigma correlation rules over the hits in time order.
 //!

@@ -1,34 +1,14 @@
-//! Sets of literals: found through rare windows of each ([`Grams`]), or,
-//! when a literal is a single byte, by an Aho-Corasick automaton stepped
-//! byte by byte here.
-//!
-//! An overlapping search reports every literal at every position, and a
-//! plain loop over the automaton's transitions does it without the
-//! per-call set-up of the crate's search APIs, which dominates on the
-//! short values events are made of.
-
-use aho_corasick::automaton::Automaton;
-use aho_corasick::{Anchored, BuildError, MatchKind, dfa, nfa};
+//! Sets of literals, searched through rare windows of each ([`Grams`]),
+//! with quick rejections in front: texts shorter than every literal, ASCII
+//! texts when every literal has a non-ASCII byte, and a sampled window
+//! filter when every literal is long.
 
 use crate::grams::Grams;
-
-/// Literal sets up to this size get a DFA (one table lookup per byte);
-/// larger ones a contiguous NFA, more compact. Measured under callgrind on
-/// the engine bench: 8 % fewer instructions than a threshold of 64, the
-/// same number of cache misses; beyond it, no gain.
-const DFA_MAX_PATTERNS: usize = 1000;
-
-#[derive(Debug, Clone)]
-enum Engine {
-    Dfa(dfa::DFA),
-    Nfa(nfa::contiguous::NFA),
-    Grams(Box<Grams>),
-}
 
 /// A set of literals.
 #[derive(Debug, Clone)]
 pub(crate) struct Literals {
-    engine: Engine,
+    grams: Grams,
     /// Some literal is empty: every text contains it.
     empty: bool,
     /// Every literal has a non-ASCII byte: no ASCII text contains one.
@@ -36,37 +16,16 @@ pub(crate) struct Literals {
     /// The shortest non-empty literal's length: a shorter text holds none.
     min_len: usize,
     /// When every literal is long: a filter that rules out most texts
-    /// holding none from a few of their windows, before the automaton
-    /// steps through every byte.
+    /// holding none from a few of their windows, before every window is
+    /// read.
     sampler: Option<Sampler>,
 }
 
 impl Literals {
-    /// `ascii_case_insensitive`: ASCII letters match either case.
-    pub fn new<P: AsRef<[u8]>>(
-        patterns: &[P],
-        ascii_case_insensitive: bool,
-    ) -> Result<Self, BuildError> {
-        // Measured on the engine bench: windows beat the automata from a
-        // single literal up (the large sets by far: their automata miss
-        // the caches on every byte).
-        let engine = if let Some(grams) = Grams::new(patterns, ascii_case_insensitive) {
-            Engine::Grams(Box::new(grams))
-        } else if patterns.len() <= DFA_MAX_PATTERNS {
-            dfa::DFA::builder()
-                .ascii_case_insensitive(ascii_case_insensitive)
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(patterns)
-                .map(Engine::Dfa)?
-        } else {
-            nfa::contiguous::NFA::builder()
-                .ascii_case_insensitive(ascii_case_insensitive)
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(patterns)
-                .map(Engine::Nfa)?
-        };
+    /// `ascii_case_insensitive`: ASCII letters match either case. `None`
+    /// when there are more than `u32::MAX` literals.
+    pub fn new<P: AsRef<[u8]>>(patterns: &[P], ascii_case_insensitive: bool) -> Option<Self> {
+        let grams = Grams::new(patterns, ascii_case_insensitive)?;
         let empty = patterns.iter().any(|p| p.as_ref().is_empty());
         let non_ascii = patterns.iter().all(|p| !p.as_ref().is_ascii());
         let min_len = patterns
@@ -80,8 +39,8 @@ impl Literals {
         } else {
             Sampler::new(patterns, min_len)
         };
-        Ok(Literals {
-            engine,
+        Some(Literals {
+            grams,
             empty,
             non_ascii,
             min_len,
@@ -103,20 +62,10 @@ impl Literals {
         if !self.may_match(hay.as_bytes()) {
             return;
         }
-        match &self.engine {
-            Engine::Dfa(a) => steps(a, hay.as_bytes(), &mut |p| {
-                found(p);
-                true
-            }),
-            Engine::Nfa(a) => steps(a, hay.as_bytes(), &mut |p| {
-                found(p);
-                true
-            }),
-            Engine::Grams(g) => g.each_match(hay.as_bytes(), &mut |p| {
-                found(p);
-                true
-            }),
-        }
+        self.grams.each_match(hay.as_bytes(), &mut |p| {
+            found(p);
+            true
+        });
     }
 
     /// Does `hay` contain any of the literals?
@@ -128,15 +77,10 @@ impl Literals {
             return false;
         }
         let mut any = false;
-        let mut stop = |_| {
+        self.grams.each_match(hay.as_bytes(), &mut |_| {
             any = true;
             false
-        };
-        match &self.engine {
-            Engine::Dfa(a) => steps(a, hay.as_bytes(), &mut stop),
-            Engine::Nfa(a) => steps(a, hay.as_bytes(), &mut stop),
-            Engine::Grams(g) => g.each_match(hay.as_bytes(), &mut stop),
-        }
+        });
         any
     }
 }
@@ -222,27 +166,6 @@ fn window(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(w)
 }
 
-/// Run `a` over `hay`, calling `found` with each match until it returns
-/// false.
-fn steps<A: Automaton>(a: &A, hay: &[u8], found: &mut impl FnMut(usize) -> bool) {
-    let Ok(mut sid) = a.start_state(Anchored::No) else {
-        return;
-    };
-    for &b in hay {
-        sid = a.next_state(Anchored::No, sid, b);
-        if a.is_special(sid) {
-            if a.is_dead(sid) {
-                return;
-            }
-            for i in 0..a.match_len(sid) {
-                if !found(a.match_pattern(sid, i).as_usize()) {
-                    return;
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,8 +179,6 @@ mod tests {
 
     #[test]
     fn every_occurrence_is_reported_overlapping_ones_too() {
-        // Sets with a one-byte literal are searched by an automaton, the
-        // others through windows: both report the same.
         for (n, one_byte) in [(3, false), (200, false), (3, true), (200, true)] {
             let mut patterns = vec!["abc".to_owned(), "bc".to_owned(), "cab".to_owned()];
             patterns.extend((3..n).map(|i| format!("zz{i}zz")));
@@ -265,7 +186,6 @@ mod tests {
                 patterns.push("q".to_owned());
             }
             let l = Literals::new(&patterns, true).expect("builds");
-            assert_eq!(matches!(l.engine, Engine::Grams(_)), !one_byte);
             assert_eq!(found(&l, "xABCabc"), [0, 0, 1, 1, 2]);
             assert!(l.any_match("..CaB.."));
             assert!(!l.any_match("ab ca"));

@@ -2,11 +2,11 @@
 //!
 //! Endpoint telemetry repeats its values: the same images, parent
 //! images, hashes, companies and users come back in event after event. A
-//! scan of a value by a field's automaton always admits the same rules,
+//! scan of a value by a field's literal set always admits the same rules,
 //! so a thread remembers, per (scan, value), the rules it admitted and
 //! answers again with one hash of the value and one comparison instead
-//! of a step per byte through the automaton. Bounded: it starts again
-//! when full.
+//! of reading every window of the value. Bounded: it starts again when
+//! full.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;

@@ -1,11 +1,9 @@
 //! One route: the rules that apply to events of one channel (and EventID),
 //! with the prefilter over their needles.
 //!
-//! The prefilter has one Aho-Corasick automaton per field that holds
-//! needles (a needle found in a value admits its rules only when it was
-//! written for that value's field), plus one over every value for keyword
-//! needles. Small automata per field stay in cache, where one automaton
-//! for a whole route did not.
+//! The prefilter has one literal set per field that holds needles (a
+//! needle found in a value admits its rules only when it was written for
+//! that value's field), plus one over every value for keyword needles.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -65,11 +63,11 @@ impl<'r> ScanBuilder<'r> {
 
     fn build(self) -> Result<Scan, Vec<u32>> {
         match Literals::new(&self.patterns, true) {
-            Ok(needles) => Ok(Scan {
+            Some(needles) => Ok(Scan {
                 needles,
                 rules: self.rules,
             }),
-            Err(_) => Err(self.rules.into_iter().flatten().collect()),
+            None => Err(self.rules.into_iter().flatten().collect()),
         }
     }
 }
@@ -120,7 +118,7 @@ impl Route {
                     field_filter[(bit / 64) as usize] |= 1 << (bit % 64);
                     fields.push((hash, scan));
                 }
-                // Without an automaton its rules must always be evaluated.
+                // Without a literal set its rules must always be evaluated.
                 Err(rules) => always.extend(rules),
             }
         }

@@ -39,9 +39,10 @@ pub(crate) enum Matcher {
         /// For `Contains` (boxed: a finder is large).
         finder: Box<Finder<'static>>,
     },
-    /// Any of several substrings (rsigma's Aho-Corasick set).
+    /// Any of several substrings (rsigma's Aho-Corasick set, as a
+    /// [`Literals`] set).
     AnySubstring {
-        automaton: Box<Literals>,
+        literals: Box<Literals>,
         lowered: bool,
     },
     /// A regular expression or a set of them (or a literal set that could
@@ -149,11 +150,11 @@ fn merge_contains(children: Vec<Matcher>, only_lowered: bool) -> Vec<Matcher> {
                 &needles.iter().map(|n| n.as_bytes()).collect::<Vec<_>>(),
                 false,
             ) {
-                Ok(automaton) => out.push(Matcher::AnySubstring {
-                    automaton: Box::new(automaton),
+                Some(literals) => out.push(Matcher::AnySubstring {
+                    literals: Box::new(literals),
                     lowered,
                 }),
-                Err(_) => out.extend(needles.iter().map(|n| contains(n, lowered))),
+                None => out.extend(needles.iter().map(|n| contains(n, lowered))),
             },
         }
     }
@@ -241,14 +242,14 @@ impl Matcher {
                 case_insensitive,
                 ..
             } => match Literals::new(needles, false) {
-                // rsigma's automaton is case-sensitive over its needles
+                // rsigma's set is case-sensitive over its needles
                 // (lowercase when case-insensitive, against the lowered
                 // value): so is this one.
-                Ok(automaton) => Matcher::AnySubstring {
-                    automaton: Box::new(automaton),
+                Some(literals) => Matcher::AnySubstring {
+                    literals: Box::new(literals),
                     lowered: *case_insensitive,
                 },
-                Err(_) => Matcher::Pattern(m.clone()),
+                None => Matcher::Pattern(m.clone()),
             },
             CompiledMatcher::Not(inner) => Matcher::Not(Box::new(Matcher::compile(inner))),
             CompiledMatcher::AnyOf(ms) => Matcher::AnyOf(merge_contains(
@@ -310,10 +311,10 @@ impl Matcher {
                 regex.is_match(value)
             }
             Matcher::AnySubstring {
-                automaton,
+                literals,
                 lowered: true,
-            } => automaton.any_match(lowered.of(value)),
-            Matcher::AnySubstring { automaton, .. } => automaton.any_match(value),
+            } => literals.any_match(lowered.of(value)),
+            Matcher::AnySubstring { literals, .. } => literals.any_match(value),
             Matcher::Not(inner) => !inner.eval(mode, value, lowered, doc),
             Matcher::AnyOf(ms) => ms.iter().any(|m| m.eval(mode, value, lowered, doc)),
             Matcher::AllOf(ms) => ms.iter().all(|m| m.eval(mode, value, lowered, doc)),
@@ -352,9 +353,9 @@ impl Matcher {
                 regex.is_match(hay)
             }
             Matcher::AnySubstring {
-                automaton,
+                literals,
                 lowered: true,
-            } => automaton.any_match(hay),
+            } => literals.any_match(hay),
             Matcher::Not(inner) => !inner.on_lowered(hay, doc),
             Matcher::AnyOf(ms) => ms.iter().any(|m| m.on_lowered(hay, doc)),
             Matcher::AllOf(ms) => ms.iter().all(|m| m.on_lowered(hay, doc)),
