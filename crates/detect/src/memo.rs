@@ -71,9 +71,12 @@ impl Memo {
         None
     }
 
-    /// A rule the scan of the value being recorded admits (each once).
+    /// A rule the scan of the value being recorded admits (a rule
+    /// reported again is kept once).
     pub fn record(&mut self, rule: u32) {
-        if self.recording.is_some() {
+        if let Some((_, _, start)) = self.recording
+            && !self.rules[start..].contains(&rule)
+        {
             self.rules.push(rule);
         }
     }
@@ -112,6 +115,7 @@ mod tests {
         assert!(m.get(1, "c:\\windows\\cmd.exe").is_none());
         m.record(7);
         m.record(9);
+        m.record(7);
         m.finish(1);
         assert_eq!(m.get(1, "c:\\windows\\cmd.exe"), Some(&[7, 9][..]));
         // Another scan, or another value, is not the same question.

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use vigil_formats::name_hash;
-use vigil_sigma::{LoadedRule, Needles};
+use vigil_sigma::{LoadedRule, Needle, Needles};
 
 use crate::compiled::Aliases;
 use crate::literals::Literals;
@@ -16,10 +16,12 @@ use crate::literals::Literals;
 /// The needles of one field (or of every field), and the rules each admits.
 #[derive(Debug)]
 pub(crate) struct Scan {
-    /// ASCII-case-insensitive.
-    pub needles: Literals,
+    /// ASCII-case-insensitive; `None` when every needle is non-ASCII.
+    pub needles: Option<Literals>,
     /// For each needle, the rules it admits.
     pub rules: Vec<Vec<u32>>,
+    /// The rules a value with any non-ASCII character admits.
+    pub non_ascii: Vec<u32>,
 }
 
 /// Bits of a field-name hash used by [`Route::field_filter`].
@@ -47,10 +49,18 @@ struct ScanBuilder<'r> {
     patterns: Vec<&'r str>,
     index: HashMap<&'r str, usize>,
     rules: Vec<Vec<u32>>,
+    non_ascii: Vec<u32>,
 }
 
 impl<'r> ScanBuilder<'r> {
-    fn add(&mut self, literal: &'r str, rule: u32) {
+    fn add(&mut self, needle: &'r Needle, rule: u32) {
+        if needle.non_ascii {
+            if !self.non_ascii.contains(&rule) {
+                self.non_ascii.push(rule);
+            }
+            return;
+        }
+        let literal = needle.literal.as_str();
         let p = *self.index.entry(literal).or_insert_with(|| {
             self.patterns.push(literal);
             self.rules.push(Vec::new());
@@ -61,14 +71,28 @@ impl<'r> ScanBuilder<'r> {
         }
     }
 
+    fn is_empty(&self) -> bool {
+        self.patterns.is_empty() && self.non_ascii.is_empty()
+    }
+
     fn build(self) -> Result<Scan, Vec<u32>> {
-        match Literals::new(&self.patterns, true) {
-            Some(needles) => Ok(Scan {
-                needles,
-                rules: self.rules,
-            }),
-            None => Err(self.rules.into_iter().flatten().collect()),
-        }
+        let needles = if self.patterns.is_empty() {
+            None
+        } else {
+            match Literals::new(&self.patterns, true) {
+                Some(needles) => Some(needles),
+                None => {
+                    let mut rules: Vec<u32> = self.rules.into_iter().flatten().collect();
+                    rules.extend(self.non_ascii);
+                    return Err(rules);
+                }
+            }
+        };
+        Ok(Scan {
+            needles,
+            rules: self.rules,
+            non_ascii: self.non_ascii,
+        })
     }
 }
 
@@ -89,9 +113,8 @@ impl Route {
                 n @ Needles::OneOf(needles) if n.is_selective() => {
                     filtered.push(id);
                     for needle in needles {
-                        let literal = needle.literal.as_str();
                         let Some(field) = needle.field.as_deref() else {
-                            keywords.add(literal, id);
+                            keywords.add(needle, id);
                             continue;
                         };
                         // The event's own name is looked up first, then
@@ -102,7 +125,7 @@ impl Route {
                                 .map(|(_, v)| name_hash(v))
                         });
                         for h in std::iter::once(name_hash(field)).chain(mapped) {
-                            by_field.entry(h).or_default().add(literal, id);
+                            by_field.entry(h).or_default().add(needle, id);
                         }
                     }
                 }
@@ -122,7 +145,7 @@ impl Route {
                 Err(rules) => always.extend(rules),
             }
         }
-        let keywords = if keywords.patterns.is_empty() {
+        let keywords = if keywords.is_empty() {
             None
         } else {
             match keywords.build() {

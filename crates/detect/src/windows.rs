@@ -231,33 +231,27 @@ impl WindowsDetector {
                 if field.is_none() && route.keywords.is_none() {
                     continue;
                 }
+                let Scratch {
+                    generation,
+                    seen,
+                    candidates,
+                    folded,
+                    memo,
+                    ..
+                } = scratch;
                 // Characters that Unicode-lowercase to ASCII letters match
                 // those letters in rsigma: scan them folded too.
-                let value = if memchr::memchr3(0xE2, 0xC4, 0xC5, value.as_bytes()).is_some()
-                    && value.contains(['\u{212A}', '\u{0130}', '\u{017F}'])
-                {
-                    scratch.folded.clear();
-                    scratch.folded.push_str(value);
-                    fold_ascii_lookalikes(&mut scratch.folded);
-                    scratch.folded.as_str()
-                } else {
-                    value
-                };
+                let text = fold_for_search(value, folded);
                 for scan in field.into_iter().chain(route.keywords.as_ref()) {
                     let id = std::ptr::from_ref(scan) as usize;
-                    let (generation, seen, candidates) = (
-                        scratch.generation,
-                        &mut scratch.seen,
-                        &mut scratch.candidates,
-                    );
-                    if let Some(rules) = scratch.memo.get(id, value) {
+                    if let Some(rules) = memo.get(id, value) {
                         for &rule in rules {
-                            push_once(rule, generation, seen, candidates);
+                            push_once(rule, *generation, seen, candidates);
                         }
                         continue;
                     }
-                    admit(scan, value, generation, seen, candidates, &mut scratch.memo);
-                    scratch.memo.finish(id);
+                    admit(scan, value, text, *generation, seen, candidates, memo);
+                    memo.finish(id);
                 }
             }
         }
@@ -266,23 +260,48 @@ impl WindowsDetector {
     }
 }
 
-/// Push the rules whose needles `scan` finds in `value` to `candidates`,
-/// once per event (`seen` holds the event's `generation` for those
-/// pushed), and record each in `memo` for the value.
+/// Push the rules whose needles `scan` finds in `value` (searched as
+/// `text`, its lookalikes folded) to `candidates`, once per event (`seen`
+/// holds the event's `generation` for those pushed), and record each in
+/// `memo` for the value.
 fn admit(
     scan: &Scan,
     value: &str,
+    text: &str,
     generation: u32,
     seen: &mut [u32],
     candidates: &mut Vec<u32>,
     memo: &mut Memo,
 ) {
-    scan.needles.each_match(value, |pattern| {
-        for &rule in &scan.rules[pattern] {
+    if let Some(needles) = &scan.needles {
+        needles.each_match(text, |pattern| {
+            for &rule in &scan.rules[pattern] {
+                memo.record(rule);
+                push_once(rule, generation, seen, candidates);
+            }
+        });
+    }
+    if !scan.non_ascii.is_empty() && !value.is_ascii() {
+        for &rule in &scan.non_ascii {
             memo.record(rule);
             push_once(rule, generation, seen, candidates);
         }
-    });
+    }
+}
+
+/// `value`, or, when it holds characters that Unicode case rules equate
+/// with an ASCII letter, `value` with those folded (in `buf`).
+fn fold_for_search<'a>(value: &'a str, buf: &'a mut String) -> &'a str {
+    if memchr::memchr3(0xE2, 0xC4, 0xC5, value.as_bytes()).is_some()
+        && value.contains(['\u{212A}', '\u{0130}', '\u{017F}'])
+    {
+        buf.clear();
+        buf.push_str(value);
+        fold_ascii_lookalikes(buf);
+        buf.as_str()
+    } else {
+        value
+    }
 }
 
 #[inline]

@@ -21,7 +21,7 @@ pub mod rewrite;
 pub use analysis::Context;
 pub use info::{RuleInfo, attack_ids};
 pub use load::{Diagnostic, DiagnosticKind, LoadedRule, RuleSet, load, load_str};
-pub use needles::Needles;
+pub use needles::{Needle, Needles};
 pub use required::required_literal;
 
 /// The compiled form of a detection rule (from `rsigma-eval`).

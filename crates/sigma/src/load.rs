@@ -264,6 +264,7 @@ mod tests {
             Needles::OneOf(vec![needles::Needle {
                 literal: "\\whoami.exe".into(),
                 field: Some("Image".into()),
+                non_ascii: false,
             }])
         );
     }

@@ -13,7 +13,11 @@
 //! and from the stable middle of base64 encodings.
 //!
 //! Needles are lowercase ASCII and are matched ASCII-case-insensitively, so
-//! `cased` values stay sound too.
+//! `cased` values stay sound too. A value without an ASCII run of
+//! [`MIN_ASCII_RUN`] bytes but with a character that stays non-ASCII when
+//! lowercased (emoji, homoglyphs, bidirectional controls) gives a
+//! non-ASCII needle instead: a match needs some non-ASCII character in
+//! the field, since lowercasing ASCII text never gives one.
 
 use std::collections::BTreeSet;
 
@@ -35,14 +39,31 @@ pub enum Needles {
 /// A literal that occurs in a match, and where.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Needle {
-    /// Lowercase ASCII.
+    /// Lowercase ASCII; empty for a non-ASCII needle.
     pub literal: String,
     /// The field whose value holds it; `None` for keywords (any field).
     pub field: Option<String>,
+    /// Not a literal: some non-ASCII character occurs in the field.
+    pub non_ascii: bool,
 }
 
-/// Needles shorter than this are not worth a prefilter entry on their own.
-const MIN_USEFUL: usize = 3;
+impl Needle {
+    fn literal(literal: String) -> Needle {
+        Needle {
+            literal,
+            field: None,
+            non_ascii: false,
+        }
+    }
+}
+
+/// Base64 needles shorter than this are not kept (their stable middle is
+/// too short to say anything).
+const MIN_STABLE: usize = 3;
+
+/// A value whose longest ASCII run is shorter than this gives a
+/// non-ASCII needle when it has a character that lowercases to one.
+const MIN_ASCII_RUN: usize = 3;
 
 type Need = Fact<Needle>;
 
@@ -155,8 +176,8 @@ fn regex_item(it: &DetectionItem) -> Need {
         // (first, so that the prefix or suffix wins a tie).
         let required = crate::required::required_needle(&hir).map(|literal| {
             BTreeSet::from([Needle {
-                literal,
                 field: field.clone(),
+                ..Needle::literal(literal)
             }])
         });
         let best = required
@@ -174,8 +195,8 @@ fn regex_item(it: &DetectionItem) -> Need {
                                 .max_by_key(|r| r.len())
                                 .filter(|r| !r.is_empty())?;
                             set.insert(Needle {
-                                literal: String::from_utf8_lossy(run).to_ascii_lowercase(),
                                 field: field.clone(),
+                                ..Needle::literal(String::from_utf8_lossy(run).to_ascii_lowercase())
                             });
                         }
                         Some(set)
@@ -213,12 +234,14 @@ fn literals(v: &SigmaValue, t: &Transform) -> Need {
         if t.utf16.is_some() {
             return None;
         }
-        return ascii_run(s).map(|literal| {
-            BTreeSet::from([Needle {
-                literal,
-                field: None,
-            }])
-        });
+        let run = ascii_run(s);
+        if run.as_ref().is_none_or(|r| r.len() < MIN_ASCII_RUN) && lowers_to_non_ascii(s) {
+            return Some(BTreeSet::from([Needle {
+                non_ascii: true,
+                ..Needle::literal(String::new())
+            }]));
+        }
+        return run.map(|literal| BTreeSet::from([Needle::literal(literal)]));
     }
     // Encodings need the whole value: wildcards make it unknowable.
     let mut text = String::new();
@@ -263,15 +286,21 @@ fn literals(v: &SigmaValue, t: &Transform) -> Need {
         // The last characters depend on what follows: keep only the stable middle.
         let stable = e.trim_end_matches('=');
         let stable = &stable[..stable.len().saturating_sub(3)];
-        if stable.len() < MIN_USEFUL {
+        if stable.len() < MIN_STABLE {
             return None;
         }
-        set.insert(Needle {
-            literal: stable.to_ascii_lowercase(),
-            field: None,
-        });
+        set.insert(Needle::literal(stable.to_ascii_lowercase()));
     }
     Some(set)
+}
+
+/// Whether some plain character of the value lowercases to a non-ASCII
+/// one (the Kelvin sign, say, lowercases to `k`: it does not count).
+fn lowers_to_non_ascii(s: &rsigma_parser::SigmaString) -> bool {
+    s.parts.iter().any(|p| match p {
+        StringPart::Plain(t) => t.chars().any(|c| c.to_lowercase().any(|l| !l.is_ascii())),
+        StringPart::Special(_) => false,
+    })
 }
 
 /// The longest run of ASCII text without wildcards in a string value,
@@ -293,10 +322,10 @@ fn ascii_run(s: &rsigma_parser::SigmaString) -> Option<String> {
 }
 
 impl Needles {
-    /// Whether the prefilter can skip this rule on events lacking all needles
-    /// (and the needles are long enough to be worth it).
+    /// Whether the prefilter can skip this rule on events lacking all
+    /// needles (every needle is a non-empty literal or a non-ASCII one).
     pub fn is_selective(&self) -> bool {
-        matches!(self, Needles::OneOf(n) if n.iter().all(|l| l.literal.len() >= MIN_USEFUL))
+        matches!(self, Needles::OneOf(n) if n.iter().all(|l| l.non_ascii || !l.literal.is_empty()))
     }
 }
 
@@ -325,7 +354,16 @@ mod tests {
         match n {
             Needles::Any => vec!["<any>".into()],
             Needles::OneOf(v) => {
-                let mut l: Vec<String> = v.iter().map(|n| n.literal.clone()).collect();
+                let mut l: Vec<String> = v
+                    .iter()
+                    .map(|n| {
+                        if n.non_ascii {
+                            "<non-ascii>".into()
+                        } else {
+                            n.literal.clone()
+                        }
+                    })
+                    .collect();
                 l.sort();
                 l.dedup();
                 l
@@ -405,6 +443,23 @@ mod tests {
             "  sel:\n    CommandLine|contains: 'Ärger'\n  condition: sel",
         ));
         assert_eq!(literals_of(&n), one_of(&["rger"]));
+    }
+
+    #[test]
+    fn text_without_an_ascii_run_needs_a_non_ascii_character_in_its_field() {
+        // Emoji, a right-to-left override, a Cyrillic letter beside a dash.
+        for value in ["'\u{1F608}'", "'\u{202E}'", "'\u{430}-'"] {
+            let n = needles(&rule(&format!(
+                "  sel:\n    CommandLine|contains: {value}\n  condition: sel"
+            )));
+            assert_eq!(literals_of(&n), one_of(&["<non-ascii>"]), "{value}");
+            assert!(n.is_selective());
+        }
+        // The Kelvin sign lowercases to `k`: an ASCII value may match it.
+        let n = needles(&rule(
+            "  sel:\n    CommandLine|contains: 'K'\n  condition: sel",
+        ));
+        assert_eq!(n, Needles::Any);
     }
 
     #[test]
