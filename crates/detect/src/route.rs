@@ -18,10 +18,39 @@ use crate::literals::Literals;
 pub(crate) struct Scan {
     /// ASCII-case-insensitive; `None` when every needle is non-ASCII.
     pub needles: Option<Literals>,
-    /// For each needle, the rules it admits.
+    /// For each needle, the needle sets it satisfies, as [`code`]s.
     pub rules: Vec<Vec<u32>>,
-    /// The rules a value with any non-ASCII character admits.
+    /// The needle sets a value with any non-ASCII character satisfies.
     pub non_ascii: Vec<u32>,
+}
+
+/// A rule's needle sets: its needles, then its further sets (a rule is
+/// admitted when a needle of each occurs). `None` when the rule has no
+/// usable needles (it is evaluated on every routed event).
+pub(crate) fn needle_sets(rule: &LoadedRule) -> Option<Vec<&[Needle]>> {
+    match &rule.needles {
+        n @ Needles::OneOf(first) if n.is_selective() => Some(
+            std::iter::once(first.as_slice())
+                .chain(rule.more_needles.iter().map(Vec::as_slice))
+                .take(MAX_SETS)
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// Needle sets per rule, at most: a set's index takes two bits of a code.
+pub(crate) const MAX_SETS: usize = 4;
+
+/// Rule `rule`'s needle set `set` as one number.
+pub(crate) fn code(rule: u32, set: usize) -> u32 {
+    rule << 2 | set as u32
+}
+
+/// The rule and the bit of the set a [`code`] names.
+#[inline]
+pub(crate) fn decode(code: u32) -> (u32, u8) {
+    (code >> 2, 1 << (code & 3))
 }
 
 /// Bits of a field-name hash used by [`Route::field_filter`].
@@ -53,10 +82,10 @@ struct ScanBuilder<'r> {
 }
 
 impl<'r> ScanBuilder<'r> {
-    fn add(&mut self, needle: &'r Needle, rule: u32) {
+    fn add(&mut self, needle: &'r Needle, code: u32) {
         if needle.non_ascii {
-            if !self.non_ascii.contains(&rule) {
-                self.non_ascii.push(rule);
+            if !self.non_ascii.contains(&code) {
+                self.non_ascii.push(code);
             }
             return;
         }
@@ -66,8 +95,8 @@ impl<'r> ScanBuilder<'r> {
             self.rules.push(Vec::new());
             self.patterns.len() - 1
         });
-        if !self.rules[p].contains(&rule) {
-            self.rules[p].push(rule);
+        if !self.rules[p].contains(&code) {
+            self.rules[p].push(code);
         }
     }
 
@@ -109,27 +138,30 @@ impl Route {
         let mut by_field: BTreeMap<u32, ScanBuilder<'_>> = BTreeMap::new();
         let mut keywords = ScanBuilder::default();
         for &id in rule_ids {
-            match &rules[id as usize].needles {
-                n @ Needles::OneOf(needles) if n.is_selective() => {
-                    filtered.push(id);
-                    for needle in needles {
-                        let Some(field) = needle.field.as_deref() else {
-                            keywords.add(needle, id);
-                            continue;
-                        };
-                        // The event's own name is looked up first, then
-                        // the mapped one: the literal may be in either.
-                        let mapped = field_map.and_then(|m| {
-                            m.iter()
-                                .find(|(k, _)| k.eq_ignore_ascii_case(field))
-                                .map(|(_, v)| name_hash(v))
-                        });
-                        for h in std::iter::once(name_hash(field)).chain(mapped) {
-                            by_field.entry(h).or_default().add(needle, id);
-                        }
+            let sets = needle_sets(&rules[id as usize]).filter(|_| id < 1 << 30);
+            let Some(sets) = sets else {
+                always.push(id);
+                continue;
+            };
+            filtered.push(id);
+            for (set, needles) in sets.into_iter().enumerate() {
+                let code = code(id, set);
+                for needle in needles {
+                    let Some(field) = needle.field.as_deref() else {
+                        keywords.add(needle, code);
+                        continue;
+                    };
+                    // The event's own name is looked up first, then the
+                    // mapped one: the literal may be in either.
+                    let mapped = field_map.and_then(|m| {
+                        m.iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(field))
+                            .map(|(_, v)| name_hash(v))
+                    });
+                    for h in std::iter::once(name_hash(field)).chain(mapped) {
+                        by_field.entry(h).or_default().add(needle, code);
                     }
                 }
-                _ => always.push(id),
             }
         }
         let mut fields = Vec::new();
@@ -142,7 +174,7 @@ impl Route {
                     fields.push((hash, scan));
                 }
                 // Without a literal set its rules must always be evaluated.
-                Err(rules) => always.extend(rules),
+                Err(codes) => always.extend(codes.into_iter().map(|c| decode(c).0)),
             }
         }
         let keywords = if keywords.is_empty() {
@@ -150,8 +182,8 @@ impl Route {
         } else {
             match keywords.build() {
                 Ok(scan) => Some(scan),
-                Err(rules) => {
-                    always.extend(rules);
+                Err(codes) => {
+                    always.extend(codes.into_iter().map(|c| decode(c).0));
                     None
                 }
             }

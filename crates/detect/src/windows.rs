@@ -9,7 +9,7 @@ use vigil_sigma::{Diagnostic, DiagnosticKind, LoadedRule, RuleSet};
 
 use crate::compiled::{EventIndex, EventView, FieldNames, Lowered, Program};
 use crate::memo::Memo;
-use crate::route::{Route, Scan};
+use crate::route::{self, Route, Scan};
 use crate::{Detector, Doc};
 
 /// How to build a [`WindowsDetector`].
@@ -35,7 +35,9 @@ pub struct Hit {
 /// Per-thread working memory for [`Detector::detect`].
 #[derive(Debug, Default)]
 pub struct Scratch {
-    seen: Vec<u32>,
+    /// Per rule: the event (`generation`) it was last satisfied in, and
+    /// the bits of its needle sets satisfied in that event.
+    seen: Vec<(u32, u8)>,
     generation: u32,
     candidates: Vec<u32>,
     folded: String,
@@ -63,6 +65,9 @@ pub struct WindowsDetector {
     /// By channel (lowercase).
     channels: Vec<(String, ChannelRoutes)>,
     no_prefilter: bool,
+    /// Per rule, the bits of all its needle sets (see
+    /// [`route::needle_sets`]).
+    all_sets: Vec<u8>,
     /// Rules that will run; the others are reported as skipped.
     routed: usize,
 }
@@ -163,7 +168,12 @@ impl WindowsDetector {
                     .flatten()
             })
             .collect();
+        let all_sets = rules
+            .iter()
+            .map(|r| route::needle_sets(r).map_or(0, |sets| ((1u16 << sets.len()) - 1) as u8))
+            .collect();
         let detector = WindowsDetector {
+            all_sets,
             rules,
             programs,
             channels,
@@ -219,11 +229,11 @@ impl WindowsDetector {
             scratch.candidates.extend_from_slice(&route.filtered);
         } else if !route.fields.is_empty() || route.keywords.is_some() {
             if scratch.seen.len() < self.rules.len() {
-                scratch.seen.resize(self.rules.len(), 0);
+                scratch.seen.resize(self.rules.len(), (0, 0));
             }
             scratch.generation = scratch.generation.wrapping_add(1);
             if scratch.generation == 0 {
-                scratch.seen.fill(0);
+                scratch.seen.fill((0, 0));
                 scratch.generation = 1;
             }
             for (hash, value) in index.hashed_values(event) {
@@ -239,18 +249,24 @@ impl WindowsDetector {
                     memo,
                     ..
                 } = scratch;
+                let mut admitted = Admitted {
+                    generation: *generation,
+                    seen,
+                    all_sets: &self.all_sets,
+                    candidates,
+                };
                 // Characters that Unicode-lowercase to ASCII letters match
                 // those letters in rsigma: scan them folded too.
                 let text = fold_for_search(value, folded);
                 for scan in field.into_iter().chain(route.keywords.as_ref()) {
                     let id = std::ptr::from_ref(scan) as usize;
-                    if let Some(rules) = memo.get(id, value) {
-                        for &rule in rules {
-                            push_once(rule, *generation, seen, candidates);
+                    if let Some(codes) = memo.get(id, value) {
+                        for &code in codes {
+                            admitted.satisfy(code);
                         }
                         continue;
                     }
-                    admit(scan, value, text, *generation, seen, candidates, memo);
+                    admit(scan, value, text, &mut admitted, memo);
                     memo.finish(id);
                 }
             }
@@ -260,31 +276,52 @@ impl WindowsDetector {
     }
 }
 
-/// Push the rules whose needles `scan` finds in `value` (searched as
-/// `text`, its lookalikes folded) to `candidates`, once per event (`seen`
-/// holds the event's `generation` for those pushed), and record each in
-/// `memo` for the value.
-fn admit(
-    scan: &Scan,
-    value: &str,
-    text: &str,
+/// The needle sets satisfied in one event, and the rules all of whose
+/// sets are.
+struct Admitted<'a> {
     generation: u32,
-    seen: &mut [u32],
-    candidates: &mut Vec<u32>,
-    memo: &mut Memo,
-) {
+    seen: &'a mut [(u32, u8)],
+    /// Per rule, the bits of all its needle sets.
+    all_sets: &'a [u8],
+    candidates: &'a mut Vec<u32>,
+}
+
+impl Admitted<'_> {
+    /// Needle set `code` (see [`route::code`]) is satisfied: its rule is a
+    /// candidate once all its sets are (pushed once per event).
+    #[inline]
+    fn satisfy(&mut self, code: u32) {
+        let (rule, bit) = route::decode(code);
+        let (generation, sets) = &mut self.seen[rule as usize];
+        if *generation != self.generation {
+            *generation = self.generation;
+            *sets = 0;
+        }
+        if *sets & bit == 0 {
+            *sets |= bit;
+            if *sets == self.all_sets[rule as usize] {
+                self.candidates.push(rule);
+            }
+        }
+    }
+}
+
+/// Satisfy the needle sets whose needles `scan` finds in `value`
+/// (searched as `text`, its lookalikes folded), and record each in `memo`
+/// for the value.
+fn admit(scan: &Scan, value: &str, text: &str, admitted: &mut Admitted<'_>, memo: &mut Memo) {
     if let Some(needles) = &scan.needles {
         needles.each_match(text, |pattern| {
-            for &rule in &scan.rules[pattern] {
-                memo.record(rule);
-                push_once(rule, generation, seen, candidates);
+            for &code in &scan.rules[pattern] {
+                memo.record(code);
+                admitted.satisfy(code);
             }
         });
     }
     if !scan.non_ascii.is_empty() && !value.is_ascii() {
-        for &rule in &scan.non_ascii {
-            memo.record(rule);
-            push_once(rule, generation, seen, candidates);
+        for &code in &scan.non_ascii {
+            memo.record(code);
+            admitted.satisfy(code);
         }
     }
 }
@@ -301,15 +338,6 @@ fn fold_for_search<'a>(value: &'a str, buf: &'a mut String) -> &'a str {
         buf.as_str()
     } else {
         value
-    }
-}
-
-#[inline]
-fn push_once(rule: u32, generation: u32, seen: &mut [u32], candidates: &mut Vec<u32>) {
-    let s = &mut seen[rule as usize];
-    if *s != generation {
-        *s = generation;
-        candidates.push(rule);
     }
 }
 

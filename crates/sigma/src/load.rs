@@ -10,12 +10,18 @@ use rsigma_parser::{CorrelationRule, FilterRule, FilterRuleTarget, SigmaRule, pa
 
 use crate::{Needles, RuleInfo, needles, rewrite};
 
+/// How many further needle sets a rule keeps.
+const MORE_NEEDLES: usize = 2;
+
 /// A detection rule ready to evaluate.
 #[derive(Debug, Clone)]
 pub struct LoadedRule {
     pub info: RuleInfo,
     pub compiled: CompiledRule,
     pub needles: Needles,
+    /// Further needle sets: every match also holds a needle of each (see
+    /// [`needles::more_of_rule`]).
+    pub more_needles: Vec<Vec<needles::Needle>>,
     /// The EventIDs the rule can match, when its detection pins them down.
     pub event_ids: Option<Vec<u32>>,
     /// The parsed rule after Vigil's rewrites (for correlation engines).
@@ -203,10 +209,12 @@ fn compile(parsed: Vec<(SigmaRule, PathBuf)>, set: &mut RuleSet) {
                     .any(|r| rule.id.as_deref() == Some(r.as_str()) || rule.title == *r),
             }),
         };
+        let first = needles::of_rule(&rule, ctx);
         set.rules.push(LoadedRule {
             info: RuleInfo::from_rule(&rule, path),
             compiled: compiled.clone(),
-            needles: needles::of_rule(&rule, ctx),
+            more_needles: needles::more_of_rule(&rule, ctx, &first, MORE_NEEDLES),
+            needles: first,
             event_ids: crate::event_ids::required(&rule, ctx),
             parsed: rule,
         });

@@ -67,20 +67,33 @@ const MIN_ASCII_RUN: usize = 3;
 
 type Need = Fact<Needle>;
 
-struct NeedleAnalysis;
+/// The analysis, treating the items whose needles include an `excluded`
+/// one as unknown (sound: unknown is always true), so that `and` takes
+/// another side.
+struct NeedleAnalysis<'a> {
+    excluded: &'a BTreeSet<Needle>,
+}
 
-impl Analysis for NeedleAnalysis {
+impl NeedleAnalysis<'_> {
+    fn unless_excluded(&self, need: Need) -> Need {
+        need.filter(|set| set.is_disjoint(self.excluded))
+    }
+}
+
+impl Analysis for NeedleAnalysis<'_> {
     type Item = Needle;
 
     fn item(&self, it: &DetectionItem) -> Need {
-        item(it)
+        self.unless_excluded(item(it))
     }
 
     fn keywords(&self, values: &[SigmaValue]) -> Need {
-        values
-            .iter()
-            .map(|v| literals(v, &Transform::default()))
-            .fold(Some(BTreeSet::new()), or)
+        self.unless_excluded(
+            values
+                .iter()
+                .map(|v| literals(v, &Transform::default()))
+                .fold(Some(BTreeSet::new()), or),
+        )
     }
 
     /// The better of needs that must all hold: the one whose shortest
@@ -92,10 +105,46 @@ impl Analysis for NeedleAnalysis {
 
 /// The needles of a rule (after any rewrite).
 pub fn of_rule(rule: &SigmaRule, ctx: Context) -> Needles {
-    match analysis::rule(&NeedleAnalysis, rule, ctx) {
+    let none = BTreeSet::new();
+    match analysis::rule(&NeedleAnalysis { excluded: &none }, rule, ctx) {
         Some(set) => Needles::OneOf(set.into_iter().collect()),
         None => Needles::Any,
     }
+}
+
+/// Up to `max` further needle sets of a rule whose needles are `first`:
+/// each also has a needle in every match, and none shares an item of the
+/// detection with `first` or with another (each comes from the analysis
+/// run again with the items of the sets before it unknown). A rule
+/// `all of selection_*` whose first needles are a common image name
+/// (`\cmd.exe`) gets the literals of its command line too, and the
+/// prefilter admits it only when both occur.
+pub fn more_of_rule(
+    rule: &SigmaRule,
+    ctx: Context,
+    first: &Needles,
+    max: usize,
+) -> Vec<Vec<Needle>> {
+    let Needles::OneOf(first) = first else {
+        return Vec::new();
+    };
+    let mut excluded: BTreeSet<Needle> = first.iter().cloned().collect();
+    let mut more = Vec::new();
+    while more.len() < max {
+        let analysis = NeedleAnalysis {
+            excluded: &excluded,
+        };
+        let Some(set) = analysis::rule(&analysis, rule, ctx) else {
+            break;
+        };
+        let set: Vec<Needle> = set.into_iter().collect();
+        if !Needles::OneOf(set.clone()).is_selective() {
+            break;
+        }
+        excluded.extend(set.iter().cloned());
+        more.push(set);
+    }
+    more
 }
 
 fn and(needs: impl IntoIterator<Item = Need>) -> Need {
@@ -460,6 +509,33 @@ mod tests {
             "  sel:\n    CommandLine|contains: 'K'\n  condition: sel",
         ));
         assert_eq!(n, Needles::Any);
+    }
+
+    #[test]
+    fn further_needle_sets_come_from_the_other_sides_of_an_and() {
+        let yaml = rule(
+            "  selection_img:\n    - Image|endswith: '\\cmd.exe'\n    - OriginalFileName: 'Cmd.Exe'\n  selection_del:\n    CommandLine|contains: ['del ', 'erase ']\n  selection_ext:\n    CommandLine|contains: ['.au3', '.dll']\n  condition: all of selection_*",
+        );
+        let c = rsigma_parser::parse_sigma_yaml(&yaml).expect("parses");
+        let first = of_rule(&c.rules[0], Context::default());
+        assert_eq!(literals_of(&first), one_of(&["\\cmd.exe", "cmd.exe"]));
+        let more = more_of_rule(&c.rules[0], Context::default(), &first, 3);
+        let mut more: Vec<Vec<String>> = more
+            .into_iter()
+            .map(|set| literals_of(&Needles::OneOf(set)))
+            .collect();
+        more.sort();
+        assert_eq!(
+            more,
+            [one_of(&[".au3", ".dll"]), one_of(&["del ", "erase "])]
+        );
+        // An `or` has no other side: nothing further is certain.
+        let yaml = rule(
+            "  a:\n    Image|endswith: '\\a.exe'\n  b:\n    CommandLine|contains: 'xyz'\n  condition: a or b",
+        );
+        let c = rsigma_parser::parse_sigma_yaml(&yaml).expect("parses");
+        let first = of_rule(&c.rules[0], Context::default());
+        assert!(more_of_rule(&c.rules[0], Context::default(), &first, 3).is_empty());
     }
 
     #[test]
