@@ -5,9 +5,10 @@
 //! a cache miss (about 20 ns a byte for the 2,149 process-creation
 //! needles on `CommandLine`). Here each literal is represented by one
 //! window of its bytes (two bytes for literals of two or three, four for
-//! literals of four to seven, eight for longer ones): the window whose
-//! bytes are rarest in Windows telemetry, and preferably one no other
-//! literal is anchored on.
+//! literals of four to eleven): the window whose bytes are rarest in
+//! Windows telemetry, and preferably one no other literal is anchored on.
+//! Longer literals are found through eight-byte windows read only every
+//! few bytes (a multi-literal skipping search, see [`Grams::stride`]).
 //! The windows are hashed into bit sets small enough to stay in the L1
 //! cache. A text is read window by window: a window whose bit is clear
 //! (nearly all of them) costs a load, a multiply and a test; one whose bit
@@ -46,18 +47,19 @@ struct Table {
 }
 
 impl Table {
-    fn new(mut anchors: Vec<Anchor>) -> Option<Table> {
+    /// `max_log2`: the largest bit set, as a power of two.
+    fn new(mut anchors: Vec<Anchor>, max_log2: u32) -> Option<Table> {
         if anchors.is_empty() {
             return None;
         }
         let mut distinct = anchors.iter().map(|a| a.window).collect::<Vec<_>>();
         distinct.sort_unstable();
         distinct.dedup();
-        // About 1.5 % of the bits set, within 16 KiB.
+        // About 1.5 % of the bits set, within `max_log2`.
         let log2 = (distinct.len() * 64)
             .next_power_of_two()
             .trailing_zeros()
-            .clamp(9, 17);
+            .clamp(9, max_log2);
         let buckets = distinct.len().next_power_of_two().trailing_zeros();
         let mut table = Table {
             shift: 64 - log2,
@@ -172,18 +174,36 @@ pub(crate) struct Grams {
     singles: Option<Singles>,
     /// Anchors of the literals of two or three bytes (two-byte windows).
     pairs: Option<Table>,
-    /// Of four to seven bytes (four-byte windows).
+    /// Of four to eleven bytes (four-byte windows).
     quads: Option<Table>,
-    /// Of eight bytes or more (eight-byte windows).
+    /// Of [`LONG`] bytes or more: eight-byte windows read every `stride`
+    /// bytes only.
     octets: Option<Table>,
+    /// With every long literal at least `m` bytes long, an occurrence
+    /// spans `m - 7` consecutive window starts: any `stride = m - 7` of
+    /// them hold one multiple of `stride`, and each long literal is
+    /// anchored on its windows at `stride` consecutive offsets (each
+    /// occurrence found once, at the one multiple of `stride` among
+    /// them).
+    stride: usize,
 }
+
+/// Literals of at least this many bytes are found through sampled
+/// eight-byte windows; shorter ones through every window of four.
+const LONG: usize = 12;
+
+/// Bit sets of the sampled table may be larger (read less often).
+const SAMPLED_MAX_LOG2: u32 = 19;
+/// Bit sets of the other tables stay within 16 KiB (the L1 cache).
+const MAX_LOG2: u32 = 17;
 
 impl Grams {
     /// Empty literals are left out (they are never reported). `None`
     /// when there are more than `u32::MAX` literals.
     pub fn new<P: AsRef<[u8]>>(patterns: &[P], case_insensitive: bool) -> Option<Grams> {
-        let mut tables: [Vec<Anchor>; 3] = Default::default();
+        let mut tables: [Vec<Anchor>; 2] = Default::default();
         let mut singles = Vec::new();
+        let mut long = Vec::new();
         // How many literals each window anchors so far: a literal takes a
         // window no other has taken when it has one of about the same
         // rarity (literals sharing an anchor are compared on every hit).
@@ -202,8 +222,11 @@ impl Grams {
                     continue;
                 }
                 2 | 3 => (2, 0),
-                4..=7 => (4, 1),
-                _ => (8, 2),
+                4..LONG => (4, 1),
+                _ => {
+                    long.push((p, pattern));
+                    continue;
+                }
             };
             let offset = (0..=p.len() - width).min_by_key(|&at| {
                 let w = &p[at..at + width];
@@ -218,14 +241,41 @@ impl Grams {
                 offset: u32::try_from(offset).ok()?,
             });
         }
-        let [pairs, quads, octets] = tables;
+        let stride = long.iter().map(|(p, _)| p.len() - 7).min().unwrap_or(1);
+        let mut octets = Vec::new();
+        for (p, pattern) in long {
+            // Any `stride` consecutive window starts do: those whose
+            // windows other literals have taken least (a shared prefix
+            // such as `sha256=` would send every hit to many literals),
+            // the last ones on a tie.
+            let first = (0..=p.len() - 7 - stride)
+                .rev()
+                .min_by_key(|&k| {
+                    (k..k + stride)
+                        .map(|at| taken.get(&fold(&p[at..at + 8])).copied().unwrap_or(0))
+                        .sum::<u32>()
+                })
+                .unwrap_or(0);
+            for at in first..first + stride {
+                *taken.entry(fold(&p[at..at + 8])).or_default() += 1;
+            }
+            for offset in first..first + stride {
+                octets.push(Anchor {
+                    window: fold(&p[offset..offset + 8]),
+                    pattern,
+                    offset: u32::try_from(offset).ok()?,
+                });
+            }
+        }
+        let [pairs, quads] = tables;
         Some(Grams {
             patterns: patterns.iter().map(|p| p.as_ref().into()).collect(),
             case_insensitive,
             singles: Singles::new(singles),
-            pairs: Table::new(pairs),
-            quads: Table::new(quads),
-            octets: Table::new(octets),
+            pairs: Table::new(pairs, MAX_LOG2),
+            quads: Table::new(quads, MAX_LOG2),
+            octets: Table::new(octets, SAMPLED_MAX_LOG2),
+            stride,
         })
     }
 
@@ -234,10 +284,26 @@ impl Grams {
     /// returns false.
     #[inline]
     pub fn each_match(&self, hay: &[u8], found: &mut impl FnMut(usize) -> bool) {
-        let _ = self.scan::<8>(self.octets.as_ref(), hay, found)
+        let _ = self.sampled(hay, found)
             && self.scan::<4>(self.quads.as_ref(), hay, found)
             && self.scan::<2>(self.pairs.as_ref(), hay, found)
             && self.singles.as_ref().is_none_or(|s| s.scan(hay, found));
+    }
+
+    /// Read the eight-byte windows of `hay` at multiples of the stride
+    /// against the long literals. False when `found` said stop.
+    #[inline(always)]
+    fn sampled(&self, hay: &[u8], found: &mut impl FnMut(usize) -> bool) -> bool {
+        let Some(t) = &self.octets else { return true };
+        let mut at = 0;
+        while let Some(w) = hay.get(at..at + 8) {
+            let w = fold(w);
+            if t.may_hold(w) && !self.verify(t, w, hay, at, found) {
+                return false;
+            }
+            at += self.stride;
+        }
+        true
     }
 
     /// Read `hay` window by window of `W` bytes against `table`. False
@@ -393,7 +459,8 @@ mod tests {
 
     #[test]
     fn random_literals_are_found_as_a_naive_search_finds_them() {
-        // A small alphabet, so that literals overlap and share windows.
+        // A small alphabet, so that literals overlap and share windows;
+        // lengths from 0 to 23, so that every kind of table is built.
         let alphabet = b"aAbB-\\.x\xc3\xa9";
         let mut state = 0x2545_F491_4F6C_DD1D_u64;
         let mut next = |n: usize| {
@@ -406,21 +473,31 @@ mod tests {
             let count = 1 + next(40);
             let patterns: Vec<Vec<u8>> = (0..count)
                 .map(|_| {
-                    (0..2 + next(7))
+                    (0..next(24))
                         .map(|_| alphabet[next(alphabet.len())])
                         .collect()
                 })
                 .collect();
             let case_insensitive = round % 2 == 0;
             let g = Grams::new(&patterns, case_insensitive).expect("builds");
-            let patterns: Vec<Vec<u8>> = patterns
-                .into_iter()
-                .map(|p| if p.is_empty() { b"never".to_vec() } else { p })
+            // Empty literals are never reported.
+            let expected: Vec<Vec<u8>> = patterns
+                .iter()
+                .map(|p| {
+                    if p.is_empty() {
+                        b"never".to_vec()
+                    } else {
+                        p.clone()
+                    }
+                })
                 .collect();
             for _ in 0..20 {
-                let hay: Vec<u8> = (0..next(60))
+                // Random text around one of the literals, at any offset.
+                let mut hay: Vec<u8> = (0..next(40))
                     .map(|_| alphabet[next(alphabet.len())])
                     .collect();
+                hay.extend_from_slice(&patterns[next(patterns.len())]);
+                hay.extend((0..next(40)).map(|_| alphabet[next(alphabet.len())]));
                 let mut ours = Vec::new();
                 g.each_match(&hay, &mut |p| {
                     ours.push(p);
@@ -429,7 +506,7 @@ mod tests {
                 ours.sort_unstable();
                 assert_eq!(
                     ours,
-                    naive(&patterns, &hay, case_insensitive),
+                    naive(&expected, &hay, case_insensitive),
                     "{patterns:?} in {hay:?}"
                 );
             }

@@ -1,7 +1,6 @@
 //! Sets of literals, searched through rare windows of each ([`Grams`]),
-//! with quick rejections in front: texts shorter than every literal, ASCII
-//! texts when every literal has a non-ASCII byte, and a sampled window
-//! filter when every literal is long.
+//! with quick rejections in front: texts shorter than every literal, and
+//! ASCII texts when every literal has a non-ASCII byte.
 
 use crate::grams::Grams;
 
@@ -15,10 +14,6 @@ pub(crate) struct Literals {
     non_ascii: bool,
     /// The shortest non-empty literal's length: a shorter text holds none.
     min_len: usize,
-    /// When every literal is long: a filter that rules out most texts
-    /// holding none from a few of their windows, before every window is
-    /// read.
-    sampler: Option<Sampler>,
 }
 
 impl Literals {
@@ -34,25 +29,18 @@ impl Literals {
             .filter(|&n| n > 0)
             .min()
             .unwrap_or(0);
-        let sampler = if empty {
-            None
-        } else {
-            Sampler::new(patterns, min_len)
-        };
         Some(Literals {
             grams,
             empty,
             non_ascii,
             min_len,
-            sampler,
         })
     }
 
-    /// False when `hay` surely holds no literal (too short, or no sampled
-    /// window belongs to one); true when it may.
+    /// False when `hay` is too short to hold a literal.
     #[inline]
     fn may_match(&self, hay: &[u8]) -> bool {
-        hay.len() >= self.min_len && self.sampler.as_ref().is_none_or(|s| s.may_match(hay))
+        hay.len() >= self.min_len
     }
 
     /// Call `found` with the index of each literal occurrence in `hay`,
@@ -83,87 +71,6 @@ impl Literals {
         });
         any
     }
-}
-
-/// Windows of `Q` bytes, read as one integer.
-const Q: usize = 8;
-
-/// A sampled window filter (a multi-literal form of skipping search):
-/// with every literal at least `m` bytes long, any occurrence spans
-/// `stride = m - Q + 1` consecutive window starts, so it covers one
-/// window start at a multiple of `stride`. The filter holds the windows
-/// at offsets `0..stride` of every literal (ASCII case folded, hashed
-/// into a bit set); a text none of whose windows at multiples of
-/// `stride` is in it holds no literal. Checking one window every
-/// `stride` bytes replaces a step per byte: for hash values against
-/// hundreds of IOC hashes, about 6 probes instead of 180 steps.
-#[derive(Debug, Clone)]
-struct Sampler {
-    stride: usize,
-    /// `64 - log2(bits)`: the shift that maps a hash to a bit.
-    shift: u32,
-    bits: Box<[u64]>,
-}
-
-/// Literals shorter than this get no sampler (the stride would be too
-/// short to gain over stepping).
-const SAMPLE_MIN_LEN: usize = 12;
-
-impl Sampler {
-    fn new<P: AsRef<[u8]>>(patterns: &[P], min_len: usize) -> Option<Sampler> {
-        if min_len < SAMPLE_MIN_LEN {
-            return None;
-        }
-        let stride = min_len - Q + 1;
-        let windows = patterns.len() * stride;
-        // About 3 % of the bits set: few texts without a literal pass.
-        let log2 = (windows * 32)
-            .next_power_of_two()
-            .trailing_zeros()
-            .clamp(12, 21);
-        let mut sampler = Sampler {
-            stride,
-            shift: 64 - log2,
-            bits: vec![0u64; 1 << (log2 - 6)].into_boxed_slice(),
-        };
-        for p in patterns {
-            let p = p.as_ref();
-            for at in 0..stride {
-                let bit = sampler.bit(window(&p[at..at + Q]));
-                sampler.bits[bit / 64] |= 1 << (bit % 64);
-            }
-        }
-        Some(sampler)
-    }
-
-    #[inline]
-    fn bit(&self, window: u64) -> usize {
-        // Letters in either case fold together (other bytes may fold
-        // with a neighbour: that only lets a text through to the exact
-        // search).
-        let folded = window | 0x2020_2020_2020_2020;
-        (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
-    }
-
-    #[inline]
-    fn may_match(&self, hay: &[u8]) -> bool {
-        let mut at = 0;
-        while at + Q <= hay.len() {
-            let bit = self.bit(window(&hay[at..at + Q]));
-            if self.bits[bit / 64] & (1 << (bit % 64)) != 0 {
-                return true;
-            }
-            at += self.stride;
-        }
-        false
-    }
-}
-
-#[inline]
-fn window(bytes: &[u8]) -> u64 {
-    let mut w = [0u8; Q];
-    w.copy_from_slice(&bytes[..Q]);
-    u64::from_le_bytes(w)
 }
 
 #[cfg(test)]
@@ -206,7 +113,6 @@ mod tests {
             .chain(["IMPHASH=0123456789ABCDEF0123456789ABCDEF".to_owned()])
             .collect();
         let l = Literals::new(&hashes, true).expect("builds");
-        assert!(l.sampler.is_some());
         for needle in [&hashes[7], &hashes[300]] {
             for pad in 0..40 {
                 let hay = format!("{}{}{}", "x,".repeat(pad), needle.to_uppercase(), ",y");
