@@ -22,33 +22,57 @@ use std::collections::HashMap;
 const K: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// One literal's anchor: its window (ASCII letters folded to lowercase,
-/// other bytes with bit 5 set) and where in the literal it starts.
-#[derive(Debug, Clone, Copy)]
+/// other bytes with bit 5 set), where in the literal it starts, and
+/// enough of the literal to compare most of it without reading the
+/// literal itself (a cache miss on every hit, measured).
+#[derive(Debug, Clone, Copy, Default)]
 struct Anchor {
     window: u64,
+    /// The literal's first eight bytes (fewer: zeros after them),
+    /// lowercased when the set is case-insensitive.
+    head: u64,
     pattern: u32,
     offset: u32,
+    /// The literal's length; 0 marks an empty slot of the table.
+    len: u32,
 }
 
-/// Anchors of one window width, with a bit set over their hashes and
-/// buckets to find them by hash.
+impl Anchor {
+    /// Literal `p` (number `pattern`) anchored on its window at `offset`
+    /// (as wide as the table's windows for its length). `None` when the
+    /// literal is longer than `u32::MAX`.
+    fn new(p: &[u8], pattern: u32, offset: usize, case_insensitive: bool) -> Option<Anchor> {
+        let width = match p.len() {
+            2 | 3 => 2,
+            4..LONG => 4,
+            _ => 8,
+        };
+        Some(Anchor {
+            window: fold(&p[offset..offset + width]),
+            head: head_at(p, 0, p.len(), case_insensitive),
+            pattern,
+            offset: u32::try_from(offset).ok()?,
+            len: u32::try_from(p.len()).ok()?,
+        })
+    }
+}
+
+/// Anchors of one window width: a bit set over their hashes, in front of
+/// an open-addressed table of the anchors themselves.
 #[derive(Debug, Clone)]
 struct Table {
     /// `64 - log2(bits)`.
     shift: u32,
     bits: Box<[u64]>,
-    /// `64 - log2(buckets)`.
-    bucket_shift: u32,
-    /// Where each bucket's anchors start in `anchors` (one more entry
-    /// than buckets).
-    starts: Box<[u32]>,
-    /// By bucket.
-    anchors: Box<[Anchor]>,
+    /// `64 - log2(slots.len())`.
+    slot_shift: u32,
+    /// At most half full; an anchor sits at its hash's slot or after it.
+    slots: Box<[Anchor]>,
 }
 
 impl Table {
     /// `max_log2`: the largest bit set, as a power of two.
-    fn new(mut anchors: Vec<Anchor>, max_log2: u32) -> Option<Table> {
+    fn new(anchors: Vec<Anchor>, max_log2: u32) -> Option<Table> {
         if anchors.is_empty() {
             return None;
         }
@@ -60,28 +84,25 @@ impl Table {
             .next_power_of_two()
             .trailing_zeros()
             .clamp(9, max_log2);
-        let buckets = distinct.len().next_power_of_two().trailing_zeros();
+        let slots = (anchors.len() * 2).next_power_of_two().max(2);
         let mut table = Table {
             shift: 64 - log2,
             bits: vec![0u64; 1 << (log2 - 6)].into_boxed_slice(),
-            bucket_shift: 64 - buckets,
-            starts: Box::default(),
-            anchors: Box::default(),
+            slot_shift: 64 - slots.trailing_zeros(),
+            slots: vec![Anchor::default(); slots].into_boxed_slice(),
         };
         for &w in &distinct {
             let bit = table.bit(w);
             table.bits[bit / 64] |= 1 << (bit % 64);
         }
-        anchors.sort_by_key(|a| (table.bucket(a.window), a.window, a.pattern));
-        let mut starts = vec![0u32; (1 << buckets) + 1];
-        for a in &anchors {
-            starts[table.bucket(a.window) + 1] += 1;
+        let mask = slots - 1;
+        for a in anchors {
+            let mut i = table.slot(a.window);
+            while table.slots[i].len != 0 {
+                i = (i + 1) & mask;
+            }
+            table.slots[i] = a;
         }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
-        }
-        table.starts = starts.into_boxed_slice();
-        table.anchors = anchors.into_boxed_slice();
         Some(table)
     }
 
@@ -95,23 +116,15 @@ impl Table {
         (Self::hash(window) >> self.shift) as usize
     }
 
-    fn bucket(&self, window: u64) -> usize {
-        // A shift by 64 (one bucket) would overflow.
-        Self::hash(window)
-            .checked_shr(self.bucket_shift)
-            .unwrap_or(0) as usize
+    #[inline(always)]
+    fn slot(&self, window: u64) -> usize {
+        (Self::hash(window) >> self.slot_shift) as usize
     }
 
     #[inline(always)]
     fn may_hold(&self, window: u64) -> bool {
         let bit = self.bit(window);
         self.bits[bit / 64] & (1 << (bit % 64)) != 0
-    }
-
-    /// The anchors on `window` (and some others).
-    fn near(&self, window: u64) -> &[Anchor] {
-        let b = self.bucket(window);
-        &self.anchors[self.starts[b] as usize..self.starts[b + 1] as usize]
     }
 }
 
@@ -235,11 +248,7 @@ impl Grams {
             })?;
             let window = fold(&p[offset..offset + width]);
             *taken.entry(window).or_default() += 1;
-            tables[table].push(Anchor {
-                window,
-                pattern,
-                offset: u32::try_from(offset).ok()?,
-            });
+            tables[table].push(Anchor::new(p, pattern, offset, case_insensitive)?);
         }
         let stride = long.iter().map(|(p, _)| p.len() - 7).min().unwrap_or(1);
         let mut octets = Vec::new();
@@ -260,11 +269,7 @@ impl Grams {
                 *taken.entry(fold(&p[at..at + 8])).or_default() += 1;
             }
             for offset in first..first + stride {
-                octets.push(Anchor {
-                    window: fold(&p[offset..offset + 8]),
-                    pattern,
-                    offset: u32::try_from(offset).ok()?,
-                });
+                octets.push(Anchor::new(p, pattern, offset, case_insensitive)?);
             }
         }
         let [pairs, quads] = tables;
@@ -336,25 +341,83 @@ impl Grams {
         at: usize,
         found: &mut impl FnMut(usize) -> bool,
     ) -> bool {
-        for a in table.near(window).iter().filter(|a| a.window == window) {
-            let p = &self.patterns[a.pattern as usize];
+        let mask = table.slots.len() - 1;
+        let mut i = table.slot(window);
+        loop {
+            let a = table.slots[i];
+            if a.len == 0 {
+                return true;
+            }
+            i = (i + 1) & mask;
+            if a.window != window {
+                continue;
+            }
             let Some(start) = at.checked_sub(a.offset as usize) else {
                 continue;
             };
-            let Some(text) = hay.get(start..start + p.len()) else {
+            if start + a.len as usize > hay.len() || !self.equal(&a, hay, start) {
                 continue;
-            };
-            let equal = if self.case_insensitive {
-                text.eq_ignore_ascii_case(p)
-            } else {
-                text == &**p
-            };
-            if equal && !found(a.pattern as usize) {
+            }
+            if !found(a.pattern as usize) {
                 return false;
             }
         }
-        true
     }
+
+    /// Whether the literal of `a` is at `start` of `hay` (which holds its
+    /// length from there).
+    #[inline]
+    fn equal(&self, a: &Anchor, hay: &[u8], start: usize) -> bool {
+        let len = a.len as usize;
+        if head_at(hay, start, len, self.case_insensitive) != a.head {
+            return false;
+        }
+        len <= 8 || {
+            let (text, p) = (
+                &hay[start + 8..start + len],
+                &self.patterns[a.pattern as usize][8..],
+            );
+            if self.case_insensitive {
+                text.eq_ignore_ascii_case(p)
+            } else {
+                text == p
+            }
+        }
+    }
+}
+
+/// The first eight bytes of the `len` bytes of `bytes` at `start` (fewer:
+/// zeros after them), ASCII letters lowercased when `lower`. `bytes`
+/// holds them.
+#[inline(always)]
+fn head_at(bytes: &[u8], start: usize, len: usize, lower: bool) -> u64 {
+    let n = len.min(8);
+    let x = match bytes.get(start..start + 8) {
+        Some(w) => {
+            <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes)
+                & (u64::MAX.checked_shr((64 - 8 * n) as u32).unwrap_or(0))
+        }
+        None => {
+            let mut b = [0u8; 8];
+            b[..n].copy_from_slice(&bytes[start..start + n]);
+            u64::from_le_bytes(b)
+        }
+    };
+    if lower { lower8(x) } else { x }
+}
+
+/// ASCII uppercase letters of eight bytes lowercased at once (other bytes,
+/// non-ASCII ones too, unchanged).
+#[inline(always)]
+fn lower8(x: u64) -> u64 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = x & !HIGH;
+    // High bit of each byte: at least `A`, above `Z` (no carries: a byte
+    // of `low7` is at most 0x7F).
+    let from_a = low7 + 0x3F3F_3F3F_3F3F_3F3F;
+    let past_z = low7 + 0x2525_2525_2525_2525;
+    let upper = from_a & !past_z & !x & HIGH;
+    x | (upper >> 2)
 }
 
 /// Two, four or eight bytes as one window, bit 5 of each set (ASCII
@@ -408,6 +471,15 @@ mod tests {
         assert_eq!(found(&g, "zzz"), [5, 5]);
         assert_eq!(found(&g, "a b c mimi katz"), [4]);
         assert!(found(&g, "").is_empty());
+    }
+
+    #[test]
+    fn eight_bytes_lowercase_as_ascii_lowercasing_does() {
+        for chunk in (0u8..=255).collect::<Vec<_>>().chunks(8) {
+            let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            let expected: Vec<u8> = chunk.iter().map(u8::to_ascii_lowercase).collect();
+            assert_eq!(lower8(x).to_le_bytes().to_vec(), expected);
+        }
     }
 
     #[test]
