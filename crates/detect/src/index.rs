@@ -1,27 +1,19 @@
 //! One pass over an event's fields for what routing and evaluation ask
 //! most: its channel and EventID, and whether it has a field of a given
 //! name at all (most lookups of rule fields are for fields the event does
-//! not have, and `FlatEvent::get` scans every field to say so).
+//! not have, and `FlatEvent::get` scans every field to say so). It reads
+//! field names' hashes only, and values of the two fields it looks for.
 
 use vigil_formats::{FlatEvent, name_hash};
 
 /// Bits of the name filter.
 const BITS: u32 = 1024;
 
-/// How many (name hash, value) pairs the index keeps, so the prefilter's
-/// pass over the values need not walk the event again.
-const KEPT: usize = 48;
-
 /// What one pass over an event's fields found.
 #[derive(Debug, Clone)]
 pub struct EventIndex<'a> {
     /// Bit `hash % BITS` set for the name hash of every field.
     names: [u64; (BITS / 64) as usize],
-    /// The first `len` fields' (name hash, value).
-    kept: [(u32, &'a str); KEPT],
-    len: usize,
-    /// Whether `kept` holds every field.
-    complete: bool,
     channel: Lookup<'a>,
     event_id: Lookup<'a>,
 }
@@ -61,37 +53,22 @@ impl<'a> EventIndex<'a> {
         const EVENT_ID: u32 = name_hash("EventID");
         let mut index = EventIndex {
             names: [0; (BITS / 64) as usize],
-            kept: [(0, ""); KEPT],
-            len: 0,
-            complete: true,
             channel: Lookup::Absent,
             event_id: Lookup::Absent,
         };
         for entry in event.entries() {
-            let (hash, value) = (entry.hash(), entry.value());
+            // Values are read only for the two names it looks for: the
+            // others may not be needed at all (their bytes stay unread).
+            let hash = entry.hash();
             let bit = hash % BITS;
             index.names[(bit / 64) as usize] |= 1 << (bit % 64);
-            if index.len < KEPT {
-                index.kept[index.len] = (hash, value);
-                index.len += 1;
-            } else {
-                index.complete = false;
-            }
             if hash == CHANNEL && entry.name().eq_ignore_ascii_case("Channel") {
-                index.channel.add(value);
+                index.channel.add(entry.value());
             } else if hash == EVENT_ID && entry.name().eq_ignore_ascii_case("EventID") {
-                index.event_id.add(value);
+                index.event_id.add(entry.value());
             }
         }
         index
-    }
-
-    /// Every (name hash, value) of the event, as
-    /// `FlatEvent::hashed_values`.
-    pub fn hashed_values(&self, event: &'a FlatEvent) -> impl Iterator<Item = (u32, &'a str)> {
-        let kept = self.complete.then(|| self.kept[..self.len].iter().copied());
-        let walk = (!self.complete).then(|| event.hashed_values());
-        kept.into_iter().flatten().chain(walk.into_iter().flatten())
     }
 
     /// False when the event has no field named `name` (whose
@@ -157,20 +134,6 @@ mod tests {
             let index = EventIndex::new(e);
             assert_eq!(index.channel(e), e.channel(), "{e:?}");
             assert_eq!(index.event_id(e), e.event_id(), "{e:?}");
-        }
-    }
-
-    #[test]
-    fn the_kept_values_are_the_events_values() {
-        for n in [3, 100] {
-            let mut e = FlatEvent::new();
-            for i in 0..n {
-                e.push(&format!("F{i}"), &format!("v{i}"), false);
-            }
-            let index = EventIndex::new(&e);
-            let ours: Vec<_> = index.hashed_values(&e).collect();
-            let theirs: Vec<_> = e.hashed_values().collect();
-            assert_eq!(ours, theirs);
         }
     }
 

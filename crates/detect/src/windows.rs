@@ -216,13 +216,7 @@ impl WindowsDetector {
     }
 
     /// The rules worth evaluating on `event`, in `scratch.candidates`.
-    fn candidates(
-        &self,
-        route: &Route,
-        event: &FlatEvent,
-        index: &EventIndex<'_>,
-        scratch: &mut Scratch,
-    ) {
+    fn candidates(&self, route: &Route, event: &FlatEvent, scratch: &mut Scratch) {
         scratch.candidates.clear();
         scratch.candidates.extend_from_slice(&route.always);
         if self.no_prefilter {
@@ -236,11 +230,12 @@ impl WindowsDetector {
                 scratch.seen.fill((0, 0));
                 scratch.generation = 1;
             }
-            for (hash, value) in index.hashed_values(event) {
-                let field = route.scan_of(hash);
+            for entry in event.entries() {
+                let field = route.scan_of(entry.hash());
                 if field.is_none() && route.keywords.is_none() {
                     continue;
                 }
+                let value = entry.value();
                 let Scratch {
                     generation,
                     seen,
@@ -357,7 +352,7 @@ impl Detector for WindowsDetector {
         let Some(route) = self.route(event, &index) else {
             return;
         };
-        self.candidates(route, event, &index, scratch);
+        self.candidates(route, event, scratch);
 
         scratch.routed_events += 1;
         scratch.evaluations += scratch.candidates.len() as u64;
