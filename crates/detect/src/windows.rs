@@ -359,10 +359,10 @@ impl Detector for WindowsDetector {
         let mut view = EventView::new(event, &route.aliases, &index, &mut scratch.lowered);
         for &rule in &scratch.candidates {
             if let Some(program) = &self.programs[rule as usize] {
-                if program.matches(&mut view) {
+                if let Some(c) = program.first_match(&mut view) {
                     out.push(Hit {
                         rule,
-                        matched: program.matched_fields(&mut view),
+                        matched: program.fields_of_match(c, &mut view),
                     });
                 }
                 continue;

@@ -207,18 +207,32 @@ impl Program {
 
     /// Does the rule match the event?
     pub fn matches(&self, view: &mut EventView<'_, '_>) -> bool {
-        self.conditions.iter().any(|c| self.cond(c, view))
+        self.first_match(view).is_some()
+    }
+
+    /// The index of the first condition that matches the event.
+    pub fn first_match(&self, view: &mut EventView<'_, '_>) -> Option<usize> {
+        self.conditions.iter().position(|c| self.cond(c, view))
     }
 
     /// The fields and values that satisfied a matching rule, as rsigma
     /// reports them (without duplicates); empty when it does not match.
     pub fn matched_fields(&self, view: &mut EventView<'_, '_>) -> Vec<(String, String)> {
+        match self.first_match(view) {
+            Some(c) => self.fields_of_match(c, view),
+            None => Vec::new(),
+        }
+    }
+
+    /// [`Program::matched_fields`], given [`Program::first_match`].
+    pub fn fields_of_match(&self, c: usize, view: &mut EventView<'_, '_>) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let Some(c) = self.conditions.iter().find(|c| self.cond(c, view)) else {
+        let Some(c) = self.conditions.get(c) else {
             return out;
         };
         let mut selections = Vec::new();
-        self.select(c, view, &mut selections);
+        let mut known = vec![None; self.detections.len()];
+        self.select(c, view, &mut selections, &mut known);
         for s in selections {
             self.collect(&self.detections[s as usize], view, &mut out);
         }
@@ -256,26 +270,32 @@ impl Program {
 
     /// rsigma's detail pass: which detections were true, in the order its
     /// evaluator records them.
-    fn select(&self, c: &Condition, v: &mut View<'_, '_>, out: &mut Vec<u32>) -> bool {
+    fn select(
+        &self,
+        c: &Condition,
+        v: &mut View<'_, '_>,
+        out: &mut Vec<u32>,
+        known: &mut [Option<bool>],
+    ) -> bool {
         match c {
             Condition::Detection(None) => false,
             Condition::Detection(Some(d)) => {
-                let hit = self.det(*d, v);
+                let hit = self.known_det(*d, v, known);
                 if hit {
                     out.push(*d);
                 }
                 hit
             }
-            Condition::And(cs) => cs.iter().all(|c| self.select(c, v, out)),
-            Condition::Or(cs) => cs.iter().any(|c| self.select(c, v, out)),
-            Condition::Not(c) => !self.select(c, v, out),
+            Condition::And(cs) => cs.iter().all(|c| self.select(c, v, out, known)),
+            Condition::Or(cs) => cs.iter().any(|c| self.select(c, v, out, known)),
+            Condition::Not(c) => !self.select(c, v, out, known),
             Condition::Selector {
                 quantifier,
                 detections,
             } => {
                 let mut count = 0u64;
                 for &d in detections {
-                    if self.det(d, v) {
+                    if self.known_det(d, v, known) {
                         count += 1;
                         out.push(d);
                     }
@@ -285,6 +305,20 @@ impl Program {
                     Quantifier::All => count == detections.len() as u64,
                     Quantifier::Count(n) => count >= *n,
                 }
+            }
+        }
+    }
+
+    /// [`Program::det`], each detection evaluated once per `known`.
+    fn known_det(&self, d: u32, v: &mut View<'_, '_>, known: &mut [Option<bool>]) -> bool {
+        match known.get(d as usize).copied().flatten() {
+            Some(hit) => hit,
+            None => {
+                let hit = self.det(d, v);
+                if let Some(k) = known.get_mut(d as usize) {
+                    *k = Some(hit);
+                }
+                hit
             }
         }
     }
