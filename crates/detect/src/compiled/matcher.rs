@@ -15,6 +15,7 @@ use memchr::memmem::Finder;
 use rsigma_eval::matcher::GroupMode;
 use rsigma_eval::{CompiledMatcher, EventValue};
 
+use super::affixes::Affixes;
 use crate::Doc;
 use crate::literals::Literals;
 
@@ -38,6 +39,11 @@ pub(crate) enum Matcher {
         lowered: bool,
         /// For `Contains` (boxed: a finder is large).
         finder: Box<Finder<'static>>,
+    },
+    /// Equal to, starting with or ending with any of several values.
+    AnyAffix {
+        affixes: Box<Affixes>,
+        lowered: bool,
     },
     /// Any of several substrings (rsigma's Aho-Corasick set, as a
     /// [`Literals`] set).
@@ -124,46 +130,80 @@ impl Lowered {
     }
 }
 
+/// Values of one operation in a list at least this long are looked up
+/// as one set ([`Affixes`]) rather than compared one by one.
+const AFFIX_SET_MIN: usize = 3;
+
 /// Replace the `contains` children of an any-of group by one literal set
-/// per case rule (`only_lowered`: inside a case-insensitive group, where
-/// cased children never match and are left alone). The group's answer is
-/// the same: its children are pure and their order does not matter.
-fn merge_contains(children: Vec<Matcher>, only_lowered: bool) -> Vec<Matcher> {
+/// per case rule, and lists of equality, `startswith` or `endswith`
+/// children by one [`Affixes`] set per operation and case rule
+/// (`only_lowered`: inside a case-insensitive group, where cased children
+/// never match and are left alone). The group's answer is the same: its
+/// children are pure and their order does not matter.
+fn merge_lists(children: Vec<Matcher>, only_lowered: bool) -> Vec<Matcher> {
     let mut out = Vec::with_capacity(children.len());
-    let mut sets: [Vec<Box<str>>; 2] = [Vec::new(), Vec::new()];
+    // By operation (`StrOp as usize`), then case rule.
+    let mut sets: [[Vec<Box<str>>; 2]; 4] = Default::default();
     for c in children {
         match c {
             Matcher::Str {
-                op: StrOp::Contains,
+                op,
                 needle,
                 lowered,
                 ..
-            } if lowered || !only_lowered => sets[usize::from(lowered)].push(needle),
+            } if lowered || !only_lowered => sets[op as usize][usize::from(lowered)].push(needle),
             other => out.push(other),
         }
     }
-    for (lowered, needles) in [(false, &sets[0]), (true, &sets[1])] {
-        match needles.len() {
-            0 => {}
-            1 => out.push(contains(&needles[0], lowered)),
-            _ => match Literals::new(
-                &needles.iter().map(|n| n.as_bytes()).collect::<Vec<_>>(),
-                false,
-            ) {
-                Some(literals) => out.push(Matcher::AnySubstring {
-                    literals: Box::new(literals),
-                    lowered,
-                }),
-                None => out.extend(needles.iter().map(|n| contains(n, lowered))),
-            },
+    for op in [
+        StrOp::Exact,
+        StrOp::StartsWith,
+        StrOp::EndsWith,
+        StrOp::Contains,
+    ] {
+        for lowered in [false, true] {
+            let needles = &sets[op as usize][usize::from(lowered)];
+            out.extend(merged(op, needles, lowered));
         }
     }
     out
 }
 
-fn contains(needle: &str, lowered: bool) -> Matcher {
+/// One matcher for `needles` under `op` when worth it, else one each.
+fn merged(op: StrOp, needles: &[Box<str>], lowered: bool) -> Vec<Matcher> {
+    let one_each = || {
+        needles
+            .iter()
+            .map(|n| str_matcher(op, n, lowered))
+            .collect()
+    };
+    if op != StrOp::Contains {
+        if needles.len() < AFFIX_SET_MIN {
+            return one_each();
+        }
+        return vec![Matcher::AnyAffix {
+            affixes: Box::new(Affixes::new(op, needles)),
+            lowered,
+        }];
+    }
+    if needles.len() < 2 {
+        return one_each();
+    }
+    match Literals::new(
+        &needles.iter().map(|n| n.as_bytes()).collect::<Vec<_>>(),
+        false,
+    ) {
+        Some(literals) => vec![Matcher::AnySubstring {
+            literals: Box::new(literals),
+            lowered,
+        }],
+        None => one_each(),
+    }
+}
+
+fn str_matcher(op: StrOp, needle: &str, lowered: bool) -> Matcher {
     Matcher::Str {
-        op: StrOp::Contains,
+        op,
         needle: needle.into(),
         lowered,
         finder: Box::new(Finder::new(needle.as_bytes()).into_owned()),
@@ -252,7 +292,7 @@ impl Matcher {
                 None => Matcher::Pattern(m.clone()),
             },
             CompiledMatcher::Not(inner) => Matcher::Not(Box::new(Matcher::compile(inner))),
-            CompiledMatcher::AnyOf(ms) => Matcher::AnyOf(merge_contains(
+            CompiledMatcher::AnyOf(ms) => Matcher::AnyOf(merge_lists(
                 ms.iter().map(Matcher::compile).collect(),
                 false,
             )),
@@ -264,7 +304,7 @@ impl Matcher {
                     children: if all {
                         children
                     } else {
-                        merge_contains(children, true)
+                        merge_lists(children, true)
                     },
                     all,
                 }
@@ -315,6 +355,11 @@ impl Matcher {
                 lowered: true,
             } => literals.any_match(lowered.of(value)),
             Matcher::AnySubstring { literals, .. } => literals.any_match(value),
+            Matcher::AnyAffix {
+                affixes,
+                lowered: true,
+            } => affixes.any(lowered.of(value)),
+            Matcher::AnyAffix { affixes, .. } => affixes.any(value),
             Matcher::Not(inner) => !inner.eval(mode, value, lowered, doc),
             Matcher::AnyOf(ms) => ms.iter().any(|m| m.eval(mode, value, lowered, doc)),
             Matcher::AllOf(ms) => ms.iter().all(|m| m.eval(mode, value, lowered, doc)),
@@ -356,6 +401,10 @@ impl Matcher {
                 literals,
                 lowered: true,
             } => literals.any_match(hay),
+            Matcher::AnyAffix {
+                affixes,
+                lowered: true,
+            } => affixes.any(hay),
             Matcher::Not(inner) => !inner.on_lowered(hay, doc),
             Matcher::AnyOf(ms) => ms.iter().any(|m| m.on_lowered(hay, doc)),
             Matcher::AllOf(ms) => ms.iter().all(|m| m.on_lowered(hay, doc)),
@@ -366,7 +415,10 @@ impl Matcher {
                     children.iter().any(|c| c.on_lowered(hay, doc))
                 }
             }
-            Matcher::Str { .. } | Matcher::AnySubstring { .. } | Matcher::Other(_) => false,
+            Matcher::Str { .. }
+            | Matcher::AnySubstring { .. }
+            | Matcher::AnyAffix { .. }
+            | Matcher::Other(_) => false,
         }
     }
 

@@ -9,6 +9,7 @@
 //! (`tests/engines.rs`); rules using a detection form this module does not
 //! cover (array matches) are left to rsigma.
 
+mod affixes;
 mod matcher;
 
 use std::collections::HashMap;
