@@ -42,6 +42,7 @@ pub struct Scratch {
     candidates: Vec<u32>,
     folded: String,
     memo: Memo,
+    reported: Reported,
     lowered: Lowered,
     /// Rule evaluations done with this scratch (for statistics).
     pub evaluations: u64,
@@ -242,6 +243,7 @@ impl WindowsDetector {
                     candidates,
                     folded,
                     memo,
+                    reported,
                     ..
                 } = scratch;
                 let mut admitted = Admitted {
@@ -261,7 +263,7 @@ impl WindowsDetector {
                         }
                         continue;
                     }
-                    admit(scan, value, text, &mut admitted, memo);
+                    admit(scan, value, text, &mut admitted, memo, reported);
                     memo.finish(id);
                 }
             }
@@ -301,15 +303,57 @@ impl Admitted<'_> {
     }
 }
 
+/// The literals of a scan reported so far in one value (the scan of a
+/// value is the current `stamp`).
+#[derive(Debug, Default)]
+struct Reported {
+    stamps: Vec<u32>,
+    stamp: u32,
+}
+
+impl Reported {
+    /// A new value, for a scan of `literals` literals.
+    fn start(&mut self, literals: usize) {
+        if self.stamps.len() < literals {
+            self.stamps.resize(literals, 0);
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.stamps.fill(0);
+            self.stamp = 1;
+        }
+    }
+
+    /// Whether `literal` is reported for the first time in the value.
+    #[inline]
+    fn first(&mut self, literal: usize) -> bool {
+        let s = &mut self.stamps[literal];
+        let first = *s != self.stamp;
+        *s = self.stamp;
+        first
+    }
+}
+
 /// Satisfy the needle sets whose needles `scan` finds in `value`
 /// (searched as `text`, its lookalikes folded), and record each in `memo`
 /// for the value.
-fn admit(scan: &Scan, value: &str, text: &str, admitted: &mut Admitted<'_>, memo: &mut Memo) {
+fn admit(
+    scan: &Scan,
+    value: &str,
+    text: &str,
+    admitted: &mut Admitted<'_>,
+    memo: &mut Memo,
+    reported: &mut Reported,
+) {
     if let Some(needles) = &scan.needles {
+        reported.start(scan.rules.len());
         needles.each_match(text, |pattern| {
-            for &code in &scan.rules[pattern] {
-                memo.record(code);
-                admitted.satisfy(code);
+            // A literal found again in the value satisfies nothing new.
+            if reported.first(pattern) {
+                for &code in &scan.rules[pattern] {
+                    memo.record(code);
+                    admitted.satisfy(code);
+                }
             }
         });
     }
