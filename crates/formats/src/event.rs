@@ -9,13 +9,38 @@
 
 use std::ops::Range;
 
+/// One field: its name, then its value right after it, in the buffer.
+/// Sixteen bytes, so that the pass over an event's fields that detection
+/// starts with reads as few cache lines as it can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {
-    key: (u32, u32),
-    value: (u32, u32),
+    key_start: u32,
+    /// The name's length (low 31 bits) and whether the field is from
+    /// `System` (the top bit).
+    key_len_system: u32,
+    value_end: u32,
     /// [`name_hash`] of the key, to skip most comparisons.
     hash: u32,
-    system: bool,
+}
+
+const SYSTEM_BIT: u32 = 1 << 31;
+
+impl Span {
+    #[inline]
+    fn key(&self) -> (u32, u32) {
+        let len = self.key_len_system & !SYSTEM_BIT;
+        (self.key_start, self.key_start.saturating_add(len))
+    }
+
+    #[inline]
+    fn value(&self) -> (u32, u32) {
+        (self.key().1, self.value_end)
+    }
+
+    #[inline]
+    fn system(&self) -> bool {
+        self.key_len_system & SYSTEM_BIT != 0
+    }
 }
 
 /// One field of a [`FlatEvent`] (see [`FlatEvent::entries`]).
@@ -105,12 +130,12 @@ impl FlatEvent {
 
     #[inline]
     fn key_of(&self, s: &Span) -> &str {
-        &self.buf[Self::range(s.key)]
+        self.buf.get(Self::range(s.key())).unwrap_or_default()
     }
 
     #[inline]
     fn value_of(&self, s: &Span) -> &str {
-        &self.buf[Self::range(s.value)]
+        self.buf.get(Self::range(s.value())).unwrap_or_default()
     }
 
     fn offset(&self) -> u32 {
@@ -129,27 +154,26 @@ impl FlatEvent {
         &mut self.buf
     }
 
-    pub(crate) fn end_field(&mut self, key: (u32, u32), value_start: u32, system: bool) {
-        let value = (value_start, self.offset());
+    /// End the field `key` (from [`FlatEvent::begin_field`]): its value is
+    /// what was appended since.
+    pub(crate) fn end_field(&mut self, key: (u32, u32), system: bool) {
         let hash = name_hash(&self.buf[Self::range(key)]);
+        // Names of 2 GiB do not occur: such a name is cut short (its
+        // bytes then count as the value's), never mistaken for `System`.
+        let len = (key.1 - key.0).min(!SYSTEM_BIT);
         self.fields.push(Span {
-            key,
-            value,
+            key_start: key.0,
+            key_len_system: len | if system { SYSTEM_BIT } else { 0 },
+            value_end: self.offset(),
             hash,
-            system,
         });
-    }
-
-    pub(crate) fn value_start(&self) -> u32 {
-        self.offset()
     }
 
     /// Add a field.
     pub fn push(&mut self, name: &str, value: &str, system: bool) {
         let key = self.begin_field(name);
-        let start = self.value_start();
         self.buf.push_str(value);
-        self.end_field(key, start, system);
+        self.end_field(key, system);
     }
 
     /// The value of field `name` (case-insensitive), or `None` when absent.
@@ -161,14 +185,14 @@ impl FlatEvent {
         let mut payload_hit = None;
         let mut system_hit = None;
         for s in self.fields.iter().rev() {
-            let (a, b) = s.key;
+            let (a, b) = s.key();
             if s.hash != hash
                 || (b - a) as usize != name.len()
                 || !self.key_of(s).eq_ignore_ascii_case(name)
             {
                 continue;
             }
-            match (s.system, system_first) {
+            match (s.system(), system_first) {
                 (false, false) | (true, true) => return Some(self.value_of(s)),
                 (false, true) => payload_hit = payload_hit.or(Some(s)),
                 (true, false) => system_hit = system_hit.or(Some(s)),
@@ -251,10 +275,10 @@ impl FlatEvent {
     /// The event as one flat JSON object (last value wins per name).
     pub fn to_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
-        for s in self.fields.iter().filter(|s| s.system) {
+        for s in self.fields.iter().filter(|s| s.system()) {
             map.insert(self.key_of(s).to_owned(), self.value_of(s).into());
         }
-        for s in self.fields.iter().filter(|s| !s.system) {
+        for s in self.fields.iter().filter(|s| !s.system()) {
             let k = self.key_of(s);
             if SYSTEM_FIRST.iter().any(|n| n.eq_ignore_ascii_case(k)) && map.contains_key(k) {
                 continue;

@@ -209,10 +209,8 @@ struct Node<'a, 'n> {
 impl Node<'_, '_> {
     fn leaf(self, write: impl FnOnce(&mut String)) {
         let key = self.out.begin_field(self.name);
-        let start = self.out.value_start();
         write(self.out.buf_mut());
-        self.out
-            .end_field(key, start, self.section == Section::System);
+        self.out.end_field(key, self.section == Section::System);
     }
 }
 
