@@ -11,14 +11,15 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
-/// Values longer than this are scanned every time (long values rarely
-/// repeat, and hashing them costs as much as a scan's first bytes).
-const MAX_VALUE: usize = 512;
-/// Values shorter than this are scanned every time: stepping through
-/// them costs less than hashing and comparing.
-const MIN_VALUE: usize = 16;
+/// Values longer than this are scanned every time (they rarely repeat).
+const MAX_VALUE: usize = 4096;
+/// Values shorter than this are scanned every time: reading them costs
+/// less than hashing and comparing.
+const MIN_VALUE: usize = 8;
 /// Entries kept before starting again.
 const MAX_ENTRIES: usize = 16_384;
+/// Bytes of values kept before starting again.
+const MAX_BYTES: usize = 4 << 20;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -59,7 +60,7 @@ impl Memo {
                 return Some(&self.rules[e.rules.0 as usize..e.rules.1 as usize]);
             }
         }
-        if self.entries.len() >= MAX_ENTRIES {
+        if self.entries.len() >= MAX_ENTRIES || self.values.len() + value.len() > MAX_BYTES {
             self.by_hash.clear();
             self.entries.clear();
             self.values.clear();
