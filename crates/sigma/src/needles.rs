@@ -1,6 +1,6 @@
 //! The literals one of which must occur in an event for a rule to match.
 //!
-//! Detection runs one Aho-Corasick automaton over an event's values and
+//! Detection searches an event's values for every rule's literals and
 //! evaluates only the rules whose literals occurred in the field they were
 //! written for (plus the rules that have none). That is sound only if every
 //! match of the rule contains one of its needles in that field, so the
