@@ -2,10 +2,12 @@
 //! (`Image|endswith: [...]` lists of dozens of names), answered without
 //! comparing each.
 //!
-//! A text can end with a value of four bytes or more only if its last four
-//! bytes are that value's last four (first four for `startswith` and
-//! equality). Those four bytes of every value are hashed into a small bit
-//! set: nearly every text is ruled out with one test, and the rest are
+//! A text can end with a value of `k` bytes or more only if its last `k`
+//! bytes are that value's last `k` (first `k` for `startswith` and
+//! equality). With `k` the shortest such value's length, up to eight (so
+//! that `\cmd.exe` and `\powershell.exe` differ in it, where their last
+//! four bytes do not), those bytes of every value are hashed into a small
+//! bit set: nearly every text is ruled out with one test, and the rest are
 //! looked up among the values of each length, sorted.
 
 use super::matcher::StrOp;
@@ -20,9 +22,11 @@ pub(crate) struct Affixes {
     short: Vec<Box<[u8]>>,
     /// The other values, grouped by length (ascending), sorted.
     by_len: Vec<(usize, Vec<Box<[u8]>>)>,
-    /// Bit per hash of the four bytes at the compared end of each value
-    /// in `by_len`.
+    /// Bit per hash of the `key_len` bytes at the compared end of each
+    /// value in `by_len`.
     bits: [u64; BITS / 64],
+    /// From 4 to 8.
+    key_len: usize,
 }
 
 impl Affixes {
@@ -33,6 +37,7 @@ impl Affixes {
             short: Vec::new(),
             by_len: Vec::new(),
             bits: [0; BITS / 64],
+            key_len: 4,
         };
         let mut long: Vec<&[u8]> = Vec::new();
         for n in needles {
@@ -45,6 +50,7 @@ impl Affixes {
         }
         long.sort_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b)));
         long.dedup();
+        affixes.key_len = long.first().map_or(4, |n| n.len().min(8));
         for n in long {
             let bit = affixes.bit(n);
             affixes.bits[bit / 64] |= 1 << (bit % 64);
@@ -56,15 +62,17 @@ impl Affixes {
         affixes
     }
 
-    /// The filter bit of a text or value of at least four bytes.
+    /// The filter bit of a text or value of at least `key_len` bytes.
     #[inline]
     fn bit(&self, text: &[u8]) -> usize {
         let end = match self.op {
-            StrOp::EndsWith => &text[text.len() - 4..],
-            _ => &text[..4],
+            StrOp::EndsWith => &text[text.len() - self.key_len..],
+            _ => &text[..self.key_len],
         };
-        let key = u32::from_le_bytes([end[0], end[1], end[2], end[3]]);
-        (key.wrapping_mul(0x9E37_79B1) >> (32 - BITS.trailing_zeros())) as usize
+        let mut key = [0u8; 8];
+        key[..end.len()].copy_from_slice(end);
+        let key = u64::from_le_bytes(key);
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - BITS.trailing_zeros())) as usize
     }
 
     /// Does `text` equal, start with or end with one of the values?
@@ -73,7 +81,7 @@ impl Affixes {
         if self.short.iter().any(|n| self.fits(text, n)) {
             return true;
         }
-        if text.len() < 4 {
+        if text.len() < self.key_len {
             return false;
         }
         let bit = self.bit(text);
@@ -135,11 +143,13 @@ mod tests {
             "c:\\windows\\",
         ];
         for op in [StrOp::Exact, StrOp::StartsWith, StrOp::EndsWith] {
-            for without_empty in [false, true] {
+            // Without the empty value; then only values of eight bytes or
+            // more (the filter then reads eight bytes).
+            for min_len in [0, 1, 8] {
                 let needles: Vec<&str> = needles
                     .iter()
                     .copied()
-                    .filter(|n| !without_empty || !n.is_empty())
+                    .filter(|n| n.len() >= min_len)
                     .collect();
                 let a = affixes(op, &needles);
                 for text in texts {
