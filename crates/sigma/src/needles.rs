@@ -67,39 +67,36 @@ const MIN_ASCII_RUN: usize = 3;
 
 type Need = Fact<Needle>;
 
-/// The analysis, treating the items whose needles include an `excluded`
-/// one as unknown (sound: unknown is always true), so that `and` takes
-/// another side.
+/// The analysis; `and` prefers the sides with no `excluded` needle (the
+/// needles of the sets found before), so that a run after the first finds
+/// another set where the rule's detection has one.
 struct NeedleAnalysis<'a> {
     excluded: &'a BTreeSet<Needle>,
-}
-
-impl NeedleAnalysis<'_> {
-    fn unless_excluded(&self, need: Need) -> Need {
-        need.filter(|set| set.is_disjoint(self.excluded))
-    }
 }
 
 impl Analysis for NeedleAnalysis<'_> {
     type Item = Needle;
 
     fn item(&self, it: &DetectionItem) -> Need {
-        self.unless_excluded(item(it))
+        item(it)
     }
 
     fn keywords(&self, values: &[SigmaValue]) -> Need {
-        self.unless_excluded(
-            values
-                .iter()
-                .map(|v| literals(v, &Transform::default()))
-                .fold(Some(BTreeSet::new()), or),
-        )
+        values
+            .iter()
+            .map(|v| literals(v, &Transform::default()))
+            .fold(Some(BTreeSet::new()), or)
     }
 
-    /// The better of needs that must all hold: the one whose shortest
-    /// literal is longest, then the one with fewer literals.
+    /// The better of needs that must all hold: one without an excluded
+    /// needle, then the one whose shortest literal is longest, then the
+    /// one with fewer literals.
     fn and(&self, parts: Vec<Need>) -> Need {
-        and(parts)
+        parts
+            .into_iter()
+            .flatten()
+            .filter(|set| !set.is_empty())
+            .max_by_key(|set| (set.is_disjoint(self.excluded), rank(set)))
     }
 }
 
@@ -113,12 +110,13 @@ pub fn of_rule(rule: &SigmaRule, ctx: Context) -> Needles {
 }
 
 /// Up to `max` further needle sets of a rule whose needles are `first`:
-/// each also has a needle in every match, and none shares an item of the
-/// detection with `first` or with another (each comes from the analysis
-/// run again with the items of the sets before it unknown). A rule
-/// `all of selection_*` whose first needles are a common image name
-/// (`\cmd.exe`) gets the literals of its command line too, and the
-/// prefilter admits it only when both occur.
+/// each also has a needle in every match. Each comes from the analysis run
+/// again preferring, at every `and`, a side without the needles of the
+/// sets before it; a set that says no more than one before it (it holds
+/// all of that one's needles) ends the search. A rule `all of selection_*`
+/// whose first needles are a common image name (`\cmd.exe`) gets the
+/// literals of its command line too, and the prefilter admits it only when
+/// both occur.
 pub fn more_of_rule(
     rule: &SigmaRule,
     ctx: Context,
@@ -128,23 +126,26 @@ pub fn more_of_rule(
     let Needles::OneOf(first) = first else {
         return Vec::new();
     };
-    let mut excluded: BTreeSet<Needle> = first.iter().cloned().collect();
-    let mut more = Vec::new();
-    while more.len() < max {
+    let mut sets: Vec<BTreeSet<Needle>> = vec![first.iter().cloned().collect()];
+    let mut excluded: BTreeSet<Needle> = sets[0].clone();
+    while sets.len() <= max {
         let analysis = NeedleAnalysis {
             excluded: &excluded,
         };
         let Some(set) = analysis::rule(&analysis, rule, ctx) else {
             break;
         };
-        let set: Vec<Needle> = set.into_iter().collect();
-        if !Needles::OneOf(set.clone()).is_selective() {
+        let redundant = sets.iter().any(|s| s.is_subset(&set));
+        if redundant || !Needles::OneOf(set.iter().cloned().collect()).is_selective() {
             break;
         }
         excluded.extend(set.iter().cloned());
-        more.push(set);
+        sets.push(set);
     }
-    more
+    sets.into_iter()
+        .skip(1)
+        .map(|set| set.into_iter().collect())
+        .collect()
 }
 
 fn and(needs: impl IntoIterator<Item = Need>) -> Need {
@@ -152,10 +153,14 @@ fn and(needs: impl IntoIterator<Item = Need>) -> Need {
         .into_iter()
         .flatten()
         .filter(|set| !set.is_empty())
-        .max_by_key(|set| {
-            let shortest = set.iter().map(|n| n.literal.len()).min().unwrap_or(0);
-            (shortest.min(16), usize::MAX - set.len())
-        })
+        .max_by_key(rank)
+}
+
+/// How good a needle set is, higher better: its shortest literal (up to
+/// 16 bytes), then fewer literals.
+fn rank(set: &BTreeSet<Needle>) -> (usize, usize) {
+    let shortest = set.iter().map(|n| n.literal.len()).min().unwrap_or(0);
+    (shortest.min(16), usize::MAX - set.len())
 }
 
 fn item(it: &DetectionItem) -> Need {
@@ -529,13 +534,32 @@ mod tests {
             more,
             [one_of(&[".au3", ".dll"]), one_of(&["del ", "erase "])]
         );
-        // An `or` has no other side: nothing further is certain.
+        // An `or` of items alone has no other side: nothing further.
         let yaml = rule(
             "  a:\n    Image|endswith: '\\a.exe'\n  b:\n    CommandLine|contains: 'xyz'\n  condition: a or b",
         );
         let c = rsigma_parser::parse_sigma_yaml(&yaml).expect("parses");
         let first = of_rule(&c.rules[0], Context::default());
         assert!(more_of_rule(&c.rules[0], Context::default(), &first, 3).is_empty());
+    }
+
+    #[test]
+    fn an_or_whose_branch_has_no_other_side_keeps_that_branch_in_further_sets() {
+        // The path traversal rule: `\windows\` in the image is the first
+        // choice of selection_1; the further set takes its command line,
+        // with selection_2's literal again.
+        let yaml = rule(
+            "  selection_1:\n    Image|contains: '\\Windows\\'\n    CommandLine|contains: ['\\..\\Windows\\', '\\..\\..\\']\n  selection_2:\n    CommandLine|contains: '.exe\\..\\'\n  condition: 1 of selection_*",
+        );
+        let c = rsigma_parser::parse_sigma_yaml(&yaml).expect("parses");
+        let first = of_rule(&c.rules[0], Context::default());
+        assert_eq!(literals_of(&first), one_of(&[".exe\\..\\", "\\windows\\"]));
+        let more = more_of_rule(&c.rules[0], Context::default(), &first, 3);
+        assert_eq!(more.len(), 1, "{more:?}");
+        assert_eq!(
+            literals_of(&Needles::OneOf(more[0].clone())),
+            one_of(&[".exe\\..\\", "\\..\\..\\", "\\..\\windows\\"])
+        );
     }
 
     #[test]
