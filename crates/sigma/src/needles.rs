@@ -516,31 +516,34 @@ mod tests {
         assert_eq!(n, Needles::Any);
     }
 
-    #[test]
-    fn further_needle_sets_come_from_the_other_sides_of_an_and() {
-        let yaml = rule(
-            "  selection_img:\n    - Image|endswith: '\\cmd.exe'\n    - OriginalFileName: 'Cmd.Exe'\n  selection_del:\n    CommandLine|contains: ['del ', 'erase ']\n  selection_ext:\n    CommandLine|contains: ['.au3', '.dll']\n  condition: all of selection_*",
-        );
-        let c = rsigma_parser::parse_sigma_yaml(&yaml).expect("parses");
+    /// A rule's needles and its further needle sets (up to three), as
+    /// sorted literals.
+    fn sets_of(detection: &str) -> (Vec<String>, Vec<Vec<String>>) {
+        let c = rsigma_parser::parse_sigma_yaml(&rule(detection)).expect("parses");
         let first = of_rule(&c.rules[0], Context::default());
-        assert_eq!(literals_of(&first), one_of(&["\\cmd.exe", "cmd.exe"]));
-        let more = more_of_rule(&c.rules[0], Context::default(), &first, 3);
-        let mut more: Vec<Vec<String>> = more
+        let mut more: Vec<Vec<String>> = more_of_rule(&c.rules[0], Context::default(), &first, 3)
             .into_iter()
             .map(|set| literals_of(&Needles::OneOf(set)))
             .collect();
         more.sort();
+        (literals_of(&first), more)
+    }
+
+    #[test]
+    fn further_needle_sets_come_from_the_other_sides_of_an_and() {
+        let (first, more) = sets_of(
+            "  selection_img:\n    - Image|endswith: '\\cmd.exe'\n    - OriginalFileName: 'Cmd.Exe'\n  selection_del:\n    CommandLine|contains: ['del ', 'erase ']\n  selection_ext:\n    CommandLine|contains: ['.au3', '.dll']\n  condition: all of selection_*",
+        );
+        assert_eq!(first, one_of(&["\\cmd.exe", "cmd.exe"]));
         assert_eq!(
             more,
             [one_of(&[".au3", ".dll"]), one_of(&["del ", "erase "])]
         );
         // An `or` of items alone has no other side: nothing further.
-        let yaml = rule(
+        let (_, more) = sets_of(
             "  a:\n    Image|endswith: '\\a.exe'\n  b:\n    CommandLine|contains: 'xyz'\n  condition: a or b",
         );
-        let c = rsigma_parser::parse_sigma_yaml(&yaml).expect("parses");
-        let first = of_rule(&c.rules[0], Context::default());
-        assert!(more_of_rule(&c.rules[0], Context::default(), &first, 3).is_empty());
+        assert!(more.is_empty());
     }
 
     #[test]
@@ -548,17 +551,13 @@ mod tests {
         // The path traversal rule: `\windows\` in the image is the first
         // choice of selection_1; the further set takes its command line,
         // with selection_2's literal again.
-        let yaml = rule(
+        let (first, more) = sets_of(
             "  selection_1:\n    Image|contains: '\\Windows\\'\n    CommandLine|contains: ['\\..\\Windows\\', '\\..\\..\\']\n  selection_2:\n    CommandLine|contains: '.exe\\..\\'\n  condition: 1 of selection_*",
         );
-        let c = rsigma_parser::parse_sigma_yaml(&yaml).expect("parses");
-        let first = of_rule(&c.rules[0], Context::default());
-        assert_eq!(literals_of(&first), one_of(&[".exe\\..\\", "\\windows\\"]));
-        let more = more_of_rule(&c.rules[0], Context::default(), &first, 3);
-        assert_eq!(more.len(), 1, "{more:?}");
+        assert_eq!(first, one_of(&[".exe\\..\\", "\\windows\\"]));
         assert_eq!(
-            literals_of(&Needles::OneOf(more[0].clone())),
-            one_of(&[".exe\\..\\", "\\..\\..\\", "\\..\\windows\\"])
+            more,
+            [one_of(&[".exe\\..\\", "\\..\\..\\", "\\..\\windows\\"])]
         );
     }
 
