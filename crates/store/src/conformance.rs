@@ -46,6 +46,7 @@ pub async fn run_all(store: &dyn Store) {
     sessions_and_login_failures_round_trip(store).await;
     tenant_audit_pages_hold_only_that_tenants_records(store).await;
     intake_stores_each_event_once_and_replays_a_known_batch(store).await;
+    an_event_stored_under_its_arrival_is_stored_once_when_it_arrives_again(store).await;
     detections_fold_into_deduplicated_alerts_and_leave_the_queue(store).await;
     a_bus_batch_committed_twice_is_folded_once(store).await;
     rule_packs_replace_by_name_and_tuning_is_per_tenant(store).await;
@@ -557,6 +558,59 @@ async fn intake_stores_each_event_once_and_replays_a_known_batch(store: &dyn Sto
             .is_empty(),
         "another tenant's events are not found"
     );
+}
+
+/// Events stored under their arrival time (no time of their own, or one
+/// too far ahead) are identical copies however late the copy comes: a
+/// copy is a duplicate, not a second event, until retention removes the
+/// first.
+async fn an_event_stored_under_its_arrival_is_stored_once_when_it_arrives_again(store: &dyn Store) {
+    use vigil_core::telemetry::IntakeBatch;
+    use vigil_core::telemetry::flags::{FUTURE_TIME, NO_TIME};
+    let now = at("2026-11-27T11:00:00Z");
+    let later = at("2026-11-27T12:30:00Z");
+    let t = tenant("arrival-times", now);
+    store
+        .insert_tenant(&t, entry("tenant.create", &t, now))
+        .await
+        .expect("tenant");
+    let batch = |n: u32, flags: u32, arrival: Timestamp| IntakeBatch {
+        idempotency_key: None,
+        events: vec![vigil_core::telemetry::NewEvent {
+            flags,
+            ..event(n, arrival)
+        }],
+        dead_letters: vec![],
+    };
+    for (n, flags) in [(1, NO_TIME), (2, FUTURE_TIME)] {
+        let (first, seqs) = store
+            .commit_intake(t.id, now, &batch(n, flags, now))
+            .await
+            .expect("commit");
+        assert_eq!((first.accepted, first.duplicates), (1, 0));
+        assert!(seqs[0].is_some());
+        let (again, seqs) = store
+            .commit_intake(t.id, later, &batch(n, flags, later))
+            .await
+            .expect("commit");
+        assert_eq!(
+            (again.accepted, again.duplicates, seqs[0]),
+            (1, 1, None),
+            "the copy with flags {flags} is a duplicate"
+        );
+    }
+    assert_eq!(store.count_events(t.id).await.expect("count"), 2);
+    // Once retention has removed the first, a copy is stored again.
+    store
+        .purge_events(t.id, at("2026-11-27T12:00:00Z"))
+        .await
+        .expect("purge");
+    assert_eq!(store.count_events(t.id).await.expect("count"), 0);
+    let (after, seqs) = store
+        .commit_intake(t.id, later, &batch(1, NO_TIME, later))
+        .await
+        .expect("commit");
+    assert_eq!((after.duplicates, seqs[0].is_some()), (0, true));
 }
 
 /// A bus batch (`commit_detections_of`) takes exactly its events off the

@@ -71,6 +71,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "hunting",
         sql: include_str!("../../migrations/postgres/0012_hunting.sql"),
     },
+    Migration {
+        version: 13,
+        name: "arrival_dedup",
+        sql: include_str!("../../migrations/postgres/0013_arrival_dedup.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &PgStore) -> Result<MigrationReport> {

@@ -1,5 +1,7 @@
 //! Events, the detection queue, dead letters and intake batches.
 
+use std::collections::HashSet;
+
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, NewEvent, StoredEvent};
@@ -83,6 +85,48 @@ fn static_shape(s: &str) -> &'static str {
 
 pub(super) const EVENT_COLUMNS: &str = "e.seq, e.tenant_id, e.time, e.received_at, e.shape, e.product, e.service, e.category, e.content_hash, e.flags, e.raw, e.raw_lz4, e.entities";
 
+/// For each event of `chunk`: whether it is a copy of one stored before
+/// under its arrival time (flags `FUTURE_TIME` or `NO_TIME`). Such events
+/// are keyed by content alone in `event_arrival_keys`; a key taken now
+/// stays taken (within this transaction, for the events insert that
+/// follows), and one taken before marks a copy.
+async fn arrival_copies(
+    conn: &mut PgConnection,
+    tenant: &str,
+    chunk: &[NewEvent],
+) -> Result<Vec<bool>> {
+    use vigil_core::telemetry::flags::{FUTURE_TIME, NO_TIME};
+    let untimed = |e: &NewEvent| e.flags & (FUTURE_TIME | NO_TIME) != 0;
+    let mut copies = vec![false; chunk.len()];
+    let keyed: Vec<&NewEvent> = chunk.iter().filter(|e| untimed(e)).collect();
+    if keyed.is_empty() {
+        return Ok(copies);
+    }
+    let mut q: QueryBuilder<Postgres> =
+        QueryBuilder::new("INSERT INTO event_arrival_keys (tenant_id, content_hash, time) ");
+    q.push_values(&keyed, |mut b, e| {
+        b.push_bind(tenant)
+            .push_bind(e.content_hash.clone())
+            .push_bind(to_micros(e.time));
+    });
+    q.push(" ON CONFLICT DO NOTHING RETURNING content_hash");
+    let taken: HashSet<String> = q
+        .build()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| row.try_get("content_hash"))
+        .collect::<std::result::Result<_, _>>()?;
+    // The first event of a hash taken now is new; the rest are copies.
+    let mut seen = HashSet::new();
+    for (e, copy) in chunk.iter().zip(&mut copies) {
+        if untimed(e) {
+            *copy = !taken.contains(&e.content_hash) || !seen.insert(&e.content_hash);
+        }
+    }
+    Ok(copies)
+}
+
 /// Insert events (skipping identical ones), their entity rows and queue
 /// entries. Returns each event's `seq` (`None`: a duplicate).
 async fn insert_events(
@@ -94,10 +138,20 @@ async fn insert_events(
     let tenant_text = tenant.to_string();
     let mut seqs = vec![None; events.len()];
     for (n, chunk) in events.chunks(CHUNK).enumerate() {
+        let copies = arrival_copies(conn, &tenant_text, chunk).await?;
+        let fresh: Vec<&NewEvent> = chunk
+            .iter()
+            .zip(&copies)
+            .filter(|(_, copy)| !**copy)
+            .map(|(e, _)| e)
+            .collect();
+        if fresh.is_empty() {
+            continue;
+        }
         let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
             "INSERT INTO events (tenant_id, time, received_at, shape, product, service, category, content_hash, flags, raw, raw_lz4, entities) ",
         );
-        q.push_values(chunk, |mut b, e| {
+        q.push_values(fresh, |mut b, e| {
             b.push_bind(tenant_text.clone())
                 .push_bind(to_micros(e.time))
                 .push_bind(to_micros(received_at))
@@ -456,6 +510,11 @@ impl PgStore {
         let t = tenant.to_string();
         let cut = to_micros(before);
         let whole = super::partitions::drop_expired(&mut tx, &t, cut).await?;
+        sqlx::query("DELETE FROM event_arrival_keys WHERE tenant_id = $1 AND time < $2")
+            .bind(&t)
+            .bind(cut)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM event_entities WHERE tenant_id = $1 AND time < $2")
             .bind(&t)
             .bind(cut)
