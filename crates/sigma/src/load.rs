@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use rsigma_eval::{CompiledRule, Engine};
 use rsigma_parser::{CorrelationRule, FilterRule, FilterRuleTarget, SigmaRule, parse_sigma_yaml};
 
+use rayon::prelude::*;
+
 use crate::{Needles, RuleInfo, needles, rewrite};
 
 /// How many further needle sets a rule keeps.
@@ -83,14 +85,29 @@ pub fn load(paths: &[PathBuf]) -> RuleSet {
     }
     files.sort();
     files.dedup();
+    // Files are read and parsed in parallel (the parser is most of the
+    // loading time), then gathered in file order, so that rules and
+    // diagnostics come out as a sequential load gives them.
+    let per_file: Vec<(Vec<(SigmaRule, PathBuf)>, RuleSet)> = files
+        .par_iter()
+        .map(|file| {
+            let mut parsed = Vec::new();
+            let mut part = RuleSet::default();
+            match std::fs::read_to_string(file) {
+                Ok(text) => parse_into(&text, file, &mut parsed, &mut part),
+                Err(e) => part
+                    .diagnostics
+                    .push(invalid(file, None, format!("cannot read: {e}"))),
+            }
+            (parsed, part)
+        })
+        .collect();
     let mut parsed = Vec::new();
-    for file in &files {
-        match std::fs::read_to_string(file) {
-            Ok(text) => parse_into(&text, file, &mut parsed, &mut set),
-            Err(e) => set
-                .diagnostics
-                .push(invalid(file, None, format!("cannot read: {e}"))),
-        }
+    for (rules, part) in per_file {
+        parsed.extend(rules);
+        set.correlations.extend(part.correlations);
+        set.filters.extend(part.filters);
+        set.diagnostics.extend(part.diagnostics);
     }
     set.files = files.len();
     compile(parsed, &mut set);
