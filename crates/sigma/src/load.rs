@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use rsigma_eval::{CompiledRule, Engine};
+use rsigma_eval::{CompiledRule, Engine, compile_rule};
 use rsigma_parser::{CorrelationRule, FilterRule, FilterRuleTarget, SigmaRule, parse_sigma_yaml};
 
 use rayon::prelude::*;
@@ -192,50 +192,64 @@ fn parse_into(text: &str, file: &Path, parsed: &mut Vec<(SigmaRule, PathBuf)>, s
 }
 
 fn compile(parsed: Vec<(SigmaRule, PathBuf)>, set: &mut RuleSet) {
-    let mut engine = Engine::new();
-    let errors = engine.add_rules(parsed.iter().map(|(r, _)| r));
-    let mut failed = vec![false; parsed.len()];
-    for (idx, e) in errors {
-        if let Some((rule, path)) = parsed.get(idx) {
-            failed[idx] = true;
-            set.diagnostics
-                .push(invalid(path, Some(rule_name(rule)), e.to_string()));
+    // Each rule compiles on its own (rsigma's `compile_rule` is what its
+    // engine runs per rule without pipelines), in parallel. rsigma's
+    // engine, whose candidate indexes detection never uses, is built only
+    // to apply filter rules.
+    let results: Vec<Result<CompiledRule, rsigma_eval::EvalError>> =
+        parsed.par_iter().map(|(r, _)| compile_rule(r)).collect();
+    let mut ok = Vec::with_capacity(parsed.len());
+    let mut compiled = Vec::with_capacity(parsed.len());
+    for ((rule, path), result) in parsed.into_iter().zip(results) {
+        match result {
+            Ok(c) => {
+                ok.push((rule, path));
+                compiled.push(c);
+            }
+            Err(e) => set
+                .diagnostics
+                .push(invalid(&path, Some(rule_name(&rule)), e.to_string())),
         }
     }
-    for (filter, path) in &set.filters {
-        if let Err(e) = engine.apply_filter(filter) {
-            set.diagnostics.push(invalid(
-                path,
-                Some(filter.id.clone().unwrap_or_else(|| filter.title.clone())),
-                format!("filter not applied: {e}"),
-            ));
+    if !set.filters.is_empty() {
+        let mut engine = Engine::new();
+        engine.extend_compiled_rules(compiled);
+        for (filter, path) in &set.filters {
+            if let Err(e) = engine.apply_filter(filter) {
+                set.diagnostics.push(invalid(
+                    path,
+                    Some(filter.id.clone().unwrap_or_else(|| filter.title.clone())),
+                    format!("filter not applied: {e}"),
+                ));
+            }
         }
+        compiled = engine.rules().to_vec();
     }
-    let compiled = engine.rules();
-    let ok = parsed
-        .into_iter()
-        .zip(failed)
-        .filter(|(_, f)| !f)
-        .map(|(p, _)| p);
-    for ((rule, path), compiled) in ok.zip(compiled) {
-        let ctx = crate::Context {
-            filtered: set.filters.iter().any(|(f, _)| match &f.rules {
-                FilterRuleTarget::Any => true,
-                FilterRuleTarget::Specific(refs) => refs
-                    .iter()
-                    .any(|r| rule.id.as_deref() == Some(r.as_str()) || rule.title == *r),
-            }),
-        };
-        let first = needles::of_rule(&rule, ctx);
-        set.rules.push(LoadedRule {
-            info: RuleInfo::from_rule(&rule, path),
-            compiled: compiled.clone(),
-            more_needles: needles::more_of_rule(&rule, ctx, &first, MORE_NEEDLES),
-            needles: first,
-            event_ids: crate::event_ids::required(&rule, ctx),
-            parsed: rule,
-        });
-    }
+    let filters = &set.filters;
+    let loaded: Vec<LoadedRule> = ok
+        .into_par_iter()
+        .zip(compiled)
+        .map(|((rule, path), compiled)| {
+            let ctx = crate::Context {
+                filtered: filters.iter().any(|(f, _)| match &f.rules {
+                    FilterRuleTarget::Any => true,
+                    FilterRuleTarget::Specific(refs) => refs
+                        .iter()
+                        .any(|r| rule.id.as_deref() == Some(r.as_str()) || rule.title == *r),
+                }),
+            };
+            let first = needles::of_rule(&rule, ctx);
+            LoadedRule {
+                info: RuleInfo::from_rule(&rule, path),
+                compiled,
+                more_needles: needles::more_of_rule(&rule, ctx, &first, MORE_NEEDLES),
+                needles: first,
+                event_ids: crate::event_ids::required(&rule, ctx),
+                parsed: rule,
+            }
+        })
+        .collect();
+    set.rules.extend(loaded);
 }
 
 /// Whether the YAML document of correlation `c` writes a `condition` in its
