@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use rsigma_eval::evaluate_rule;
 use vigil_formats::FlatEvent;
 use vigil_formats::logsource::{LogSource, WindowsClassifier};
@@ -137,14 +138,19 @@ impl WindowsDetector {
             }
         }
         let rules = set.rules;
+        // Routes (their literal sets) and programs build in parallel.
+        let plan: Vec<_> = plan.into_iter().collect();
         let channels = plan
-            .into_iter()
+            .into_par_iter()
             .map(|(channel, by_id)| {
                 let field_map = classifier.field_map(&channel);
                 let wide: Vec<u32> = by_id.get(&None).cloned().unwrap_or_default();
-                let by_event_id = by_id
+                let by_id: Vec<_> = by_id
                     .iter()
                     .filter_map(|(id, ids)| id.map(|id| (id, ids)))
+                    .collect();
+                let by_event_id = by_id
+                    .into_par_iter()
                     .map(|(id, ids)| {
                         let mut all = wide.clone();
                         all.extend(ids);
@@ -160,12 +166,12 @@ impl WindowsDetector {
                 (channel, routes)
             })
             .collect();
-        let mut names = FieldNames::default();
+        let names = FieldNames::default();
         let programs = rules
-            .iter()
+            .par_iter()
             .map(|r| {
                 (!options.reference)
-                    .then(|| Program::compile(&r.compiled, &mut names).ok())
+                    .then(|| Program::compile(&r.compiled, &names).ok())
                     .flatten()
             })
             .collect();

@@ -48,9 +48,9 @@ fn the_compiled_evaluator_answers_as_rsigma_on_every_rule_and_every_event() {
     assert!(set.diagnostics.is_empty(), "{:?}", set.diagnostics.first());
     let mut programs = Vec::new();
     let mut unsupported = Vec::new();
-    let mut names = FieldNames::default();
+    let names = FieldNames::default();
     for rule in &set.rules {
-        match Program::compile(&rule.compiled, &mut names) {
+        match Program::compile(&rule.compiled, &names) {
             Ok(p) => programs.push((rule, p)),
             Err(why) => unsupported.push((rule.info.id.clone(), why)),
         }

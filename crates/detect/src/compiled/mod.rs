@@ -13,6 +13,7 @@ mod affixes;
 mod matcher;
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use rsigma_eval::{CompiledDetection, CompiledDetectionItem, CompiledRule};
 use rsigma_parser::{ConditionExpr, Quantifier};
@@ -30,12 +31,18 @@ pub struct Unsupported(pub &'static str);
 /// Field names numbered case-insensitively, so that an event's lookups
 /// can be remembered by number across the rules evaluated on it.
 #[derive(Debug, Default)]
-pub struct FieldNames(HashMap<String, u32>);
+pub struct FieldNames(Mutex<HashMap<String, u32>>);
 
 impl FieldNames {
-    fn slot(&mut self, name: &str) -> u32 {
-        let next = u32::try_from(self.0.len()).unwrap_or(u32::MAX);
-        *self.0.entry(name.to_ascii_lowercase()).or_insert(next)
+    /// The slot of `name` (programs compile in parallel: which name gets
+    /// which number depends on the order they ask, and nothing else does).
+    fn slot(&self, name: &str) -> u32 {
+        let mut names = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let next = u32::try_from(names.len()).unwrap_or(u32::MAX);
+        *names.entry(name.to_ascii_lowercase()).or_insert(next)
     }
 }
 
@@ -186,7 +193,7 @@ type View<'a, 'w> = EventView<'a, 'w>;
 
 impl Program {
     /// Compile one of rsigma's rules.
-    pub fn compile(rule: &CompiledRule, fields: &mut FieldNames) -> Result<Program, Unsupported> {
+    pub fn compile(rule: &CompiledRule, fields: &FieldNames) -> Result<Program, Unsupported> {
         // rsigma iterates its map of detections for selectors: keep that
         // order so matched selections come out in the same order.
         let names: Vec<&String> = rule.detections.keys().collect();
@@ -387,7 +394,7 @@ fn eval_item(item: &Item, v: &mut View<'_, '_>) -> bool {
     }
 }
 
-fn detection(d: &CompiledDetection, names: &mut FieldNames) -> Result<Detection, Unsupported> {
+fn detection(d: &CompiledDetection, names: &FieldNames) -> Result<Detection, Unsupported> {
     Ok(match d {
         CompiledDetection::AllOf(items) => {
             Detection::AllOf(items.iter().map(|i| item(i, names)).collect())
@@ -408,7 +415,7 @@ fn detection(d: &CompiledDetection, names: &mut FieldNames) -> Result<Detection,
     })
 }
 
-fn item(i: &CompiledDetectionItem, names: &mut FieldNames) -> Item {
+fn item(i: &CompiledDetectionItem, names: &FieldNames) -> Item {
     Item {
         field: i.field.as_deref().map(|name| Field {
             name: name.into(),

@@ -7,7 +7,7 @@ fn program(detection: &str) -> (Program, CompiledRule) {
     let set = vigil_sigma::load_str(&yaml, "t.yml");
     assert!(set.diagnostics.is_empty(), "{:?}", set.diagnostics);
     let compiled = set.rules[0].compiled.clone();
-    let program = Program::compile(&compiled, &mut FieldNames::default()).expect("compiles");
+    let program = Program::compile(&compiled, &FieldNames::default()).expect("compiles");
     (program, compiled)
 }
 
