@@ -37,6 +37,15 @@ pub struct NewEvent {
     pub hunt: Option<crate::hunting::HuntRow>,
 }
 
+impl NewEvent {
+    /// Stored under its arrival time (its own was missing or too far
+    /// ahead): copies of it arriving at other times differ in `time`, so
+    /// stores deduplicate it by content alone.
+    pub fn stored_under_arrival(&self) -> bool {
+        self.flags & (flags::FUTURE_TIME | flags::NO_TIME) != 0
+    }
+}
+
 /// A stored event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {

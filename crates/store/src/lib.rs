@@ -805,6 +805,18 @@ pub trait Store:
     fn describe(&self) -> String;
 }
 
+/// Where each content hash first stands in `chunk`: identical events are
+/// one, and the first of them is the one an insert keeps.
+pub(crate) fn first_by_hash(
+    chunk: &[vigil_core::telemetry::NewEvent],
+) -> std::collections::HashMap<&str, usize> {
+    let mut at = std::collections::HashMap::with_capacity(chunk.len());
+    for (i, e) in chunk.iter().enumerate() {
+        at.entry(e.content_hash.as_str()).or_insert(i);
+    }
+    at
+}
+
 /// The `limit` earliest distinct events naming any of `entities` (the
 /// first 200), from `scan`: one primary-key range scan per entity (kind,
 /// value) giving (seq, time) rows, each already cut at `limit`. One query

@@ -95,10 +95,8 @@ async fn arrival_copies(
     tenant: &str,
     chunk: &[NewEvent],
 ) -> Result<Vec<bool>> {
-    use vigil_core::telemetry::flags::{FUTURE_TIME, NO_TIME};
-    let untimed = |e: &NewEvent| e.flags & (FUTURE_TIME | NO_TIME) != 0;
     let mut copies = vec![false; chunk.len()];
-    let keyed: Vec<&NewEvent> = chunk.iter().filter(|e| untimed(e)).collect();
+    let keyed: Vec<&NewEvent> = chunk.iter().filter(|e| e.stored_under_arrival()).collect();
     if keyed.is_empty() {
         return Ok(copies);
     }
@@ -120,7 +118,7 @@ async fn arrival_copies(
     // The first event of a hash taken now is new; the rest are copies.
     let mut seen = HashSet::new();
     for (e, copy) in chunk.iter().zip(&mut copies) {
-        if untimed(e) {
+        if e.stored_under_arrival() {
             *copy = !taken.contains(&e.content_hash) || !seen.insert(&e.content_hash);
         }
     }
@@ -172,11 +170,12 @@ async fn insert_events(
         if rows.is_empty() {
             continue;
         }
+        let at = crate::first_by_hash(chunk);
         let mut new: Vec<(i64, &NewEvent)> = Vec::with_capacity(rows.len());
         for row in &rows {
             let seq: i64 = row.try_get("seq")?;
-            let hash: String = row.try_get("content_hash")?;
-            if let Some(i) = chunk.iter().position(|e| e.content_hash == hash) {
+            let hash: &str = row.try_get("content_hash")?;
+            if let Some(&i) = at.get(hash) {
                 seqs[n * CHUNK + i] = Some(seq);
                 new.push((seq, &chunk[i]));
             }

@@ -1,7 +1,5 @@
 //! Events, the detection queue, dead letters and intake batches.
 
-use std::collections::HashMap;
-
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, NewEvent, StoredEvent};
@@ -79,11 +77,10 @@ pub(super) const EVENT_COLUMNS: &str = "e.seq, e.tenant_id, e.time, e.received_a
 /// The time identical copies of `e` share, for deduplication: its own, or
 /// 0 when it is stored under its arrival (which differs between copies).
 fn dedup_at(e: &NewEvent) -> i64 {
-    use vigil_core::telemetry::flags::{FUTURE_TIME, NO_TIME};
-    if e.flags & (FUTURE_TIME | NO_TIME) == 0 {
-        to_micros(e.time)
-    } else {
+    if e.stored_under_arrival() {
         0
+    } else {
+        to_micros(e.time)
     }
 }
 
@@ -121,11 +118,7 @@ async fn insert_events(
         if rows.is_empty() {
             continue;
         }
-        // The first of identical events in the chunk is the one inserted.
-        let mut at: HashMap<&str, usize> = HashMap::with_capacity(chunk.len());
-        for (i, e) in chunk.iter().enumerate() {
-            at.entry(e.content_hash.as_str()).or_insert(i);
-        }
+        let at = crate::first_by_hash(chunk);
         let mut new: Vec<(i64, &NewEvent)> = Vec::with_capacity(rows.len());
         for row in &rows {
             let seq: i64 = row.try_get("seq")?;
