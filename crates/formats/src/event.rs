@@ -221,15 +221,8 @@ impl FlatEvent {
             .map(|s| (self.key_of(s), self.value_of(s)))
     }
 
-    /// Every (name hash, value) pair, for scans that select fields by name.
-    #[inline]
-    pub fn hashed_values(&self) -> impl Iterator<Item = (u32, &str)> {
-        self.fields.iter().map(|s| (s.hash, self.value_of(s)))
-    }
-
-    /// Every field as (name hash, name, value), the name sliced only when
-    /// asked for: one pass that picks a few names out by their hash and
-    /// reads every value.
+    /// Every field as (name hash, name, value), name and value sliced only
+    /// when asked for: one pass that picks fields out by their hash.
     #[inline]
     pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> {
         self.fields.iter().map(|span| Entry { event: self, span })
