@@ -85,9 +85,9 @@ pub fn load(paths: &[PathBuf]) -> RuleSet {
     }
     files.sort();
     files.dedup();
-    // Files are read and parsed in parallel (the parser is most of the
-    // loading time), then gathered in file order, so that rules and
-    // diagnostics come out as a sequential load gives them.
+    // Files are read and parsed in parallel, then gathered in file order,
+    // so that rules and diagnostics come out as a sequential load gives
+    // them.
     let per_file: Vec<(Vec<(SigmaRule, PathBuf)>, RuleSet)> = files
         .par_iter()
         .map(|file| {

@@ -88,15 +88,9 @@ impl Analysis for NeedleAnalysis<'_> {
             .fold(Some(BTreeSet::new()), or)
     }
 
-    /// The better of needs that must all hold: one without an excluded
-    /// needle, then the one whose shortest literal is longest, then the
-    /// one with fewer literals.
+    /// The [`best`] of needs that must all hold.
     fn and(&self, parts: Vec<Need>) -> Need {
-        parts
-            .into_iter()
-            .flatten()
-            .filter(|set| !set.is_empty())
-            .max_by_key(|set| (set.is_disjoint(self.excluded), rank(set)))
+        best(parts, self.excluded)
     }
 }
 
@@ -136,7 +130,7 @@ pub fn more_of_rule(
             break;
         };
         let redundant = sets.iter().any(|s| s.is_subset(&set));
-        if redundant || !Needles::OneOf(set.iter().cloned().collect()).is_selective() {
+        if redundant || !selective(&set) {
             break;
         }
         excluded.extend(set.iter().cloned());
@@ -148,19 +142,22 @@ pub fn more_of_rule(
         .collect()
 }
 
-fn and(needs: impl IntoIterator<Item = Need>) -> Need {
+/// The best of needs that all hold: one without an `excluded` needle,
+/// then the one whose shortest literal is longest (up to 16 bytes), then
+/// the one with fewer literals.
+fn best(needs: impl IntoIterator<Item = Need>, excluded: &BTreeSet<Needle>) -> Need {
     needs
         .into_iter()
         .flatten()
         .filter(|set| !set.is_empty())
-        .max_by_key(rank)
-}
-
-/// How good a needle set is, higher better: its shortest literal (up to
-/// 16 bytes), then fewer literals.
-fn rank(set: &BTreeSet<Needle>) -> (usize, usize) {
-    let shortest = set.iter().map(|n| n.literal.len()).min().unwrap_or(0);
-    (shortest.min(16), usize::MAX - set.len())
+        .max_by_key(|set| {
+            let shortest = set.iter().map(|n| n.literal.len()).min().unwrap_or(0);
+            (
+                set.is_disjoint(excluded),
+                shortest.min(16),
+                usize::MAX - set.len(),
+            )
+        })
 }
 
 fn item(it: &DetectionItem) -> Need {
@@ -198,7 +195,7 @@ fn item(it: &DetectionItem) -> Need {
         })
     });
     if it.field.has_modifier(Modifier::All) {
-        and(lits)
+        best(lits, &BTreeSet::new())
     } else {
         lits.fold(Some(BTreeSet::new()), or)
     }
@@ -375,11 +372,18 @@ fn ascii_run(s: &rsigma_parser::SigmaString) -> Option<String> {
     Some(best.to_ascii_lowercase())
 }
 
+/// Every needle is a non-empty literal or a non-ASCII one.
+fn selective<'a>(needles: impl IntoIterator<Item = &'a Needle>) -> bool {
+    needles
+        .into_iter()
+        .all(|l| l.non_ascii || !l.literal.is_empty())
+}
+
 impl Needles {
     /// Whether the prefilter can skip this rule on events lacking all
     /// needles (every needle is a non-empty literal or a non-ASCII one).
     pub fn is_selective(&self) -> bool {
-        matches!(self, Needles::OneOf(n) if n.iter().all(|l| l.non_ascii || !l.literal.is_empty()))
+        matches!(self, Needles::OneOf(n) if selective(n))
     }
 }
 
