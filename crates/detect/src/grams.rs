@@ -38,15 +38,16 @@ struct Anchor {
 }
 
 impl Anchor {
-    /// Literal `p` (number `pattern`) anchored on its window at `offset`
-    /// (as wide as the table's windows for its length). `None` when the
-    /// literal is longer than `u32::MAX`.
-    fn new(p: &[u8], pattern: u32, offset: usize, case_insensitive: bool) -> Option<Anchor> {
-        let width = match p.len() {
-            2 | 3 => 2,
-            4..LONG => 4,
-            _ => 8,
-        };
+    /// Literal `p` (number `pattern`) anchored on its window of `width`
+    /// bytes at `offset`. `None` when the literal is longer than
+    /// `u32::MAX`.
+    fn new(
+        p: &[u8],
+        pattern: u32,
+        offset: usize,
+        width: usize,
+        case_insensitive: bool,
+    ) -> Option<Anchor> {
         Some(Anchor {
             window: fold(&p[offset..offset + width]),
             head: head_at(p, 0, p.len(), case_insensitive),
@@ -246,9 +247,8 @@ impl Grams {
                 let rarity: u32 = w.iter().map(|&b| commonness(b)).sum();
                 rarity + 8 * taken.get(&fold(w)).copied().unwrap_or(0)
             })?;
-            let window = fold(&p[offset..offset + width]);
-            *taken.entry(window).or_default() += 1;
-            tables[table].push(Anchor::new(p, pattern, offset, case_insensitive)?);
+            *taken.entry(fold(&p[offset..offset + width])).or_default() += 1;
+            tables[table].push(Anchor::new(p, pattern, offset, width, case_insensitive)?);
         }
         let stride = long.iter().map(|(p, _)| p.len() - 7).min().unwrap_or(1);
         let mut octets = Vec::new();
@@ -269,7 +269,7 @@ impl Grams {
                 *taken.entry(fold(&p[at..at + 8])).or_default() += 1;
             }
             for offset in first..first + stride {
-                octets.push(Anchor::new(p, pattern, offset, case_insensitive)?);
+                octets.push(Anchor::new(p, pattern, offset, 8, case_insensitive)?);
             }
         }
         let [pairs, quads] = tables;

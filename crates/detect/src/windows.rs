@@ -259,8 +259,9 @@ impl WindowsDetector {
                     candidates,
                 };
                 // Characters that Unicode-lowercase to ASCII letters match
-                // those letters in rsigma: scan them folded too.
-                let text = fold_for_search(value, folded);
+                // those letters in rsigma: scan them folded too (looked
+                // for only when a scan is not answered by the memo).
+                let mut lookalikes = None;
                 for scan in field.into_iter().chain(route.keywords.as_ref()) {
                     let id = std::ptr::from_ref(scan) as usize;
                     if let Some(codes) = memo.get(id, value) {
@@ -269,6 +270,8 @@ impl WindowsDetector {
                         }
                         continue;
                     }
+                    let fold = *lookalikes.get_or_insert_with(|| fold_lookalikes(value, folded));
+                    let text = if fold { folded.as_str() } else { value };
                     admit(scan, value, text, &mut admitted, memo, reported);
                     memo.finish(id);
                 }
@@ -371,19 +374,17 @@ fn admit(
     }
 }
 
-/// `value`, or, when it holds characters that Unicode case rules equate
-/// with an ASCII letter, `value` with those folded (in `buf`).
-fn fold_for_search<'a>(value: &'a str, buf: &'a mut String) -> &'a str {
-    if memchr::memchr3(0xE2, 0xC4, 0xC5, value.as_bytes()).is_some()
-        && value.contains(['\u{212A}', '\u{0130}', '\u{017F}'])
-    {
+/// Whether `value` holds characters that Unicode case rules equate with
+/// an ASCII letter; if so, `buf` holds it with those folded.
+fn fold_lookalikes(value: &str, buf: &mut String) -> bool {
+    let found = memchr::memchr3(0xE2, 0xC4, 0xC5, value.as_bytes()).is_some()
+        && value.contains(['\u{212A}', '\u{0130}', '\u{017F}']);
+    if found {
         buf.clear();
         buf.push_str(value);
         fold_ascii_lookalikes(buf);
-        buf.as_str()
-    } else {
-        value
     }
+    found
 }
 
 /// Replace the characters that Unicode case rules equate with an ASCII
