@@ -57,10 +57,8 @@ fn detect_all_windows_rules(bencher: divan::Bencher) {
         .with_inputs(|| (Scratch::default(), Vec::new()))
         .bench_local_refs(|(scratch, out)| {
             let mut hits = 0usize;
-            for e in &f.events {
-                f.detector.detect(e, scratch, out);
-                hits += out.len();
-            }
+            f.detector
+                .detect_each(&f.events, scratch, out, |_, found| hits += found.len());
             divan::black_box(hits)
         });
 }

@@ -33,4 +33,30 @@ pub trait Detector: Send + Sync {
     /// Push every match of `event` to `out`, in rule order. `scratch` is
     /// per-thread working memory, reused across events.
     fn detect(&self, event: &FlatEvent, scratch: &mut Scratch, out: &mut Vec<Hit>);
+
+    /// [`Detector::detect`] over a batch, in order: `each` gets each
+    /// event's index and matches. While one event is evaluated the memory
+    /// of the next is being loaded ([`FlatEvent::prefetch`]), so over a
+    /// batch no longer in the CPU's caches (decoded a while before) this
+    /// is faster than a loop of `detect`.
+    fn detect_each(
+        &self,
+        events: &[FlatEvent],
+        scratch: &mut Scratch,
+        out: &mut Vec<Hit>,
+        mut each: impl FnMut(usize, &[Hit]),
+    ) where
+        Self: Sized,
+    {
+        for (i, event) in events.iter().enumerate() {
+            if let Some(next) = events.get(i + PREFETCH_AHEAD) {
+                next.prefetch();
+            }
+            self.detect(event, scratch, out);
+            each(i, out);
+        }
+    }
 }
+
+/// How many events ahead [`Detector::detect_each`] prefetches.
+const PREFETCH_AHEAD: usize = 1;

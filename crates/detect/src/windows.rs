@@ -552,6 +552,51 @@ detection:
     }
 
     #[test]
+    fn a_batch_gets_the_hits_of_each_event_in_order() {
+        let d = detector(false);
+        let sysmon = "Microsoft-Windows-Sysmon/Operational";
+        let events = [
+            event(&[
+                ("Channel", sysmon),
+                ("EventID", "1"),
+                ("Image", r"C:\x\whoami.exe"),
+            ]),
+            event(&[("Channel", "System"), ("EventID", "104")]),
+            event(&[
+                ("Channel", sysmon),
+                ("EventID", "1"),
+                ("Image", r"C:\x\cmd.exe"),
+            ]),
+            event(&[
+                ("Channel", sysmon),
+                ("EventID", "1"),
+                ("Image", r"C:\x\a.exe"),
+            ]),
+        ];
+        let mut seen = Vec::new();
+        d.detect_each(
+            &events,
+            &mut Scratch::default(),
+            &mut Vec::new(),
+            |i, hits| {
+                let ids: Vec<String> = hits
+                    .iter()
+                    .map(|h| d.rules()[h.rule as usize].info.id.clone())
+                    .collect();
+                seen.push((i, ids));
+            },
+        );
+        let expected: Vec<(usize, Vec<String>)> = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (i, ids(&d, e)))
+            .collect();
+        assert_eq!(seen, expected);
+        assert_eq!(seen[0].1, vec!["r-whoami", "r-notcmd"]);
+        assert_eq!(seen[3].1, vec!["r-notcmd"]);
+    }
+
+    #[test]
     fn hits_carry_the_matched_fields() {
         let d = detector(false);
         let e = event(&[

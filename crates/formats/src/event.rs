@@ -108,6 +108,22 @@ impl FlatEvent {
         Self::default()
     }
 
+    /// Ask the CPU to start loading the event's memory into its caches
+    /// (a hint: for a caller about to read it, e.g. the next event of a
+    /// batch).
+    #[inline]
+    pub fn prefetch(&self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            for chunk in self.fields.chunks(4) {
+                safe_arch::prefetch_t0(&chunk[0]);
+            }
+            for chunk in self.buf.as_bytes().chunks(64) {
+                safe_arch::prefetch_t0(&chunk[0]);
+            }
+        }
+    }
+
     /// Forget all fields, keeping the allocations.
     pub fn clear(&mut self) {
         self.buf.clear();

@@ -562,7 +562,12 @@ impl Service {
             let mut session = d.session();
             let mut order: Vec<usize> = (0..backlog.len()).collect();
             order.sort_by_key(|&i| (backlog[i].event.time, backlog[i].seq));
-            for i in order {
+            for (k, &i) in order.iter().enumerate() {
+                // Decoded at intake a while ago: load the next event's
+                // memory while this one is detected.
+                if let Some(Some(next)) = order.get(k + 1).map(|&j| decoded[j].as_ref()) {
+                    next.event.prefetch();
+                }
                 observe(
                     d.as_ref(),
                     session.as_mut(),
