@@ -130,7 +130,7 @@ pub fn more_of_rule(
             break;
         };
         let redundant = sets.iter().any(|s| s.is_subset(&set));
-        if redundant || !selective(&set) {
+        if redundant || !selective(&set) || strength(&set) < MIN_FURTHER_STRENGTH {
             break;
         }
         excluded.extend(set.iter().cloned());
@@ -151,14 +151,59 @@ fn best(needs: impl IntoIterator<Item = Need>, excluded: &BTreeSet<Needle>) -> N
         .flatten()
         .filter(|set| !set.is_empty())
         .max_by_key(|set| {
-            let shortest = set.iter().map(|n| n.literal.len()).min().unwrap_or(0);
             (
                 set.is_disjoint(excluded),
-                shortest.min(16),
+                strength(set),
                 usize::MAX - set.len(),
             )
         })
 }
+
+/// Literals that occur in most Windows events of the kind whose fields
+/// hold them (booleans, integrity levels, the executable and library
+/// extensions, the system folders): finding one says next to nothing.
+const COMMON: [&str; 16] = [
+    "true",
+    "false",
+    "high",
+    "medium",
+    "low",
+    "system",
+    ".exe",
+    ".dll",
+    "c:\\",
+    "c:\\windows\\",
+    "\\windows\\",
+    ":\\windows\\",
+    "\\system32\\",
+    "c:\\windows\\system32\\",
+    "\\system32",
+    "c:\\windows\\system32",
+];
+
+/// How much finding a needle of the set says: the length of its shortest
+/// literal (up to 16), 1 for a [`COMMON`] literal, 8 for a non-ASCII
+/// needle.
+fn strength(set: &BTreeSet<Needle>) -> usize {
+    set.iter()
+        .map(|n| {
+            if n.non_ascii {
+                // Values with a non-ASCII character are uncommon.
+                8
+            } else if COMMON.contains(&n.literal.as_str()) {
+                1
+            } else {
+                n.literal.len().min(16)
+            }
+        })
+        .min()
+        .unwrap_or(0)
+}
+
+/// Further sets weaker than this are not kept: the literals of one to
+/// three bytes and the [`COMMON`] ones occur in most events that hold
+/// the first set's, and each occurrence costs the prefilter work.
+const MIN_FURTHER_STRENGTH: usize = 4;
 
 fn item(it: &DetectionItem) -> Need {
     if it.field.has_modifier(Modifier::Re) {
@@ -536,12 +581,12 @@ mod tests {
     #[test]
     fn further_needle_sets_come_from_the_other_sides_of_an_and() {
         let (first, more) = sets_of(
-            "  selection_img:\n    - Image|endswith: '\\cmd.exe'\n    - OriginalFileName: 'Cmd.Exe'\n  selection_del:\n    CommandLine|contains: ['del ', 'erase ']\n  selection_ext:\n    CommandLine|contains: ['.au3', '.dll']\n  condition: all of selection_*",
+            "  selection_img:\n    - Image|endswith: '\\cmd.exe'\n    - OriginalFileName: 'Cmd.Exe'\n  selection_del:\n    CommandLine|contains: ['del ', 'erase ']\n  selection_ext:\n    CommandLine|contains: ['.au3', '.cpl']\n  condition: all of selection_*",
         );
         assert_eq!(first, one_of(&["\\cmd.exe", "cmd.exe"]));
         assert_eq!(
             more,
-            [one_of(&[".au3", ".dll"]), one_of(&["del ", "erase "])]
+            [one_of(&[".au3", ".cpl"]), one_of(&["del ", "erase "])]
         );
         // An `or` of items alone has no other side: nothing further.
         let (_, more) = sets_of(
@@ -552,17 +597,44 @@ mod tests {
 
     #[test]
     fn an_or_whose_branch_has_no_other_side_keeps_that_branch_in_further_sets() {
-        // The path traversal rule: `\windows\` in the image is the first
-        // choice of selection_1; the further set takes its command line,
-        // with selection_2's literal again.
+        // A path traversal rule: `\programdata\` in the image is the
+        // first choice of selection_1; the further set takes its command
+        // line, with selection_2's literal again.
         let (first, more) = sets_of(
-            "  selection_1:\n    Image|contains: '\\Windows\\'\n    CommandLine|contains: ['\\..\\Windows\\', '\\..\\..\\']\n  selection_2:\n    CommandLine|contains: '.exe\\..\\'\n  condition: 1 of selection_*",
+            "  selection_1:\n    Image|contains: '\\ProgramData\\'\n    CommandLine|contains: ['\\..\\Windows\\', '\\..\\..\\']\n  selection_2:\n    CommandLine|contains: '.exe\\..\\'\n  condition: 1 of selection_*",
         );
-        assert_eq!(first, one_of(&[".exe\\..\\", "\\windows\\"]));
+        assert_eq!(first, one_of(&[".exe\\..\\", "\\programdata\\"]));
         assert_eq!(
             more,
             [one_of(&[".exe\\..\\", "\\..\\..\\", "\\..\\windows\\"])]
         );
+    }
+
+    #[test]
+    fn literals_found_in_most_events_are_neither_preferred_nor_further_sets() {
+        // `\windows\` is longer than `\..\..\` but occurs in most
+        // images: the command line is the first choice, and the image is
+        // not worth a further set.
+        let (first, more) = sets_of(
+            "  selection_1:\n    Image|contains: '\\Windows\\'\n    CommandLine|contains: ['\\..\\Windows\\', '\\..\\..\\']\n  selection_2:\n    CommandLine|contains: '.exe\\..\\'\n  condition: 1 of selection_*",
+        );
+        assert_eq!(
+            first,
+            one_of(&[".exe\\..\\", "\\..\\..\\", "\\..\\windows\\"])
+        );
+        assert!(more.is_empty(), "{more:?}");
+        // Network rules: `Initiated: 'true'` beside an image.
+        let (first, more) = sets_of(
+            "  sel:\n    Initiated: 'true'\n    Image|endswith: '\\certutil.exe'\n  condition: sel",
+        );
+        assert_eq!(first, one_of(&["\\certutil.exe"]));
+        assert!(more.is_empty(), "{more:?}");
+        // A set of short literals is no further set either.
+        let (first, more) = sets_of(
+            "  sel:\n    Image|endswith: '\\net.exe'\n    CommandLine|contains: ' /c'\n  condition: sel",
+        );
+        assert_eq!(first, one_of(&["\\net.exe"]));
+        assert!(more.is_empty(), "{more:?}");
     }
 
     #[test]
