@@ -9,10 +9,12 @@
 //! regexes without finite prefix or suffix literals) makes the
 //! sub-expression `Any`, and `Any` spreads upwards through `or` but is
 //! dropped by `and` when a sibling has needles. Literals come from plain
-//! values (their longest ASCII run), from regex prefix or suffix literals,
+//! values (their longest run of ASCII and of symbols without case), from
+//! regex prefix or suffix literals,
 //! and from the stable middle of base64 encodings.
 //!
-//! Needles are lowercase ASCII and are matched ASCII-case-insensitively, so
+//! Needles are lowercase ASCII (and symbols that have no case) and are
+//! matched ASCII-case-insensitively, so
 //! `cased` values stay sound too. A value without an ASCII run of
 //! [`MIN_ASCII_RUN`] bytes but with a character that stays non-ASCII when
 //! lowercased (emoji, homoglyphs, bidirectional controls) gives a
@@ -39,7 +41,7 @@ pub enum Needles {
 /// A literal that occurs in a match, and where.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Needle {
-    /// Lowercase ASCII; empty for a non-ASCII needle.
+    /// Lowercase ASCII and caseless symbols; empty for a non-ASCII needle.
     pub literal: String,
     /// The field whose value holds it; `None` for keywords (any field).
     pub field: Option<String>,
@@ -192,6 +194,8 @@ fn strength(set: &BTreeSet<Needle>) -> usize {
                 8
             } else if COMMON.contains(&n.literal.as_str()) {
                 1
+            } else if n.literal.len() < 4 && n.literal.bytes().any(|b| RARE.contains(&b)) {
+                4
             } else {
                 n.literal.len().min(16)
             }
@@ -199,6 +203,10 @@ fn strength(set: &BTreeSet<Needle>) -> usize {
         .min()
         .unwrap_or(0)
 }
+
+/// Characters rare in Windows event values: a short literal with one
+/// (`<` in a command line) says as much as four ordinary bytes.
+const RARE: &[u8] = b"<>|^`";
 
 /// Further sets weaker than this are not kept: the literals of one to
 /// three bytes and the [`COMMON`] ones occur in most events that hold
@@ -390,6 +398,23 @@ fn literals(v: &SigmaValue, t: &Transform) -> Need {
     Some(set)
 }
 
+/// Whether `c` is a non-ASCII symbol or space that Unicode case rules
+/// leave alone: it lowercases and uppercases to itself and no other
+/// character lowercases to it (punctuation, spaces, arrows, box drawing,
+/// Braille, emoji; not letters, marks or digits). Such a character is
+/// the same in a value and in its lowercase form, so a needle may keep it
+/// (the Braille blank of `'⠀⠀⠀.exe'`).
+fn caseless(c: char) -> bool {
+    let symbols = matches!(
+        u32::from(c),
+        0x00A0..=0x00BF | 0x2000..=0x2BFF | 0x3000..=0x303F | 0x1F000..=0x1FAFF
+    );
+    symbols
+        && !c.is_alphanumeric()
+        && c.to_lowercase().eq(std::iter::once(c))
+        && c.to_uppercase().eq(std::iter::once(c))
+}
+
 /// Whether some plain character of the value lowercases to a non-ASCII
 /// one (the Kelvin sign, say, lowercases to `k`: it does not count).
 fn lowers_to_non_ascii(s: &rsigma_parser::SigmaString) -> bool {
@@ -399,8 +424,9 @@ fn lowers_to_non_ascii(s: &rsigma_parser::SigmaString) -> bool {
     })
 }
 
-/// The longest run of ASCII text without wildcards in a string value,
-/// lowercased. Any part of a literal is as necessary as the whole.
+/// The longest run of ASCII text and [`caseless`] characters without
+/// wildcards in a string value, lowercased. Any part of a literal is as
+/// necessary as the whole.
 fn ascii_run(s: &rsigma_parser::SigmaString) -> Option<String> {
     let best = s
         .parts
@@ -409,7 +435,7 @@ fn ascii_run(s: &rsigma_parser::SigmaString) -> Option<String> {
             StringPart::Plain(t) => Some(t.as_str()),
             StringPart::Special(_) => None,
         })
-        .flat_map(|t| t.split(|c: char| !c.is_ascii()))
+        .flat_map(|t| t.split(|c: char| !c.is_ascii() && !caseless(c)))
         .max_by_key(|t| t.len())?;
     if best.is_empty() {
         return None;
@@ -537,11 +563,16 @@ mod tests {
     }
 
     #[test]
-    fn non_ascii_text_leaves_its_longest_ascii_run() {
+    fn non_ascii_text_leaves_its_longest_run_without_letters_that_have_case() {
+        // Punctuation and spaces outside ASCII have no case: they stay.
         let n = needles(&rule(
             "  sel:\n    Description: 'GnuPG’s OpenPGP tool'\n  condition: sel",
         ));
-        assert_eq!(literals_of(&n), one_of(&["s openpgp tool"]));
+        assert_eq!(literals_of(&n), one_of(&["gnupg’s openpgp tool"]));
+        let n = needles(&rule(
+            "  sel:\n    Image|endswith: '⠀⠀⠀⠀⠀⠀.exe'\n  condition: sel",
+        ));
+        assert_eq!(literals_of(&n), one_of(&["⠀⠀⠀⠀⠀⠀.exe"]));
         let n = needles(&rule(
             "  sel:\n    CommandLine|contains: 'Ärger'\n  condition: sel",
         ));
@@ -550,13 +581,21 @@ mod tests {
 
     #[test]
     fn text_without_an_ascii_run_needs_a_non_ascii_character_in_its_field() {
-        // Emoji, a right-to-left override, a Cyrillic letter beside a dash.
-        for value in ["'\u{1F608}'", "'\u{202E}'", "'\u{430}-'"] {
+        // Cyrillic and Greek letters beside a dash: letters have case.
+        for value in ["'\u{430}-'", "'\u{3A9}-'"] {
             let n = needles(&rule(&format!(
                 "  sel:\n    CommandLine|contains: {value}\n  condition: sel"
             )));
             assert_eq!(literals_of(&n), one_of(&["<non-ascii>"]), "{value}");
             assert!(n.is_selective());
+        }
+        // An emoji and a right-to-left override have none: they are
+        // literals themselves.
+        for value in ["\u{1F608}", "\u{202E}"] {
+            let n = needles(&rule(&format!(
+                "  sel:\n    CommandLine|contains: '{value}'\n  condition: sel"
+            )));
+            assert_eq!(literals_of(&n), one_of(&[value]), "{value}");
         }
         // The Kelvin sign lowercases to `k`: an ASCII value may match it.
         let n = needles(&rule(
