@@ -362,14 +362,17 @@ impl Service {
             })?
             .map_err(|_| ServiceError::Conflict("intake is shutting down".into()))?;
         let received_at = self.clock.now();
+        let admitted = waited.elapsed();
         let (batch, records, decoded) =
             tokio::task::spawn_blocking(move || decode_batch(intake, received_at))
                 .await
                 .map_err(|e| ServiceError::Conflict(format!("decoding failed: {e}")))?;
+        let decoded_at = waited.elapsed();
         let (counts, seqs) = self
             .store
             .commit_intake(tenant.id, received_at, &batch)
             .await?;
+        let committed_at = waited.elapsed();
         let stored: Vec<i64> = seqs.iter().flatten().copied().collect();
         {
             // As the store keeps them: to the microsecond, the record left
@@ -421,7 +424,17 @@ impl Service {
             .increment(counts.accepted);
         metrics::counter!("vigil_intake_events_total", "result" => "dead_lettered")
             .increment(counts.dead_lettered);
-        tracing::debug!(tenant = %tenant.slug, accepted = counts.accepted, duplicates = counts.duplicates, dead_lettered = counts.dead_lettered, replayed = counts.replayed, "batch committed");
+        tracing::debug!(
+            tenant = %tenant.slug,
+            accepted = counts.accepted,
+            duplicates = counts.duplicates,
+            dead_lettered = counts.dead_lettered,
+            replayed = counts.replayed,
+            wait_ms = admitted.as_millis() as u64,
+            decode_ms = (decoded_at - admitted).as_millis() as u64,
+            commit_ms = (committed_at - decoded_at).as_millis() as u64,
+            "batch committed"
+        );
         Ok(IngestOutcome {
             counts,
             records: if counts.replayed { Vec::new() } else { records },

@@ -842,6 +842,32 @@ async fn detections_fold_into_deduplicated_alerts_and_leave_the_queue(store: &dy
         (morning.count, morning.last_activity),
         (3, at("2026-11-27T10:40:00Z"))
     );
+    // One batch of several keys folds each match into its own key's
+    // stored alert, with its entities and events.
+    let keys = vec![
+        (t.id, obs("r2", "alice", "2026-11-27T11:00:00Z", first + 8)),
+        (t.id, obs("r1", "bob", "2026-11-27T10:50:00Z", first + 9)),
+    ];
+    let touched = store
+        .commit_detections(0, -1, &keys, now)
+        .await
+        .expect("commit");
+    assert_eq!(touched.len(), 2);
+    let alerts = store.list_alerts(t.id, &all).await.expect("list");
+    assert_eq!(alerts.len(), 5, "both folded");
+    let bobs = store.list_alerts(t.id, &bob).await.expect("list");
+    assert_eq!((bobs.len(), bobs[0].count), (1, 2));
+    let (_, evidence) = store
+        .alert(t.id, bobs[0].id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(evidence, vec![first + 2, first + 9]);
+    let r2s = store.list_alerts(t.id, &r2).await.expect("list");
+    assert_eq!(
+        (r2s.len(), r2s[0].count, r2s[0].last_activity),
+        (1, 2, at("2026-11-27T11:00:00Z"))
+    );
     assert_eq!(
         store
             .purge_events(t.id, at("2026-11-27T10:00:01Z"))

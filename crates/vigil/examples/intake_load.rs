@@ -85,10 +85,15 @@ fn main() {
     let mut sent = 0u64;
     let mut seq = 0u64;
     let mut busy = 0u64;
-    // Two senders keep a request in flight while the other is answered.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+    // Senders (two unless `INTAKE_SENDERS` says): one keeps a request in
+    // flight while another is answered; more stand for many shippers.
+    let senders: usize = std::env::var("INTAKE_SENDERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(senders);
     let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
-    let workers: Vec<_> = (0..2)
+    let workers: Vec<_> = (0..senders)
         .map(|_| {
             let rx = rx.clone();
             let client = client.clone();

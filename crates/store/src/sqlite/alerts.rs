@@ -76,28 +76,59 @@ fn merge(open: &mut Open, o: &Observation) {
     }
 }
 
-async fn find_open(
+/// Stored alerts of one tenant that an observation of this round may fold
+/// into, by dedup key: those of the round's keys whose window (widened by
+/// [`DEDUP_WINDOW`]) meets the round's times, each with how many events
+/// it keeps. One query per [`KEYS_PER_QUERY`] keys instead of one per
+/// observation: the fold runs inside the write transaction, where every
+/// round trip to SQLite's thread holds up intake.
+async fn stored_open(
     conn: &mut SqliteConnection,
     tenant: TenantId,
-    key: &str,
-    time: Timestamp,
-) -> Result<Option<(Alert, i64)>> {
+    keys: &[&str],
+    (earliest, latest): (Timestamp, Timestamp),
+) -> Result<HashMap<String, Vec<(Alert, i64)>>> {
+    let lo = earliest.saturating_sub(DEDUP_WINDOW).unwrap_or(earliest);
+    let hi = latest.saturating_add(DEDUP_WINDOW).unwrap_or(latest);
+    let mut found: HashMap<String, Vec<(Alert, i64)>> = HashMap::new();
+    for chunk in keys.chunks(KEYS_PER_QUERY) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "SELECT {ALERT_COLUMNS}, dedup_key, (SELECT count(*) FROM alert_events ae WHERE ae.alert_id = alerts.id) AS kept
+             FROM alerts WHERE tenant_id = "
+        ));
+        q.push_bind(tenant.to_string()).push(" AND dedup_key IN (");
+        let mut sep = q.separated(", ");
+        for k in chunk {
+            sep.push_bind(*k);
+        }
+        q.push(") AND last_activity >= ")
+            .push_bind(to_micros(lo))
+            .push(" AND first_activity <= ")
+            .push_bind(to_micros(hi));
+        for row in q.build().fetch_all(&mut *conn).await? {
+            let key: String = row.try_get("dedup_key")?;
+            let kept: i64 = row.try_get("kept")?;
+            found
+                .entry(key)
+                .or_default()
+                .push((decode_alert(&row)?, kept));
+        }
+    }
+    Ok(found)
+}
+
+/// Keys looked up by one [`stored_open`] query.
+const KEYS_PER_QUERY: usize = 500;
+
+/// The stored alert an observation at `time` folds into: the latest one
+/// whose window, widened by [`DEDUP_WINDOW`], holds `time`.
+fn open_at(stored: Option<&Vec<(Alert, i64)>>, time: Timestamp) -> Option<&(Alert, i64)> {
     let lo = time.saturating_sub(DEDUP_WINDOW).unwrap_or(time);
     let hi = time.saturating_add(DEDUP_WINDOW).unwrap_or(time);
-    let sql = format!(
-        "SELECT {ALERT_COLUMNS}, (SELECT count(*) FROM alert_events ae WHERE ae.alert_id = alerts.id) AS kept
-         FROM alerts WHERE tenant_id = ? AND dedup_key = ? AND last_activity >= ? AND first_activity <= ?
-         ORDER BY last_activity DESC LIMIT 1"
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tenant.to_string())
-        .bind(key)
-        .bind(to_micros(lo))
-        .bind(to_micros(hi))
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|r| Ok((decode_alert(&r)?, r.try_get("kept")?)))
-        .transpose()
+    stored?
+        .iter()
+        .filter(|(a, _)| a.last_activity >= lo && a.first_activity <= hi)
+        .max_by_key(|(a, _)| a.last_activity)
 }
 
 fn within_window(a: &Alert, t: Timestamp) -> bool {
@@ -110,6 +141,91 @@ fn within_window(a: &Alert, t: Timestamp) -> bool {
         .saturating_add(DEDUP_WINDOW)
         .unwrap_or(a.last_activity);
     lo <= t && t <= hi
+}
+
+/// Rows per multi-row statement of [`write_folds`] (at most 16 values a
+/// row: within SQLite's 32,766 bound parameters).
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// Write a round's folded alerts: new ones inserted, stored ones updated,
+/// and their new entities and events, each kind in a few multi-row
+/// statements.
+async fn write_folds(
+    conn: &mut SqliteConnection,
+    folds: &[(String, Open)],
+    now: Timestamp,
+) -> Result<()> {
+    let (updated, inserted): (Vec<_>, Vec<_>) = folds.iter().partition(|(_, o)| o.inserted);
+    for chunk in inserted.chunks(ROWS_PER_STATEMENT) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO alerts (id, tenant_id, rule_id, rule_title, source, severity, tactics, techniques, entities, dedup_key, first_activity, last_activity, count, incident_id, created_at, updated_at) ",
+        );
+        q.push_values(chunk, |mut b, (key, o)| {
+            let a = &o.alert;
+            b.push_bind(a.id.to_string())
+                .push_bind(a.tenant_id.to_string())
+                .push_bind(a.rule_id.clone())
+                .push_bind(a.rule_title.clone())
+                .push_bind(a.source.clone())
+                .push_bind(a.severity.as_str())
+                .push_bind(serde_json::to_string(&a.tactics).unwrap_or_default())
+                .push_bind(serde_json::to_string(&a.techniques).unwrap_or_default())
+                .push_bind(serde_json::to_string(&a.entities).unwrap_or_default())
+                .push_bind(key.clone())
+                .push_bind(to_micros(a.first_activity))
+                .push_bind(to_micros(a.last_activity))
+                .push_bind(i64::try_from(a.count).unwrap_or(i64::MAX))
+                .push("NULL")
+                .push_bind(to_micros(a.created_at))
+                .push_bind(to_micros(now));
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    for chunk in updated.chunks(ROWS_PER_STATEMENT) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "UPDATE alerts SET entities = v.column2, first_activity = v.column3, last_activity = v.column4, count = v.column5, updated_at = v.column6 FROM (",
+        );
+        q.push_values(chunk, |mut b, (_, o)| {
+            let a = &o.alert;
+            b.push_bind(a.id.to_string())
+                .push_bind(serde_json::to_string(&a.entities).unwrap_or_default())
+                .push_bind(to_micros(a.first_activity))
+                .push_bind(to_micros(a.last_activity))
+                .push_bind(i64::try_from(a.count).unwrap_or(i64::MAX))
+                .push_bind(to_micros(now));
+        });
+        q.push(") AS v WHERE alerts.id = v.column1");
+        q.build().execute(&mut *conn).await?;
+    }
+    let entities: Vec<(&Alert, &Entity)> = folds
+        .iter()
+        .flat_map(|(_, o)| o.new_entities.iter().map(move |e| (&o.alert, e)))
+        .collect();
+    for chunk in entities.chunks(ROWS_PER_STATEMENT) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT OR IGNORE INTO alert_entities (tenant_id, kind, value, alert_id) ",
+        );
+        q.push_values(chunk, |mut b, (a, e)| {
+            b.push_bind(a.tenant_id.to_string())
+                .push_bind(e.kind.as_str())
+                .push_bind(e.value.clone())
+                .push_bind(a.id.to_string());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    let events: Vec<(&Alert, i64)> = folds
+        .iter()
+        .flat_map(|(_, o)| o.new_events.iter().map(move |s| (&o.alert, *s)))
+        .collect();
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT OR IGNORE INTO alert_events (alert_id, seq) ");
+        q.push_values(chunk, |mut b, (a, s)| {
+            b.push_bind(a.id.to_string()).push_bind(*s);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 impl SqliteStore {
@@ -151,13 +267,34 @@ impl SqliteStore {
             Claim::Seqs(seqs) => Some(take_queued(&mut tx, seqs).await?),
             Claim::Range(..) => None,
         };
+        let folded: Vec<&(TenantId, Observation)> = observations
+            .iter()
+            .filter(|(_, o)| {
+                taken
+                    .as_ref()
+                    .is_none_or(|taken| o.events.iter().any(|s| taken.contains(s)))
+            })
+            .collect();
+        // The round's keys and times per tenant, then their stored alerts.
+        let mut rounds: HashMap<TenantId, (Vec<String>, Timestamp, Timestamp)> = HashMap::new();
+        for (tenant, o) in &folded {
+            let r = rounds
+                .entry(*tenant)
+                .or_insert_with(|| (Vec::new(), o.time, o.time));
+            r.0.push(o.dedup_key());
+            r.1 = r.1.min(o.time);
+            r.2 = r.2.max(o.time);
+        }
+        let mut stored: HashMap<TenantId, HashMap<String, Vec<(Alert, i64)>>> = HashMap::new();
+        for (tenant, (mut keys, earliest, latest)) in rounds {
+            keys.sort_unstable();
+            keys.dedup();
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let found = stored_open(&mut tx, tenant, &keys, (earliest, latest)).await?;
+            stored.insert(tenant, found);
+        }
         let mut open: HashMap<(TenantId, String), Vec<Open>> = HashMap::new();
-        for (tenant, o) in observations {
-            if let Some(taken) = &taken
-                && !o.events.iter().any(|s| taken.contains(s))
-            {
-                continue;
-            }
+        for (tenant, o) in folded {
             let key = o.dedup_key();
             let slot = open.entry((*tenant, key.clone())).or_default();
             if let Some(existing) = slot.iter_mut().find(|a| within_window(&a.alert, o.time)) {
@@ -169,12 +306,13 @@ impl SqliteStore {
             // stored one inside it is then never among them (their windows
             // only grow), so which events share a batch does not decide
             // whether two matches fold.
-            if let Some((alert, kept)) = find_open(&mut tx, *tenant, &key, o.time).await? {
+            let candidates = stored.get(tenant).and_then(|s| s.get(&key));
+            if let Some((alert, kept)) = open_at(candidates, o.time) {
                 let mut found = Open {
-                    alert,
+                    alert: alert.clone(),
                     new_entities: Vec::new(),
                     new_events: Vec::new(),
-                    events_kept: kept,
+                    events_kept: *kept,
                     inserted: true,
                 };
                 merge(&mut found, o);
@@ -207,72 +345,15 @@ impl SqliteStore {
             merge(&mut fresh, o);
             slot.push(fresh);
         }
-        let mut touched = Vec::new();
-        for ((tenant, key), alerts) in open {
+        let mut folds: Vec<(String, Open)> = Vec::new();
+        for ((_, key), alerts) in open {
             for mut o in alerts {
                 o.alert.updated_at = now;
-                let a = &o.alert;
-                let entities = serde_json::to_string(&a.entities).unwrap_or_default();
-                let count = i64::try_from(a.count).unwrap_or(i64::MAX);
-                if o.inserted {
-                    sqlx::query(
-                        "UPDATE alerts SET entities = ?, first_activity = ?, last_activity = ?, count = ?, updated_at = ? WHERE id = ?",
-                    )
-                    .bind(entities)
-                    .bind(to_micros(a.first_activity))
-                    .bind(to_micros(a.last_activity))
-                    .bind(count)
-                    .bind(to_micros(now))
-                    .bind(a.id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                } else {
-                    sqlx::query(
-                        "INSERT INTO alerts (id, tenant_id, rule_id, rule_title, source, severity, tactics, techniques, entities, dedup_key, first_activity, last_activity, count, incident_id, created_at, updated_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-                    )
-                    .bind(a.id.to_string())
-                    .bind(tenant.to_string())
-                    .bind(&a.rule_id)
-                    .bind(&a.rule_title)
-                    .bind(&a.source)
-                    .bind(a.severity.as_str())
-                    .bind(serde_json::to_string(&a.tactics).unwrap_or_default())
-                    .bind(serde_json::to_string(&a.techniques).unwrap_or_default())
-                    .bind(entities)
-                    .bind(&key)
-                    .bind(to_micros(a.first_activity))
-                    .bind(to_micros(a.last_activity))
-                    .bind(count)
-                    .bind(to_micros(a.created_at))
-                    .bind(to_micros(now))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let id = a.id.to_string();
-                for chunk in o.new_entities.chunks(256) {
-                    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                        "INSERT OR IGNORE INTO alert_entities (tenant_id, kind, value, alert_id) ",
-                    );
-                    q.push_values(chunk, |mut b, e| {
-                        b.push_bind(tenant.to_string())
-                            .push_bind(e.kind.as_str())
-                            .push_bind(e.value.clone())
-                            .push_bind(id.clone());
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
-                for chunk in o.new_events.chunks(256) {
-                    let mut q: QueryBuilder<Sqlite> =
-                        QueryBuilder::new("INSERT OR IGNORE INTO alert_events (alert_id, seq) ");
-                    q.push_values(chunk, |mut b, s| {
-                        b.push_bind(id.clone()).push_bind(*s);
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
-                touched.push(a.id);
+                folds.push((key.clone(), o));
             }
         }
+        write_folds(&mut tx, &folds, now).await?;
+        let touched = folds.iter().map(|(_, o)| o.alert.id).collect();
         if let Claim::Range(first, last) = claim {
             sqlx::query("DELETE FROM detection_queue WHERE seq BETWEEN ? AND ?")
                 .bind(first)

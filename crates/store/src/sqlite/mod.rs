@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::{MigrationReport, Result, Store, StoreError};
 
@@ -38,6 +38,35 @@ pub struct SqliteStore {
     /// The shared lock on `<database>.lock` that tells a restore the store
     /// is in use (`backup.rs`); `None` in memory.
     _lock: Option<std::sync::Arc<std::fs::File>>,
+    /// This process's turn to write (see [`SqliteStore::write_tx`]).
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction and this process's turn to write, given back when
+/// it ends. Dereferences to the connection, as a `Transaction` does.
+struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
 }
 
 impl SqliteStore {
@@ -76,6 +105,7 @@ impl SqliteStore {
             pool,
             path: path.to_owned(),
             _lock: Some(std::sync::Arc::new(lock)),
+            writer: Default::default(),
         })
     }
 
@@ -93,6 +123,7 @@ impl SqliteStore {
             pool,
             path: PathBuf::from(":memory:"),
             _lock: None,
+            writer: Default::default(),
         })
     }
 
@@ -102,8 +133,17 @@ impl SqliteStore {
 
     /// A write transaction that takes the database's write lock at once, so
     /// read-then-write sequences (the audit chain head) are serialised.
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    ///
+    /// Writers of this process queue on [`SqliteStore::writer`] before
+    /// asking SQLite: SQLite's own wait for a busy lock sleeps (1 to 100
+    /// ms at a time) and leaves the lock idle in between, which under
+    /// intake and detection together cost more than the writes.
+    async fn write_tx(&self) -> Result<WriteTx> {
+        let guard = self.writer.clone().lock_owned().await;
+        Ok(WriteTx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _turn: guard,
+        })
     }
 
     /// Close the pool, checkpointing the WAL.

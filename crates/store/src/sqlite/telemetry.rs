@@ -86,19 +86,37 @@ fn dedup_at(e: &NewEvent) -> i64 {
 
 /// Insert events (skipping identical ones), their entity rows and queue
 /// entries. Returns each event's `seq` (`None`: a duplicate).
+/// What each event stores that takes work to make: its record compressed
+/// and its entities as JSON. Made before the write transaction, so the
+/// write lock is held for the writes alone.
+fn prepare(events: &[NewEvent]) -> Vec<(Vec<u8>, String)> {
+    events
+        .iter()
+        .map(|e| {
+            (
+                lz4_flex::compress_prepend_size(e.raw.as_bytes()),
+                entities_json(&e.entities),
+            )
+        })
+        .collect()
+}
+
 async fn insert_events(
     conn: &mut SqliteConnection,
     tenant: TenantId,
     received_at: Timestamp,
     events: &[NewEvent],
+    prepared: Vec<(Vec<u8>, String)>,
 ) -> Result<Vec<Option<i64>>> {
     let tenant_text = tenant.to_string();
     let mut seqs = vec![None; events.len()];
+    let mut prepared = prepared.into_iter();
     for (n, chunk) in events.chunks(CHUNK).enumerate() {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, raw_lz4, entities) ",
         );
         q.push_values(chunk, |mut b, e| {
+            let (raw_lz4, entities) = prepared.next().unwrap_or_default();
             b.push_bind(tenant_text.clone())
                 .push_bind(to_micros(e.time))
                 .push_bind(dedup_at(e))
@@ -110,8 +128,8 @@ async fn insert_events(
                 .push_bind(e.content_hash.clone())
                 .push_bind(i64::from(e.flags))
                 .push_bind("")
-                .push_bind(lz4_flex::compress_prepend_size(e.raw.as_bytes()))
-                .push_bind(entities_json(&e.entities));
+                .push_bind(raw_lz4)
+                .push_bind(entities);
         });
         q.push(" ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING RETURNING seq, content_hash");
         let rows = q.build().fetch_all(&mut *conn).await?;
@@ -166,6 +184,7 @@ impl SqliteStore {
         received_at: Timestamp,
         batch: &IntakeBatch,
     ) -> Result<(IntakeCounts, Vec<Option<i64>>)> {
+        let prepared = prepare(&batch.events);
         let mut tx = self.write_tx().await?;
         if let Some(key) = &batch.idempotency_key {
             let row = sqlx::query(
@@ -190,7 +209,7 @@ impl SqliteStore {
                 return Ok((counts, vec![None; batch.events.len()]));
             }
         }
-        let seqs = insert_events(&mut tx, tenant, received_at, &batch.events).await?;
+        let seqs = insert_events(&mut tx, tenant, received_at, &batch.events, prepared).await?;
         let inserted = seqs.iter().flatten().count() as u64;
         for chunk in batch.dead_letters.chunks(CHUNK) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
