@@ -14,10 +14,9 @@
 //! and from the stable middle of base64 encodings.
 //!
 //! Needles are lowercase ASCII (and symbols that have no case) and are
-//! matched ASCII-case-insensitively, so
-//! `cased` values stay sound too. A value without an ASCII run of
-//! [`MIN_ASCII_RUN`] bytes but with a character that stays non-ASCII when
-//! lowercased (emoji, homoglyphs, bidirectional controls) gives a
+//! matched ASCII-case-insensitively, so `cased` values stay sound too. A
+//! value without such a run of [`MIN_RUN`] bytes but with a character
+//! that stays non-ASCII when lowercased (Cyrillic or Greek letters) gives a
 //! non-ASCII needle instead: a match needs some non-ASCII character in
 //! the field, since lowercasing ASCII text never gives one.
 
@@ -63,9 +62,9 @@ impl Needle {
 /// too short to say anything).
 const MIN_STABLE: usize = 3;
 
-/// A value whose longest ASCII run is shorter than this gives a
+/// A value whose longest [`stable_run`] is shorter than this gives a
 /// non-ASCII needle when it has a character that lowercases to one.
-const MIN_ASCII_RUN: usize = 3;
+const MIN_RUN: usize = 3;
 
 type Need = Fact<Needle>;
 
@@ -338,8 +337,8 @@ fn literals(v: &SigmaValue, t: &Transform) -> Need {
         if t.utf16.is_some() {
             return None;
         }
-        let run = ascii_run(s);
-        if run.as_ref().is_none_or(|r| r.len() < MIN_ASCII_RUN) && lowers_to_non_ascii(s) {
+        let run = stable_run(s);
+        if run.as_ref().is_none_or(|r| r.len() < MIN_RUN) && lowers_to_non_ascii(s) {
             return Some(BTreeSet::from([Needle {
                 non_ascii: true,
                 ..Needle::literal(String::new())
@@ -427,7 +426,7 @@ fn lowers_to_non_ascii(s: &rsigma_parser::SigmaString) -> bool {
 /// The longest run of ASCII text and [`caseless`] characters without
 /// wildcards in a string value, lowercased. Any part of a literal is as
 /// necessary as the whole.
-fn ascii_run(s: &rsigma_parser::SigmaString) -> Option<String> {
+fn stable_run(s: &rsigma_parser::SigmaString) -> Option<String> {
     let best = s
         .parts
         .iter()

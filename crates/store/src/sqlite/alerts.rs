@@ -260,6 +260,11 @@ impl SqliteStore {
         observations: &[(TenantId, Observation)],
         now: Timestamp,
     ) -> Result<(Vec<AlertId>, Vec<i64>)> {
+        // Each observation's dedup key (a hash), made before the write lock.
+        let keyed: Vec<(TenantId, String, &Observation)> = observations
+            .iter()
+            .map(|(tenant, o)| (*tenant, o.dedup_key(), o))
+            .collect();
         let mut tx = self.write_tx().await?;
         // A bus batch claims its events first: only those still queued are
         // folded, so a redelivered batch adds nothing.
@@ -267,21 +272,21 @@ impl SqliteStore {
             Claim::Seqs(seqs) => Some(take_queued(&mut tx, seqs).await?),
             Claim::Range(..) => None,
         };
-        let folded: Vec<&(TenantId, Observation)> = observations
-            .iter()
-            .filter(|(_, o)| {
+        let folded: Vec<(TenantId, String, &Observation)> = keyed
+            .into_iter()
+            .filter(|(_, _, o)| {
                 taken
                     .as_ref()
                     .is_none_or(|taken| o.events.iter().any(|s| taken.contains(s)))
             })
             .collect();
         // The round's keys and times per tenant, then their stored alerts.
-        let mut rounds: HashMap<TenantId, (Vec<String>, Timestamp, Timestamp)> = HashMap::new();
-        for (tenant, o) in &folded {
+        let mut rounds: HashMap<TenantId, (Vec<&str>, Timestamp, Timestamp)> = HashMap::new();
+        for (tenant, key, o) in &folded {
             let r = rounds
                 .entry(*tenant)
                 .or_insert_with(|| (Vec::new(), o.time, o.time));
-            r.0.push(o.dedup_key());
+            r.0.push(key);
             r.1 = r.1.min(o.time);
             r.2 = r.2.max(o.time);
         }
@@ -289,14 +294,13 @@ impl SqliteStore {
         for (tenant, (mut keys, earliest, latest)) in rounds {
             keys.sort_unstable();
             keys.dedup();
-            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
             let found = stored_open(&mut tx, tenant, &keys, (earliest, latest)).await?;
             stored.insert(tenant, found);
         }
         let mut open: HashMap<(TenantId, String), Vec<Open>> = HashMap::new();
-        for (tenant, o) in folded {
-            let key = o.dedup_key();
-            let slot = open.entry((*tenant, key.clone())).or_default();
+        for (tenant, key, o) in folded {
+            let candidates = stored.get(&tenant).and_then(|s| s.get(&key));
+            let slot = open.entry((tenant, key)).or_default();
             if let Some(existing) = slot.iter_mut().find(|a| within_window(&a.alert, o.time)) {
                 merge(existing, o);
                 continue;
@@ -306,7 +310,6 @@ impl SqliteStore {
             // stored one inside it is then never among them (their windows
             // only grow), so which events share a batch does not decide
             // whether two matches fold.
-            let candidates = stored.get(tenant).and_then(|s| s.get(&key));
             if let Some((alert, kept)) = open_at(candidates, o.time) {
                 let mut found = Open {
                     alert: alert.clone(),
@@ -322,7 +325,7 @@ impl SqliteStore {
             let mut fresh = Open {
                 alert: Alert {
                     id: AlertId::new_at(now),
-                    tenant_id: *tenant,
+                    tenant_id: tenant,
                     rule_id: o.rule_id.clone(),
                     rule_title: o.rule_title.clone(),
                     source: o.source.clone(),

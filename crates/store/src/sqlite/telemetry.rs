@@ -84,8 +84,6 @@ fn dedup_at(e: &NewEvent) -> i64 {
     }
 }
 
-/// Insert events (skipping identical ones), their entity rows and queue
-/// entries. Returns each event's `seq` (`None`: a duplicate).
 /// What each event stores that takes work to make: its record compressed
 /// and its entities as JSON. Made before the write transaction, so the
 /// write lock is held for the writes alone.
@@ -101,6 +99,9 @@ fn prepare(events: &[NewEvent]) -> Vec<(Vec<u8>, String)> {
         .collect()
 }
 
+/// Insert events (skipping identical ones), their entity rows and queue
+/// entries; `prepared` is [`prepare`] of `events`. Returns each event's
+/// `seq` (`None`: a duplicate).
 async fn insert_events(
     conn: &mut SqliteConnection,
     tenant: TenantId,
@@ -115,22 +116,24 @@ async fn insert_events(
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, raw_lz4, entities) ",
         );
-        q.push_values(chunk, |mut b, e| {
-            let (raw_lz4, entities) = prepared.next().unwrap_or_default();
-            b.push_bind(tenant_text.clone())
-                .push_bind(to_micros(e.time))
-                .push_bind(dedup_at(e))
-                .push_bind(to_micros(received_at))
-                .push_bind(e.shape)
-                .push_bind(e.product.clone())
-                .push_bind(e.service.clone())
-                .push_bind(e.category.clone())
-                .push_bind(e.content_hash.clone())
-                .push_bind(i64::from(e.flags))
-                .push_bind("")
-                .push_bind(raw_lz4)
-                .push_bind(entities);
-        });
+        q.push_values(
+            chunk.iter().zip(prepared.by_ref()),
+            |mut b, (e, (raw_lz4, entities))| {
+                b.push_bind(tenant_text.clone())
+                    .push_bind(to_micros(e.time))
+                    .push_bind(dedup_at(e))
+                    .push_bind(to_micros(received_at))
+                    .push_bind(e.shape)
+                    .push_bind(e.product.clone())
+                    .push_bind(e.service.clone())
+                    .push_bind(e.category.clone())
+                    .push_bind(e.content_hash.clone())
+                    .push_bind(i64::from(e.flags))
+                    .push_bind("")
+                    .push_bind(raw_lz4)
+                    .push_bind(entities);
+            },
+        );
         q.push(" ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING RETURNING seq, content_hash");
         let rows = q.build().fetch_all(&mut *conn).await?;
         if rows.is_empty() {
