@@ -26,7 +26,7 @@ struct World {
 }
 
 async fn world() -> World {
-    let store = SqliteStore::open_in_memory().await.expect("store");
+    let store = SqliteStore::open_temporary().await.expect("store");
     store.migrate().await.expect("migrate");
     let clock = Arc::new(FixedClock::new("2026-11-27T09:00:00Z".parse().expect("ts")));
     let svc = Service::new(Arc::new(store), clock);

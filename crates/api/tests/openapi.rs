@@ -12,7 +12,7 @@ use vigil_store::{SqliteStore, Store};
 
 #[tokio::test]
 async fn the_openapi_document_is_valid_and_describes_every_route() {
-    let store = SqliteStore::open_in_memory().await.expect("store");
+    let store = SqliteStore::open_temporary().await.expect("store");
     store.migrate().await.expect("migrate");
     let clock = Arc::new(FixedClock::new("2026-11-27T09:00:00Z".parse().expect("ts")));
     let app = vigil_api::app(Service::new(Arc::new(store), clock));

@@ -4,7 +4,7 @@
 //! parameters; identifiers come from the schema or are positional aliases.
 //! What differs between databases is behind [`Dialect`].
 
-use vigil_core::hunting::{HuntSql, SqlParam};
+use vigil_core::hunting::{HuntColumn, HuntSql, SqlParam};
 
 use crate::ir::{Agg, Bin, E, Func, Node, Op};
 use crate::schema::{Backing, Source, TableDef};
@@ -57,6 +57,10 @@ pub trait Dialect: std::fmt::Debug {
     fn int_arg(&self, x: &str) -> String {
         x.to_owned()
     }
+    /// Column `p` of the hunting row `h`.
+    fn physical(&self, p: HuntColumn) -> String {
+        format!("h.{}", p.sql_name())
+    }
 }
 
 /// SQLite (the embedded store). `REGEXP` is the `regex` crate registered on
@@ -67,6 +71,16 @@ pub struct Sqlite;
 impl Dialect for Sqlite {
     fn placeholder(&self, n: usize) -> String {
         format!("?{n}")
+    }
+    /// `additional` (often a kilobyte) is kept beside the row, in
+    /// `hunt_additional` (migration 0023), so that hunting rows stay small
+    /// enough for SQLite to keep whole on their page.
+    fn physical(&self, p: HuntColumn) -> String {
+        if p == HuntColumn::Additional {
+            "(SELECT x.additional FROM hunt_additional AS x WHERE x.seq = h.seq)".to_owned()
+        } else {
+            format!("h.{}", p.sql_name())
+        }
     }
     fn regex(&self, text: &str, pattern: &str) -> String {
         format!("({text} REGEXP {pattern})")
@@ -373,7 +387,7 @@ impl Gen<'_> {
         let mut items = Vec::new();
         for (i, col) in t.columns.iter().enumerate() {
             let src = match col.source {
-                Source::Physical(p) => format!("h.{}", p.sql_name()),
+                Source::Physical(p) => self.d.physical(p),
                 Source::Time => "h.ts".to_owned(),
                 Source::Tenant => "h.tenant_id".to_owned(),
                 Source::Seq => "h.seq".to_owned(),

@@ -302,11 +302,17 @@ impl Service {
         tracing::info!("detection running");
         let _detecting = Detecting::start(&self.intake);
         let placing = Placing::default();
+        let (done, finished) = tokio::sync::watch::channel(false);
         let detect = async {
             self.detection_loop(detection, &placing, &mut stop).await;
             placing.close();
+            let _ = done.send(true);
         };
-        tokio::join!(detect, self.placement_loop(&placing));
+        tokio::join!(
+            detect,
+            self.placement_loop(&placing),
+            self.checkpoint_loop(finished)
+        );
         drop(lease);
         tracing::info!("detection stopped");
     }
@@ -322,16 +328,7 @@ impl Service {
         let mut detection = detection;
         let mut version = self.rules_version().await.ok();
         let mut checked = std::time::Instant::now();
-        let mut checkpointed = std::time::Instant::now();
         loop {
-            // Under constant intake the write-ahead log never empties by
-            // itself: fold it back now and then.
-            if checkpointed.elapsed() >= Duration::from_secs(2) {
-                checkpointed = std::time::Instant::now();
-                if let Err(e) = self.store.checkpoint().await {
-                    tracing::warn!(error = %e, "checkpoint failed");
-                }
-            }
             // Rule packs added while running take effect within seconds.
             if checked.elapsed() >= Duration::from_secs(5) {
                 checked = std::time::Instant::now();
@@ -378,6 +375,21 @@ impl Service {
     /// activity takes long: rounds waiting for it would hold up every
     /// event behind them); runs deferred major-incident criteria. After
     /// `placing` closes, a last pass and it ends.
+    /// Under constant intake the write-ahead log never empties by itself:
+    /// fold it back every second, beside the detection rounds so that a
+    /// slow checkpoint never holds one up. Ends when `finished` turns true.
+    async fn checkpoint_loop(&self, mut finished: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = finished.wait_for(|done| *done) => break,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+            if let Err(e) = self.store.checkpoint().await {
+                tracing::warn!(error = %e, "checkpoint failed");
+            }
+        }
+    }
+
     async fn placement_loop(&self, placing: &Placing) {
         if let Err(e) = self.correlate_alerts().await {
             tracing::error!(error = %e, "incident correlation failed; will retry");

@@ -10,7 +10,7 @@ use vigil_store::{SqliteStore, Store};
 const PASSWORD: &str = "correct horse battery staple";
 
 async fn service() -> (Service, Arc<FixedClock>) {
-    let store = SqliteStore::open_in_memory().await.expect("store");
+    let store = SqliteStore::open_temporary().await.expect("store");
     store.migrate().await.expect("migrate");
     let clock = Arc::new(FixedClock::new("2026-11-27T09:00:00Z".parse().expect("ts")));
     (Service::new(Arc::new(store), clock.clone()), clock)

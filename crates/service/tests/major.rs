@@ -140,7 +140,7 @@ struct World {
 /// contact, an email and a webhook channel, an IR provider reached by
 /// email, and the inline rules.
 async fn world() -> World {
-    let store = SqliteStore::open_in_memory().await.expect("store");
+    let store = SqliteStore::open_temporary().await.expect("store");
     store.migrate().await.expect("migrate");
     let clock = Arc::new(FixedClock::new(
         "2026-11-27T12:00:00Z".parse().expect("time"),

@@ -40,7 +40,7 @@ fn alerting_titles(file: &str) -> Vec<String> {
 }
 
 async fn service() -> Service {
-    let store = SqliteStore::open_in_memory().await.expect("store");
+    let store = SqliteStore::open_temporary().await.expect("store");
     store.migrate().await.expect("migrate");
     // After every sample's time, so none reads as from the future.
     let clock = FixedClock::new("2027-01-01T00:00:00Z".parse().expect("time"));

@@ -50,6 +50,15 @@ pub enum StoreError {
     TimedOut { what: &'static str, limit_ms: u64 },
     #[error("database error: {0}")]
     Backend(#[from] sqlx::Error),
+    /// From intake's own connection to the SQLite file (`sqlite/intake.rs`).
+    #[error("database error while storing telemetry: {0}")]
+    Writer(#[from] rusqlite::Error),
+    #[error("cannot open database {path} for intake")]
+    WriterOpen {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
 }
 
 impl StoreError {

@@ -15,10 +15,15 @@ async fn sqlite_store_passes_the_conformance_suite() {
 }
 
 #[tokio::test]
-async fn in_memory_sqlite_store_passes_the_conformance_suite() {
-    let store = SqliteStore::open_in_memory().await.expect("open");
+async fn a_temporary_sqlite_store_passes_the_conformance_suite_and_leaves_no_files() {
+    let store = SqliteStore::open_temporary().await.expect("open");
     store.migrate().await.expect("migrate");
     conformance::run_all(&store).await;
+    let dir = store.path().parent().expect("directory").to_owned();
+    assert!(dir.join("vigil.db").exists());
+    store.close().await;
+    drop(store);
+    assert!(!dir.exists(), "{} is left behind", dir.display());
 }
 
 #[tokio::test]

@@ -76,7 +76,11 @@ fn main() {
     let seconds: u64 = seconds.parse().expect("seconds");
     let rate: u64 = rate.parse().expect("rate");
     let base = records(std::path::Path::new(samples));
-    let batch = 2000usize;
+    // Events per request (2,000 unless `INTAKE_BATCH` says).
+    let batch: usize = std::env::var("INTAKE_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()

@@ -119,7 +119,7 @@ pub async fn memory_store() -> Arc<dyn Store> {
     let store = if on_postgres() {
         pg_store().await
     } else {
-        Arc::new(SqliteStore::open_in_memory().await.expect("store"))
+        Arc::new(SqliteStore::open_temporary().await.expect("store"))
     };
     store.migrate().await.expect("migrate");
     store

@@ -23,7 +23,7 @@ pub async fn memory_store() -> Arc<dyn Store> {
     if on_postgres() {
         return pg_store(&fresh_pg()).await;
     }
-    let store = SqliteStore::open_in_memory().await.expect("store");
+    let store = SqliteStore::open_temporary().await.expect("store");
     store.migrate().await.expect("migrate");
     Arc::new(store)
 }

@@ -9,13 +9,12 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, TypeInfo, ValueRef};
+use sqlx::{QueryBuilder, Row, Sqlite, TypeInfo, ValueRef};
 use vigil_core::audit::{AuditEntry, AuditRecord};
 use vigil_core::hunting::{
-    Cell, HuntColumn, HuntDetermination, HuntDialect, HuntRows, HuntSchedule, HuntSql, HuntSummary,
-    HuntValue, SavedHunt, SavedHuntId, SqlParam,
+    Cell, HuntDetermination, HuntDialect, HuntRows, HuntSchedule, HuntSql, HuntSummary, SavedHunt,
+    SavedHuntId, SqlParam,
 };
-use vigil_core::telemetry::NewEvent;
 use vigil_core::time::to_micros;
 use vigil_core::{TenantId, Timestamp};
 
@@ -23,46 +22,6 @@ use super::SqliteStore;
 use super::audit::append_in;
 use super::identity::{opt_ts, parse, ts};
 use crate::{HuntStore, Result, StoreError};
-
-/// Rows per multi-row INSERT (SQLite allows 32,766 parameters; a row has
-/// 40).
-const CHUNK: usize = 200;
-
-/// Write the hunting rows of newly stored events (inside the intake
-/// transaction).
-pub(super) async fn insert_hunt_rows(
-    conn: &mut SqliteConnection,
-    tenant: &str,
-    events: &[(i64, &NewEvent)],
-) -> Result<()> {
-    let rows: Vec<(i64, i64, &vigil_core::hunting::HuntRow)> = events
-        .iter()
-        .filter_map(|(seq, e)| e.hunt.as_ref().map(|h| (*seq, to_micros(e.time), h)))
-        .collect();
-    for chunk in rows.chunks(CHUNK) {
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT OR IGNORE INTO hunt_events (seq, tenant_id, tbl, ts");
-        for c in HuntColumn::ALL {
-            q.push(", ").push(c.sql_name());
-        }
-        q.push(") ");
-        q.push_values(chunk, |mut b, (seq, time, row)| {
-            b.push_bind(*seq)
-                .push_bind(tenant.to_owned())
-                .push_bind(row.table)
-                .push_bind(*time);
-            for v in row.values() {
-                match v {
-                    Some(HuntValue::Int(n)) => b.push_bind(*n),
-                    Some(HuntValue::Text(t)) => b.push_bind(t.clone()),
-                    None => b.push_bind(None::<String>),
-                };
-            }
-        });
-        q.build().execute(&mut *conn).await?;
-    }
-    Ok(())
-}
 
 fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, Sqlite, SqliteArguments>,

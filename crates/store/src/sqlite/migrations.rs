@@ -115,6 +115,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "dedup_by_time",
         sql: include_str!("../../migrations/sqlite/0022_dedup_by_time.sql"),
     },
+    Migration {
+        version: 23,
+        name: "hunt_additional",
+        sql: include_str!("../../migrations/sqlite/0023_hunt_additional.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

@@ -1,7 +1,7 @@
 //! Events, the detection queue, dead letters and intake batches.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite};
 use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, NewEvent, StoredEvent};
 use vigil_core::time::to_micros;
 use vigil_core::{Entity, TenantId, Timestamp};
@@ -12,10 +12,6 @@ use crate::{DetectionLease, Result, StoreError};
 
 /// Rows per multi-row INSERT: few statements, each one cached.
 const CHUNK: usize = 256;
-
-fn entities_json(entities: &[Entity]) -> String {
-    serde_json::to_string(entities).unwrap_or_else(|_| "[]".to_owned())
-}
 
 pub(super) fn decode_event(row: &SqliteRow) -> Result<StoredEvent> {
     let tenant: String = row.try_get("tenant_id")?;
@@ -74,110 +70,15 @@ fn static_shape(s: &str) -> &'static str {
 
 pub(super) const EVENT_COLUMNS: &str = "e.seq, e.tenant_id, e.time, e.received_at, e.shape, e.product, e.service, e.category, e.content_hash, e.flags, e.raw, e.raw_lz4, e.entities";
 
-/// The time identical copies of `e` share, for deduplication: its own, or
-/// 0 when it is stored under its arrival (which differs between copies).
-fn dedup_at(e: &NewEvent) -> i64 {
-    if e.stored_under_arrival() {
-        0
-    } else {
-        to_micros(e.time)
+/// Run `f`, which blocks, from async code: on a worker of a
+/// multi-threaded runtime without stalling the tasks queued on it (they
+/// move to another worker); elsewhere (single-threaded test runtimes)
+/// in place.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
-}
-
-/// What each event stores that takes work to make: its record compressed
-/// and its entities as JSON. Made before the write transaction, so the
-/// write lock is held for the writes alone.
-fn prepare(events: &[NewEvent]) -> Vec<(Vec<u8>, String)> {
-    events
-        .iter()
-        .map(|e| {
-            (
-                lz4_flex::compress_prepend_size(e.raw.as_bytes()),
-                entities_json(&e.entities),
-            )
-        })
-        .collect()
-}
-
-/// Insert events (skipping identical ones), their entity rows and queue
-/// entries; `prepared` is [`prepare`] of `events`. Returns each event's
-/// `seq` (`None`: a duplicate).
-async fn insert_events(
-    conn: &mut SqliteConnection,
-    tenant: TenantId,
-    received_at: Timestamp,
-    events: &[NewEvent],
-    prepared: Vec<(Vec<u8>, String)>,
-) -> Result<Vec<Option<i64>>> {
-    let tenant_text = tenant.to_string();
-    let mut seqs = vec![None; events.len()];
-    let mut prepared = prepared.into_iter();
-    for (n, chunk) in events.chunks(CHUNK).enumerate() {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, raw_lz4, entities) ",
-        );
-        q.push_values(
-            chunk.iter().zip(prepared.by_ref()),
-            |mut b, (e, (raw_lz4, entities))| {
-                b.push_bind(tenant_text.clone())
-                    .push_bind(to_micros(e.time))
-                    .push_bind(dedup_at(e))
-                    .push_bind(to_micros(received_at))
-                    .push_bind(e.shape)
-                    .push_bind(e.product.clone())
-                    .push_bind(e.service.clone())
-                    .push_bind(e.category.clone())
-                    .push_bind(e.content_hash.clone())
-                    .push_bind(i64::from(e.flags))
-                    .push_bind("")
-                    .push_bind(raw_lz4)
-                    .push_bind(entities);
-            },
-        );
-        q.push(" ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING RETURNING seq, content_hash");
-        let rows = q.build().fetch_all(&mut *conn).await?;
-        if rows.is_empty() {
-            continue;
-        }
-        let at = crate::first_by_hash(chunk);
-        let mut new: Vec<(i64, &NewEvent)> = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let seq: i64 = row.try_get("seq")?;
-            let hash: &str = row.try_get("content_hash")?;
-            if let Some(&i) = at.get(hash) {
-                seqs[n * CHUNK + i] = Some(seq);
-                new.push((seq, &chunk[i]));
-            }
-        }
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO detection_queue (seq) ");
-        q.push_values(&new, |mut b, (seq, _)| {
-            b.push_bind(*seq);
-        });
-        q.build().execute(&mut *conn).await?;
-        super::hunting::insert_hunt_rows(&mut *conn, &tenant_text, &new).await?;
-        let entity_rows: Vec<(i64, i64, &Entity)> = new
-            .iter()
-            .flat_map(|(seq, e)| {
-                e.entities
-                    .iter()
-                    .map(move |en| (*seq, to_micros(e.time), en))
-            })
-            .collect();
-        for rows in entity_rows.chunks(CHUNK * 2) {
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT OR IGNORE INTO event_entities (tenant_id, kind, value, time, seq) ",
-            );
-            q.push_values(rows, |mut b, (seq, time, en)| {
-                b.push_bind(tenant_text.clone())
-                    .push_bind(en.kind.as_str())
-                    .push_bind(en.value.clone())
-                    .push_bind(*time)
-                    .push_bind(*seq);
-            });
-            q.build().execute(&mut *conn).await?;
-        }
-    }
-    Ok(seqs)
 }
 
 impl SqliteStore {
@@ -187,76 +88,19 @@ impl SqliteStore {
         received_at: Timestamp,
         batch: &IntakeBatch,
     ) -> Result<(IntakeCounts, Vec<Option<i64>>)> {
-        let prepared = prepare(&batch.events);
-        let mut tx = self.write_tx().await?;
-        if let Some(key) = &batch.idempotency_key {
-            let row = sqlx::query(
-                "SELECT accepted, duplicates, rejected, dead_lettered, flagged FROM intake_batches WHERE tenant_id = ? AND key = ?",
-            )
-            .bind(tenant.to_string())
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(r) = row {
-                let n = |c: &str| -> Result<u64> {
-                    Ok(u64::try_from(r.try_get::<i64, _>(c)?).unwrap_or(0))
-                };
-                let counts = IntakeCounts {
-                    accepted: n("accepted")?,
-                    duplicates: n("duplicates")?,
-                    rejected: n("rejected")?,
-                    dead_lettered: n("dead_lettered")?,
-                    flagged: n("flagged")?,
-                    replayed: true,
-                };
-                return Ok((counts, vec![None; batch.events.len()]));
-            }
-        }
-        let seqs = insert_events(&mut tx, tenant, received_at, &batch.events, prepared).await?;
-        let inserted = seqs.iter().flatten().count() as u64;
-        for chunk in batch.dead_letters.chunks(CHUNK) {
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO dead_letters (tenant_id, received_at, source, reason, raw) ",
-            );
-            q.push_values(chunk, |mut b, d| {
-                b.push_bind(tenant.to_string())
-                    .push_bind(to_micros(received_at))
-                    .push_bind(d.source.clone())
-                    .push_bind(d.reason.clone())
-                    .push_bind(d.raw.clone());
-            });
-            q.build().execute(&mut *tx).await?;
-        }
-        let counts = IntakeCounts {
-            accepted: batch.events.len() as u64,
-            duplicates: batch.events.len() as u64 - inserted,
-            rejected: batch.dead_letters.len() as u64,
-            dead_lettered: batch.dead_letters.len() as u64,
-            flagged: batch
-                .events
-                .iter()
-                .filter(|e| e.flags & vigil_core::telemetry::flags::FUTURE_TIME != 0)
-                .count() as u64,
-            replayed: false,
-        };
-        if let Some(key) = &batch.idempotency_key {
-            let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-            sqlx::query(
-                "INSERT INTO intake_batches (tenant_id, key, received_at, accepted, duplicates, rejected, dead_lettered, flagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(tenant.to_string())
-            .bind(key)
-            .bind(to_micros(received_at))
-            .bind(n(counts.accepted))
-            .bind(n(counts.duplicates))
-            .bind(n(counts.rejected))
-            .bind(n(counts.dead_lettered))
-            .bind(n(counts.flagged))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok((counts, seqs))
+        let prepared = super::intake::prepare(&batch.events);
+        let asked = std::time::Instant::now();
+        let _turn = self.writer.clone().lock_owned().await;
+        let took = std::time::Instant::now();
+        let writer = &self.intake;
+        let done = blocking(|| writer.commit(tenant, received_at, batch, prepared));
+        tracing::debug!(
+            events = batch.events.len(),
+            lock_ms = (took - asked).as_millis() as u64,
+            write_ms = took.elapsed().as_millis() as u64,
+            "intake transaction"
+        );
+        done
     }
 
     pub(super) async fn detection_backlog_impl(
@@ -459,6 +303,13 @@ impl SqliteStore {
         .await?;
         sqlx::query(
             "DELETE FROM alert_events WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ? AND time < ?)",
+        )
+        .bind(&t)
+        .bind(cut)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM hunt_additional WHERE seq IN (SELECT seq FROM hunt_events WHERE tenant_id = ? AND ts < ?)",
         )
         .bind(&t)
         .bind(cut)
