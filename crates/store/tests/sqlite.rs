@@ -1,7 +1,9 @@
 //! The SQLite backend against the conformance suite, plus file-level
 //! behaviour only SQLite has.
 
-use vigil_store::{AuditStore, SqliteStore, Store, StoreError, TenantStore, conformance};
+use vigil_store::{
+    AuditStore, SqliteStore, Store, StoreError, TelemetryStore, TenantStore, conformance,
+};
 
 #[tokio::test]
 async fn sqlite_store_passes_the_conformance_suite() {
@@ -56,17 +58,12 @@ async fn migrations_from_an_empty_database_create_every_table() {
 
 #[tokio::test]
 async fn a_database_from_a_newer_schema_is_refused() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("vigil.db");
-    let store = SqliteStore::open(&path).await.expect("open");
-    store.migrate().await.expect("migrate");
+    let (_dir, path, store) = migrated().await;
     store.close().await;
-    let status = std::process::Command::new("sqlite3")
-        .arg(&path)
-        .arg("INSERT INTO vigil_schema VALUES (999, 'from_the_future', 'x', 0);")
-        .status()
-        .expect("sqlite3 shell runs");
-    assert!(status.success());
+    sqlite3(
+        &path,
+        "INSERT INTO vigil_schema VALUES (999, 'from_the_future', 'x', 0);",
+    );
     let store = SqliteStore::open(&path).await.expect("open");
     let err = store.migrate().await.expect_err("newer schema refused");
     assert!(
@@ -107,4 +104,109 @@ fn migration_files() -> Vec<(i64, String)> {
         assert_eq!(*n, i as i64 + 1, "migrations are numbered without gaps");
     }
     files
+}
+
+/// A migrated store in a new temporary directory (kept while the first
+/// value lives) and its database's path.
+async fn migrated() -> (tempfile::TempDir, std::path::PathBuf, SqliteStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("vigil.db");
+    let store = SqliteStore::open(&path).await.expect("open");
+    store.migrate().await.expect("migrate");
+    (dir, path, store)
+}
+
+/// What `sql` prints, run by the `sqlite3` shell on the database at `path`
+/// (as an operator would, outside Vigil).
+fn sqlite3(path: &std::path::Path, sql: &str) -> String {
+    let out = std::process::Command::new("sqlite3")
+        .arg(path)
+        .arg(sql)
+        .output()
+        .expect("sqlite3 shell runs");
+    assert!(out.status.success(), "{sql}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The number `sql` selects.
+fn count(path: &std::path::Path, sql: &str) -> i64 {
+    sqlite3(path, sql).parse().expect("a count")
+}
+
+/// `additional` lives beside the hunting row (migration 0023): intake
+/// writes it there, and retention removes it with the row.
+#[tokio::test]
+async fn a_hunting_rows_additional_fields_are_stored_beside_it_and_purged_with_it() {
+    use vigil_core::audit::{Actor, AuditEntry};
+    use vigil_core::hunting::{HuntColumn, HuntRow};
+    use vigil_core::telemetry::{IntakeBatch, NewEvent};
+    use vigil_core::tenant::{Tenant, TenantName, TenantSlug};
+    use vigil_core::{Entity, EntityKind, Timestamp};
+
+    let (_dir, path, store) = migrated().await;
+    let now: Timestamp = "2026-11-28T10:00:00Z".parse().expect("time");
+    let t = Tenant::new(
+        TenantSlug::parse("hunters").expect("slug"),
+        TenantName::parse("Hunters").expect("name"),
+        now,
+    );
+    let entry = AuditEntry::new(
+        now,
+        &Actor::Cli("tester".into()),
+        "tenant.create",
+        Some(t.id),
+        "tenant:hunters".to_owned(),
+        serde_json::json!({}),
+    );
+    store.insert_tenant(&t, entry).await.expect("tenant");
+    let event = |n: u32, additional: Option<&str>| {
+        let mut hunt = HuntRow::new(1);
+        hunt.set(HuntColumn::DeviceName, "ws1");
+        if let Some(a) = additional {
+            hunt.set(HuntColumn::Additional, a);
+        }
+        NewEvent {
+            time: now,
+            shape: "windows_evtx",
+            product: Some("windows".into()),
+            service: Some("system".into()),
+            category: None,
+            content_hash: format!("hash-{n}"),
+            flags: 0,
+            raw: format!(r#"{{"n":{n}}}"#),
+            entities: vec![Entity::new(EntityKind::Device, "ws1")],
+            hunt: Some(hunt),
+        }
+    };
+    let batch = IntakeBatch {
+        idempotency_key: None,
+        events: vec![event(1, Some(r#"{"ServiceName":"evil"}"#)), event(2, None)],
+        dead_letters: vec![],
+    };
+    let (counts, _) = store
+        .commit_intake(t.id, now, &batch)
+        .await
+        .expect("intake");
+    assert_eq!(counts.accepted, 2);
+    store.close().await;
+    assert_eq!(count(&path, "SELECT count(*) FROM hunt_events"), 2);
+    assert_eq!(
+        count(
+            &path,
+            r#"SELECT count(*) FROM hunt_additional WHERE additional = '{"ServiceName":"evil"}'"#
+        ),
+        1,
+        "only the row that has additional fields has a row beside it"
+    );
+    assert_eq!(count(&path, "SELECT count(*) FROM hunt_additional"), 1);
+
+    let store = SqliteStore::open(&path).await.expect("reopen");
+    let purged = store
+        .purge_events(t.id, "2026-11-28T11:00:00Z".parse().expect("time"))
+        .await
+        .expect("purge");
+    assert_eq!(purged, 2);
+    store.close().await;
+    assert_eq!(count(&path, "SELECT count(*) FROM hunt_events"), 0);
+    assert_eq!(count(&path, "SELECT count(*) FROM hunt_additional"), 0);
 }

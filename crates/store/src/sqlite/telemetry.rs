@@ -289,44 +289,28 @@ impl SqliteStore {
         let mut tx = self.write_tx().await?;
         let t = tenant.to_string();
         let cut = to_micros(before);
-        sqlx::query("DELETE FROM event_entities WHERE tenant_id = ? AND time < ?")
-            .bind(&t)
-            .bind(cut)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
+        // What refers to the events goes first, the events last; each
+        // statement takes the tenant and the cut.
+        const PURGE: [&str; 6] = [
+            "DELETE FROM event_entities WHERE tenant_id = ? AND time < ?",
             "DELETE FROM detection_queue WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ? AND time < ?)",
-        )
-        .bind(&t)
-        .bind(cut)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
             "DELETE FROM alert_events WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ? AND time < ?)",
-        )
-        .bind(&t)
-        .bind(cut)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
             "DELETE FROM hunt_additional WHERE seq IN (SELECT seq FROM hunt_events WHERE tenant_id = ? AND ts < ?)",
-        )
-        .bind(&t)
-        .bind(cut)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM hunt_events WHERE tenant_id = ? AND ts < ?")
-            .bind(&t)
-            .bind(cut)
-            .execute(&mut *tx)
-            .await?;
-        let done = sqlx::query("DELETE FROM events WHERE tenant_id = ? AND time < ?")
-            .bind(&t)
-            .bind(cut)
-            .execute(&mut *tx)
-            .await?;
+            "DELETE FROM hunt_events WHERE tenant_id = ? AND ts < ?",
+            "DELETE FROM events WHERE tenant_id = ? AND time < ?",
+        ];
+        let mut done = 0;
+        for sql in PURGE {
+            done = sqlx::query(sql)
+                .bind(&t)
+                .bind(cut)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
         tx.commit().await?;
-        Ok(done.rows_affected())
+        // The last statement's count: the events.
+        Ok(done)
     }
 
     pub(super) fn try_detection_lease_impl(&self) -> Result<Option<DetectionLease>> {
