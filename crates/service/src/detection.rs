@@ -370,11 +370,6 @@ impl Service {
         }
     }
 
-    /// Places the alerts detection touched into incidents, beside the
-    /// detection rounds (placing the first alerts of a new kind of
-    /// activity takes long: rounds waiting for it would hold up every
-    /// event behind them); runs deferred major-incident criteria. After
-    /// `placing` closes, a last pass and it ends.
     /// Under constant intake the write-ahead log never empties by itself:
     /// fold it back every second, beside the detection rounds so that a
     /// slow checkpoint never holds one up. Ends when `finished` turns true.
@@ -390,6 +385,11 @@ impl Service {
         }
     }
 
+    /// Places the alerts detection touched into incidents, beside the
+    /// detection rounds (placing the first alerts of a new kind of
+    /// activity takes long: rounds waiting for it would hold up every
+    /// event behind them); runs deferred major-incident criteria. After
+    /// `placing` closes, a last pass and it ends.
     async fn placement_loop(&self, placing: &Placing) {
         if let Err(e) = self.correlate_alerts().await {
             tracing::error!(error = %e, "incident correlation failed; will retry");
