@@ -281,6 +281,44 @@ impl FlatEvent {
         self.get("SystemTime")
     }
 
+    /// The event as one flat JSON object's text, the same as
+    /// `to_json().to_string()` without building the object: fields in the
+    /// order their names first appear (`System` ones first), the last
+    /// value of a name winning, except where [`FlatEvent::to_json`] keeps
+    /// the `System` one. Appended to `out`.
+    pub fn write_json(&self, out: &mut String) {
+        // Names as they first appear, each with the value it ends with;
+        // events have a few dozen fields, so a scan beats a map.
+        let mut kept: Vec<(&Span, &Span)> = Vec::with_capacity(self.fields.len());
+        let same = |a: &Span, b: &Span| self.key_of(a) == self.key_of(b);
+        for s in self.fields.iter().filter(|s| s.system()) {
+            match kept.iter_mut().find(|(k, _)| same(k, s)) {
+                Some(slot) => slot.1 = s,
+                None => kept.push((s, s)),
+            }
+        }
+        for s in self.fields.iter().filter(|s| !s.system()) {
+            match kept.iter_mut().find(|(k, _)| same(k, s)) {
+                Some(_)
+                    if SYSTEM_FIRST
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(self.key_of(s))) => {}
+                Some(slot) => slot.1 = s,
+                None => kept.push((s, s)),
+            }
+        }
+        out.push('{');
+        for (i, (k, v)) in kept.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json_string(out, self.key_of(k));
+            out.push(':');
+            json_string(out, self.value_of(v));
+        }
+        out.push('}');
+    }
+
     /// The event as one flat JSON object (last value wins per name).
     pub fn to_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
@@ -298,9 +336,74 @@ impl FlatEvent {
     }
 }
 
+/// `text` as a JSON string, as serde_json writes it.
+fn json_string(out: &mut String, text: &str) {
+    out.push('"');
+    let mut from = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[from..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+        from = i + 1;
+    }
+    out.push_str(&text[from..]);
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_json_text_is_the_json_object_written_out() {
+        let mut e = FlatEvent::new();
+        e.push("Channel", "Security", true);
+        e.push("EventID", "4688", true);
+        e.push("Computer", "ws1", true);
+        e.push("Channel", "Spoofed", false);
+        e.push(
+            "CommandLine",
+            "cmd /c \"echo\" \\\\srv\\share\ttab\u{1}\u{7f} é",
+            false,
+        );
+        e.push("computer", "lower-case name is another field", false);
+        e.push("Computer", "payload wins", false);
+        let mut text = String::new();
+        e.write_json(&mut text);
+        let parsed: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(parsed, e.to_json());
+        assert_eq!(parsed["Channel"], "Security");
+        assert_eq!(parsed["Computer"], "payload wins");
+        assert!(
+            text.starts_with("{\"Channel\":\"Security\",\"EventID\""),
+            "{text}"
+        );
+        assert!(text.contains("\\u0001"), "{text}");
+    }
+
+    #[test]
+    fn an_event_without_fields_is_an_empty_object() {
+        let mut text = String::from("x");
+        FlatEvent::new().write_json(&mut text);
+        assert_eq!(text, "x{}");
+    }
 
     #[test]
     fn lookups_ignore_ascii_case() {

@@ -82,7 +82,8 @@ fn hashes(row: &mut HuntRow, ev: &FlatEvent) {
 }
 
 fn additional(row: &mut HuntRow, ev: &FlatEvent) {
-    let json = ev.to_json().to_string();
+    let mut json = String::with_capacity(1024);
+    ev.write_json(&mut json);
     if json.len() <= MAX_ADDITIONAL {
         row.set(P::Additional, &json);
     }

@@ -50,10 +50,12 @@ pub enum StoreError {
     TimedOut { what: &'static str, limit_ms: u64 },
     #[error("database error: {0}")]
     Backend(#[from] sqlx::Error),
-    /// From intake's own connection to the SQLite file (`sqlite/intake.rs`).
-    #[error("database error while storing telemetry: {0}")]
+    /// From a connection of the store's own to the SQLite file, beside
+    /// sqlx's: intake's writer (`sqlite/intake.rs`), the detection queue's
+    /// reader (`sqlite/queue.rs`).
+    #[error("database error: {0}")]
     Writer(#[from] rusqlite::Error),
-    #[error("cannot open database {path} for intake")]
+    #[error("cannot open database {path}")]
     WriterOpen {
         path: PathBuf,
         #[source]

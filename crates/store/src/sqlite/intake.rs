@@ -182,7 +182,7 @@ fn insert_events(
     let mut event = tx.prepare_cached(
         "INSERT INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, raw_lz4, entities) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11, ?12) \
-         ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING RETURNING seq",
+         ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING",
     )?;
     let mut queue = tx.prepare_cached("INSERT INTO detection_queue (seq) VALUES (?1)")?;
     let mut entity = tx.prepare_cached(
@@ -193,33 +193,34 @@ fn insert_events(
         "INSERT OR IGNORE INTO hunt_additional (seq, additional) VALUES (?1, ?2)",
     )?;
     let mut seqs = Vec::with_capacity(events.len());
+    let mut postings = Vec::with_capacity(events.len() * 4);
     for (e, (raw_lz4, entities)) in events.iter().zip(prepared) {
         let time = to_micros(e.time);
-        let seq: Option<i64> = event
-            .query_row(
-                params![
-                    tenant,
-                    time,
-                    dedup_at(e),
-                    received,
-                    e.shape,
-                    e.product,
-                    e.service,
-                    e.category,
-                    e.content_hash,
-                    i64::from(e.flags),
-                    raw_lz4,
-                    entities
-                ],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let inserted = event.execute(params![
+            tenant,
+            time,
+            dedup_at(e),
+            received,
+            e.shape,
+            e.product,
+            e.service,
+            e.category,
+            e.content_hash,
+            i64::from(e.flags),
+            raw_lz4,
+            entities
+        ])?;
+        // Without `RETURNING`, whose rows SQLite gathers in a table of
+        // their own first: an ignored copy changes nothing.
+        let seq = (inserted == 1).then(|| tx.last_insert_rowid());
         seqs.push(seq);
         let Some(seq) = seq else { continue };
         queue.execute([seq])?;
-        for en in &e.entities {
-            entity.execute(params![tenant, en.kind.as_str(), en.value, time, seq])?;
-        }
+        postings.extend(
+            e.entities
+                .iter()
+                .map(|en| (en.kind.as_str(), &*en.value, time, seq)),
+        );
         if let Some(row) = &e.hunt {
             let mut i = 1;
             let mut bind = |v: &dyn rusqlite::ToSql| -> rusqlite::Result<()> {
@@ -250,6 +251,13 @@ fn insert_events(
                 None => 0,
             };
         }
+    }
+    // In key order: each page of the index is then written in one pass,
+    // and its path is still cached for the next row.
+    postings.sort_unstable();
+    postings.dedup();
+    for (kind, value, time, seq) in postings {
+        entity.execute(params![tenant, kind, value, time, seq])?;
     }
     Ok(seqs)
 }

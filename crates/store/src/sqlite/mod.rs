@@ -11,6 +11,7 @@ mod intake;
 mod messages;
 mod migrations;
 mod notifications;
+mod queue;
 mod readiness;
 mod recommendations;
 mod reports;
@@ -46,6 +47,8 @@ pub struct SqliteStore {
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Intake's own connection (`intake.rs`), used in this process's turn.
     intake: std::sync::Arc<intake::IntakeWriter>,
+    /// Detection's reads of its queue (`queue.rs`).
+    queue: std::sync::Arc<queue::QueueReader>,
     /// The directory of a temporary store, removed with the last clone.
     _scratch: Option<std::sync::Arc<tempfile::TempDir>>,
 }
@@ -132,6 +135,7 @@ impl SqliteStore {
                 path,
                 synchronous == SqliteSynchronous::Full,
             )?),
+            queue: std::sync::Arc::new(queue::QueueReader::open(path)?),
             _scratch: None,
         })
     }

@@ -124,12 +124,8 @@ impl SqliteStore {
     }
 
     pub(super) async fn queued_seqs_impl(&self, limit: u32) -> Result<Vec<i64>> {
-        Ok(
-            sqlx::query_scalar("SELECT seq FROM detection_queue ORDER BY seq LIMIT ?")
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        let queue = &self.queue;
+        blocking(|| queue.seqs(limit))
     }
 
     pub(super) async fn queued_events_impl(&self, seqs: &[i64]) -> Result<Vec<StoredEvent>> {
@@ -169,10 +165,8 @@ impl SqliteStore {
     }
 
     pub(super) async fn detection_queue_len_impl(&self) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM detection_queue")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        let queue = &self.queue;
+        blocking(|| queue.len())
     }
 
     pub(super) async fn dead_letters_impl(
