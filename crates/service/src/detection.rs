@@ -50,6 +50,16 @@ pub trait DetectionSession {
 /// Events taken off the queue per round.
 const ROUND: u32 = 4096;
 
+/// The least time from one detection round's start to the next one's
+/// while the queue keeps emptying: events that arrive meanwhile wait for
+/// it, then go through in one round. Each round's commit makes every other
+/// connection to the database drop its page cache (SQLite's rule for a
+/// log that another connection wrote): with a round after every intake
+/// batch, intake re-read a quarter of the index pages it wrote to, every
+/// batch. Adds at most this much to the time from acknowledgement to
+/// alert.
+const ROUND_SPACING: Duration = Duration::from_millis(200);
+
 /// What one run over the queue did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DetectionReport {
@@ -346,24 +356,28 @@ impl Service {
                     }
                 }
             }
-            let more = match self.detect_events(&detection).await {
-                Ok(Some((_, touched))) => {
+            let started = tokio::time::Instant::now();
+            let (more, full) = match self.detect_events(&detection).await {
+                Ok(Some((report, touched))) => {
                     placing.add(touched);
-                    true
+                    (true, report.events >= u64::from(ROUND))
                 }
-                Ok(None) => false,
+                Ok(None) => (false, false),
                 Err(e) => {
                     tracing::error!(error = %e, "detection round failed; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
-                    false
+                    (false, false)
                 }
             };
             // A stop is heeded between rounds even with a backlog: what is
-            // left stays queued in the store for the next start.
+            // left stays queued in the store for the next start. A round
+            // that emptied the queue is followed by the next one no sooner
+            // than `ROUND_SPACING` after it began; a full one at once.
             tokio::select! {
                 biased;
                 () = &mut *stop => break,
-                () = std::future::ready(()), if more => {}
+                () = std::future::ready(()), if full => {}
+                () = tokio::time::sleep_until(started + ROUND_SPACING), if more && !full => {}
                 () = self.intake.committed.notified(), if !more => {}
                 () = tokio::time::sleep(Duration::from_secs(1)), if !more => {}
             }

@@ -210,3 +210,107 @@ async fn a_hunting_rows_additional_fields_are_stored_beside_it_and_purged_with_i
     assert_eq!(count(&path, "SELECT count(*) FROM hunt_events"), 0);
     assert_eq!(count(&path, "SELECT count(*) FROM hunt_additional"), 0);
 }
+
+#[tokio::test]
+async fn entity_postings_are_found_before_and_after_intake_moves_them_and_purged_with_the_events() {
+    use vigil_core::audit::{Actor, AuditEntry};
+    use vigil_core::telemetry::{IntakeBatch, NewEvent};
+    use vigil_core::tenant::{Tenant, TenantName, TenantSlug};
+    use vigil_core::{Entity, EntityKind, Timestamp};
+
+    let (_dir, path, store) = migrated().await;
+    let now: Timestamp = "2026-11-28T10:00:00Z".parse().expect("time");
+    let t = Tenant::new(
+        TenantSlug::parse("postings").expect("slug"),
+        TenantName::parse("Postings").expect("name"),
+        now,
+    );
+    let entry = AuditEntry::new(
+        now,
+        &Actor::Cli("tester".into()),
+        "tenant.create",
+        Some(t.id),
+        "tenant:postings".to_owned(),
+        serde_json::json!({}),
+    );
+    store.insert_tenant(&t, entry).await.expect("tenant");
+    let event = |n: i64, user: &str| NewEvent {
+        time: now + jiff::SignedDuration::from_secs(n),
+        shape: "windows_evtx",
+        product: Some("windows".into()),
+        service: Some("security".into()),
+        category: None,
+        content_hash: format!("hash-{n}"),
+        flags: 0,
+        raw: format!(r#"{{"n":{n}}}"#),
+        // The device twice: one posting.
+        entities: vec![
+            Entity::new(EntityKind::Device, "ws1"),
+            Entity::new(EntityKind::User, user),
+            Entity::new(EntityKind::Device, "ws1"),
+        ],
+        hunt: None,
+    };
+    let batch = |events| IntakeBatch {
+        idempotency_key: None,
+        events,
+        dead_letters: vec![],
+    };
+    let ws1 = [Entity::new(EntityKind::Device, "ws1")];
+    let window = (
+        now - jiff::SignedDuration::from_hours(1),
+        now + jiff::SignedDuration::from_hours(1),
+    );
+    let seqs = |found: Vec<vigil_core::telemetry::StoredEvent>| {
+        found.iter().map(|e| e.seq).collect::<Vec<_>>()
+    };
+
+    store
+        .commit_intake(t.id, now, &batch(vec![event(1, "alice"), event(2, "bob")]))
+        .await
+        .expect("first batch");
+    let before = seqs(
+        store
+            .events_with_entities(t.id, &ws1, window.0, window.1, 10)
+            .await
+            .expect("lookup"),
+    );
+    assert_eq!(before.len(), 2, "found among the recent postings");
+
+    store.move_entity_postings().await.expect("move");
+    store
+        .commit_intake(t.id, now, &batch(vec![event(3, "alice")]))
+        .await
+        .expect("second batch");
+    let after = seqs(
+        store
+            .events_with_entities(t.id, &ws1, window.0, window.1, 10)
+            .await
+            .expect("lookup"),
+    );
+    assert_eq!(
+        after.len(),
+        3,
+        "moved and recent postings, each once: {after:?}"
+    );
+    assert_eq!(after[..2], before[..], "in time order");
+    let alice = store
+        .events_with_entities(
+            t.id,
+            &[Entity::new(EntityKind::User, "alice")],
+            window.0,
+            window.1,
+            10,
+        )
+        .await
+        .expect("lookup");
+    assert_eq!(alice.len(), 2);
+
+    store
+        .purge_events(t.id, now + jiff::SignedDuration::from_hours(2))
+        .await
+        .expect("purge");
+    store.close().await;
+    assert_eq!(count(&path, "SELECT count(*) FROM entity_postings"), 0);
+    assert_eq!(count(&path, "SELECT count(*) FROM event_entities"), 0);
+}

@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use vigil_core::hunting::{HuntColumn, HuntValue};
 use vigil_core::telemetry::{IntakeBatch, IntakeCounts, NewEvent, flags};
 use vigil_core::time::to_micros;
-use vigil_core::{TenantId, Timestamp};
+use vigil_core::{Entity, TenantId, Timestamp};
 
 use crate::{Result, StoreError};
 
@@ -25,22 +25,53 @@ use crate::{Result, StoreError};
 /// and its entities as JSON. Made before the write lock is taken.
 pub(super) type Prepared = (Vec<u8>, String);
 
-/// [`Prepared`] parts of `events`, in order.
+/// [`Prepared`] parts of `events`, in order. An entity named twice is
+/// stored once: the stored list is what entity lookups read.
 pub(super) fn prepare(events: &[NewEvent]) -> Vec<Prepared> {
     events
         .iter()
         .map(|e| {
+            let twice = e
+                .entities
+                .iter()
+                .enumerate()
+                .any(|(i, a)| e.entities[..i].contains(a));
+            let entities = if twice {
+                let mut once: Vec<&Entity> = Vec::with_capacity(e.entities.len());
+                for a in &e.entities {
+                    if !once.contains(&a) {
+                        once.push(a);
+                    }
+                }
+                serde_json::to_string(&once)
+            } else {
+                serde_json::to_string(&e.entities)
+            };
             (
                 lz4_flex::compress_prepend_size(e.raw.as_bytes()),
-                serde_json::to_string(&e.entities).unwrap_or_else(|_| "[]".to_owned()),
+                entities.unwrap_or_else(|_| "[]".to_owned()),
             )
         })
         .collect()
 }
 
 pub(super) struct IntakeWriter {
-    conn: Mutex<Connection>,
+    state: Mutex<State>,
 }
+
+struct State {
+    conn: Connection,
+    /// Events whose entity postings are not yet in `entity_postings`,
+    /// once counted (the first batch counts them).
+    unmoved: Option<u64>,
+}
+
+/// Events whose postings wait before intake moves them into
+/// `entity_postings` (migration 0024): a second and a half of intake at
+/// full speed. More makes each move longer (it holds up intake meanwhile)
+/// and lookups read more events' own entities; fewer writes each posting
+/// page more often.
+const MOVE_AT: u64 = 40_960;
 
 impl std::fmt::Debug for IntakeWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,12 +94,15 @@ impl IntakeWriter {
             "PRAGMA synchronous = OFF;"
         })?;
         conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; \
+            "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = memory; \
              PRAGMA wal_autocheckpoint = 8192; PRAGMA journal_size_limit = 67108864;",
         )?;
         conn.set_prepared_statement_cache_capacity(16);
         Ok(IntakeWriter {
-            conn: Mutex::new(conn),
+            state: Mutex::new(State {
+                conn,
+                unmoved: None,
+            }),
         })
     }
 
@@ -82,8 +116,21 @@ impl IntakeWriter {
         batch: &IntakeBatch,
         prepared: Vec<Prepared>,
     ) -> Result<(IntakeCounts, Vec<Option<i64>>)> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let unmoved = match state.unmoved {
+            Some(n) => n,
+            None => state
+                .conn
+                .query_row(
+                    "SELECT count(*) FROM events WHERE seq > (SELECT seq FROM entity_postings_through)",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map(|n| u64::try_from(n).unwrap_or(0))?,
+        };
+        let tx = state
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let tenant = tenant.to_string();
         let received = to_micros(received_at);
         if let Some(key) = &batch.idempotency_key
@@ -129,8 +176,59 @@ impl IntakeWriter {
             ])?;
         }
         tx.commit()?;
+        let unmoved = unmoved + seqs.iter().flatten().count() as u64;
+        state.unmoved = Some(unmoved);
+        if unmoved >= MOVE_AT {
+            // The batch is committed whatever becomes of the move: a move
+            // that fails leaves the postings where lookups still find them,
+            // for the next batch to try again.
+            match move_postings(&mut state.conn) {
+                Ok(()) => state.unmoved = Some(0),
+                Err(e) => tracing::warn!(error = %e, "moving entity postings failed; will retry"),
+            }
+        }
         Ok((counts, seqs))
     }
+}
+
+impl IntakeWriter {
+    /// Move the postings of the events after `entity_postings_through`
+    /// now. The caller holds the process's turn to write.
+    pub(super) fn move_postings_now(&self) -> Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        move_postings(&mut state.conn)?;
+        state.unmoved = Some(0);
+        Ok(())
+    }
+}
+
+/// Write the postings of the events after `entity_postings_through` into
+/// `entity_postings`, in key order, and move the mark past them, in one
+/// transaction.
+fn move_postings(conn: &mut Connection) -> Result<()> {
+    let began = std::time::Instant::now();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let moved = tx.execute(
+        "INSERT OR IGNORE INTO entity_postings (tenant_id, kind, value, time, seq) \
+         SELECT e.tenant_id, j.value ->> '$.kind', j.value ->> '$.value', e.time, e.seq \
+         FROM events e, json_each(e.entities) AS j \
+         WHERE e.seq > (SELECT seq FROM entity_postings_through) \
+         ORDER BY 1, 2, 3, 4, 5",
+        [],
+    )?;
+    // `seq`s only grow (AUTOINCREMENT), even past purged events.
+    tx.execute(
+        "UPDATE entity_postings_through \
+         SET seq = max(seq, (SELECT coalesce(max(e.seq), 0) FROM events e))",
+        [],
+    )?;
+    tx.commit()?;
+    tracing::debug!(
+        moved,
+        took_ms = began.elapsed().as_millis() as u64,
+        "entity postings moved"
+    );
+    Ok(())
 }
 
 /// The answer a batch with this idempotency key got, if it was committed.
@@ -169,9 +267,10 @@ pub(super) fn dedup_at(e: &NewEvent) -> i64 {
     }
 }
 
-/// Insert events (skipping identical ones), their queue entries, hunting
-/// rows and entity rows. Returns each event's `seq` (`None`: a duplicate,
-/// of an earlier batch or of an earlier event of this one).
+/// Insert events (skipping identical ones), their queue entries and
+/// hunting rows; their entity postings are moved in later (migration
+/// 0024). Returns each event's `seq` (`None`: a duplicate, of an earlier
+/// batch or of an earlier event of this one).
 fn insert_events(
     tx: &rusqlite::Transaction<'_>,
     tenant: &str,
@@ -185,15 +284,11 @@ fn insert_events(
          ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING",
     )?;
     let mut queue = tx.prepare_cached("INSERT INTO detection_queue (seq) VALUES (?1)")?;
-    let mut entity = tx.prepare_cached(
-        "INSERT OR IGNORE INTO event_entities (tenant_id, kind, value, time, seq) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
     let mut hunt = tx.prepare_cached(&hunt_insert())?;
     let mut additional = tx.prepare_cached(
         "INSERT OR IGNORE INTO hunt_additional (seq, additional) VALUES (?1, ?2)",
     )?;
     let mut seqs = Vec::with_capacity(events.len());
-    let mut postings = Vec::with_capacity(events.len() * 4);
     for (e, (raw_lz4, entities)) in events.iter().zip(prepared) {
         let time = to_micros(e.time);
         let inserted = event.execute(params![
@@ -216,11 +311,6 @@ fn insert_events(
         seqs.push(seq);
         let Some(seq) = seq else { continue };
         queue.execute([seq])?;
-        postings.extend(
-            e.entities
-                .iter()
-                .map(|en| (en.kind.as_str(), &*en.value, time, seq)),
-        );
         if let Some(row) = &e.hunt {
             let mut i = 1;
             let mut bind = |v: &dyn rusqlite::ToSql| -> rusqlite::Result<()> {
@@ -251,13 +341,6 @@ fn insert_events(
                 None => 0,
             };
         }
-    }
-    // In key order: each page of the index is then written in one pass,
-    // and its path is still cached for the next row.
-    postings.sort_unstable();
-    postings.dedup();
-    for (kind, value, time, seq) in postings {
-        entity.execute(params![tenant, kind, value, time, seq])?;
     }
     Ok(seqs)
 }

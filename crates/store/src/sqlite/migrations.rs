@@ -120,6 +120,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "hunt_additional",
         sql: include_str!("../../migrations/sqlite/0023_hunt_additional.sql"),
     },
+    Migration {
+        version: 24,
+        name: "entity_postings_moved",
+        sql: include_str!("../../migrations/sqlite/0024_entity_postings_moved.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {
