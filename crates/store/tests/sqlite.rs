@@ -212,7 +212,7 @@ async fn a_hunting_rows_additional_fields_are_stored_beside_it_and_purged_with_i
 }
 
 #[tokio::test]
-async fn entity_postings_are_found_before_and_after_intake_moves_them_and_purged_with_the_events() {
+async fn entity_postings_are_found_before_and_after_intake_moves_them_and_purged_from_both_parts() {
     use vigil_core::audit::{Actor, AuditEntry};
     use vigil_core::telemetry::{IntakeBatch, NewEvent};
     use vigil_core::tenant::{Tenant, TenantName, TenantSlug};
@@ -312,5 +312,5 @@ async fn entity_postings_are_found_before_and_after_intake_moves_them_and_purged
         .expect("purge");
     store.close().await;
     assert_eq!(count(&path, "SELECT count(*) FROM entity_postings"), 0);
-    assert_eq!(count(&path, "SELECT count(*) FROM event_entities"), 0);
+    assert_eq!(count(&path, "SELECT count(*) FROM entity_recent"), 0);
 }

@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use vigil_core::hunting::{HuntColumn, HuntValue};
 use vigil_core::telemetry::{IntakeBatch, IntakeCounts, NewEvent, flags};
 use vigil_core::time::to_micros;
-use vigil_core::{Entity, TenantId, Timestamp};
+use vigil_core::{TenantId, Timestamp};
 
 use crate::{Result, StoreError};
 
@@ -25,31 +25,14 @@ use crate::{Result, StoreError};
 /// and its entities as JSON. Made before the write lock is taken.
 pub(super) type Prepared = (Vec<u8>, String);
 
-/// [`Prepared`] parts of `events`, in order. An entity named twice is
-/// stored once: the stored list is what entity lookups read.
+/// [`Prepared`] parts of `events`, in order.
 pub(super) fn prepare(events: &[NewEvent]) -> Vec<Prepared> {
     events
         .iter()
         .map(|e| {
-            let twice = e
-                .entities
-                .iter()
-                .enumerate()
-                .any(|(i, a)| e.entities[..i].contains(a));
-            let entities = if twice {
-                let mut once: Vec<&Entity> = Vec::with_capacity(e.entities.len());
-                for a in &e.entities {
-                    if !once.contains(&a) {
-                        once.push(a);
-                    }
-                }
-                serde_json::to_string(&once)
-            } else {
-                serde_json::to_string(&e.entities)
-            };
             (
                 lz4_flex::compress_prepend_size(e.raw.as_bytes()),
-                entities.unwrap_or_else(|_| "[]".to_owned()),
+                serde_json::to_string(&e.entities).unwrap_or_else(|_| "[]".to_owned()),
             )
         })
         .collect()
@@ -61,17 +44,16 @@ pub(super) struct IntakeWriter {
 
 struct State {
     conn: Connection,
-    /// Events whose entity postings are not yet in `entity_postings`,
-    /// once counted (the first batch counts them).
-    unmoved: Option<u64>,
+    /// Rows in `entity_recent`, once counted (the first batch counts them).
+    recent: Option<u64>,
 }
 
-/// Events whose postings wait before intake moves them into
-/// `entity_postings` (migration 0024): a second and a half of intake at
-/// full speed. More makes each move longer (it holds up intake meanwhile)
-/// and lookups read more events' own entities; fewer writes each posting
-/// page more often.
-const MOVE_AT: u64 = 40_960;
+/// Postings that `entity_recent` collects before intake moves them to
+/// `entity_postings` (migration 0024): about 40,000 events' worth, a
+/// second and a half of intake at full speed. More makes each move longer
+/// (it holds up intake meanwhile) and lookups read more of the unsorted
+/// part; fewer writes each posting page more often.
+const MOVE_AT: u64 = 131_072;
 
 impl std::fmt::Debug for IntakeWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -99,10 +81,7 @@ impl IntakeWriter {
         )?;
         conn.set_prepared_statement_cache_capacity(16);
         Ok(IntakeWriter {
-            state: Mutex::new(State {
-                conn,
-                unmoved: None,
-            }),
+            state: Mutex::new(State { conn, recent: None }),
         })
     }
 
@@ -117,15 +96,13 @@ impl IntakeWriter {
         prepared: Vec<Prepared>,
     ) -> Result<(IntakeCounts, Vec<Option<i64>>)> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let unmoved = match state.unmoved {
+        let recent = match state.recent {
             Some(n) => n,
             None => state
                 .conn
-                .query_row(
-                    "SELECT count(*) FROM events WHERE seq > (SELECT seq FROM entity_postings_through)",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )
+                .query_row("SELECT count(*) FROM entity_recent", [], |r| {
+                    r.get::<_, i64>(0)
+                })
                 .map(|n| u64::try_from(n).unwrap_or(0))?,
         };
         let tx = state
@@ -138,7 +115,7 @@ impl IntakeWriter {
         {
             return Ok((counts, vec![None; batch.events.len()]));
         }
-        let seqs = insert_events(&tx, &tenant, received, &batch.events, prepared)?;
+        let (seqs, postings) = insert_events(&tx, &tenant, received, &batch.events, prepared)?;
         let mut letters = tx.prepare_cached(
             "INSERT INTO dead_letters (tenant_id, received_at, source, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
@@ -176,14 +153,13 @@ impl IntakeWriter {
             ])?;
         }
         tx.commit()?;
-        let unmoved = unmoved + seqs.iter().flatten().count() as u64;
-        state.unmoved = Some(unmoved);
-        if unmoved >= MOVE_AT {
+        state.recent = Some(recent + postings);
+        if recent + postings >= MOVE_AT {
             // The batch is committed whatever becomes of the move: a move
             // that fails leaves the postings where lookups still find them,
             // for the next batch to try again.
             match move_postings(&mut state.conn) {
-                Ok(()) => state.unmoved = Some(0),
+                Ok(()) => state.recent = Some(0),
                 Err(e) => tracing::warn!(error = %e, "moving entity postings failed; will retry"),
             }
         }
@@ -192,36 +168,29 @@ impl IntakeWriter {
 }
 
 impl IntakeWriter {
-    /// Move the postings of the events after `entity_postings_through`
-    /// now. The caller holds the process's turn to write.
+    /// Move the postings of `entity_recent` now. The caller holds the
+    /// process's turn to write.
     pub(super) fn move_postings_now(&self) -> Result<()> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         move_postings(&mut state.conn)?;
-        state.unmoved = Some(0);
+        state.recent = Some(0);
         Ok(())
     }
 }
 
-/// Write the postings of the events after `entity_postings_through` into
-/// `entity_postings`, in key order, and move the mark past them, in one
-/// transaction.
+/// Move every posting of `entity_recent` into `entity_postings`, in key
+/// order, in one transaction.
 fn move_postings(conn: &mut Connection) -> Result<()> {
     let began = std::time::Instant::now();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let moved = tx.execute(
         "INSERT OR IGNORE INTO entity_postings (tenant_id, kind, value, time, seq) \
-         SELECT e.tenant_id, j.value ->> '$.kind', j.value ->> '$.value', e.time, e.seq \
-         FROM events e, json_each(e.entities) AS j \
-         WHERE e.seq > (SELECT seq FROM entity_postings_through) \
-         ORDER BY 1, 2, 3, 4, 5",
+         SELECT tenant_id, kind, value, time, seq FROM entity_recent \
+         ORDER BY tenant_id, kind, value, time, seq",
         [],
     )?;
-    // `seq`s only grow (AUTOINCREMENT), even past purged events.
-    tx.execute(
-        "UPDATE entity_postings_through \
-         SET seq = max(seq, (SELECT coalesce(max(e.seq), 0) FROM events e))",
-        [],
-    )?;
+    // Without a `WHERE`, SQLite empties the table by dropping its pages.
+    tx.execute("DELETE FROM entity_recent", [])?;
     tx.commit()?;
     tracing::debug!(
         moved,
@@ -267,28 +236,32 @@ pub(super) fn dedup_at(e: &NewEvent) -> i64 {
     }
 }
 
-/// Insert events (skipping identical ones), their queue entries and
-/// hunting rows; their entity postings are moved in later (migration
-/// 0024). Returns each event's `seq` (`None`: a duplicate, of an earlier
-/// batch or of an earlier event of this one).
+/// Insert events (skipping identical ones), their queue entries, hunting
+/// rows and entity postings (into `entity_recent`). Returns each event's
+/// `seq` (`None`: a duplicate, of an earlier batch or of an earlier event
+/// of this one) and how many postings it wrote.
 fn insert_events(
     tx: &rusqlite::Transaction<'_>,
     tenant: &str,
     received: i64,
     events: &[NewEvent],
     prepared: Vec<Prepared>,
-) -> Result<Vec<Option<i64>>> {
+) -> Result<(Vec<Option<i64>>, u64)> {
     let mut event = tx.prepare_cached(
         "INSERT INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, raw_lz4, entities) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11, ?12) \
          ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING",
     )?;
     let mut queue = tx.prepare_cached("INSERT INTO detection_queue (seq) VALUES (?1)")?;
+    let mut entity = tx.prepare_cached(
+        "INSERT INTO entity_recent (tenant_id, kind, value, time, seq) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
     let mut hunt = tx.prepare_cached(&hunt_insert())?;
     let mut additional = tx.prepare_cached(
         "INSERT OR IGNORE INTO hunt_additional (seq, additional) VALUES (?1, ?2)",
     )?;
     let mut seqs = Vec::with_capacity(events.len());
+    let mut postings = Vec::with_capacity(events.len() * 4);
     for (e, (raw_lz4, entities)) in events.iter().zip(prepared) {
         let time = to_micros(e.time);
         let inserted = event.execute(params![
@@ -311,6 +284,11 @@ fn insert_events(
         seqs.push(seq);
         let Some(seq) = seq else { continue };
         queue.execute([seq])?;
+        postings.extend(
+            e.entities
+                .iter()
+                .map(|en| (en.kind.as_str(), &*en.value, time, seq)),
+        );
         if let Some(row) = &e.hunt {
             let mut i = 1;
             let mut bind = |v: &dyn rusqlite::ToSql| -> rusqlite::Result<()> {
@@ -342,7 +320,13 @@ fn insert_events(
             };
         }
     }
-    Ok(seqs)
+    // An event that names an entity twice has one posting for it.
+    postings.sort_unstable();
+    postings.dedup();
+    for (kind, value, time, seq) in &postings {
+        entity.execute(params![tenant, kind, value, time, seq])?;
+    }
+    Ok((seqs, postings.len() as u64))
 }
 
 /// `INSERT OR IGNORE INTO hunt_events` with every hunting column but

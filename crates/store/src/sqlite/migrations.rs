@@ -122,8 +122,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 24,
-        name: "entity_postings_moved",
-        sql: include_str!("../../migrations/sqlite/0024_entity_postings_moved.sql"),
+        name: "entity_recent",
+        sql: include_str!("../../migrations/sqlite/0024_entity_recent.sql"),
     },
 ];
 

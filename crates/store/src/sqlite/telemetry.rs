@@ -103,10 +103,9 @@ impl SqliteStore {
         done
     }
 
-    /// Write the entity postings of the events intake stored since its
-    /// last move into `entity_postings` now, rather than once enough have
-    /// gathered (migration 0024, `intake.rs`). Lookups find them either
-    /// way.
+    /// Move the entity postings that intake gathers in `entity_recent`
+    /// into `entity_postings` now, rather than once enough have gathered
+    /// (migration 0024, `intake.rs`). Lookups find them either way.
     pub async fn move_entity_postings(&self) -> Result<()> {
         let _turn = self.writer.clone().lock_owned().await;
         let writer = &self.intake;
@@ -295,8 +294,9 @@ impl SqliteStore {
         let cut = to_micros(before);
         // What refers to the events goes first, the events last; each
         // statement takes the tenant and the cut.
-        const PURGE: [&str; 6] = [
+        const PURGE: [&str; 7] = [
             "DELETE FROM entity_postings WHERE tenant_id = ? AND time < ?",
+            "DELETE FROM entity_recent WHERE tenant_id = ? AND time < ?",
             "DELETE FROM detection_queue WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ? AND time < ?)",
             "DELETE FROM alert_events WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ? AND time < ?)",
             "DELETE FROM hunt_additional WHERE seq IN (SELECT seq FROM hunt_events WHERE tenant_id = ? AND ts < ?)",
