@@ -133,21 +133,17 @@ fn count(path: &std::path::Path, sql: &str) -> i64 {
     sqlite3(path, sql).parse().expect("a count")
 }
 
-/// `additional` lives beside the hunting row (migration 0023): intake
-/// writes it there, and retention removes it with the row.
-#[tokio::test]
-async fn a_hunting_rows_additional_fields_are_stored_beside_it_and_purged_with_it() {
+/// A tenant named after `slug`, created in `store`.
+async fn tenant(
+    store: &SqliteStore,
+    slug: &str,
+    now: vigil_core::Timestamp,
+) -> vigil_core::tenant::Tenant {
     use vigil_core::audit::{Actor, AuditEntry};
-    use vigil_core::hunting::{HuntColumn, HuntRow};
-    use vigil_core::telemetry::{IntakeBatch, NewEvent};
     use vigil_core::tenant::{Tenant, TenantName, TenantSlug};
-    use vigil_core::{Entity, EntityKind, Timestamp};
-
-    let (_dir, path, store) = migrated().await;
-    let now: Timestamp = "2026-11-28T10:00:00Z".parse().expect("time");
     let t = Tenant::new(
-        TenantSlug::parse("hunters").expect("slug"),
-        TenantName::parse("Hunters").expect("name"),
+        TenantSlug::parse(slug).expect("slug"),
+        TenantName::parse(slug).expect("name"),
         now,
     );
     let entry = AuditEntry::new(
@@ -155,10 +151,24 @@ async fn a_hunting_rows_additional_fields_are_stored_beside_it_and_purged_with_i
         &Actor::Cli("tester".into()),
         "tenant.create",
         Some(t.id),
-        "tenant:hunters".to_owned(),
+        format!("tenant:{slug}"),
         serde_json::json!({}),
     );
     store.insert_tenant(&t, entry).await.expect("tenant");
+    t
+}
+
+/// `additional` lives beside the hunting row (migration 0023): intake
+/// writes it there, and retention removes it with the row.
+#[tokio::test]
+async fn a_hunting_rows_additional_fields_are_stored_beside_it_and_purged_with_it() {
+    use vigil_core::hunting::{HuntColumn, HuntRow};
+    use vigil_core::telemetry::{IntakeBatch, NewEvent};
+    use vigil_core::{Entity, EntityKind, Timestamp};
+
+    let (_dir, path, store) = migrated().await;
+    let now: Timestamp = "2026-11-28T10:00:00Z".parse().expect("time");
+    let t = tenant(&store, "hunters", now).await;
     let event = |n: u32, additional: Option<&str>| {
         let mut hunt = HuntRow::new(1);
         hunt.set(HuntColumn::DeviceName, "ws1");
@@ -213,27 +223,12 @@ async fn a_hunting_rows_additional_fields_are_stored_beside_it_and_purged_with_i
 
 #[tokio::test]
 async fn entity_postings_are_found_before_and_after_intake_moves_them_and_purged_from_both_parts() {
-    use vigil_core::audit::{Actor, AuditEntry};
     use vigil_core::telemetry::{IntakeBatch, NewEvent};
-    use vigil_core::tenant::{Tenant, TenantName, TenantSlug};
     use vigil_core::{Entity, EntityKind, Timestamp};
 
     let (_dir, path, store) = migrated().await;
     let now: Timestamp = "2026-11-28T10:00:00Z".parse().expect("time");
-    let t = Tenant::new(
-        TenantSlug::parse("postings").expect("slug"),
-        TenantName::parse("Postings").expect("name"),
-        now,
-    );
-    let entry = AuditEntry::new(
-        now,
-        &Actor::Cli("tester".into()),
-        "tenant.create",
-        Some(t.id),
-        "tenant:postings".to_owned(),
-        serde_json::json!({}),
-    );
-    store.insert_tenant(&t, entry).await.expect("tenant");
+    let t = tenant(&store, "postings", now).await;
     let event = |n: i64, user: &str| NewEvent {
         time: now + jiff::SignedDuration::from_secs(n),
         shape: "windows_evtx",
