@@ -307,16 +307,21 @@ impl FlatEvent {
                 None => kept.push((s, s)),
             }
         }
-        out.push('{');
+        // serde_json writes the strings, escaped as it escapes them.
+        let mut text = std::mem::take(out).into_bytes();
+        text.push(b'{');
         for (i, (k, v)) in kept.iter().enumerate() {
             if i > 0 {
-                out.push(',');
+                text.push(b',');
             }
-            json_string(out, self.key_of(k));
-            out.push(':');
-            json_string(out, self.value_of(v));
+            json_string(&mut text, self.key_of(k));
+            text.push(b':');
+            json_string(&mut text, self.value_of(v));
         }
-        out.push('}');
+        text.push(b'}');
+        // Valid UTF-8: `out` was, and serde_json writes UTF-8.
+        *out = String::from_utf8(text)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     }
 
     /// The event as one flat JSON object (last value wins per name).
@@ -336,35 +341,10 @@ impl FlatEvent {
     }
 }
 
-/// `text` as a JSON string, as serde_json writes it.
-fn json_string(out: &mut String, text: &str) {
-    out.push('"');
-    let mut from = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&text[from..i]);
-        if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            out.push_str(escape);
-        }
-        from = i + 1;
-    }
-    out.push_str(&text[from..]);
-    out.push('"');
+/// `text` as a JSON string.
+fn json_string(out: &mut Vec<u8>, text: &str) {
+    // Writing into a `Vec` cannot fail, nor can serialising a `str`.
+    let _ = serde_json::to_writer(out, text);
 }
 
 #[cfg(test)]

@@ -44,7 +44,10 @@ pub(super) struct IntakeWriter {
 
 struct State {
     conn: Connection,
-    /// Rows in `entity_recent`, once counted (the first batch counts them).
+    /// Rows in `entity_recent` as this process knows them, once counted
+    /// (the first batch counts them). Only decides when to move: rows
+    /// another process added or a purge removed merely bring the move
+    /// later or sooner.
     recent: Option<u64>,
 }
 
