@@ -72,12 +72,18 @@ impl Dialect for Sqlite {
     fn placeholder(&self, n: usize) -> String {
         format!("?{n}")
     }
-    /// `additional` (often a kilobyte) is kept beside the row, in
-    /// `hunt_additional` (migration 0023), so that hunting rows stay small
-    /// enough for SQLite to keep whole on their page.
+    /// `additional` (often a kilobyte) is kept out of the row, so that
+    /// hunting rows stay small enough for SQLite to keep whole on their
+    /// page: in the event's compressed block (migration 0025), read by the
+    /// store's `vigil_additional`; before that, in `hunt_additional`
+    /// (migration 0023).
     fn physical(&self, p: HuntColumn) -> String {
         if p == HuntColumn::Additional {
-            "(SELECT x.additional FROM hunt_additional AS x WHERE x.seq = h.seq)".to_owned()
+            "coalesce(\
+             (SELECT vigil_additional(b.id, b.data, e.block_item) FROM events AS e \
+              JOIN event_blocks AS b ON b.id = e.block WHERE e.seq = h.seq), \
+             (SELECT x.additional FROM hunt_additional AS x WHERE x.seq = h.seq))"
+                .to_owned()
         } else {
             format!("h.{}", p.sql_name())
         }

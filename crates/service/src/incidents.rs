@@ -239,7 +239,7 @@ impl Service {
             .save_correlation(&changed, &placed, &activity, now, None)
             .await?;
         self.publish_correlation(&changed, &activity);
-        self.evaluate_major(tenant, &touched).await?;
+        self.evaluate_major_placed(tenant, &touched).await?;
         metrics::counter!("vigil_incident_alerts_placed_total").increment(placed.len() as u64);
         Ok(placed.len() as u64)
     }

@@ -125,13 +125,32 @@ impl Service {
         self.evaluate_major(tenant, &due).await
     }
 
-    /// Run the criteria over incidents that grew since they last ran:
-    /// those whose last run is [`GROWTH_RECHECK`] old, or all of them
-    /// with `force` (the end of a drain, so a command or test sees the
-    /// final answer). An incident that has closed or merged away since
-    /// is skipped.
+    /// Incidents correlation just placed new alerts in: their criteria run
+    /// at once unless they ran within [`PLACEMENT_RECHECK`], when they are
+    /// marked and run by [`Service::evaluate_deferred_major`] once that
+    /// has passed. A new incident, or one quiet for a while, is evaluated
+    /// with its first alert; under a steady stream, a large incident takes
+    /// new alerts nearly every round, and gathering its evidence (thousands
+    /// of events, decoded) for each took a quarter of the machine.
+    pub(crate) async fn evaluate_major_placed(
+        &self,
+        tenant: TenantId,
+        ids: &[IncidentId],
+    ) -> Result<()> {
+        let due = self
+            .major_checks
+            .due_or_defer(tenant, ids, PLACEMENT_RECHECK);
+        self.evaluate_major(tenant, &due).await
+    }
+
+    /// Run the criteria over incidents deferred since they last ran:
+    /// those whose last run is as old as their deferral asked
+    /// ([`GROWTH_RECHECK`], [`PLACEMENT_RECHECK`]), or all of them with
+    /// `force` (the end of a drain, so a command or test sees the final
+    /// answer). An incident that has closed or merged away since is
+    /// skipped.
     pub async fn evaluate_deferred_major(&self, force: bool) -> Result<()> {
-        let due = self.major_checks.take_deferred(GROWTH_RECHECK, force);
+        let due = self.major_checks.take_deferred(force);
         for (tenant, id) in due {
             if let Err(e) = self.evaluate_major(tenant, &[id]).await {
                 match e {
@@ -477,6 +496,11 @@ pub(crate) fn facts(e: &StoredEvent) -> Option<EventFacts> {
 /// again.
 const GROWTH_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How long an incident that took new alerts waits before its criteria run
+/// again (the first alert of an incident, or of a quiet one, runs them at
+/// once).
+const PLACEMENT_RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// When each incident's criteria last ran in this process, and the
 /// incidents that grew since (in memory: after a restart the next growth
 /// marks them again).
@@ -488,7 +512,9 @@ pub(crate) struct MajorChecks {
 #[derive(Debug, Default)]
 struct MajorChecksInner {
     last: std::collections::HashMap<IncidentId, std::time::Instant>,
-    deferred: BTreeMap<IncidentId, TenantId>,
+    /// Each deferred incident's tenant, and how long after its last run it
+    /// is due (the shortest of the deferrals that marked it).
+    deferred: BTreeMap<IncidentId, (TenantId, std::time::Duration)>,
 }
 
 impl MajorChecks {
@@ -518,7 +544,11 @@ impl MajorChecks {
         let mut due = Vec::new();
         for id in ids {
             if inner.last.get(id).is_some_and(|t| t.elapsed() < every) {
-                inner.deferred.insert(*id, tenant);
+                inner
+                    .deferred
+                    .entry(*id)
+                    .and_modify(|(_, after)| *after = (*after).min(every))
+                    .or_insert((tenant, every));
             } else {
                 due.push(*id);
             }
@@ -526,17 +556,15 @@ impl MajorChecks {
         due
     }
 
-    fn take_deferred(
-        &self,
-        every: std::time::Duration,
-        force: bool,
-    ) -> Vec<(TenantId, IncidentId)> {
+    fn take_deferred(&self, force: bool) -> Vec<(TenantId, IncidentId)> {
         let mut inner = self.lock();
         let due: Vec<(TenantId, IncidentId)> = inner
             .deferred
             .iter()
-            .filter(|(id, _)| force || inner.last.get(*id).is_none_or(|t| t.elapsed() >= every))
-            .map(|(id, tenant)| (*tenant, *id))
+            .filter(|(id, (_, after))| {
+                force || inner.last.get(*id).is_none_or(|t| t.elapsed() >= *after)
+            })
+            .map(|(id, (tenant, _))| (*tenant, *id))
             .collect();
         for (_, id) in &due {
             inner.deferred.remove(id);
@@ -559,13 +587,38 @@ mod checks_tests {
         assert_eq!(checks.due_or_defer(tenant, &[id], long), vec![id]);
         checks.ran(id);
         assert!(checks.due_or_defer(tenant, &[id], long).is_empty());
-        assert!(checks.take_deferred(long, false).is_empty());
-        assert_eq!(checks.take_deferred(long, true), vec![(tenant, id)]);
-        assert!(checks.take_deferred(long, true).is_empty());
-        checks.due_or_defer(tenant, &[id], long);
+        assert!(checks.take_deferred(false).is_empty());
+        assert_eq!(checks.take_deferred(true), vec![(tenant, id)]);
+        assert!(checks.take_deferred(true).is_empty());
+    }
+
+    #[test]
+    fn a_deferral_is_due_after_the_shortest_interval_that_marked_it() {
+        let checks = MajorChecks::default();
+        let at: jiff::Timestamp = "2026-11-27T09:00:00Z".parse().expect("time");
+        let tenant = TenantId::new_at(at);
+        let id = IncidentId::new_at(at);
+        let secs = std::time::Duration::from_secs;
+        let ran_ago = |ago: u64| {
+            let when = std::time::Instant::now()
+                .checked_sub(secs(ago))
+                .expect("the clock is past boot");
+            checks.lock().last.insert(id, when);
+        };
+        ran_ago(5);
+        assert!(checks.due_or_defer(tenant, &[id], secs(3600)).is_empty());
+        assert!(checks.due_or_defer(tenant, &[id], secs(10)).is_empty());
+        assert!(
+            checks.take_deferred(false).is_empty(),
+            "ran 5 s ago, due after 10"
+        );
+        ran_ago(15);
+        assert_eq!(checks.take_deferred(false), vec![(tenant, id)]);
+        ran_ago(15);
         assert_eq!(
-            checks.take_deferred(std::time::Duration::ZERO, false),
-            vec![(tenant, id)]
+            checks.due_or_defer(tenant, &[id], secs(10)),
+            vec![id],
+            "past the interval it runs at once"
         );
     }
 }

@@ -158,67 +158,102 @@ async fn tenant(
     t
 }
 
-/// `additional` lives beside the hunting row (migration 0023): intake
-/// writes it there, and retention removes it with the row.
+/// Records and `additional` live in compressed blocks (migration 0025):
+/// an event's row keeps only its place; reads give the record back whole,
+/// and retention removes a block once all of its events are gone.
 #[tokio::test]
-async fn a_hunting_rows_additional_fields_are_stored_beside_it_and_purged_with_it() {
+async fn records_and_additional_fields_are_stored_in_blocks_and_purged_with_their_last_event() {
     use vigil_core::hunting::{HuntColumn, HuntRow};
     use vigil_core::telemetry::{IntakeBatch, NewEvent};
     use vigil_core::{Entity, EntityKind, Timestamp};
 
     let (_dir, path, store) = migrated().await;
     let now: Timestamp = "2026-11-28T10:00:00Z".parse().expect("time");
+    let later: Timestamp = "2026-11-28T12:00:00Z".parse().expect("time");
     let t = tenant(&store, "hunters", now).await;
-    let event = |n: u32, additional: Option<&str>| {
+    let event = |n: u32, time: Timestamp, additional: Option<&str>| {
         let mut hunt = HuntRow::new(1);
         hunt.set(HuntColumn::DeviceName, "ws1");
         if let Some(a) = additional {
             hunt.set(HuntColumn::Additional, a);
         }
         NewEvent {
-            time: now,
+            time,
             shape: "windows_evtx",
             product: Some("windows".into()),
             service: Some("system".into()),
             category: None,
             content_hash: format!("hash-{n}"),
             flags: 0,
-            raw: format!(r#"{{"n":{n}}}"#),
+            raw: format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(n as usize)),
             entities: vec![Entity::new(EntityKind::Device, "ws1")],
             hunt: Some(hunt),
         }
     };
+    // 40 events: a block of 32 and one of 8; the last one is newer.
+    let mut events: Vec<NewEvent> = (0..39)
+        .map(|n| event(n, now, (n == 1).then_some(r#"{"ServiceName":"evil"}"#)))
+        .collect();
+    events.push(event(39, later, None));
     let batch = IntakeBatch {
         idempotency_key: None,
-        events: vec![event(1, Some(r#"{"ServiceName":"evil"}"#)), event(2, None)],
+        events,
         dead_letters: vec![],
     };
-    let (counts, _) = store
+    let (counts, seqs) = store
         .commit_intake(t.id, now, &batch)
         .await
         .expect("intake");
-    assert_eq!(counts.accepted, 2);
+    assert_eq!(counts.accepted, 40);
+    let seqs: Vec<i64> = seqs.into_iter().flatten().collect();
+    let stored = store.events_by_seq(t.id, &seqs).await.expect("read");
+    assert_eq!(stored.len(), 40);
+    for (n, e) in stored.iter().enumerate() {
+        assert_eq!(
+            e.event.raw, batch.events[n].raw,
+            "event {n} reads back whole"
+        );
+    }
     store.close().await;
-    assert_eq!(count(&path, "SELECT count(*) FROM hunt_events"), 2);
+    assert_eq!(count(&path, "SELECT count(*) FROM event_blocks"), 2);
     assert_eq!(
         count(
             &path,
-            r#"SELECT count(*) FROM hunt_additional WHERE additional = '{"ServiceName":"evil"}'"#
+            "SELECT count(*) FROM events WHERE block IS NULL OR raw_lz4 IS NOT NULL OR raw != ''"
         ),
-        1,
-        "only the row that has additional fields has a row beside it"
+        0,
+        "an event in a block keeps no record of its own"
     );
-    assert_eq!(count(&path, "SELECT count(*) FROM hunt_additional"), 1);
+    assert_eq!(count(&path, "SELECT count(*) FROM hunt_additional"), 0);
+    assert_eq!(count(&path, "SELECT count(*) FROM hunt_events"), 40);
 
     let store = SqliteStore::open(&path).await.expect("reopen");
     let purged = store
         .purge_events(t.id, "2026-11-28T11:00:00Z".parse().expect("time"))
         .await
         .expect("purge");
-    assert_eq!(purged, 2);
+    assert_eq!(purged, 39);
+    let left = store.events_by_seq(t.id, &seqs).await.expect("read");
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        left[0].event.raw, batch.events[39].raw,
+        "the newer event outlives its older neighbours"
+    );
     store.close().await;
-    assert_eq!(count(&path, "SELECT count(*) FROM hunt_events"), 0);
-    assert_eq!(count(&path, "SELECT count(*) FROM hunt_additional"), 0);
+    assert_eq!(
+        count(&path, "SELECT count(*) FROM event_blocks"),
+        1,
+        "the first block went with its last event; the second holds a live one"
+    );
+    assert_eq!(count(&path, "SELECT count(*) FROM hunt_events"), 1);
+
+    let store = SqliteStore::open(&path).await.expect("reopen");
+    store
+        .purge_events(t.id, "2026-11-28T13:00:00Z".parse().expect("time"))
+        .await
+        .expect("purge");
+    store.close().await;
+    assert_eq!(count(&path, "SELECT count(*) FROM event_blocks"), 0);
 }
 
 #[tokio::test]

@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use futures_util::stream::BoxStream;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{QueryBuilder, Row, Sqlite, TypeInfo, ValueRef};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
 use vigil_core::audit::{AuditEntry, AuditRecord};
 use vigil_core::hunting::{
     Cell, HuntDetermination, HuntDialect, HuntRows, HuntSchedule, HuntSql, HuntSummary, SavedHunt,
@@ -22,35 +21,6 @@ use super::SqliteStore;
 use super::audit::append_in;
 use super::identity::{opt_ts, parse, ts};
 use crate::{HuntStore, Result, StoreError};
-
-fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, Sqlite, SqliteArguments>,
-    params: &'q [SqlParam],
-) -> sqlx::query::Query<'q, Sqlite, SqliteArguments> {
-    for p in params {
-        q = match p {
-            SqlParam::Int(n) => q.bind(*n),
-            SqlParam::Real(n) => q.bind(*n),
-            SqlParam::Text(t) => q.bind(t.as_str()),
-            SqlParam::Null => q.bind(None::<String>),
-        };
-    }
-    q
-}
-
-fn cell(row: &SqliteRow, i: usize) -> Result<Cell> {
-    let raw = row.try_get_raw(i)?;
-    if raw.is_null() {
-        return Ok(Cell::Null);
-    }
-    let kind = raw.type_info().name().to_owned();
-    Ok(match kind.as_str() {
-        "INTEGER" => Cell::Int(row.try_get(i)?),
-        "REAL" => Cell::Real(row.try_get(i)?),
-        "BLOB" => Cell::Text(String::from_utf8_lossy(&row.try_get::<Vec<u8>, _>(i)?).into_owned()),
-        _ => Cell::Text(row.try_get(i)?),
-    })
-}
 
 fn decode_hunt(row: &SqliteRow) -> Result<SavedHunt> {
     let id: String = row.try_get("id")?;
@@ -103,67 +73,92 @@ fn decode_summary(row: &SqliteRow) -> Result<HuntSummary> {
 const HUNT_COLUMNS: &str = "id, tenant_id, name, query, description, interval_secs, lookback_secs, severity, created_by, created_at, updated_at, last_run";
 
 impl SqliteStore {
+    /// Run a compiled hunt on a read-only connection of its own (`rusqlite`,
+    /// with `REGEXP` and `vigil_additional`, which reads `AdditionalFields`
+    /// from the event blocks: `blocks.rs`), stopped past `time_limit`.
     async fn run_hunt_impl(
         &self,
         sql: &HuntSql,
         max_rows: usize,
         time_limit: Duration,
     ) -> Result<HuntRows> {
-        use futures_util::TryStreamExt;
-        let mut conn = self.pool.acquire().await?;
-        let stopped = Arc::new(AtomicBool::new(false));
-        {
-            let deadline = Instant::now() + time_limit;
-            let flag = Arc::clone(&stopped);
-            let mut handle = conn.lock_handle().await?;
-            handle.set_progress_handler(10_000, move || {
-                if Instant::now() >= deadline {
-                    flag.store(true, Ordering::Relaxed);
-                    false
-                } else {
-                    true
-                }
-            });
-        }
-        // Belt and braces: the statement is generated, and the connection
-        // refuses writes while it runs.
-        sqlx::query("PRAGMA query_only = ON")
-            .execute(&mut *conn)
-            .await?;
-        let result = async {
-            let q = bind_all(
-                sqlx::query(sqlx::AssertSqlSafe(sql.sql.clone())),
-                &sql.params,
-            );
-            let mut stream: BoxStream<'_, std::result::Result<SqliteRow, sqlx::Error>> =
-                q.fetch(&mut *conn);
-            let mut out = HuntRows::default();
-            while let Some(row) = stream.try_next().await? {
-                if out.rows.len() == max_rows {
-                    out.truncated = true;
-                    break;
-                }
-                let mut cells = Vec::with_capacity(row.columns().len());
-                for i in 0..row.columns().len() {
-                    cells.push(cell(&row, i)?);
-                }
-                out.rows.push(cells);
+        let path = self.path.clone();
+        let sql = sql.clone();
+        tokio::task::spawn_blocking(move || run_hunt_blocking(&path, &sql, max_rows, time_limit))
+            .await
+            .map_err(|e| StoreError::corrupt("hunt", e))?
+    }
+}
+
+fn run_hunt_blocking(
+    path: &std::path::Path,
+    sql: &HuntSql,
+    max_rows: usize,
+    time_limit: Duration,
+) -> Result<HuntRows> {
+    use rusqlite::types::ValueRef as Value;
+    let conn = rusqlite::Connection::open(path).map_err(|source| StoreError::WriterOpen {
+        path: path.to_owned(),
+        source,
+    })?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // Belt and braces: the statement is generated, and the connection
+    // refuses writes whatever it says.
+    conn.execute_batch("PRAGMA query_only = ON;")?;
+    super::blocks::register_functions(&conn)?;
+    let stopped = Arc::new(AtomicBool::new(false));
+    let deadline = Instant::now() + time_limit;
+    let flag = Arc::clone(&stopped);
+    conn.progress_handler(
+        10_000,
+        Some(move || {
+            let late = Instant::now() >= deadline;
+            if late {
+                flag.store(true, Ordering::Relaxed);
             }
-            Ok::<_, StoreError>(out)
+            late
+        }),
+    )?;
+    let result = (|| -> Result<HuntRows> {
+        let mut stmt = conn.prepare(&sql.sql)?;
+        for (i, p) in sql.params.iter().enumerate() {
+            let at = i + 1;
+            match p {
+                SqlParam::Int(n) => stmt.raw_bind_parameter(at, n),
+                SqlParam::Real(n) => stmt.raw_bind_parameter(at, n),
+                SqlParam::Text(t) => stmt.raw_bind_parameter(at, t.as_str()),
+                SqlParam::Null => stmt.raw_bind_parameter(at, rusqlite::types::Null),
+            }?;
         }
-        .await;
-        let timed_out = stopped.load(Ordering::Relaxed);
-        sqlx::query("PRAGMA query_only = OFF")
-            .execute(&mut *conn)
-            .await?;
-        conn.lock_handle().await?.remove_progress_handler();
-        match result {
-            Err(_) if timed_out => Err(StoreError::TimedOut {
-                what: "hunt",
-                limit_ms: u64::try_from(time_limit.as_millis()).unwrap_or(u64::MAX),
-            }),
-            other => other,
+        let width = stmt.column_count();
+        let mut rows = stmt.raw_query();
+        let mut out = HuntRows::default();
+        while let Some(row) = rows.next()? {
+            if out.rows.len() == max_rows {
+                out.truncated = true;
+                break;
+            }
+            let mut cells = Vec::with_capacity(width);
+            for i in 0..width {
+                cells.push(match row.get_ref(i)? {
+                    Value::Null => Cell::Null,
+                    Value::Integer(n) => Cell::Int(n),
+                    Value::Real(x) => Cell::Real(x),
+                    Value::Text(t) | Value::Blob(t) => {
+                        Cell::Text(String::from_utf8_lossy(t).into_owned())
+                    }
+                });
+            }
+            out.rows.push(cells);
         }
+        Ok(out)
+    })();
+    match result {
+        Err(_) if stopped.load(Ordering::Relaxed) => Err(StoreError::TimedOut {
+            what: "hunt",
+            limit_ms: u64::try_from(time_limit.as_millis()).unwrap_or(u64::MAX),
+        }),
+        other => other,
     }
 }
 

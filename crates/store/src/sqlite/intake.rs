@@ -9,6 +9,7 @@
 //! the thread that holds the lock, so the lock is held for SQLite's own
 //! work alone.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -19,23 +20,47 @@ use vigil_core::telemetry::{IntakeBatch, IntakeCounts, NewEvent, flags};
 use vigil_core::time::to_micros;
 use vigil_core::{TenantId, Timestamp};
 
+use super::blocks::{self, EVENTS_PER_BLOCK};
 use crate::{Result, StoreError};
 
-/// What each event stores that takes work to make: its record compressed
-/// and its entities as JSON. Made before the write lock is taken.
-pub(super) type Prepared = (Vec<u8>, String);
+/// What a batch stores that takes work to make, made before the write
+/// lock is taken: its events' records and `additional` texts packed into
+/// blocks of [`EVENTS_PER_BLOCK`] (`blocks.rs`), and each event's entities
+/// as JSON.
+pub(super) struct Prepared {
+    /// Each block's stored bytes and the newest time of its events.
+    blocks: Vec<(Vec<u8>, i64)>,
+    entities: Vec<String>,
+}
 
 /// [`Prepared`] parts of `events`, in order.
-pub(super) fn prepare(events: &[NewEvent]) -> Vec<Prepared> {
-    events
-        .iter()
-        .map(|e| {
-            (
-                lz4_flex::compress_prepend_size(e.raw.as_bytes()),
-                serde_json::to_string(&e.entities).unwrap_or_else(|_| "[]".to_owned()),
-            )
+pub(super) fn prepare(events: &[NewEvent]) -> Prepared {
+    let blocks = events
+        .chunks(EVENTS_PER_BLOCK)
+        .map(|chunk| {
+            let extras: Vec<Option<Cow<'_, str>>> = chunk.iter().map(additional).collect();
+            let mut items: Vec<&[u8]> = Vec::with_capacity(2 * chunk.len());
+            for (e, extra) in chunk.iter().zip(&extras) {
+                items.push(e.raw.as_bytes());
+                items.push(extra.as_deref().map_or(&[][..], str::as_bytes));
+            }
+            let newest = chunk.iter().map(|e| to_micros(e.time)).max().unwrap_or(0);
+            (blocks::pack(&items), newest)
         })
-        .collect()
+        .collect();
+    let entities = events
+        .iter()
+        .map(|e| serde_json::to_string(&e.entities).unwrap_or_else(|_| "[]".to_owned()))
+        .collect();
+    Prepared { blocks, entities }
+}
+
+/// The hunting row's `additional` text, kept in the event's block.
+fn additional(e: &NewEvent) -> Option<Cow<'_, str>> {
+    match e.hunt.as_ref()?.get(HuntColumn::Additional)? {
+        HuntValue::Text(t) => Some(Cow::Borrowed(t)),
+        HuntValue::Int(n) => Some(Cow::Owned(n.to_string())),
+    }
 }
 
 pub(super) struct IntakeWriter {
@@ -96,7 +121,7 @@ impl IntakeWriter {
         tenant: TenantId,
         received_at: Timestamp,
         batch: &IntakeBatch,
-        prepared: Vec<Prepared>,
+        prepared: Prepared,
     ) -> Result<(IntakeCounts, Vec<Option<i64>>)> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let recent = match state.recent {
@@ -239,20 +264,23 @@ pub(super) fn dedup_at(e: &NewEvent) -> i64 {
     }
 }
 
-/// Insert events (skipping identical ones), their queue entries, hunting
-/// rows and entity postings (into `entity_recent`). Returns each event's
-/// `seq` (`None`: a duplicate, of an earlier batch or of an earlier event
-/// of this one) and how many postings it wrote.
+/// Insert events (skipping identical ones) with their blocks, queue
+/// entries, hunting rows and entity postings (into `entity_recent`).
+/// Returns each event's `seq` (`None`: a duplicate, of an earlier batch or
+/// of an earlier event of this one) and how many postings it wrote.
 fn insert_events(
     tx: &rusqlite::Transaction<'_>,
     tenant: &str,
     received: i64,
     events: &[NewEvent],
-    prepared: Vec<Prepared>,
+    prepared: Prepared,
 ) -> Result<(Vec<Option<i64>>, u64)> {
+    let mut block = tx.prepare_cached(
+        "INSERT INTO event_blocks (tenant_id, max_time, data) VALUES (?1, ?2, ?3)",
+    )?;
     let mut event = tx.prepare_cached(
-        "INSERT INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, raw_lz4, entities) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11, ?12) \
+        "INSERT INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, entities, block, block_item) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11, ?12, ?13) \
          ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING",
     )?;
     let mut queue = tx.prepare_cached("INSERT INTO detection_queue (seq) VALUES (?1)")?;
@@ -260,67 +288,69 @@ fn insert_events(
         "INSERT INTO entity_recent (tenant_id, kind, value, time, seq) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     let mut hunt = tx.prepare_cached(&hunt_insert())?;
-    let mut additional = tx.prepare_cached(
-        "INSERT OR IGNORE INTO hunt_additional (seq, additional) VALUES (?1, ?2)",
-    )?;
     let mut seqs = Vec::with_capacity(events.len());
     let mut postings = Vec::with_capacity(events.len() * 4);
-    for (e, (raw_lz4, entities)) in events.iter().zip(prepared) {
-        let time = to_micros(e.time);
-        let inserted = event.execute(params![
-            tenant,
-            time,
-            dedup_at(e),
-            received,
-            e.shape,
-            e.product,
-            e.service,
-            e.category,
-            e.content_hash,
-            i64::from(e.flags),
-            raw_lz4,
-            entities
-        ])?;
-        // Without `RETURNING`, whose rows SQLite gathers in a table of
-        // their own first: an ignored copy changes nothing.
-        let seq = (inserted == 1).then(|| tx.last_insert_rowid());
-        seqs.push(seq);
-        let Some(seq) = seq else { continue };
-        queue.execute([seq])?;
-        postings.extend(
-            e.entities
-                .iter()
-                .map(|en| (en.kind.as_str(), &*en.value, time, seq)),
-        );
-        if let Some(row) = &e.hunt {
-            let mut i = 1;
-            let mut bind = |v: &dyn rusqlite::ToSql| -> rusqlite::Result<()> {
-                hunt.raw_bind_parameter(i, v)?;
-                i += 1;
-                Ok(())
-            };
-            bind(&seq)?;
-            bind(&tenant)?;
-            bind(&row.table)?;
-            bind(&time)?;
-            let mut extra = None;
-            for (c, v) in HuntColumn::ALL.iter().zip(row.values()) {
-                if *c == HuntColumn::Additional {
-                    extra = v.as_ref();
-                    continue;
+    let mut entities = prepared.entities.into_iter();
+    for (chunk, (data, newest)) in events.chunks(EVENTS_PER_BLOCK).zip(prepared.blocks) {
+        // A block whose events all turn out to be copies stays unreferenced
+        // until retention reaches it: rare (a retry is usually answered
+        // from `intake_batches`), and cheaper than compressing under the
+        // lock once the copies are known.
+        block.execute(params![tenant, newest, data])?;
+        let block_id = tx.last_insert_rowid();
+        for (item, e) in chunk.iter().enumerate() {
+            let entities = entities.next().unwrap_or_default();
+            let time = to_micros(e.time);
+            let inserted = event.execute(params![
+                tenant,
+                time,
+                dedup_at(e),
+                received,
+                e.shape,
+                e.product,
+                e.service,
+                e.category,
+                e.content_hash,
+                i64::from(e.flags),
+                entities,
+                block_id,
+                item as i64
+            ])?;
+            // Without `RETURNING`, whose rows SQLite gathers in a table of
+            // their own first: an ignored copy changes nothing.
+            let seq = (inserted == 1).then(|| tx.last_insert_rowid());
+            seqs.push(seq);
+            let Some(seq) = seq else { continue };
+            queue.execute([seq])?;
+            postings.extend(
+                e.entities
+                    .iter()
+                    .map(|en| (en.kind.as_str(), &*en.value, time, seq)),
+            );
+            if let Some(row) = &e.hunt {
+                let mut i = 1;
+                let mut bind = |v: &dyn rusqlite::ToSql| -> rusqlite::Result<()> {
+                    hunt.raw_bind_parameter(i, v)?;
+                    i += 1;
+                    Ok(())
+                };
+                bind(&seq)?;
+                bind(&tenant)?;
+                bind(&row.table)?;
+                bind(&time)?;
+                for (c, v) in HuntColumn::ALL.iter().zip(row.values()) {
+                    if *c == HuntColumn::Additional {
+                        // In the block (`vigil_additional` reads it).
+                        continue;
+                    }
+                    match v {
+                        Some(HuntValue::Int(n)) => bind(n),
+                        Some(HuntValue::Text(t)) => bind(t),
+                        None => bind(&rusqlite::types::Null),
+                    }?;
                 }
-                match v {
-                    Some(HuntValue::Int(n)) => bind(n),
-                    Some(HuntValue::Text(t)) => bind(t),
-                    None => bind(&rusqlite::types::Null),
-                }?;
+                hunt.raw_execute()?;
             }
-            hunt.raw_execute()?;
-            match extra {
-                Some(HuntValue::Text(t)) => additional.execute(params![seq, t])?,
-                Some(HuntValue::Int(n)) => additional.execute(params![seq, n.to_string()])?,
-                None => 0,
-            };
         }
     }
     // An event that names an entity twice has one posting for it.
@@ -333,7 +363,7 @@ fn insert_events(
 }
 
 /// `INSERT OR IGNORE INTO hunt_events` with every hunting column but
-/// `additional`, which has a table of its own (migration 0023).
+/// `additional`, which is kept in the event's block (migration 0025).
 fn hunt_insert() -> String {
     let mut sql = String::from("INSERT OR IGNORE INTO hunt_events (seq, tenant_id, tbl, ts");
     let mut n = 4;

@@ -125,6 +125,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "entity_recent",
         sql: include_str!("../../migrations/sqlite/0024_entity_recent.sql"),
     },
+    Migration {
+        version: 25,
+        name: "event_blocks",
+        sql: include_str!("../../migrations/sqlite/0025_event_blocks.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

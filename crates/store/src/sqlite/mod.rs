@@ -3,6 +3,7 @@
 mod alerts;
 mod audit;
 pub mod backup;
+mod blocks;
 mod executions;
 mod hunting;
 mod identity;
@@ -108,8 +109,6 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .foreign_keys(true)
-            // `matches regex` and `has` in hunts (the `regex` crate).
-            .with_regexp()
             .busy_timeout(Duration::from_secs(10))
             // Telemetry indexes outgrow SQLite's 2 MiB default cache at once.
             .pragma("cache_size", "-65536")

@@ -11,7 +11,7 @@ use vigil_core::{TenantId, Timestamp};
 use super::SqliteStore;
 use super::audit::append_in;
 use super::identity::ts;
-use super::telemetry::raw_of;
+use super::telemetry::{Blocks, RAW_COLUMNS, raw_of};
 use crate::{FactWindows, ReadinessFacts, Result, StoreError};
 
 /// Snapshots are not telemetry from the asset: left out of activity.
@@ -182,17 +182,20 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(seqs.len());
+        let mut blocks = Blocks::default();
         for chunk in seqs.chunks(500) {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT seq, raw, raw_lz4 FROM events WHERE seq IN (",
-            );
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+                "SELECT {RAW_COLUMNS} FROM events e WHERE e.seq IN ("
+            ));
             let mut sep = q.separated(", ");
             for s in chunk {
                 sep.push_bind(*s);
             }
-            q.push(") ORDER BY seq");
-            for row in q.build().fetch_all(&self.pool).await? {
-                out.push(raw_of(&row)?);
+            q.push(") ORDER BY e.seq");
+            let rows = q.build().fetch_all(&self.pool).await?;
+            blocks.load_for(&self.pool, &rows).await?;
+            for row in &rows {
+                out.push(raw_of(row, &blocks)?);
             }
         }
         Ok(out)

@@ -1,24 +1,27 @@
 //! Events, the detection queue, dead letters and intake batches.
 
-use sqlx::sqlite::SqliteRow;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite};
 use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, NewEvent, StoredEvent};
 use vigil_core::time::to_micros;
 use vigil_core::{Entity, TenantId, Timestamp};
 
 use super::SqliteStore;
+use super::blocks::Block;
 use super::identity::{parse, ts};
 use crate::{DetectionLease, Result, StoreError};
 
 /// Rows per multi-row INSERT: few statements, each one cached.
 const CHUNK: usize = 256;
 
-pub(super) fn decode_event(row: &SqliteRow) -> Result<StoredEvent> {
+/// A row of [`EVENT_COLUMNS`] as an event; `blocks` holds the blocks its
+/// rows name ([`Blocks::load_for`]).
+pub(super) fn decode_event(row: &SqliteRow, blocks: &Blocks) -> Result<StoredEvent> {
     let tenant: String = row.try_get("tenant_id")?;
     let shape: String = row.try_get("shape")?;
     let entities: String = row.try_get("entities")?;
     let flags: i64 = row.try_get("flags")?;
-    let raw = raw_of(row)?;
+    let raw = raw_of(row, blocks)?;
     Ok(StoredEvent {
         seq: row.try_get("seq")?,
         tenant_id: parse("tenant id", &tenant)?,
@@ -39,8 +42,14 @@ pub(super) fn decode_event(row: &SqliteRow) -> Result<StoredEvent> {
     })
 }
 
-/// The record as received: decompressed, or as stored by older versions.
-pub(super) fn raw_of(row: &SqliteRow) -> Result<String> {
+/// The record as received, from a row of [`RAW_COLUMNS`]: from its block,
+/// or as older versions stored it (compressed alone, or plain).
+pub(super) fn raw_of(row: &SqliteRow, blocks: &Blocks) -> Result<String> {
+    let block: Option<i64> = row.try_get("block_id")?;
+    if let Some(id) = block {
+        let index: i64 = row.try_get("block_item")?;
+        return blocks.record(id, index);
+    }
     let packed: Option<Vec<u8>> = row.try_get("raw_lz4")?;
     match packed {
         Some(bytes) => {
@@ -68,7 +77,68 @@ fn static_shape(s: &str) -> &'static str {
     SHAPES.into_iter().find(|k| *k == s).unwrap_or("unknown")
 }
 
-pub(super) const EVENT_COLUMNS: &str = "e.seq, e.tenant_id, e.time, e.received_at, e.shape, e.product, e.service, e.category, e.content_hash, e.flags, e.raw, e.raw_lz4, e.entities";
+/// What [`raw_of`] reads, from `events e`.
+pub(super) const RAW_COLUMNS: &str = "e.raw, e.raw_lz4, e.block AS block_id, e.block_item";
+
+/// What [`decode_event`] reads, from `events e`.
+pub(super) const EVENT_COLUMNS: &str = "e.seq, e.tenant_id, e.time, e.received_at, e.shape, e.product, e.service, e.category, e.content_hash, e.flags, e.entities, e.raw, e.raw_lz4, e.block AS block_id, e.block_item";
+
+/// [`EVENT_COLUMNS`] with the record left out (read as empty).
+const EVENT_COLUMNS_NO_RAW: &str = "e.seq, e.tenant_id, e.time, e.received_at, e.shape, e.product, e.service, e.category, e.content_hash, e.flags, e.entities, '' AS raw, NULL AS raw_lz4, NULL AS block_id, NULL AS block_item";
+
+/// The blocks a read's rows name (migration 0025), each read and
+/// decompressed once however many of its events the rows hold.
+#[derive(Debug, Default)]
+pub(super) struct Blocks {
+    loaded: std::collections::HashMap<i64, Block>,
+}
+
+impl Blocks {
+    /// Read the blocks that `rows` name (column `block_id`), keeping those
+    /// already loaded that they name again and dropping the rest.
+    pub(super) async fn load_for(&mut self, pool: &SqlitePool, rows: &[SqliteRow]) -> Result<()> {
+        let mut wanted = std::collections::BTreeSet::new();
+        for row in rows {
+            if let Some(id) = row.try_get::<Option<i64>, _>("block_id")? {
+                wanted.insert(id);
+            }
+        }
+        self.loaded.retain(|id, _| wanted.contains(id));
+        let missing: Vec<i64> = wanted
+            .into_iter()
+            .filter(|id| !self.loaded.contains_key(id))
+            .collect();
+        for chunk in missing.chunks(CHUNK) {
+            let mut q: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT id, data FROM event_blocks WHERE id IN (");
+            let mut sep = q.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            q.push(")");
+            for row in q.build().fetch_all(pool).await? {
+                let data: &[u8] = row.try_get("data")?;
+                self.loaded.insert(row.try_get("id")?, Block::unpack(data)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The record of event `index` of block `id`.
+    fn record(&self, id: i64, index: i64) -> Result<String> {
+        let block = self
+            .loaded
+            .get(&id)
+            .ok_or_else(|| StoreError::corrupt("event block", format!("block {id} is missing")))?;
+        let item = usize::try_from(index)
+            .ok()
+            .and_then(|i| block.item(2 * i))
+            .ok_or_else(|| {
+                StoreError::corrupt("event block", format!("block {id} has no event {index}"))
+            })?;
+        String::from_utf8(item.to_vec()).map_err(|e| StoreError::corrupt("event record", e))
+    }
+}
 
 /// Run `f`, which blocks, from async code: on a worker of a
 /// multi-threaded runtime without stalling the tasks queued on it (they
@@ -118,9 +188,9 @@ impl SqliteStore {
         with_raw: bool,
     ) -> Result<Vec<StoredEvent>> {
         let columns = if with_raw {
-            EVENT_COLUMNS.to_owned()
+            EVENT_COLUMNS
         } else {
-            EVENT_COLUMNS.replace("e.raw, e.raw_lz4", "'' AS raw, NULL AS raw_lz4")
+            EVENT_COLUMNS_NO_RAW
         };
         let sql = format!(
             "SELECT {columns} FROM detection_queue q JOIN events e ON e.seq = q.seq ORDER BY q.seq LIMIT ?"
@@ -129,7 +199,9 @@ impl SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(decode_event).collect()
+        let mut blocks = Blocks::default();
+        blocks.load_for(&self.pool, &rows).await?;
+        rows.iter().map(|r| decode_event(r, &blocks)).collect()
     }
 
     pub(super) async fn queued_seqs_impl(&self, limit: u32) -> Result<Vec<i64>> {
@@ -139,6 +211,7 @@ impl SqliteStore {
 
     pub(super) async fn queued_events_impl(&self, seqs: &[i64]) -> Result<Vec<StoredEvent>> {
         let mut out = Vec::with_capacity(seqs.len());
+        let mut blocks = Blocks::default();
         for chunk in seqs.chunks(CHUNK) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
                 "SELECT {EVENT_COLUMNS} FROM detection_queue q JOIN events e ON e.seq = q.seq WHERE q.seq IN ("
@@ -147,9 +220,11 @@ impl SqliteStore {
             for s in chunk {
                 sep.push_bind(*s);
             }
-            q.push(")");
-            for row in q.build().fetch_all(&self.pool).await? {
-                out.push(decode_event(&row)?);
+            q.push(") ORDER BY q.seq");
+            let rows = q.build().fetch_all(&self.pool).await?;
+            blocks.load_for(&self.pool, &rows).await?;
+            for row in &rows {
+                out.push(decode_event(row, &blocks)?);
             }
         }
         out.sort_by_key(|e| e.seq);
@@ -158,16 +233,20 @@ impl SqliteStore {
 
     pub(super) async fn raw_by_seq_impl(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>> {
         let mut out = Vec::with_capacity(seqs.len());
+        let mut blocks = Blocks::default();
         for chunk in seqs.chunks(CHUNK) {
-            let mut q: QueryBuilder<Sqlite> =
-                QueryBuilder::new("SELECT seq, raw, raw_lz4 FROM events WHERE seq IN (");
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+                "SELECT e.seq, {RAW_COLUMNS} FROM events e WHERE e.seq IN ("
+            ));
             let mut sep = q.separated(", ");
             for s in chunk {
                 sep.push_bind(*s);
             }
-            q.push(")");
-            for row in q.build().fetch_all(&self.pool).await? {
-                out.push((row.try_get("seq")?, raw_of(&row)?));
+            q.push(") ORDER BY e.seq");
+            let rows = q.build().fetch_all(&self.pool).await?;
+            blocks.load_for(&self.pool, &rows).await?;
+            for row in &rows {
+                out.push((row.try_get("seq")?, raw_of(row, &blocks)?));
             }
         }
         Ok(out)
@@ -213,6 +292,7 @@ impl SqliteStore {
         seqs: &[i64],
     ) -> Result<Vec<StoredEvent>> {
         let mut out = Vec::with_capacity(seqs.len());
+        let mut blocks = Blocks::default();
         for chunk in seqs.chunks(CHUNK) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
                 "SELECT {EVENT_COLUMNS} FROM events e WHERE e.tenant_id = "
@@ -223,8 +303,10 @@ impl SqliteStore {
                 sep.push_bind(*s);
             }
             q.push(") ORDER BY e.seq");
-            for row in q.build().fetch_all(&self.pool).await? {
-                out.push(decode_event(&row)?);
+            let rows = q.build().fetch_all(&self.pool).await?;
+            blocks.load_for(&self.pool, &rows).await?;
+            for row in &rows {
+                out.push(decode_event(row, &blocks)?);
             }
         }
         Ok(out)
@@ -294,13 +376,16 @@ impl SqliteStore {
         let cut = to_micros(before);
         // What refers to the events goes first, the events last; each
         // statement takes the tenant and the cut.
-        const PURGE: [&str; 7] = [
+        const PURGE: [&str; 8] = [
             "DELETE FROM entity_postings WHERE tenant_id = ? AND time < ?",
             "DELETE FROM entity_recent WHERE tenant_id = ? AND time < ?",
             "DELETE FROM detection_queue WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ? AND time < ?)",
             "DELETE FROM alert_events WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ? AND time < ?)",
             "DELETE FROM hunt_additional WHERE seq IN (SELECT seq FROM hunt_events WHERE tenant_id = ? AND ts < ?)",
             "DELETE FROM hunt_events WHERE tenant_id = ? AND ts < ?",
+            // A block goes once all of its events have (its newest is
+            // older than the cut).
+            "DELETE FROM event_blocks WHERE tenant_id = ? AND max_time < ?",
             "DELETE FROM events WHERE tenant_id = ? AND time < ?",
         ];
         let mut done = 0;

@@ -1,0 +1,205 @@
+//! Event blocks (migration 0025): the records of consecutive events of a
+//! batch, and their hunting rows' `additional` text, compressed together.
+//!
+//! Compressed one by one, a 2 KB Windows record came to about 0.9 KB and
+//! its `additional` (0.7 KB, stored as text in `hunt_additional`) not at
+//! all; both were written twice (log, then checkpoint), and those bytes
+//! were most of what bounded intake. Records of one source resemble each
+//! other, so a block of them compresses several times better than each
+//! alone, and an event's row keeps only its block and its place in it.
+//!
+//! A block's plain form: `n` (u32, little-endian), the end offset of each
+//! of its `n` items (u32 each), then the items' bytes. Event `i` of a
+//! block has its record at item `2i` and its `additional` at item `2i + 1`
+//! (empty: none). The whole is LZ4 with its plain size in front.
+
+use std::sync::Mutex;
+
+use crate::{Result, StoreError};
+
+/// Events per block: enough for the compressor to find the next record's
+/// likeness within its 64 KiB window, few enough that reading one event
+/// decompresses little (about 80 KB plain for Windows records).
+pub(super) const EVENTS_PER_BLOCK: usize = 32;
+
+/// Compress `items` into one block.
+pub(super) fn pack(items: &[&[u8]]) -> Vec<u8> {
+    let n = items.len();
+    let body: usize = items.iter().map(|i| i.len()).sum();
+    let mut plain = Vec::with_capacity(4 + 4 * n + body);
+    plain.extend_from_slice(&count(n).to_le_bytes());
+    let mut end = 0usize;
+    for item in items {
+        end += item.len();
+        plain.extend_from_slice(&count(end).to_le_bytes());
+    }
+    for item in items {
+        plain.extend_from_slice(item);
+    }
+    lz4_flex::compress_prepend_size(&plain)
+}
+
+fn count(n: usize) -> u32 {
+    // A block holds one batch's share of events: far below 4 GiB.
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// A block decompressed, its items at hand.
+#[derive(Debug)]
+pub(super) struct Block {
+    plain: Vec<u8>,
+    n: usize,
+}
+
+impl Block {
+    /// Decompress and check a stored block.
+    pub(super) fn unpack(data: &[u8]) -> Result<Block> {
+        let plain = lz4_flex::decompress_size_prepended(data)
+            .map_err(|e| StoreError::corrupt("event block", e))?;
+        let word = |at: usize| -> Option<usize> {
+            let bytes = plain.get(at..at + 4)?;
+            usize::try_from(u32::from_le_bytes(bytes.try_into().ok()?)).ok()
+        };
+        let n = word(0).ok_or_else(|| StoreError::corrupt("event block", "no item count"))?;
+        let head = n
+            .checked_mul(4)
+            .and_then(|h| h.checked_add(4))
+            .filter(|h| *h <= plain.len())
+            .ok_or_else(|| StoreError::corrupt("event block", "item count past its end"))?;
+        let mut last = 0;
+        for i in 0..n {
+            let end = word(4 + 4 * i).unwrap_or(usize::MAX);
+            if end < last || head + end > plain.len() {
+                return Err(StoreError::corrupt(
+                    "event block",
+                    format!("item {i} ends past the block"),
+                ));
+            }
+            last = end;
+        }
+        Ok(Block { plain, n })
+    }
+
+    /// Item `i`, if the block has it.
+    pub(super) fn item(&self, i: usize) -> Option<&[u8]> {
+        if i >= self.n {
+            return None;
+        }
+        let head = 4 + 4 * self.n;
+        let at = |k: usize| -> usize {
+            let w = &self.plain[4 + 4 * k..8 + 4 * k];
+            u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize
+        };
+        let start = if i == 0 { 0 } else { at(i - 1) };
+        Some(&self.plain[head + start..head + at(i)])
+    }
+}
+
+/// The last block read, kept while rows of the same block follow (a hunt's
+/// rows come in time order, so a block's events mostly come together).
+#[derive(Debug, Default)]
+pub(super) struct BlockCache {
+    last: Option<(i64, Block)>,
+}
+
+impl BlockCache {
+    /// Block `id`, whose stored bytes `data` gives when it is not the
+    /// cached one.
+    fn block(&mut self, id: i64, data: impl FnOnce() -> Result<Vec<u8>>) -> Result<&Block> {
+        if self.last.as_ref().is_none_or(|(at, _)| *at != id) {
+            self.last = Some((id, Block::unpack(&data()?)?));
+        }
+        match &self.last {
+            Some((_, block)) => Ok(block),
+            None => Err(StoreError::corrupt("event block", "not cached")),
+        }
+    }
+}
+
+/// Register `vigil_additional(block_id, block_data, index)` on a
+/// connection: the `additional` text of event `index` of the block (NULL
+/// when it has none). Hunts read `AdditionalFields` through it.
+pub(super) fn register_functions(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let cache = Mutex::new(BlockCache::default());
+    conn.create_scalar_function(
+        "vigil_additional",
+        3,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        move |ctx| {
+            let (Some(id), Some(index)) = (ctx.get::<Option<i64>>(0)?, ctx.get::<Option<i64>>(2)?)
+            else {
+                return Ok(None);
+            };
+            let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+            let block = cache
+                .block(id, || {
+                    ctx.get::<Vec<u8>>(1)
+                        .map_err(|e| StoreError::corrupt("event block", e))
+                })
+                .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+            let item = usize::try_from(index)
+                .ok()
+                .and_then(|i| block.item(2 * i + 1))
+                .filter(|t| !t.is_empty());
+            Ok(item.map(|t| String::from_utf8_lossy(t).into_owned()))
+        },
+    )?;
+    conn.create_scalar_function(
+        "regexp",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let re = ctx.get_or_create_aux(0, |v| {
+                regex::Regex::new(v.as_str()?)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))
+            })?;
+            let text: Option<String> = ctx.get(1)?;
+            Ok(text.map(|t| re.is_match(&t)))
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packed_block_gives_back_each_item_whole() {
+        let items: Vec<&[u8]> = vec![b"{\"a\":1}", b"", b"{\"b\":2}", b"extra"];
+        let block = Block::unpack(&pack(&items)).expect("block");
+        for (i, item) in items.iter().enumerate() {
+            assert_eq!(block.item(i), Some(*item));
+        }
+        assert_eq!(block.item(items.len()), None);
+    }
+
+    #[test]
+    fn a_damaged_block_is_reported_not_read() {
+        let packed = pack(&[b"one", b"two"]);
+        let mut plain = lz4_flex::decompress_size_prepended(&packed).expect("plain");
+        plain[4..8].copy_from_slice(&1000u32.to_le_bytes());
+        let damaged = lz4_flex::compress_prepend_size(&plain);
+        let err = Block::unpack(&damaged).expect_err("damaged").to_string();
+        assert!(err.contains("event block"), "{err}");
+        assert!(Block::unpack(b"\x05\0\0\0xx").is_err());
+    }
+
+    #[test]
+    fn the_cache_reads_a_block_once_for_its_events() {
+        let packed = pack(&[b"r0", b"a0", b"r1", b""]);
+        let mut cache = BlockCache::default();
+        let mut reads = 0;
+        for (item, want) in [(0, b"r0"), (2, b"r1")] {
+            let block = cache
+                .block(7, || {
+                    reads += 1;
+                    Ok(packed.clone())
+                })
+                .expect("block");
+            assert_eq!(block.item(item), Some(&want[..]));
+        }
+        assert_eq!(reads, 1);
+        assert!(cache.block(8, || Ok(b"junk".to_vec())).is_err());
+    }
+}
