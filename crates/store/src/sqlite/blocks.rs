@@ -69,7 +69,7 @@ impl Block {
         let mut last = 0;
         for i in 0..n {
             let end = word(4 + 4 * i).unwrap_or(usize::MAX);
-            if end < last || head + end > plain.len() {
+            if end < last || head.checked_add(end).is_none_or(|e| e > plain.len()) {
                 return Err(StoreError::corrupt(
                     "event block",
                     format!("item {i} ends past the block"),
