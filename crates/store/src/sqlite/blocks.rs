@@ -22,8 +22,15 @@ use crate::{Result, StoreError};
 /// decompresses little (about 80 KB plain for Windows records).
 pub(super) const EVENTS_PER_BLOCK: usize = 32;
 
+/// Compress events into one block: each event's record and its hunting
+/// row's `additional` text (empty: none), at items `2i` and `2i + 1`.
+pub(super) fn pack_events<'a>(events: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Vec<u8> {
+    let items: Vec<&[u8]> = events.flat_map(|(raw, extra)| [raw, extra]).collect();
+    pack(&items)
+}
+
 /// Compress `items` into one block.
-pub(super) fn pack(items: &[&[u8]]) -> Vec<u8> {
+fn pack(items: &[&[u8]]) -> Vec<u8> {
     let n = items.len();
     let body: usize = items.iter().map(|i| i.len()).sum();
     let mut plain = Vec::with_capacity(4 + 4 * n + body);
@@ -80,8 +87,19 @@ impl Block {
         Ok(Block { plain, n })
     }
 
+    /// The record of event `index`, if the block has it.
+    pub(super) fn record(&self, index: i64) -> Option<&[u8]> {
+        self.item(2 * usize::try_from(index).ok()?)
+    }
+
+    /// The `additional` text of event `index`, if it has one.
+    pub(super) fn additional(&self, index: i64) -> Option<&[u8]> {
+        let i = usize::try_from(index).ok()?;
+        self.item(2 * i + 1).filter(|t| !t.is_empty())
+    }
+
     /// Item `i`, if the block has it.
-    pub(super) fn item(&self, i: usize) -> Option<&[u8]> {
+    fn item(&self, i: usize) -> Option<&[u8]> {
         if i >= self.n {
             return None;
         }
@@ -106,13 +124,11 @@ impl BlockCache {
     /// Block `id`, whose stored bytes `data` gives when it is not the
     /// cached one.
     fn block(&mut self, id: i64, data: impl FnOnce() -> Result<Vec<u8>>) -> Result<&Block> {
-        if self.last.as_ref().is_none_or(|(at, _)| *at != id) {
-            self.last = Some((id, Block::unpack(&data()?)?));
-        }
-        match &self.last {
-            Some((_, block)) => Ok(block),
-            None => Err(StoreError::corrupt("event block", "not cached")),
-        }
+        let last = match self.last.take() {
+            Some(last) if last.0 == id => last,
+            _ => (id, Block::unpack(&data()?)?),
+        };
+        Ok(&self.last.insert(last).1)
     }
 }
 
@@ -138,11 +154,9 @@ pub(super) fn register_functions(conn: &rusqlite::Connection) -> rusqlite::Resul
                         .map_err(|e| StoreError::corrupt("event block", e))
                 })
                 .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
-            let item = usize::try_from(index)
-                .ok()
-                .and_then(|i| block.item(2 * i + 1))
-                .filter(|t| !t.is_empty());
-            Ok(item.map(|t| String::from_utf8_lossy(t).into_owned()))
+            Ok(block
+                .additional(index)
+                .map(|t| String::from_utf8_lossy(t).into_owned()))
         },
     )?;
     conn.create_scalar_function(
@@ -187,17 +201,17 @@ mod tests {
 
     #[test]
     fn the_cache_reads_a_block_once_for_its_events() {
-        let packed = pack(&[b"r0", b"a0", b"r1", b""]);
+        let packed = pack_events([(&b"r0"[..], &b"a0"[..]), (b"r1", b"")].into_iter());
         let mut cache = BlockCache::default();
         let mut reads = 0;
-        for (item, want) in [(0, b"r0"), (2, b"r1")] {
+        for (index, want) in [(0, b"r0"), (1, b"r1")] {
             let block = cache
                 .block(7, || {
                     reads += 1;
                     Ok(packed.clone())
                 })
                 .expect("block");
-            assert_eq!(block.item(item), Some(&want[..]));
+            assert_eq!(block.record(index), Some(&want[..]));
         }
         assert_eq!(reads, 1);
         assert!(cache.block(8, || Ok(b"junk".to_vec())).is_err());

@@ -39,13 +39,12 @@ pub(super) fn prepare(events: &[NewEvent]) -> Prepared {
         .chunks(EVENTS_PER_BLOCK)
         .map(|chunk| {
             let extras: Vec<Option<Cow<'_, str>>> = chunk.iter().map(additional).collect();
-            let mut items: Vec<&[u8]> = Vec::with_capacity(2 * chunk.len());
-            for (e, extra) in chunk.iter().zip(&extras) {
-                items.push(e.raw.as_bytes());
-                items.push(extra.as_deref().map_or(&[][..], str::as_bytes));
-            }
+            let items = chunk.iter().zip(&extras).map(|(e, extra)| {
+                let extra = extra.as_deref().map_or(&[][..], str::as_bytes);
+                (e.raw.as_bytes(), extra)
+            });
             let newest = chunk.iter().map(|e| to_micros(e.time)).max().unwrap_or(0);
-            (blocks::pack(&items), newest)
+            (blocks::pack_events(items), newest)
         })
         .collect();
     let entities = events

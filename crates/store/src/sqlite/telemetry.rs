@@ -130,12 +130,9 @@ impl Blocks {
             .loaded
             .get(&id)
             .ok_or_else(|| StoreError::corrupt("event block", format!("block {id} is missing")))?;
-        let item = usize::try_from(index)
-            .ok()
-            .and_then(|i| block.item(2 * i))
-            .ok_or_else(|| {
-                StoreError::corrupt("event block", format!("block {id} has no event {index}"))
-            })?;
+        let item = block.record(index).ok_or_else(|| {
+            StoreError::corrupt("event block", format!("block {id} has no event {index}"))
+        })?;
         String::from_utf8(item.to_vec()).map_err(|e| StoreError::corrupt("event record", e))
     }
 }
@@ -220,7 +217,7 @@ impl SqliteStore {
             for s in chunk {
                 sep.push_bind(*s);
             }
-            q.push(") ORDER BY q.seq");
+            q.push(")");
             let rows = q.build().fetch_all(&self.pool).await?;
             blocks.load_for(&self.pool, &rows).await?;
             for row in &rows {
@@ -242,7 +239,7 @@ impl SqliteStore {
             for s in chunk {
                 sep.push_bind(*s);
             }
-            q.push(") ORDER BY e.seq");
+            q.push(")");
             let rows = q.build().fetch_all(&self.pool).await?;
             blocks.load_for(&self.pool, &rows).await?;
             for row in &rows {
