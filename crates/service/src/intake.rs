@@ -612,6 +612,8 @@ impl Service {
                 .unwrap_or(now);
             let n = self.store.purge_events(tenant.id, before).await?;
             if n > 0 {
+                // Purged events are no longer anyone's evidence.
+                self.major_facts.clear();
                 let entry = vigil_core::audit::AuditEntry::new(
                     now,
                     &p.actor(),

@@ -14,7 +14,7 @@ use vigil_core::identity::Principal;
 use vigil_core::incident::IncidentId;
 use vigil_core::{Entity, EntityKind, Timestamp};
 
-use crate::major::facts;
+use crate::major_facts::flat;
 use crate::{IncidentView, Result, Service, ServiceError};
 
 /// The files of a bundle, in the order they are written; the manifest
@@ -274,10 +274,10 @@ fn timeline_csv(
         ],
     );
     for e in sorted {
-        let f = facts(e);
+        let f = flat(e);
         let get = |names: &[&str]| -> String {
             f.as_ref()
-                .and_then(|f| names.iter().find_map(|n| f.event.get(n)))
+                .and_then(|f| names.iter().find_map(|n| f.get(n)))
                 .unwrap_or_default()
                 .to_owned()
         };

@@ -23,6 +23,7 @@ mod intake;
 mod ir_bundle;
 mod live;
 mod major;
+mod major_facts;
 mod messages;
 mod notify;
 mod onboarding;
@@ -111,6 +112,8 @@ pub struct Service {
     bus: Arc<dyn bus::Bus>,
     /// When major-incident criteria last ran per incident.
     major_checks: Arc<major::MajorChecks>,
+    /// Events' facts for the major-incident criteria, once read.
+    major_facts: Arc<major_facts::FactsCache>,
 }
 
 impl Service {
@@ -126,6 +129,7 @@ impl Service {
             pdf: PdfPrinter::default(),
             bus: Arc::new(bus::QueueBus::new(store.clone())),
             major_checks: Arc::default(),
+            major_facts: Arc::default(),
             store,
         }
     }

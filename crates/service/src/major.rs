@@ -21,6 +21,7 @@ use vigil_core::{EntityKind, TenantId, Verdict};
 use vigil_incidents::major::{EventFacts, MajorInput, evaluate};
 use vigil_store::{IncidentActivity, IncidentRecord};
 
+use crate::major_facts::facts_of;
 use crate::{IncidentView, Result, Service, ServiceError};
 
 /// Events around an incident the criteria read, besides its alerts'
@@ -33,19 +34,28 @@ const MAX_REASON_CHARS: usize = 2000;
 /// Events this long before and after an incident's activity are read.
 const MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
 
-/// What the criteria read for one incident, gathered from the store.
+/// An incident's evidence for its IR bundle, gathered from the store.
 pub(crate) struct Gathered {
-    pub record: IncidentRecord,
-    pub alerts: Vec<vigil_core::alert::Alert>,
     /// Each alert's evidence events, by alert id.
     pub alert_events: BTreeMap<String, Vec<i64>>,
     /// Evidence events and the events around the incident, by seq.
     pub events: Vec<StoredEvent>,
 }
 
+/// An incident's alerts and the `seq`s of the events the criteria read.
+struct Scope {
+    record: IncidentRecord,
+    alerts: Vec<vigil_core::alert::Alert>,
+    alert_events: BTreeMap<String, Vec<i64>>,
+    /// The alerts' evidence and the events around the incident's devices
+    /// and users, ascending, each once.
+    seqs: Vec<i64>,
+}
+
 impl Service {
-    /// Gather an incident's alerts, their evidence and the events around it.
-    pub(crate) async fn gather(&self, tenant: TenantId, id: IncidentId) -> Result<Gathered> {
+    /// An incident's alerts, their evidence and the events around it, by
+    /// `seq`.
+    async fn scope(&self, tenant: TenantId, id: IncidentId) -> Result<Scope> {
         let (record, alert_ids, _) = self.stored_incident(tenant, id).await?;
         let mut alerts = Vec::with_capacity(alert_ids.len());
         let mut alert_events = BTreeMap::new();
@@ -56,11 +66,6 @@ impl Service {
                 alert_events.insert(alert.id.to_string(), events);
                 alerts.push(alert);
             }
-        }
-        let seqs: Vec<i64> = seqs.into_iter().collect();
-        let mut events = Vec::new();
-        for chunk in seqs.chunks(500) {
-            events.extend(self.store.events_by_seq(tenant, chunk).await?);
         }
         let i = &record.incident;
         let keys: Vec<vigil_core::Entity> = i
@@ -78,20 +83,56 @@ impl Service {
                 .last_activity
                 .checked_add(MARGIN)
                 .unwrap_or(i.last_activity);
-            events.extend(
+            seqs.extend(
                 self.store
-                    .events_with_entities(tenant, &keys, from, to, AROUND_LIMIT)
+                    .seqs_with_entities(tenant, &keys, from, to, AROUND_LIMIT)
                     .await?,
             );
         }
-        events.sort_by_key(|e| (e.event.time, e.seq));
-        events.dedup_by_key(|e| e.seq);
-        Ok(Gathered {
+        Ok(Scope {
             record,
             alerts,
             alert_events,
+            seqs: seqs.into_iter().collect(),
+        })
+    }
+
+    /// The stored events of `seqs`, in time order.
+    async fn events_in_order(&self, tenant: TenantId, seqs: &[i64]) -> Result<Vec<StoredEvent>> {
+        let mut events = Vec::new();
+        for chunk in seqs.chunks(500) {
+            events.extend(self.store.events_by_seq(tenant, chunk).await?);
+        }
+        events.sort_by_key(|e| (e.event.time, e.seq));
+        Ok(events)
+    }
+
+    /// Gather an incident's alerts' evidence and the events around it.
+    pub(crate) async fn gather(&self, tenant: TenantId, id: IncidentId) -> Result<Gathered> {
+        let scope = self.scope(tenant, id).await?;
+        let events = self.events_in_order(tenant, &scope.seqs).await?;
+        Ok(Gathered {
+            alert_events: scope.alert_events,
             events,
         })
+    }
+
+    /// The facts of `seqs`, in time order: those kept from an earlier
+    /// evaluation, the others read and decoded now (and kept).
+    async fn event_facts(&self, tenant: TenantId, seqs: &[i64]) -> Result<Vec<EventFacts>> {
+        let (mut facts, missing) = self.major_facts.split(tenant, seqs);
+        if !missing.is_empty() {
+            let events = self.events_in_order(tenant, &missing).await?;
+            let read = tokio::task::spawn_blocking(move || {
+                events.iter().map(facts_of).collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| ServiceError::Conflict(format!("major-incident criteria: {e}")))?;
+            self.major_facts.keep(tenant, &read);
+            facts.extend(read);
+        }
+        facts.sort_by_key(|f| (f.time, f.seq));
+        Ok(facts)
     }
 
     /// Run the criteria over incidents correlation just placed alerts in
@@ -180,36 +221,30 @@ impl Service {
     /// The criteria over one incident; records those that fire for the
     /// first time. Returns whether the incident became major.
     async fn evaluate_one(&self, t: &Tenant, id: IncidentId) -> Result<bool> {
-        let g = self.gather(t.id, id).await?;
-        if !g.record.incident.is_open() {
+        let scope = self.scope(t.id, id).await?;
+        if !scope.record.incident.is_open() {
             return Ok(false);
         }
-        let compromised = self.compromised_users(t.id, &g).await?;
-        let thresholds = t.settings.major.clone();
+        let compromised = self.compromised_users(t.id, &scope.record).await?;
+        let facts = self.event_facts(t.id, &scope.seqs).await?;
         let now = self.clock.now();
-        let Gathered {
+        let Scope {
             record,
             alerts,
             alert_events,
-            events,
-        } = g;
-        let incident = record.incident.clone();
-        let fired = tokio::task::spawn_blocking(move || {
-            let facts: Vec<EventFacts> = events.iter().filter_map(facts).collect();
-            evaluate(
-                MajorInput {
-                    incident: &incident,
-                    alerts: &alerts,
-                    alert_events: &alert_events,
-                    events: &facts,
-                    compromised_users: &compromised,
-                    thresholds: &thresholds,
-                },
-                now,
-            )
-        })
-        .await
-        .map_err(|e| ServiceError::Conflict(format!("major-incident criteria: {e}")))?;
+            ..
+        } = scope;
+        let fired = evaluate(
+            MajorInput {
+                incident: &record.incident,
+                alerts: &alerts,
+                alert_events: &alert_events,
+                events: &facts,
+                compromised_users: &compromised,
+                thresholds: &t.settings.major,
+            },
+            now,
+        );
         let mut state = record.major.clone().unwrap_or_else(|| MajorState {
             major: false,
             ir_recommended: false,
@@ -266,9 +301,8 @@ impl Service {
 
     /// User accounts judged compromised: a `malicious` verdict, or a
     /// `mark_user_compromised` task on the incident not skipped.
-    async fn compromised_users(&self, tenant: TenantId, g: &Gathered) -> Result<Vec<String>> {
-        let users: Vec<vigil_core::Entity> = g
-            .record
+    async fn compromised_users(&self, tenant: TenantId, r: &IncidentRecord) -> Result<Vec<String>> {
+        let users: Vec<vigil_core::Entity> = r
             .incident
             .entities
             .iter()
@@ -283,7 +317,7 @@ impl Service {
             .filter(|(e, v)| e.kind == EntityKind::User && *v == Verdict::Malicious)
             .map(|(e, _)| e.value.to_ascii_lowercase())
             .collect();
-        for task in self.store.tasks(g.record.incident.id).await? {
+        for task in self.store.tasks(r.incident.id).await? {
             if task.kind == TaskType::MarkUserCompromised
                 && task.status != vigil_core::task::TaskStatus::Skipped
                 && let Some(t) = task.target.filter(|t| t.kind == EntityKind::User)
@@ -480,17 +514,6 @@ fn checked_text(what: &str, text: &str) -> Result<String> {
 
 /// A stored event decoded for the criteria; one that no longer decodes is
 /// left out (it was decoded on intake, so this does not happen in practice).
-pub(crate) fn facts(e: &StoredEvent) -> Option<EventFacts> {
-    let decoded = vigil_formats::decode_record(e.event.raw.as_bytes())
-        .ok()?
-        .into_iter()
-        .next()?;
-    Some(EventFacts {
-        seq: e.seq,
-        time: e.event.time,
-        event: decoded.event,
-    })
-}
 
 /// How long an incident that only grew waits before its criteria run
 /// again.

@@ -276,6 +276,17 @@ pub trait TelemetryStore: Send + Sync {
     /// How many events a tenant has.
     async fn count_events(&self, tenant: TenantId) -> Result<u64>;
 
+    /// The `seq`s of a tenant's events naming any of `entities` between
+    /// `from` and `to`, in time order, at most `limit`.
+    async fn seqs_with_entities(
+        &self,
+        tenant: TenantId,
+        entities: &[vigil_core::Entity],
+        from: vigil_core::Timestamp,
+        to: vigil_core::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<i64>>;
+
     /// A tenant's events naming any of `entities` between `from` and `to`,
     /// in time order, at most `limit`.
     async fn events_with_entities(
@@ -285,7 +296,14 @@ pub trait TelemetryStore: Send + Sync {
         from: vigil_core::Timestamp,
         to: vigil_core::Timestamp,
         limit: u32,
-    ) -> Result<Vec<StoredEvent>>;
+    ) -> Result<Vec<StoredEvent>> {
+        let seqs = self
+            .seqs_with_entities(tenant, entities, from, to, limit)
+            .await?;
+        let mut events = self.events_by_seq(tenant, &seqs).await?;
+        events.sort_by_key(|e| (e.event.time, e.seq));
+        Ok(events)
+    }
 
     /// How many of a tenant's events wait for detection, and how many
     /// dead letters it has.

@@ -19,12 +19,37 @@ use vigil_formats::FlatEvent;
 
 use signals::{Signal, host, privileged_by_name, signals};
 
-/// One stored event as the criteria read it.
-#[derive(Debug, Clone)]
+/// One stored event as the criteria read it: what its fields signal,
+/// read once. Small, and the same every time its event is read, so a
+/// caller that evaluates an incident again may keep it for the next time.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventFacts {
     pub seq: i64,
     pub time: Timestamp,
-    pub event: FlatEvent,
+    /// The event's host, lowercased (kept only with signals).
+    pub host: Option<String>,
+    pub signals: Vec<Signal>,
+    /// `SubjectUserName` (kept only with signals).
+    pub subject_user: Option<String>,
+}
+
+impl EventFacts {
+    /// The facts of the event `seq` at `time` with fields `event`.
+    pub fn read(seq: i64, time: Timestamp, event: &FlatEvent) -> Self {
+        let signals = signals(event);
+        let (host, subject_user) = if signals.is_empty() {
+            (None, None)
+        } else {
+            (host(event), event.get("SubjectUserName").map(str::to_owned))
+        };
+        EventFacts {
+            seq,
+            time,
+            host,
+            signals,
+            subject_user,
+        }
+    }
 }
 
 /// Everything the criteria look at for one incident.
@@ -43,10 +68,10 @@ pub struct MajorInput<'a> {
     pub thresholds: &'a MajorThresholds,
 }
 
-/// The signals of each event, computed once and shared by the criteria.
+/// The events with signals, shared by the criteria.
 struct Seen<'a> {
     input: MajorInput<'a>,
-    signals: Vec<(&'a EventFacts, Option<String>, Vec<Signal>)>,
+    signals: Vec<&'a EventFacts>,
 }
 
 impl<'a> Seen<'a> {
@@ -54,8 +79,7 @@ impl<'a> Seen<'a> {
         let signals = input
             .events
             .iter()
-            .map(|e| (e, host(&e.event), signals(&e.event)))
-            .filter(|(_, _, s)| !s.is_empty())
+            .filter(|e| !e.signals.is_empty())
             .collect();
         Seen { input, signals }
     }
@@ -66,10 +90,10 @@ impl<'a> Seen<'a> {
         pick: impl Fn(&Signal) -> Option<T>,
     ) -> Vec<(&'a EventFacts, Option<&str>, T)> {
         let mut out = Vec::new();
-        for (e, h, sigs) in &self.signals {
-            for s in sigs {
+        for e in &self.signals {
+            for s in &e.signals {
                 if let Some(v) = pick(s) {
-                    out.push((*e, h.as_deref(), v));
+                    out.push((*e, e.host.as_deref(), v));
                 }
             }
         }
@@ -274,7 +298,7 @@ fn domain_credential_theft(s: &Seen<'_>) -> Option<(String, Evidence)> {
         .insert("dc_credential_dumps".into(), count(dumps.len()));
     let users: BTreeSet<String> = replication
         .iter()
-        .filter_map(|(e, _, _)| e.event.get("SubjectUserName"))
+        .filter_map(|(e, _, _)| e.subject_user.as_deref())
         .map(str::to_ascii_lowercase)
         .collect();
     evidence.users = users.into_iter().collect();

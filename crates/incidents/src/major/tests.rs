@@ -11,11 +11,7 @@ fn event(seq: i64, fields: &[(&str, &str)]) -> EventFacts {
     for (n, v) in fields {
         e.push(n, v, false);
     }
-    EventFacts {
-        seq,
-        time: at(seq),
-        event: e,
-    }
+    EventFacts::read(seq, at(seq), &e)
 }
 
 fn fired(

@@ -224,15 +224,15 @@ impl crate::TelemetryStore for PgStore {
         self.count_events_impl(tenant).await
     }
 
-    async fn events_with_entities(
+    async fn seqs_with_entities(
         &self,
         tenant: vigil_core::TenantId,
         entities: &[vigil_core::Entity],
         from: vigil_core::Timestamp,
         to: vigil_core::Timestamp,
         limit: u32,
-    ) -> Result<Vec<vigil_core::telemetry::StoredEvent>> {
-        self.events_with_entities_impl(tenant, entities, from, to, limit)
+    ) -> Result<Vec<i64>> {
+        self.seqs_with_entities_impl(tenant, entities, from, to, limit)
             .await
     }
 

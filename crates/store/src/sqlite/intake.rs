@@ -104,8 +104,9 @@ impl IntakeWriter {
         })?;
         conn.execute_batch(
             "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = memory; \
-             PRAGMA wal_autocheckpoint = 8192; PRAGMA journal_size_limit = 67108864;",
+             PRAGMA journal_size_limit = 67108864;",
         )?;
+        conn.pragma_update(None, "wal_autocheckpoint", super::WAL_AUTOCHECKPOINT)?;
         conn.set_prepared_statement_cache_capacity(16);
         Ok(IntakeWriter {
             state: Mutex::new(State { conn, recent: None }),

@@ -36,6 +36,10 @@ use crate::{MigrationReport, Result, Store, StoreError};
 /// for readers and truncates it: 256 MiB of 4 KiB pages.
 const WAL_FRAMES_LIMIT: i64 = 65_536;
 
+/// The log's length (in pages) past which a commit checkpoints it itself:
+/// a backstop, as the checkpoint loop folds it back long before.
+const WAL_AUTOCHECKPOINT: &str = "32768";
+
 /// A Vigil store in one SQLite database file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -113,8 +117,11 @@ impl SqliteStore {
             // Telemetry indexes outgrow SQLite's 2 MiB default cache at once.
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory")
-            // Fewer, larger checkpoints write hot index pages fewer times.
-            .pragma("wal_autocheckpoint", "8192")
+            // Checkpoints are the checkpoint loop's (`Store::checkpoint`),
+            // outside the turn to write; this many pages (128 MiB) is the
+            // backstop where no loop runs. A commit that checkpoints holds
+            // up every writer behind it.
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT)
             // A log that restarts is cut back to this size (64 MiB).
             .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new()
@@ -300,15 +307,15 @@ impl crate::TelemetryStore for SqliteStore {
         self.count_events_impl(tenant).await
     }
 
-    async fn events_with_entities(
+    async fn seqs_with_entities(
         &self,
         tenant: vigil_core::TenantId,
         entities: &[vigil_core::Entity],
         from: vigil_core::Timestamp,
         to: vigil_core::Timestamp,
         limit: u32,
-    ) -> Result<Vec<vigil_core::telemetry::StoredEvent>> {
-        self.events_with_entities_impl(tenant, entities, from, to, limit)
+    ) -> Result<Vec<i64>> {
+        self.seqs_with_entities_impl(tenant, entities, from, to, limit)
             .await
     }
 

@@ -317,19 +317,19 @@ impl SqliteStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    pub(super) async fn events_with_entities_impl(
+    pub(super) async fn seqs_with_entities_impl(
         &self,
         tenant: TenantId,
         entities: &[Entity],
         from: Timestamp,
         to: Timestamp,
         limit: u32,
-    ) -> Result<Vec<StoredEvent>> {
+    ) -> Result<Vec<i64>> {
         if entities.is_empty() {
             return Ok(Vec::new());
         }
         let tenant_text = tenant.to_string();
-        let seqs = crate::earliest_seqs(entities, limit, |kind, value| {
+        crate::earliest_seqs(entities, limit, |kind, value| {
             sqlx::query_as("SELECT seq, time FROM event_entities WHERE tenant_id = ? AND kind = ? AND value = ? AND time BETWEEN ? AND ? ORDER BY time, seq LIMIT ?")
                 .bind(tenant_text.clone())
                 .bind(kind)
@@ -339,10 +339,7 @@ impl SqliteStore {
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
         })
-        .await?;
-        let mut events = self.events_by_seq_impl(tenant, &seqs).await?;
-        events.sort_by_key(|e| (e.event.time, e.seq));
-        Ok(events)
+        .await
     }
 
     pub(super) async fn telemetry_counts_impl(&self, tenant: TenantId) -> Result<(u64, u64)> {
