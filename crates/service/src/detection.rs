@@ -13,6 +13,7 @@ use vigil_core::rules::Tuning;
 use vigil_core::telemetry::StoredEvent;
 use vigil_core::{Severity, TenantId};
 use vigil_formats::{Decoded, decode_record};
+use vigil_incidents::major::EventFacts;
 use vigil_sigma::RuleInfo;
 
 use crate::{Result, Service};
@@ -87,7 +88,9 @@ fn observe(
     decoded: Option<Decoded>,
     scratch: &mut Vec<u32>,
     out: &mut Vec<(TenantId, Observation)>,
+    facts: &mut Vec<(TenantId, EventFacts)>,
 ) {
+    let before = out.len();
     let decoded = decoded.or_else(|| match decode_record(stored.event.raw.as_bytes()) {
         Ok(mut d) if d.len() == 1 => d.pop(),
         Ok(_) => None,
@@ -138,6 +141,14 @@ fn observe(
                 time: stored.event.time,
                 events: vec![stored.seq],
             },
+        ));
+    }
+    if out.len() > before {
+        // Evidence: what the major-incident criteria will read of it, read
+        // now while it is decoded.
+        facts.push((
+            stored.tenant_id,
+            EventFacts::read(stored.seq, stored.event.time, &decoded.event),
         ));
     }
 }
@@ -582,9 +593,10 @@ impl Service {
             }
         }
         let d = detection.clone();
-        tokio::task::spawn_blocking(move || {
+        let (out, facts) = tokio::task::spawn_blocking(move || {
             let mut scratch = Vec::new();
             let mut out = Vec::new();
+            let mut facts = Vec::new();
             let mut session = d.session();
             let mut order: Vec<usize> = (0..backlog.len()).collect();
             order.sort_by_key(|&i| (backlog[i].event.time, backlog[i].seq));
@@ -602,12 +614,15 @@ impl Service {
                     decoded[i].take(),
                     &mut scratch,
                     &mut out,
+                    &mut facts,
                 );
             }
-            out
+            (out, facts)
         })
         .await
-        .map_err(|e| crate::ServiceError::Conflict(format!("detection failed: {e}")))
+        .map_err(|e| crate::ServiceError::Conflict(format!("detection failed: {e}")))?;
+        self.major_facts.keep_all(facts);
+        Ok(out)
     }
 
     /// A `detect` worker on a shared bus: no lease (the bus divides the

@@ -12,30 +12,54 @@ use vigil_core::telemetry::StoredEvent;
 use vigil_formats::FlatEvent;
 use vigil_incidents::major::EventFacts;
 
-/// The most events whose facts are kept (about 100 bytes each, more for
-/// the few with signals); past it the cache starts again empty.
-const KEPT: usize = 200_000;
+/// The most events whose facts a generation keeps (about 100 bytes each,
+/// more for the few with signals). A full generation becomes the old one
+/// and the one before is dropped: what evaluations still read moves back
+/// into the new generation, what they no longer read goes.
+const GENERATION: usize = 200_000;
 
-/// Facts by tenant and event `seq`.
+type Facts = HashMap<(TenantId, i64), EventFacts>;
+
+/// Facts by tenant and event `seq`, in two generations.
 #[derive(Debug, Default)]
 pub(crate) struct FactsCache {
-    inner: Mutex<HashMap<(TenantId, i64), EventFacts>>,
+    inner: Mutex<Generations>,
+}
+
+#[derive(Debug, Default)]
+struct Generations {
+    new: Facts,
+    old: Facts,
+}
+
+impl Generations {
+    fn insert(&mut self, key: (TenantId, i64), facts: EventFacts) {
+        if self.new.len() >= GENERATION {
+            self.old = std::mem::take(&mut self.new);
+        }
+        self.new.insert(key, facts);
+    }
 }
 
 impl FactsCache {
-    fn lock(&self) -> MutexGuard<'_, HashMap<(TenantId, i64), EventFacts>> {
+    fn lock(&self) -> MutexGuard<'_, Generations> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The facts kept of `seqs`, and the seqs not kept.
     pub(crate) fn split(&self, tenant: TenantId, seqs: &[i64]) -> (Vec<EventFacts>, Vec<i64>) {
-        let kept = self.lock();
+        let mut kept = self.lock();
         let mut found = Vec::with_capacity(seqs.len());
         let mut missing = Vec::new();
         for seq in seqs {
-            match kept.get(&(tenant, *seq)) {
-                Some(f) => found.push(f.clone()),
-                None => missing.push(*seq),
+            let key = (tenant, *seq);
+            if let Some(f) = kept.new.get(&key) {
+                found.push(f.clone());
+            } else if let Some(f) = kept.old.remove(&key) {
+                found.push(f.clone());
+                kept.insert(key, f);
+            } else {
+                missing.push(*seq);
             }
         }
         (found, missing)
@@ -44,17 +68,27 @@ impl FactsCache {
     /// Keep `facts` of the tenant's events.
     pub(crate) fn keep(&self, tenant: TenantId, facts: &[EventFacts]) {
         let mut kept = self.lock();
-        if kept.len() + facts.len() > KEPT {
-            kept.clear();
-        }
-        for f in facts.iter().take(KEPT) {
+        for f in facts {
             kept.insert((tenant, f.seq), f.clone());
+        }
+    }
+
+    /// Keep facts of several tenants' events.
+    pub(crate) fn keep_all(&self, facts: Vec<(TenantId, EventFacts)>) {
+        if facts.is_empty() {
+            return;
+        }
+        let mut kept = self.lock();
+        for (tenant, f) in facts {
+            kept.insert((tenant, f.seq), f);
         }
     }
 
     /// Forget everything (events were purged).
     pub(crate) fn clear(&self) {
-        self.lock().clear();
+        let mut kept = self.lock();
+        kept.new.clear();
+        kept.old.clear();
     }
 }
 
@@ -113,15 +147,24 @@ mod tests {
     }
 
     #[test]
-    fn a_full_cache_starts_again_rather_than_growing() {
+    fn a_full_generation_ages_and_what_is_still_read_is_kept() {
         let cache = FactsCache::default();
         let at: jiff::Timestamp = "2026-11-27T09:00:00Z".parse().expect("time");
         let t = TenantId::new_at(at);
-        let many: Vec<EventFacts> = (0..KEPT as i64).map(facts).collect();
-        cache.keep(t, &many);
+        let first: Vec<EventFacts> = (0..GENERATION as i64).map(facts).collect();
+        cache.keep(t, &first);
+        // The first generation is full: this starts the second.
         cache.keep(t, &[facts(-1)]);
-        let (found, missing) = cache.split(t, &[0, -1]);
-        assert_eq!(found, vec![facts(-1)]);
-        assert_eq!(missing, vec![0]);
+        // Read again, 0 moves to the second generation; 1 stays old.
+        assert_eq!(cache.split(t, &[0]).0, vec![facts(0)]);
+        let second: Vec<EventFacts> = (GENERATION as i64..2 * GENERATION as i64 - 2)
+            .map(facts)
+            .collect();
+        cache.keep(t, &second);
+        // The second is full: the first (with 1) goes.
+        cache.keep_all(vec![(t, facts(-2))]);
+        let (found, missing) = cache.split(t, &[0, 1, -1, -2]);
+        assert_eq!(found, vec![facts(0), facts(-1), facts(-2)]);
+        assert_eq!(missing, vec![1]);
     }
 }

@@ -344,3 +344,39 @@ async fn entity_postings_are_found_before_and_after_intake_moves_them_and_purged
     assert_eq!(count(&path, "SELECT count(*) FROM entity_postings"), 0);
     assert_eq!(count(&path, "SELECT count(*) FROM entity_recent"), 0);
 }
+
+/// Migration 0026 numbers the entities: postings written before it, moved
+/// or recent, read the same through `event_entities` after it, each once.
+#[test]
+fn postings_written_before_entities_were_numbered_read_the_same_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("vigil.db");
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    // After a newline: the shell takes an argument that starts with `--`
+    // (as the files' comments do) for an option.
+    let file = |n: i64, name: &str| {
+        let sql = std::fs::read_to_string(migrations.join(format!("{n:04}_{name}.sql")));
+        format!("\n{}", sql.expect("migration"))
+    };
+    for (n, name) in migration_files().iter().filter(|(n, _)| *n < 26) {
+        sqlite3(&path, &file(*n, name));
+    }
+    sqlite3(
+        &path,
+        "INSERT INTO entity_postings VALUES ('t1', 'user', 'alice', 10, 1), ('t1', 'user', 'alice', 20, 2), ('t2', 'user', 'alice', 10, 3);
+         INSERT INTO entity_recent VALUES ('t1', 'user', 'alice', 30, 4), ('t1', 'device', 'ws1', 30, 4), ('t1', 'user', 'alice', 20, 2);",
+    );
+    let before = sqlite3(
+        &path,
+        "SELECT DISTINCT tenant_id, kind, value, time, seq FROM event_entities ORDER BY 1, 2, 3, 4, 5",
+    );
+    sqlite3(&path, &file(26, "entity_numbers"));
+    let after = sqlite3(
+        &path,
+        "SELECT tenant_id, kind, value, time, seq FROM event_entities ORDER BY 1, 2, 3, 4, 5",
+    );
+    assert_eq!(after, before);
+    assert_eq!(after.lines().count(), 5, "{after}");
+    assert_eq!(count(&path, "SELECT count(*) FROM entity_names"), 3);
+    assert_eq!(count(&path, "SELECT count(*) FROM entity_recent"), 0);
+}

@@ -10,6 +10,7 @@
 //! work alone.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -68,6 +69,9 @@ pub(super) struct IntakeWriter {
 
 struct State {
     conn: Connection,
+    /// Entity numbers (`entity_names`, migration 0026) this process has
+    /// read or made: names are never deleted, so each stays good.
+    names: Names,
     /// Rows in `entity_recent` as this process knows them, once counted
     /// (the first batch counts them). Only decides when to move: rows
     /// another process added or a purge removed merely bring the move
@@ -109,7 +113,11 @@ impl IntakeWriter {
         conn.pragma_update(None, "wal_autocheckpoint", super::WAL_AUTOCHECKPOINT)?;
         conn.set_prepared_statement_cache_capacity(16);
         Ok(IntakeWriter {
-            state: Mutex::new(State { conn, recent: None }),
+            state: Mutex::new(State {
+                conn,
+                names: Names::default(),
+                recent: None,
+            }),
         })
     }
 
@@ -123,7 +131,8 @@ impl IntakeWriter {
         batch: &IntakeBatch,
         prepared: Prepared,
     ) -> Result<(IntakeCounts, Vec<Option<i64>>)> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let state = &mut *guard;
         let recent = match state.recent {
             Some(n) => n,
             None => state
@@ -143,7 +152,16 @@ impl IntakeWriter {
         {
             return Ok((counts, vec![None; batch.events.len()]));
         }
-        let (seqs, postings) = insert_events(&tx, &tenant, received, &batch.events, prepared)?;
+        let mut made = Vec::new();
+        let (seqs, postings) = insert_events(
+            &tx,
+            &tenant,
+            received,
+            &batch.events,
+            prepared,
+            &state.names,
+            &mut made,
+        )?;
         let mut letters = tx.prepare_cached(
             "INSERT INTO dead_letters (tenant_id, received_at, source, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
@@ -181,6 +199,8 @@ impl IntakeWriter {
             ])?;
         }
         tx.commit()?;
+        // Only once committed: a number of a rolled-back name is no one's.
+        state.names.add(&tenant, made);
         state.recent = Some(recent + postings);
         if recent + postings >= MOVE_AT {
             // The batch is committed whatever becomes of the move: a move
@@ -212,9 +232,8 @@ fn move_postings(conn: &mut Connection) -> Result<()> {
     let began = std::time::Instant::now();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let moved = tx.execute(
-        "INSERT OR IGNORE INTO entity_postings (tenant_id, kind, value, time, seq) \
-         SELECT tenant_id, kind, value, time, seq FROM entity_recent \
-         ORDER BY tenant_id, kind, value, time, seq",
+        "INSERT OR IGNORE INTO entity_postings (entity, time, seq) \
+         SELECT entity, time, seq FROM entity_recent ORDER BY entity, time, seq",
         [],
     )?;
     // Without a `WHERE`, SQLite empties the table by dropping its pages.
@@ -274,6 +293,8 @@ fn insert_events(
     received: i64,
     events: &[NewEvent],
     prepared: Prepared,
+    names: &Names,
+    made: &mut Vec<(String, i64)>,
 ) -> Result<(Vec<Option<i64>>, u64)> {
     let mut block = tx.prepare_cached(
         "INSERT INTO event_blocks (tenant_id, max_time, data) VALUES (?1, ?2, ?3)",
@@ -284,9 +305,8 @@ fn insert_events(
          ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING",
     )?;
     let mut queue = tx.prepare_cached("INSERT INTO detection_queue (seq) VALUES (?1)")?;
-    let mut entity = tx.prepare_cached(
-        "INSERT INTO entity_recent (tenant_id, kind, value, time, seq) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
+    let mut entity =
+        tx.prepare_cached("INSERT INTO entity_recent (entity, time, seq) VALUES (?1, ?2, ?3)")?;
     let mut hunt = tx.prepare_cached(&hunt_insert())?;
     let mut seqs = Vec::with_capacity(events.len());
     let mut postings = Vec::with_capacity(events.len() * 4);
@@ -356,10 +376,83 @@ fn insert_events(
     // An event that names an entity twice has one posting for it.
     postings.sort_unstable();
     postings.dedup();
+    let mut key = String::new();
+    let mut current: Option<(&str, &str, i64)> = None;
     for (kind, value, time, seq) in &postings {
-        entity.execute(params![tenant, kind, value, time, seq])?;
+        let number = match current {
+            Some((k, v, n)) if k == *kind && v == *value => n,
+            _ => {
+                key.clear();
+                key.push_str(kind);
+                key.push('\0');
+                key.push_str(value);
+                let n = match names.get(tenant, &key) {
+                    Some(n) => n,
+                    None => {
+                        let n = entity_number(tx, tenant, kind, value)?;
+                        made.push((key.clone(), n));
+                        n
+                    }
+                };
+                current = Some((kind, value, n));
+                n
+            }
+        };
+        entity.execute(params![number, time, seq])?;
     }
     Ok((seqs, postings.len() as u64))
+}
+
+/// The number of the tenant's entity, named now if it is new.
+fn entity_number(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    kind: &str,
+    value: &str,
+) -> Result<i64> {
+    let mut name = tx.prepare_cached(
+        "INSERT INTO entity_names (tenant_id, kind, value) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    )?;
+    if name.execute(params![tenant, kind, value])? == 1 {
+        return Ok(tx.last_insert_rowid());
+    }
+    let mut find = tx.prepare_cached(
+        "SELECT id FROM entity_names WHERE tenant_id = ?1 AND kind = ?2 AND value = ?3",
+    )?;
+    Ok(find.query_row(params![tenant, kind, value], |r| r.get(0))?)
+}
+
+/// Entity numbers by tenant, then by kind and value (joined by a NUL).
+#[derive(Default)]
+struct Names {
+    by_tenant: HashMap<String, HashMap<String, i64>>,
+    count: usize,
+}
+
+/// The most entity numbers kept in memory (about 100 bytes each); past it
+/// they are read again as needed.
+const NAMES_KEPT: usize = 1_000_000;
+
+impl Names {
+    fn get(&self, tenant: &str, key: &str) -> Option<i64> {
+        self.by_tenant.get(tenant)?.get(key).copied()
+    }
+
+    fn add(&mut self, tenant: &str, made: Vec<(String, i64)>) {
+        if made.is_empty() {
+            return;
+        }
+        if self.count + made.len() > NAMES_KEPT {
+            self.by_tenant.clear();
+            self.count = 0;
+        }
+        let names = self.by_tenant.entry(tenant.to_owned()).or_default();
+        for (key, n) in made {
+            if names.insert(key, n).is_none() {
+                self.count += 1;
+            }
+        }
+    }
 }
 
 /// `INSERT OR IGNORE INTO hunt_events` with every hunting column but

@@ -130,6 +130,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "event_blocks",
         sql: include_str!("../../migrations/sqlite/0025_event_blocks.sql"),
     },
+    Migration {
+        version: 26,
+        name: "entity_numbers",
+        sql: include_str!("../../migrations/sqlite/0026_entity_numbers.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

@@ -371,8 +371,8 @@ impl SqliteStore {
         // What refers to the events goes first, the events last; each
         // statement takes the tenant and the cut.
         const PURGE: [&str; 8] = [
-            "DELETE FROM entity_postings WHERE tenant_id = ? AND time < ?",
-            "DELETE FROM entity_recent WHERE tenant_id = ? AND time < ?",
+            "DELETE FROM entity_postings WHERE entity IN (SELECT id FROM entity_names WHERE tenant_id = ?) AND time < ?",
+            "DELETE FROM entity_recent WHERE entity IN (SELECT id FROM entity_names WHERE tenant_id = ?) AND time < ?",
             "DELETE FROM detection_queue WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ? AND time < ?)",
             "DELETE FROM alert_events WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ? AND time < ?)",
             "DELETE FROM hunt_additional WHERE seq IN (SELECT seq FROM hunt_events WHERE tenant_id = ? AND ts < ?)",
