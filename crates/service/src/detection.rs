@@ -77,6 +77,16 @@ impl std::ops::AddAssign for DetectionReport {
     }
 }
 
+/// What detection gathers over a round's events.
+#[derive(Default)]
+struct Seen {
+    /// The rules one event matched (reused).
+    scratch: Vec<u32>,
+    out: Vec<(TenantId, Observation)>,
+    /// The major-criteria facts of each event that gave an observation.
+    facts: Vec<(TenantId, EventFacts)>,
+}
+
 /// The observations one stored event gives, after the tenant's tuning.
 /// `decoded`: the event as intake decoded it, when still in memory; else
 /// its stored record is decoded again.
@@ -86,10 +96,13 @@ fn observe(
     tuning: &HashMap<TenantId, Tuning>,
     stored: &StoredEvent,
     decoded: Option<Decoded>,
-    scratch: &mut Vec<u32>,
-    out: &mut Vec<(TenantId, Observation)>,
-    facts: &mut Vec<(TenantId, EventFacts)>,
+    seen: &mut Seen,
 ) {
+    let Seen {
+        scratch,
+        out,
+        facts,
+    } = seen;
     let before = out.len();
     let decoded = decoded.or_else(|| match decode_record(stored.event.raw.as_bytes()) {
         Ok(mut d) if d.len() == 1 => d.pop(),
@@ -593,10 +606,8 @@ impl Service {
             }
         }
         let d = detection.clone();
-        let (out, facts) = tokio::task::spawn_blocking(move || {
-            let mut scratch = Vec::new();
-            let mut out = Vec::new();
-            let mut facts = Vec::new();
+        let seen = tokio::task::spawn_blocking(move || {
+            let mut seen = Seen::default();
             let mut session = d.session();
             let mut order: Vec<usize> = (0..backlog.len()).collect();
             order.sort_by_key(|&i| (backlog[i].event.time, backlog[i].seq));
@@ -612,17 +623,15 @@ impl Service {
                     &tuning,
                     &backlog[i],
                     decoded[i].take(),
-                    &mut scratch,
-                    &mut out,
-                    &mut facts,
+                    &mut seen,
                 );
             }
-            (out, facts)
+            seen
         })
         .await
         .map_err(|e| crate::ServiceError::Conflict(format!("detection failed: {e}")))?;
-        self.major_facts.keep_all(facts);
-        Ok(out)
+        self.major_facts.keep_all(seen.facts);
+        Ok(seen.out)
     }
 
     /// A `detect` worker on a shared bus: no lease (the bus divides the

@@ -512,9 +512,6 @@ fn checked_text(what: &str, text: &str) -> Result<String> {
     Ok(text.to_owned())
 }
 
-/// A stored event decoded for the criteria; one that no longer decodes is
-/// left out (it was decoded on intake, so this does not happen in practice).
-
 /// How long an incident that only grew waits before its criteria run
 /// again.
 const GROWTH_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
