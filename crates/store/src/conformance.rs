@@ -600,6 +600,32 @@ async fn an_event_stored_under_its_arrival_is_stored_once_when_it_arrives_again(
         );
     }
     assert_eq!(store.count_events(t.id).await.expect("count"), 2);
+    // They are read and purged by their arrival time: a day counted from
+    // before it holds them, one from after it does not, and a cut before
+    // it keeps them.
+    let windows = |from: Timestamp| crate::FactWindows {
+        activity_since: from,
+        day_start: from,
+        identity_since: from,
+        snapshot_since: from,
+    };
+    let day = |from| async move {
+        store
+            .readiness_facts(t.id, windows(from))
+            .await
+            .expect("facts")
+            .events_last_day
+    };
+    assert_eq!(day(at("2026-11-27T10:00:00Z")).await, 2);
+    assert_eq!(day(at("2026-11-27T11:30:00Z")).await, 0);
+    assert_eq!(
+        store
+            .purge_events(t.id, at("2026-11-27T10:00:00Z"))
+            .await
+            .expect("purge"),
+        0
+    );
+    assert_eq!(store.count_events(t.id).await.expect("count"), 2);
     // Once retention has removed the first, a copy is stored again.
     store
         .purge_events(t.id, at("2026-11-27T12:00:00Z"))

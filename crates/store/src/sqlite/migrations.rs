@@ -135,6 +135,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "entity_numbers",
         sql: include_str!("../../migrations/sqlite/0026_entity_numbers.sql"),
     },
+    Migration {
+        version: 27,
+        name: "time_by_dedup",
+        sql: include_str!("../../migrations/sqlite/0027_time_by_dedup.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

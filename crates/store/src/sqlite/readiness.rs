@@ -46,7 +46,9 @@ impl SqliteStore {
         let q = concat!(
             "SELECT shape, product, service, NULL AS entity,
                     SUM(CASE WHEN time >= ?1 THEN 1 ELSE 0 END) AS day_events, MAX(time) AS last
-             FROM events WHERE tenant_id = ?2 AND time >= ?3 AND shape NOT IN ",
+             FROM events WHERE tenant_id = ?2
+               AND ((dedup_at >= ?3 AND dedup_at <> 0) OR (dedup_at = 0 AND time >= ?3))
+               AND shape NOT IN ",
             inventory!(),
             "
              GROUP BY shape, product, service
@@ -105,12 +107,14 @@ impl SqliteStore {
                 .push((row.try_get("value")?, micros / 1_000_000));
         }
 
-        let n: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM events WHERE tenant_id = ? AND time >= ?")
-                .bind(&t)
-                .bind(day)
-                .fetch_one(&self.pool)
-                .await?;
+        let n: i64 = sqlx::query_scalar(concat!(
+            "SELECT count(*) FROM events WHERE tenant_id = ?1 AND ",
+            since_2!()
+        ))
+        .bind(&t)
+        .bind(day)
+        .fetch_one(&self.pool)
+        .await?;
         facts.events_last_day = count(n);
         let n: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM dead_letters WHERE tenant_id = ? AND received_at >= ?",

@@ -373,14 +373,22 @@ impl SqliteStore {
         const PURGE: [&str; 8] = [
             "DELETE FROM entity_postings WHERE entity IN (SELECT id FROM entity_names WHERE tenant_id = ?) AND time < ?",
             "DELETE FROM entity_recent WHERE entity IN (SELECT id FROM entity_names WHERE tenant_id = ?) AND time < ?",
-            "DELETE FROM detection_queue WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ? AND time < ?)",
-            "DELETE FROM alert_events WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ? AND time < ?)",
+            concat!(
+                "DELETE FROM detection_queue WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ?1 AND ",
+                before_2!(),
+                ")"
+            ),
+            concat!(
+                "DELETE FROM alert_events WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ?1 AND ",
+                before_2!(),
+                ")"
+            ),
             "DELETE FROM hunt_additional WHERE seq IN (SELECT seq FROM hunt_events WHERE tenant_id = ? AND ts < ?)",
             "DELETE FROM hunt_events WHERE tenant_id = ? AND ts < ?",
             // A block goes once all of its events have (its newest is
             // older than the cut).
             "DELETE FROM event_blocks WHERE tenant_id = ? AND max_time < ?",
-            "DELETE FROM events WHERE tenant_id = ? AND time < ?",
+            concat!("DELETE FROM events WHERE tenant_id = ?1 AND ", before_2!()),
         ];
         let mut done = 0;
         for sql in PURGE {
