@@ -630,7 +630,7 @@ impl Service {
         })
         .await
         .map_err(|e| crate::ServiceError::Conflict(format!("detection failed: {e}")))?;
-        self.major_facts.keep_all(seen.facts);
+        self.major_facts.keep(seen.facts);
         Ok(seen.out)
     }
 

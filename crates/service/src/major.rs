@@ -128,7 +128,8 @@ impl Service {
             })
             .await
             .map_err(|e| ServiceError::Conflict(format!("major-incident criteria: {e}")))?;
-            self.major_facts.keep(tenant, &read);
+            self.major_facts
+                .keep(read.iter().map(|f| (tenant, f.clone())));
             facts.extend(read);
         }
         facts.sort_by_key(|f| (f.time, f.seq));

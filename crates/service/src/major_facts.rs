@@ -65,19 +65,8 @@ impl FactsCache {
         (found, missing)
     }
 
-    /// Keep `facts` of the tenant's events.
-    pub(crate) fn keep(&self, tenant: TenantId, facts: &[EventFacts]) {
-        let mut kept = self.lock();
-        for f in facts {
-            kept.insert((tenant, f.seq), f.clone());
-        }
-    }
-
-    /// Keep facts of several tenants' events.
-    pub(crate) fn keep_all(&self, facts: Vec<(TenantId, EventFacts)>) {
-        if facts.is_empty() {
-            return;
-        }
+    /// Keep the facts of these events, each with its tenant.
+    pub(crate) fn keep(&self, facts: impl IntoIterator<Item = (TenantId, EventFacts)>) {
         let mut kept = self.lock();
         for (tenant, f) in facts {
             kept.insert((tenant, f.seq), f);
@@ -102,16 +91,8 @@ pub(crate) fn flat(e: &StoredEvent) -> Option<FlatEvent> {
 /// The facts of a stored event; an event whose record no longer decodes
 /// has none (and is kept as such, so it is not read again).
 pub(crate) fn facts_of(e: &StoredEvent) -> EventFacts {
-    match flat(e) {
-        Some(event) => EventFacts::read(e.seq, e.event.time, &event),
-        None => EventFacts {
-            seq: e.seq,
-            time: e.event.time,
-            host: None,
-            signals: Vec::new(),
-            subject_user: None,
-        },
-    }
+    let event = flat(e).unwrap_or_default();
+    EventFacts::read(e.seq, e.event.time, &event)
 }
 
 #[cfg(test)]
@@ -135,7 +116,7 @@ mod tests {
         let a = TenantId::new_at(at);
         let b = TenantId::new_at(at);
         assert_ne!(a, b);
-        cache.keep(a, &[facts(1), facts(2)]);
+        cache.keep([(a, facts(1)), (a, facts(2))]);
         let (found, missing) = cache.split(a, &[1, 2, 3]);
         assert_eq!(found, vec![facts(1), facts(2)]);
         assert_eq!(missing, vec![3]);
@@ -152,17 +133,17 @@ mod tests {
         let at: jiff::Timestamp = "2026-11-27T09:00:00Z".parse().expect("time");
         let t = TenantId::new_at(at);
         let first: Vec<EventFacts> = (0..GENERATION as i64).map(facts).collect();
-        cache.keep(t, &first);
+        cache.keep(first.into_iter().map(|f| (t, f)));
         // The first generation is full: this starts the second.
-        cache.keep(t, &[facts(-1)]);
+        cache.keep([(t, facts(-1))]);
         // Read again, 0 moves to the second generation; 1 stays old.
         assert_eq!(cache.split(t, &[0]).0, vec![facts(0)]);
         let second: Vec<EventFacts> = (GENERATION as i64..2 * GENERATION as i64 - 2)
             .map(facts)
             .collect();
-        cache.keep(t, &second);
+        cache.keep(second.into_iter().map(|f| (t, f)));
         // The second is full: the first (with 1) goes.
-        cache.keep_all(vec![(t, facts(-2))]);
+        cache.keep([(t, facts(-2))]);
         let (found, missing) = cache.split(t, &[0, 1, -1, -2]);
         assert_eq!(found, vec![facts(0), facts(-1), facts(-2)]);
         assert_eq!(missing, vec![1]);

@@ -1,18 +1,31 @@
 //! The embedded default backend: one SQLite file in WAL mode.
 
-/// `events.time >= ?2` in a form that reads the indexes (migration 0027):
-/// an event under its own time has `dedup_at = time` (`events_dedup`),
-/// the others `dedup_at = 0` (`events_arrival`).
-macro_rules! since_2 {
-    () => {
-        "((dedup_at >= ?2 AND dedup_at <> 0) OR (dedup_at = 0 AND time >= ?2))"
+/// `events.time >= $p` (a parameter, `"?2"`) in a form that reads the
+/// indexes (migration 0027): an event under its own time has
+/// `dedup_at = time` (`events_dedup`), the others `dedup_at = 0`
+/// (`events_arrival`).
+macro_rules! time_since {
+    ($p:literal) => {
+        concat!(
+            "((dedup_at >= ",
+            $p,
+            " AND dedup_at <> 0) OR (dedup_at = 0 AND time >= ",
+            $p,
+            "))"
+        )
     };
 }
 
-/// `events.time < ?2`, as [`since_2`] reads it.
-macro_rules! before_2 {
-    () => {
-        "((dedup_at < ?2 AND dedup_at <> 0) OR (dedup_at = 0 AND time < ?2))"
+/// `events.time < $p`, as [`time_since`] reads it.
+macro_rules! time_before {
+    ($p:literal) => {
+        concat!(
+            "((dedup_at < ",
+            $p,
+            " AND dedup_at <> 0) OR (dedup_at = 0 AND time < ",
+            $p,
+            "))"
+        )
     };
 }
 

@@ -46,9 +46,9 @@ impl SqliteStore {
         let q = concat!(
             "SELECT shape, product, service, NULL AS entity,
                     SUM(CASE WHEN time >= ?1 THEN 1 ELSE 0 END) AS day_events, MAX(time) AS last
-             FROM events WHERE tenant_id = ?2
-               AND ((dedup_at >= ?3 AND dedup_at <> 0) OR (dedup_at = 0 AND time >= ?3))
-               AND shape NOT IN ",
+             FROM events WHERE tenant_id = ?2 AND ",
+            time_since!("?3"),
+            " AND shape NOT IN ",
             inventory!(),
             "
              GROUP BY shape, product, service
@@ -109,7 +109,7 @@ impl SqliteStore {
 
         let n: i64 = sqlx::query_scalar(concat!(
             "SELECT count(*) FROM events WHERE tenant_id = ?1 AND ",
-            since_2!()
+            time_since!("?2")
         ))
         .bind(&t)
         .bind(day)

@@ -375,12 +375,12 @@ impl SqliteStore {
             "DELETE FROM entity_recent WHERE entity IN (SELECT id FROM entity_names WHERE tenant_id = ?) AND time < ?",
             concat!(
                 "DELETE FROM detection_queue WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ?1 AND ",
-                before_2!(),
+                time_before!("?2"),
                 ")"
             ),
             concat!(
                 "DELETE FROM alert_events WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ?1 AND ",
-                before_2!(),
+                time_before!("?2"),
                 ")"
             ),
             "DELETE FROM hunt_additional WHERE seq IN (SELECT seq FROM hunt_events WHERE tenant_id = ? AND ts < ?)",
@@ -388,7 +388,10 @@ impl SqliteStore {
             // A block goes once all of its events have (its newest is
             // older than the cut).
             "DELETE FROM event_blocks WHERE tenant_id = ? AND max_time < ?",
-            concat!("DELETE FROM events WHERE tenant_id = ?1 AND ", before_2!()),
+            concat!(
+                "DELETE FROM events WHERE tenant_id = ?1 AND ",
+                time_before!("?2")
+            ),
         ];
         let mut done = 0;
         for sql in PURGE {
