@@ -83,7 +83,7 @@ struct Seen {
     /// The rules one event matched (reused).
     scratch: Vec<u32>,
     out: Vec<(TenantId, Observation)>,
-    /// The major-criteria facts of each event that gave an observation.
+    /// The major-criteria facts of each event.
     facts: Vec<(TenantId, EventFacts)>,
 }
 
@@ -103,7 +103,6 @@ fn observe(
         out,
         facts,
     } = seen;
-    let before = out.len();
     let decoded = decoded.or_else(|| match decode_record(stored.event.raw.as_bytes()) {
         Ok(mut d) if d.len() == 1 => d.pop(),
         Ok(_) => None,
@@ -156,14 +155,14 @@ fn observe(
             },
         ));
     }
-    if out.len() > before {
-        // Evidence: what the major-incident criteria will read of it, read
-        // now while it is decoded.
-        facts.push((
-            stored.tenant_id,
-            EventFacts::read(stored.seq, stored.event.time, &decoded.event),
-        ));
-    }
+    // What the major-incident criteria will read of it, read now while it
+    // is decoded: of every event, since an incident's criteria also read
+    // the events around it (most of them with nothing to read, which the
+    // cache keeps as one bit).
+    facts.push((
+        stored.tenant_id,
+        EventFacts::read(stored.seq, stored.event.time, &decoded.event),
+    ));
 }
 
 fn severity(rule: &RuleInfo) -> Severity {

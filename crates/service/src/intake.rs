@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, Semaphore};
-use vigil_core::Timestamp;
 use vigil_core::identity::{Permission, Principal};
 use vigil_core::telemetry::{
     DeadLetter, FUTURE_TOLERANCE_SECS, IntakeBatch, IntakeCounts, NewDeadLetter, NewEvent,
@@ -15,6 +14,7 @@ use vigil_core::telemetry::{
 };
 use vigil_core::tenant::Tenant;
 use vigil_core::time::{from_micros, to_micros};
+use vigil_core::{TenantId, Timestamp};
 use vigil_formats::{Decoded, decode_records};
 
 use crate::{Result, Service, ServiceError};
@@ -201,6 +201,11 @@ impl DecodedCache {
     /// The event as stored (its record left out) and as decoded.
     pub(crate) fn take(&mut self, seq: i64) -> Option<(StoredEvent, Decoded)> {
         self.events.remove(&seq)
+    }
+
+    /// The event `seq` of `tenant`, left for detection.
+    pub(crate) fn peek(&self, tenant: TenantId, seq: i64) -> Option<&(StoredEvent, Decoded)> {
+        self.events.get(&seq).filter(|(e, _)| e.tenant_id == tenant)
     }
 }
 

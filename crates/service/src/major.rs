@@ -117,10 +117,34 @@ impl Service {
         })
     }
 
-    /// The facts of `seqs`, in time order: those kept from an earlier
-    /// evaluation, the others read and decoded now (and kept).
+    /// The facts of those of `seqs` that carry signals (all the criteria
+    /// read), in time order: those kept from an earlier evaluation or from
+    /// detection, the others read and decoded now (and kept).
     async fn event_facts(&self, tenant: TenantId, seqs: &[i64]) -> Result<Vec<EventFacts>> {
-        let (mut facts, missing) = self.major_facts.split(tenant, seqs);
+        let (mut facts, mut missing) = self.major_facts.split(tenant, seqs);
+        if !missing.is_empty() {
+            // Events intake committed and detection has yet to take: read
+            // from their decoding, still in memory.
+            let waiting: Vec<EventFacts> = {
+                let cache = self
+                    .intake
+                    .decoded
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                let mut waiting = Vec::new();
+                missing.retain(|&seq| match cache.peek(tenant, seq) {
+                    Some((stored, decoded)) => {
+                        waiting.push(EventFacts::read(seq, stored.event.time, &decoded.event));
+                        false
+                    }
+                    None => true,
+                });
+                waiting
+            };
+            facts.extend(waiting.iter().filter(|f| !f.signals.is_empty()).cloned());
+            self.major_facts
+                .keep(waiting.into_iter().map(|f| (tenant, f)));
+        }
         if !missing.is_empty() {
             let events = self.events_in_order(tenant, &missing).await?;
             let read = tokio::task::spawn_blocking(move || {
@@ -130,7 +154,7 @@ impl Service {
             .map_err(|e| ServiceError::Conflict(format!("major-incident criteria: {e}")))?;
             self.major_facts
                 .keep(read.iter().map(|f| (tenant, f.clone())));
-            facts.extend(read);
+            facts.extend(read.into_iter().filter(|f| !f.signals.is_empty()));
         }
         facts.sort_by_key(|f| (f.time, f.seq));
         Ok(facts)

