@@ -290,7 +290,7 @@ impl FlatEvent {
         // Names as they first appear, each with the value it ends with;
         // events have a few dozen fields, so a scan beats a map.
         let mut kept: Vec<(&Span, &Span)> = Vec::with_capacity(self.fields.len());
-        let same = |a: &Span, b: &Span| self.key_of(a) == self.key_of(b);
+        let same = |a: &Span, b: &Span| a.hash == b.hash && self.key_of(a) == self.key_of(b);
         for s in self.fields.iter().filter(|s| s.system()) {
             match kept.iter_mut().find(|(k, _)| same(k, s)) {
                 Some(slot) => slot.1 = s,
@@ -307,21 +307,17 @@ impl FlatEvent {
                 None => kept.push((s, s)),
             }
         }
-        // serde_json writes the strings, escaped as it escapes them.
-        let mut text = std::mem::take(out).into_bytes();
-        text.push(b'{');
+        // Strings escaped as serde_json escapes them.
+        out.push('{');
         for (i, (k, v)) in kept.iter().enumerate() {
             if i > 0 {
-                text.push(b',');
+                out.push(',');
             }
-            json_string(&mut text, self.key_of(k));
-            text.push(b':');
-            json_string(&mut text, self.value_of(v));
+            json_string(out, self.key_of(k));
+            out.push(':');
+            json_string(out, self.value_of(v));
         }
-        text.push(b'}');
-        // Valid UTF-8: `out` was, and serde_json writes UTF-8.
-        *out = String::from_utf8(text)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        out.push('}');
     }
 
     /// The event as one flat JSON object (last value wins per name).
@@ -342,14 +338,67 @@ impl FlatEvent {
 }
 
 /// `text` as a JSON string.
-fn json_string(out: &mut Vec<u8>, text: &str) {
-    // Writing into a `Vec` cannot fail, nor can serialising a `str`.
-    let _ = serde_json::to_writer(out, text);
+/// `text` as a JSON string, escaped as serde_json escapes: `"`, `\\` and
+/// the control characters, the common ones by their short forms; the
+/// rest copied a run at a time.
+fn json_string(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // An ASCII byte: a character boundary on both sides.
+        out.push_str(&text[start..i]);
+        if short.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        } else {
+            out.push_str(short);
+        }
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_are_escaped_exactly_as_serde_json_escapes_them() {
+        let mut tricky: Vec<String> = (0u8..0x80)
+            .map(|b| format!("a{}z", char::from(b)))
+            .collect();
+        tricky.extend(
+            [
+                "",
+                "plain",
+                r#"C:\Windows\System32\cmd.exe /c "x""#,
+                "línea\nnueva\ttab\r",
+                "\u{7f}\u{80}\u{2028}\u{1F600}",
+                "\"\"\\\\",
+            ]
+            .map(String::from),
+        );
+        for text in &tricky {
+            let mut ours = String::new();
+            json_string(&mut ours, text);
+            let theirs = serde_json::to_string(text).expect("serialises");
+            assert_eq!(ours, theirs, "{text:?}");
+        }
+    }
 
     #[test]
     fn the_json_text_is_the_json_object_written_out() {

@@ -120,6 +120,31 @@ async fn stored_open(
 /// Keys looked up by one [`stored_open`] query.
 const KEYS_PER_QUERY: usize = 500;
 
+/// [`stored_open`] for each tenant of `folded`: the round's keys and the
+/// span of its times per tenant.
+async fn stored_by_tenant(
+    conn: &mut SqliteConnection,
+    folded: &[(TenantId, String, &Observation)],
+) -> Result<HashMap<TenantId, HashMap<String, Vec<(Alert, i64)>>>> {
+    let mut rounds: HashMap<TenantId, (Vec<&str>, Timestamp, Timestamp)> = HashMap::new();
+    for (tenant, key, o) in folded {
+        let r = rounds
+            .entry(*tenant)
+            .or_insert_with(|| (Vec::new(), o.time, o.time));
+        r.0.push(key);
+        r.1 = r.1.min(o.time);
+        r.2 = r.2.max(o.time);
+    }
+    let mut stored = HashMap::new();
+    for (tenant, (mut keys, earliest, latest)) in rounds {
+        keys.sort_unstable();
+        keys.dedup();
+        let found = stored_open(conn, tenant, &keys, (earliest, latest)).await?;
+        stored.insert(tenant, found);
+    }
+    Ok(stored)
+}
+
 /// The stored alert an observation at `time` folds into: the latest one
 /// whose window, widened by [`DEDUP_WINDOW`], holds `time`.
 fn open_at(stored: Option<&Vec<(Alert, i64)>>, time: Timestamp) -> Option<&(Alert, i64)> {
@@ -265,6 +290,22 @@ impl SqliteStore {
             .iter()
             .map(|(tenant, o)| (*tenant, o.dedup_key(), o))
             .collect();
+        // The local worker's round (a range of the queue) reads the stored
+        // alerts its observations may fold into before it takes the write
+        // lock: only folding changes what it reads (an alert's entities,
+        // times, count and kept events), and of the folds of its rules'
+        // keys, this process's one detection worker is the only one (the
+        // detect lock keeps other processes out). A bus batch may share the
+        // store with other workers, and a saved hunt's alerts (an empty
+        // range) may be run by two callers at once: they read inside
+        // their transaction.
+        let mut stored = match claim {
+            Claim::Range(first, last) if first <= last => {
+                let mut conn = self.pool.acquire().await?;
+                Some(stored_by_tenant(&mut conn, &keyed).await?)
+            }
+            _ => None,
+        };
         let mut tx = self.write_tx().await?;
         // A bus batch claims its events first: only those still queued are
         // folded, so a redelivered batch adds nothing.
@@ -280,23 +321,10 @@ impl SqliteStore {
                     .is_none_or(|taken| o.events.iter().any(|s| taken.contains(s)))
             })
             .collect();
-        // The round's keys and times per tenant, then their stored alerts.
-        let mut rounds: HashMap<TenantId, (Vec<&str>, Timestamp, Timestamp)> = HashMap::new();
-        for (tenant, key, o) in &folded {
-            let r = rounds
-                .entry(*tenant)
-                .or_insert_with(|| (Vec::new(), o.time, o.time));
-            r.0.push(key);
-            r.1 = r.1.min(o.time);
-            r.2 = r.2.max(o.time);
-        }
-        let mut stored: HashMap<TenantId, HashMap<String, Vec<(Alert, i64)>>> = HashMap::new();
-        for (tenant, (mut keys, earliest, latest)) in rounds {
-            keys.sort_unstable();
-            keys.dedup();
-            let found = stored_open(&mut tx, tenant, &keys, (earliest, latest)).await?;
-            stored.insert(tenant, found);
-        }
+        let stored = match stored.take() {
+            Some(stored) => stored,
+            None => stored_by_tenant(&mut tx, &folded).await?,
+        };
         let mut open: HashMap<(TenantId, String), Vec<Open>> = HashMap::new();
         for (tenant, key, o) in folded {
             let candidates = stored.get(&tenant).and_then(|s| s.get(&key));
