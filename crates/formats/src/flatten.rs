@@ -36,8 +36,20 @@ impl FlattenError {
 }
 
 /// Flatten one JSON value (an object) from `json` into `out`, which is
-/// cleared first.
+/// cleared first. The common case takes the fast path
+/// (`flatten_fast.rs`); what it is unsure of, this parser.
 pub fn flatten_json(json: &[u8], out: &mut FlatEvent) -> Result<(), FlattenError> {
+    out.clear();
+    if crate::flatten_fast::flatten(json, out).is_some() {
+        return Ok(());
+    }
+    flatten_json_reference(json, out)
+}
+
+/// [`flatten_json`] by serde's parser alone: the reference the fast path
+/// is checked against (its tests and the `flatten_json` fuzz target).
+#[doc(hidden)]
+pub fn flatten_json_reference(json: &[u8], out: &mut FlatEvent) -> Result<(), FlattenError> {
     out.clear();
     let mut de = serde_json::Deserializer::from_slice(json);
     Root { out }

@@ -14,6 +14,7 @@ pub mod bodies;
 pub mod decode;
 pub mod event;
 pub mod flatten;
+mod flatten_fast;
 pub mod logsource;
 pub mod read;
 pub mod records;
