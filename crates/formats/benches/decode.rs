@@ -91,3 +91,54 @@ fn decode_evtx_dump_record(bencher: divan::Bencher) {
         .counter(divan::counter::BytesCount::new(record.len()))
         .bench(|| divan::black_box(vigil_formats::decode_record(divan::black_box(&record))));
 }
+
+/// Every sample record's JSON (as `evtx_dump` renders it), read once.
+fn records() -> &'static Vec<Vec<u8>> {
+    static R: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    R.get_or_init(|| {
+        let mut out = Vec::new();
+        for f in files().into_iter().flatten() {
+            vigil_formats::read_records(
+                f,
+                FileKind::Evtx,
+                0,
+                &mut |r| out.push(r.json),
+                &mut |_| {},
+            );
+        }
+        out
+    })
+}
+
+/// Flattening alone: every sample record's JSON into a `FlatEvent` (the
+/// fast path, serde's parser where it declines).
+#[divan::bench(sample_count = 20)]
+fn flatten_sample_records(bencher: divan::Bencher) {
+    let records = records();
+    let mut event = vigil_formats::FlatEvent::new();
+    bencher
+        .counter(ItemsCount::new(records.len()))
+        .bench_local(|| {
+            for r in records {
+                let _ = vigil_formats::flatten_json(divan::black_box(r), &mut event);
+            }
+            divan::black_box(event.fields().count())
+        });
+}
+
+/// The same by serde's parser alone, the reference the fast path is
+/// checked against.
+#[divan::bench(sample_count = 20)]
+fn flatten_sample_records_by_serde(bencher: divan::Bencher) {
+    let records = records();
+    let mut event = vigil_formats::FlatEvent::new();
+    bencher
+        .counter(ItemsCount::new(records.len()))
+        .bench_local(|| {
+            for r in records {
+                let _ =
+                    vigil_formats::flatten::flatten_json_reference(divan::black_box(r), &mut event);
+            }
+            divan::black_box(event.fields().count())
+        });
+}

@@ -204,6 +204,11 @@ impl<'de> Visitor<'de> for EventBody<'_> {
 }
 
 pub(crate) fn clean_name(key: &str) -> Cow<'_, str> {
+    // Most names are plain ASCII without a space: no character decoding.
+    let plain = |b: &u8| *b < 0x80 && !matches!(b, b' ' | b'\t'..=b'\r');
+    if key.as_bytes().iter().all(plain) {
+        return Cow::Borrowed(key);
+    }
     if key.contains(char::is_whitespace) {
         Cow::Owned(key.chars().filter(|c| !c.is_whitespace()).collect())
     } else {
@@ -439,6 +444,14 @@ mod tests {
         let e =
             flat(r##"{"Event":{"System":{"EventID":1116},"EventData":{"Threat Name":"EICAR"}}}"##);
         assert_eq!(e.get("ThreatName"), Some("EICAR"));
+        for (name, clean) in [
+            ("Plain_Name1", "Plain_Name1"),
+            ("a b\tc\u{b}d\u{c}e\rf\ng", "abcdefg"),
+            ("Nom\u{a0}Complet", "NomComplet"),
+            ("Größe", "Größe"),
+        ] {
+            assert_eq!(clean_name(name), clean, "{name:?}");
+        }
     }
 
     #[test]

@@ -148,15 +148,12 @@ impl<'a> Parser<'a> {
     /// a backslash; `None` at a control character (invalid in a JSON
     /// string) or the end of the text.
     fn plain_run(&self, from: usize) -> Option<usize> {
-        let b = self.bytes();
-        let mut i = from;
-        loop {
-            match *b.get(i)? {
-                b'"' | b'\\' => return Some(i),
-                0..0x20 => return None,
-                _ => i += 1,
-            }
+        let rest = self.bytes().get(from..)?;
+        let end = memchr::memchr2(b'"', b'\\', rest)?;
+        if rest[..end].iter().any(|&c| c < 0x20) {
+            return None;
         }
+        Some(from + end)
     }
 
     /// The members of an object (at its `{`): `member` is called at each
