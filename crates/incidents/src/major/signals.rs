@@ -155,7 +155,12 @@ fn normalise(text: &str) -> String {
     let mut s = String::with_capacity(text.len() + 2);
     s.push(' ');
     for w in text.split_whitespace() {
-        s.push_str(&w.to_lowercase());
+        if w.is_ascii() {
+            // The common case, without a string per word.
+            s.extend(w.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            s.push_str(&w.to_lowercase());
+        }
         s.push(' ');
     }
     s
@@ -179,7 +184,7 @@ fn command_signals(c: &str, e: &FlatEvent, out: &mut Vec<Signal>) {
     {
         out.push(Signal::BackupDeletion);
     }
-    let host = host(e).unwrap_or_default();
+    let host = || host(e).unwrap_or_default();
     if let Some(rest) = c
         .split_once(" wevtutil ")
         .or_else(|| c.split_once("wevtutil.exe "))
@@ -190,11 +195,11 @@ fn command_signals(c: &str, e: &FlatEvent, out: &mut Vec<Signal>) {
             && (verb == "cl" || verb == "clear-log")
         {
             let log = words.next().unwrap_or("?").trim_matches('"');
-            out.push(Signal::LogCleared(format!("{host}:{log}")));
+            out.push(Signal::LogCleared(format!("{}:{log}", host())));
         }
     }
     if has("clear-eventlog") || has("remove-eventlog") {
-        out.push(Signal::LogCleared(format!("{host}:powershell")));
+        out.push(Signal::LogCleared(format!("{}:powershell", host())));
     }
     if has("lsadump::dcsync") {
         out.push(Signal::Replication);
@@ -227,16 +232,23 @@ fn file_signals(path: &str, out: &mut Vec<Signal>) {
 }
 
 fn event_signals(e: &FlatEvent, out: &mut Vec<Signal>) {
-    let channel = e.channel().unwrap_or_default().to_ascii_lowercase();
-    let host = host(e).unwrap_or_default();
-    match (e.event_id(), channel.as_str()) {
-        (Some(1102), "security") => out.push(Signal::LogCleared(format!("{host}:security"))),
+    let channel = e.channel().unwrap_or_default();
+    let channel = if channel.eq_ignore_ascii_case("security") {
+        "security"
+    } else if channel.eq_ignore_ascii_case("system") {
+        "system"
+    } else {
+        ""
+    };
+    let host = || host(e).unwrap_or_default();
+    match (e.event_id(), channel) {
+        (Some(1102), "security") => out.push(Signal::LogCleared(format!("{}:security", host()))),
         (Some(104), "system") => {
             let log = e
                 .get("Channel")
                 .filter(|c| !c.eq_ignore_ascii_case("system"));
             let log = log.unwrap_or("system").to_ascii_lowercase();
-            out.push(Signal::LogCleared(format!("{host}:{log}")));
+            out.push(Signal::LogCleared(format!("{}:{log}", host())));
         }
         (Some(4662), "security") => {
             out.push(Signal::DomainController);
