@@ -110,35 +110,33 @@ fn records() -> &'static Vec<Vec<u8>> {
     })
 }
 
-/// Flattening alone: every sample record's JSON into a `FlatEvent` (the
-/// fast path, serde's parser where it declines).
-#[divan::bench(sample_count = 20)]
-fn flatten_sample_records(bencher: divan::Bencher) {
+/// Every sample record's JSON through `flatten` into one reused event.
+fn flatten_all(
+    bencher: divan::Bencher,
+    flatten: fn(&[u8], &mut vigil_formats::FlatEvent) -> Result<(), vigil_formats::FlattenError>,
+) {
     let records = records();
     let mut event = vigil_formats::FlatEvent::new();
     bencher
         .counter(ItemsCount::new(records.len()))
         .bench_local(|| {
             for r in records {
-                let _ = vigil_formats::flatten_json(divan::black_box(r), &mut event);
+                let _ = flatten(divan::black_box(r), &mut event);
             }
             divan::black_box(event.fields().count())
         });
+}
+
+/// Flattening alone: every sample record's JSON into a `FlatEvent` (the
+/// fast path, serde's parser where it declines).
+#[divan::bench(sample_count = 20)]
+fn flatten_sample_records(bencher: divan::Bencher) {
+    flatten_all(bencher, vigil_formats::flatten_json);
 }
 
 /// The same by serde's parser alone, the reference the fast path is
 /// checked against.
 #[divan::bench(sample_count = 20)]
 fn flatten_sample_records_by_serde(bencher: divan::Bencher) {
-    let records = records();
-    let mut event = vigil_formats::FlatEvent::new();
-    bencher
-        .counter(ItemsCount::new(records.len()))
-        .bench_local(|| {
-            for r in records {
-                let _ =
-                    vigil_formats::flatten::flatten_json_reference(divan::black_box(r), &mut event);
-            }
-            divan::black_box(event.fields().count())
-        });
+    flatten_all(bencher, vigil_formats::flatten::flatten_json_reference);
 }
