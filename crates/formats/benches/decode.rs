@@ -18,20 +18,7 @@ fn files() -> Option<&'static Vec<PathBuf>> {
     static F: OnceLock<Option<Vec<PathBuf>>> = OnceLock::new();
     F.get_or_init(|| {
         let root = vigil_testkit::corpus()?.join("evtx-attack-samples");
-        let mut out = Vec::new();
-        let mut stack = vec![root];
-        while let Some(dir) = stack.pop() {
-            for e in std::fs::read_dir(&dir).ok()?.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if FileKind::from_path(&p) == Some(FileKind::Evtx) {
-                    out.push(p);
-                }
-            }
-        }
-        out.sort();
-        Some(out)
+        Some(vigil_testkit::files_with_extension(&root, "evtx"))
     })
     .as_ref()
 }

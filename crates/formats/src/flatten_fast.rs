@@ -156,28 +156,25 @@ impl<'a> Parser<'a> {
         Some(from + end)
     }
 
-    /// The members of an object (at its `{`): `member` is called at each
-    /// value with its key.
-    fn object(
+    /// The items between `open` and `close`, separated by commas: `item`
+    /// is called at each, after its leading whitespace.
+    fn sequence(
         &mut self,
-        mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
     ) -> Option<()> {
-        self.expect(b'{')?;
-        if self.peek()? == b'}' {
+        self.expect(open)?;
+        if self.peek()? == close {
             self.at += 1;
             return Some(());
         }
         loop {
-            if self.peek()? != b'"' {
-                return None;
-            }
-            let key = self.string()?;
-            self.expect(b':')?;
             self.skip_ws();
-            member(self, key)?;
+            item(self)?;
             match self.peek()? {
                 b',' => self.at += 1,
-                b'}' => {
+                c if c == close => {
                     self.at += 1;
                     return Some(());
                 }
@@ -186,25 +183,26 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The elements of an array (at its `[`): `element` is called at each.
-    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.expect(b'[')?;
-        if self.peek()? == b']' {
-            self.at += 1;
-            return Some(());
-        }
-        loop {
-            self.skip_ws();
-            element(self)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b']' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
+    /// The members of an object (at its `{`): `member` is called at each
+    /// value with its key.
+    fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>,
+    ) -> Option<()> {
+        self.sequence(b'{', b'}', |p| {
+            if p.peek()? != b'"' {
+                return None;
             }
-        }
+            let key = p.string()?;
+            p.expect(b':')?;
+            p.skip_ws();
+            member(p, key)
+        })
+    }
+
+    /// The elements of an array (at its `[`): `element` is called at each.
+    fn array(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.sequence(b'[', b']', element)
     }
 
     /// The top level: an object, maybe with an `Event` wrapper.
@@ -279,20 +277,10 @@ impl<'a> Parser<'a> {
             b'[' => p.list(out, name, system, depth + 1),
             b'{' => p.element(out, name, system, depth + 1),
             b'n' => p.literal("null"),
-            b'"' => {
-                let s = joined.get_or_insert_with(String::new);
-                if !s.is_empty() {
-                    s.push('\n');
-                }
-                p.string_into(s)
-            }
+            b'"' => p.string_into(next_joined(&mut joined)),
             _ => {
                 let text = p.scalar()?;
-                let s = joined.get_or_insert_with(String::new);
-                if !s.is_empty() {
-                    s.push('\n');
-                }
-                s.push_str(text);
+                next_joined(&mut joined).push_str(text);
                 Some(())
             }
         })?;
@@ -362,6 +350,15 @@ impl<'a> Parser<'a> {
             _ => self.scalar().map(drop),
         }
     }
+}
+
+/// Where a list's next scalar goes: after the ones before it and a `\n`.
+fn next_joined(joined: &mut Option<String>) -> &mut String {
+    let s = joined.get_or_insert_with(String::new);
+    if !s.is_empty() {
+        s.push('\n');
+    }
+    s
 }
 
 #[cfg(test)]
@@ -493,19 +490,8 @@ mod tests {
             eprintln!("skipped: the shared corpus is absent");
             return;
         };
-        let mut files = Vec::new();
-        let mut dirs = vec![corpus.join("evtx-attack-samples")];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if p.extension().is_some_and(|x| x == "evtx") {
-                    files.push(p);
-                }
-            }
-        }
-        files.sort();
+        let files =
+            vigil_testkit::files_with_extension(&corpus.join("evtx-attack-samples"), "evtx");
         let mut taken = 0;
         let mut records = 0;
         for f in &files {

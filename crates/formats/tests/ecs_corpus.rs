@@ -8,7 +8,7 @@
 //! [`NOT_SHIPPED`]; the test checks that no SigmaHQ rule uses them.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Map, Value, json};
 use vigil_formats::{Decoded, FlatEvent, Shape, decode_record};
@@ -23,26 +23,6 @@ const NOT_SHIPPED: [&str; 7] = [
     "UserTime",
     "ProcessorTime",
 ];
-
-fn evtx_files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).expect("dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("evtx"))
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// Every record of a file as evtx_dump writes it (the JSON `vigil scan`
 /// flattens).
@@ -289,7 +269,7 @@ fn every_attack_sample_decodes_identically_from_evtx_dump_and_winlogbeat_shapes(
     let mut records = 0usize;
     let mut by_shape_error: BTreeMap<String, usize> = BTreeMap::new();
     let mut other_children: BTreeMap<String, usize> = BTreeMap::new();
-    for file in evtx_files(&corpus.join("evtx-attack-samples")) {
+    for file in vigil_testkit::files_with_extension(&corpus.join("evtx-attack-samples"), "evtx") {
         for (i, bytes) in evtx_json(&file).into_iter().enumerate() {
             let at = format!("{} record {i}", file.display());
             let value: Value = serde_json::from_slice(&bytes).expect("evtx JSON");

@@ -122,29 +122,25 @@ impl Service {
     /// detection, the others read and decoded now (and kept).
     async fn event_facts(&self, tenant: TenantId, seqs: &[i64]) -> Result<Vec<EventFacts>> {
         let (mut facts, mut missing) = self.major_facts.split(tenant, seqs);
-        if !missing.is_empty() {
-            // Events intake committed and detection has yet to take: read
-            // from their decoding, still in memory.
-            let waiting: Vec<EventFacts> = {
-                let cache = self
-                    .intake
-                    .decoded
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                let mut waiting = Vec::new();
-                missing.retain(|&seq| match cache.peek(tenant, seq) {
-                    Some((stored, decoded)) => {
-                        waiting.push(EventFacts::read(seq, stored.event.time, &decoded.event));
-                        false
-                    }
-                    None => true,
-                });
-                waiting
-            };
-            facts.extend(waiting.iter().filter(|f| !f.signals.is_empty()).cloned());
-            self.major_facts
-                .keep(waiting.into_iter().map(|f| (tenant, f)));
-        }
+        // Events intake committed and detection has yet to take: read from
+        // their decoding, still in memory.
+        let mut fresh: Vec<EventFacts> = {
+            let cache = self
+                .intake
+                .decoded
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let mut fresh = Vec::new();
+            missing.retain(|&seq| match cache.peek(tenant, seq) {
+                Some((stored, decoded)) => {
+                    fresh.push(EventFacts::read(seq, stored.event.time, &decoded.event));
+                    false
+                }
+                None => true,
+            });
+            fresh
+        };
+        // The rest from the store.
         if !missing.is_empty() {
             let events = self.events_in_order(tenant, &missing).await?;
             let read = tokio::task::spawn_blocking(move || {
@@ -152,10 +148,11 @@ impl Service {
             })
             .await
             .map_err(|e| ServiceError::Conflict(format!("major-incident criteria: {e}")))?;
-            self.major_facts
-                .keep(read.iter().map(|f| (tenant, f.clone())));
-            facts.extend(read.into_iter().filter(|f| !f.signals.is_empty()));
+            fresh.extend(read);
         }
+        self.major_facts
+            .keep(fresh.iter().map(|f| (tenant, f.clone())));
+        facts.extend(fresh.into_iter().filter(|f| !f.signals.is_empty()));
         facts.sort_by_key(|f| (f.time, f.seq));
         Ok(facts)
     }

@@ -35,23 +35,6 @@ fn rule_files(dir: &Path) -> Vec<RuleFile> {
     out
 }
 
-fn evtx_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "evtx") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[tokio::test]
 async fn the_evtx_samples_group_into_incidents_each_placement_explained() {
     let corpus = vigil_testkit::corpus_or_skip!();
@@ -73,7 +56,7 @@ async fn the_evtx_samples_group_into_incidents_each_placement_explained() {
     .await
     .expect("pack");
     let mut records = Vec::new();
-    for f in evtx_files(&corpus.join("evtx-attack-samples")) {
+    for f in vigil_testkit::files_with_extension(&corpus.join("evtx-attack-samples"), "evtx") {
         vigil_formats::read_records(
             &f,
             vigil_formats::FileKind::Evtx,

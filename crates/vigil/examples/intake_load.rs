@@ -13,19 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 fn records(dir: &std::path::Path) -> Vec<Vec<u8>> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "evtx") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = vigil_testkit::files_with_extension(dir, "evtx");
+    assert!(!files.is_empty(), "no .evtx file under {}", dir.display());
     let mut out = Vec::new();
     for f in files {
         vigil_formats::read_records(

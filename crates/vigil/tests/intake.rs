@@ -14,10 +14,8 @@ use support::{admin_token, free_port, ingest_key, json, serve};
 
 /// The samples as evtx_dump JSON records, in file order.
 fn sample_records(samples: &std::path::Path) -> Vec<Vec<u8>> {
-    let mut files: Vec<_> = walk(samples);
-    files.sort();
     let mut out = Vec::new();
-    for f in files {
+    for f in vigil_testkit::files_with_extension(samples, "evtx") {
         vigil_formats::read_records(
             &f,
             vigil_formats::FileKind::Evtx,
@@ -25,19 +23,6 @@ fn sample_records(samples: &std::path::Path) -> Vec<Vec<u8>> {
             &mut |r| out.push(r.json),
             &mut |e| panic!("{e:?}"),
         );
-    }
-    out
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("dir").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else if p.extension().is_some_and(|x| x == "evtx") {
-            out.push(p);
-        }
     }
     out
 }

@@ -299,7 +299,7 @@ impl SqliteStore {
         // store with other workers, and a saved hunt's alerts (an empty
         // range) may be run by two callers at once: they read inside
         // their transaction.
-        let mut stored = match claim {
+        let read_first = match claim {
             Claim::Range(first, last) if first <= last => {
                 let mut conn = self.pool.acquire().await?;
                 Some(stored_by_tenant(&mut conn, &keyed).await?)
@@ -321,7 +321,7 @@ impl SqliteStore {
                     .is_none_or(|taken| o.events.iter().any(|s| taken.contains(s)))
             })
             .collect();
-        let stored = match stored.take() {
+        let stored = match read_first {
             Some(stored) => stored,
             None => stored_by_tenant(&mut tx, &folded).await?,
         };
