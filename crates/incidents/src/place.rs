@@ -477,6 +477,45 @@ mod tests {
         );
     }
 
+    /// What lets the service skip reading the prevalence when a grown
+    /// alert links nothing beyond its own incident without it.
+    #[test]
+    fn without_a_prevalence_an_alert_links_to_every_incident_it_links_to_with_one() {
+        let incidents = vec![
+            open(id(1), &alert(1, "A", Severity::Low, &["device:ws1"], 0)),
+            open(
+                id(2),
+                &alert(2, "B", Severity::Low, &["ip:10.0.0.53", "user:bob"], 0),
+            ),
+            open(id(3), &alert(3, "C", Severity::Low, &["user:carol"], 0)),
+        ];
+        let a = alert(
+            4,
+            "D",
+            Severity::Low,
+            &["device:ws1", "ip:10.0.0.53", "user:SYSTEM"],
+            1,
+        );
+        let mut common = Prevalence::new(100);
+        common.insert(
+            "ip:10.0.0.53".parse().expect("entity"),
+            EntityPrevalence {
+                devices: 90,
+                ..EntityPrevalence::default()
+            },
+        );
+        let linked = |p: &Placement| p.links.iter().map(|l| l.incident).collect::<Vec<_>>();
+        let with = place(&a, &incidents, &common, &cfg());
+        let without = place(&a, &incidents, &Prevalence::default(), &cfg());
+        assert_eq!(linked(&with), [id(1)], "the common address links nothing");
+        assert_eq!(linked(&without), [id(1), id(2)]);
+        assert!(
+            without.ignored.iter().all(|i| with.ignored.contains(i)),
+            "the deny list holds either way: {:?}",
+            without.ignored
+        );
+    }
+
     #[test]
     fn an_alert_without_key_entities_opens_its_own_incident() {
         let incidents = vec![open(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use vigil_core::alert::{Alert, AlertFilter};
 use vigil_core::audit::AuditEntry;
 use vigil_core::identity::{Permission, Principal};
-use vigil_core::incident::IncidentId;
+use vigil_core::incident::{Incident, IncidentId};
 use vigil_core::incident::{
     Classification, Determination, IncidentStatus, Tag, check_determination, check_status,
 };
@@ -133,36 +133,26 @@ impl Service {
         }
         for (tenant, alerts) in by_tenant {
             let config = self.correlation_config(tenant).await?;
-            let mut incidents = self.store.open_incidents(tenant).await?;
-            let prevalence = self.prevalence(tenant, &alerts, &config).await?;
             let now = self.clock.now();
-            let mut touched_incidents = Vec::new();
-            let mut activity = Vec::new();
-            for alert in &alerts {
-                let Some(home) = alert
-                    .incident_id
-                    .as_deref()
-                    .and_then(|h| h.parse::<IncidentId>().ok())
-                else {
-                    continue;
-                };
-                if !incidents.iter().any(|i| i.id == home) {
-                    // Resolved or merged away: its summary stays as closed.
-                    continue;
+            // First without the prevalence, which takes reading the
+            // tenant's recent alerts: see `follow_grown`.
+            let incidents = self.store.open_incidents(tenant).await?;
+            let followed = match follow_grown(&alerts, incidents, None, &config, now)? {
+                Some(f) => f,
+                None => {
+                    let incidents = self.store.open_incidents(tenant).await?;
+                    let prevalence = self.prevalence(tenant, &alerts, &config).await?;
+                    follow_grown(&alerts, incidents, Some(&prevalence), &config, now)?
+                        .ok_or_else(|| {
+                            ServiceError::Conflict("incident correlation stopped short".into())
+                        })?
                 }
-                let placement = place(alert, &incidents, &prevalence, &config);
-                let target = vigil_incidents::apply_update(&mut incidents, alert, &placement, home)
-                    .map_err(|e| ServiceError::Conflict(format!("incident correlation: {e}")))?;
-                touched_incidents.push(home);
-                touched_incidents.push(target);
-                note_merges(
-                    &placement,
-                    target,
-                    now,
-                    &mut activity,
-                    &mut touched_incidents,
-                );
-            }
+            };
+            let Followed {
+                incidents,
+                touched: mut touched_incidents,
+                activity,
+            } = followed;
             touched_incidents.sort();
             touched_incidents.dedup();
             let changed: Vec<_> = incidents
@@ -739,6 +729,65 @@ impl Service {
 
 /// Log the merges a placement made into `target` on both sides, and mark
 /// the incidents merged away as changed.
+/// What following grown alerts did (see [`follow_grown`]).
+struct Followed {
+    /// The open incidents, changed in memory.
+    incidents: Vec<Incident>,
+    touched: Vec<IncidentId>,
+    /// Merges, for the incidents' activity logs.
+    activity: Vec<IncidentActivity>,
+}
+
+/// Follow grown `alerts` (each already in an incident) in `incidents`:
+/// refresh each alert's incident and merge whatever the alert now links
+/// to (`Service::refresh_grown`).
+///
+/// `prevalence` only ever makes entities too common to link, never the
+/// reverse; without it an alert links to every incident it would link to
+/// with it, and maybe more. So when, without it, no alert links beyond the
+/// incident it is in, each step only refreshes that incident, as it would
+/// with the prevalence, and the outcome is the same. Without a
+/// prevalence, then, this answers `None` at the first alert that links
+/// further, and the caller runs it again with the prevalence.
+fn follow_grown(
+    alerts: &[Alert],
+    mut incidents: Vec<Incident>,
+    prevalence: Option<&Prevalence>,
+    config: &CorrelationConfig,
+    now: Timestamp,
+) -> Result<Option<Followed>> {
+    let none = Prevalence::new(0);
+    let mut touched = Vec::new();
+    let mut activity = Vec::new();
+    for alert in alerts {
+        let Some(home) = alert
+            .incident_id
+            .as_deref()
+            .and_then(|h| h.parse::<IncidentId>().ok())
+        else {
+            continue;
+        };
+        if !incidents.iter().any(|i| i.id == home) {
+            // Resolved or merged away: its summary stays as closed.
+            continue;
+        }
+        let placement = place(alert, &incidents, prevalence.unwrap_or(&none), config);
+        if prevalence.is_none() && placement.links.iter().any(|l| l.incident != home) {
+            return Ok(None);
+        }
+        let target = vigil_incidents::apply_update(&mut incidents, alert, &placement, home)
+            .map_err(|e| ServiceError::Conflict(format!("incident correlation: {e}")))?;
+        touched.push(home);
+        touched.push(target);
+        note_merges(&placement, target, now, &mut activity, &mut touched);
+    }
+    Ok(Some(Followed {
+        incidents,
+        touched,
+        activity,
+    }))
+}
+
 fn note_merges(
     placement: &vigil_incidents::Placement,
     target: IncidentId,

@@ -677,6 +677,43 @@ async fn an_alert_that_grows_keeps_its_incident_current_without_counting_twice()
 }
 
 #[tokio::test]
+async fn an_alert_that_grows_to_name_another_incidents_entity_merges_the_two() {
+    let (svc, op) = stop_logging_service(None).await;
+    // Two incidents that share nothing: mallory's and eve's.
+    for record in [
+        trail("mallory", "203.0.113.9", "2026-11-27T05:00:00Z"),
+        trail("eve", "198.51.100.4", "2026-11-27T05:00:00Z"),
+        // Mallory again (the same alert, grown) from eve's address.
+        trail("mallory", "198.51.100.4", "2026-11-27T05:20:00Z"),
+    ] {
+        ingest_and_detect(&svc, &op, vec![record]).await;
+    }
+    let open = svc
+        .list_incidents(
+            &op,
+            "acme",
+            IncidentFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("incidents");
+    assert_eq!(open.len(), 1, "merged: {open:?}");
+    let merged = svc
+        .incident(&op, "acme", open[0].incident.id)
+        .await
+        .expect("incident");
+    assert_eq!(merged.record.incident.alert_count, 2);
+    let why = merged
+        .activity
+        .iter()
+        .find(|a| a.action == "merged")
+        .expect("a merge in the activity log");
+    assert!(why.details.contains("ip:198.51.100.4"), "{}", why.details);
+}
+
+#[tokio::test]
 async fn the_tenants_incident_window_decides_how_far_apart_alerts_still_group() {
     let mut counts = Vec::new();
     for window in [24, 1] {
