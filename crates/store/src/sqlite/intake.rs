@@ -348,26 +348,25 @@ fn insert_events(
                     .map(|en| (en.kind.as_str(), &*en.value, time, seq)),
             );
             if let Some(row) = &e.hunt {
-                let mut i = 1;
-                let mut bind = |v: &dyn rusqlite::ToSql| -> rusqlite::Result<()> {
-                    hunt.raw_bind_parameter(i, v)?;
-                    i += 1;
-                    Ok(())
-                };
-                bind(&seq)?;
-                bind(&tenant)?;
-                bind(&row.table)?;
-                bind(&time)?;
+                // Most columns of a row are empty: they stay NULL from
+                // here, and only the others are bound.
+                hunt.clear_bindings();
+                hunt.raw_bind_parameter(1, seq)?;
+                hunt.raw_bind_parameter(2, tenant)?;
+                hunt.raw_bind_parameter(3, row.table)?;
+                hunt.raw_bind_parameter(4, time)?;
+                let mut i = 5;
                 for (c, v) in HuntColumn::ALL.iter().zip(row.values()) {
                     if *c == HuntColumn::Additional {
                         // In the block (`vigil_additional` reads it).
                         continue;
                     }
                     match v {
-                        Some(HuntValue::Int(n)) => bind(n),
-                        Some(HuntValue::Text(t)) => bind(t),
-                        None => bind(&rusqlite::types::Null),
-                    }?;
+                        Some(HuntValue::Int(n)) => hunt.raw_bind_parameter(i, n)?,
+                        Some(HuntValue::Text(t)) => hunt.raw_bind_parameter(i, t.as_str())?,
+                        None => {}
+                    }
+                    i += 1;
                 }
                 hunt.raw_execute()?;
             }
