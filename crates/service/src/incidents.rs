@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use vigil_core::alert::{Alert, AlertFilter};
 use vigil_core::audit::AuditEntry;
 use vigil_core::identity::{Permission, Principal};
-use vigil_core::incident::{Incident, IncidentId};
 use vigil_core::incident::{
     Classification, Determination, IncidentStatus, Tag, check_determination, check_status,
 };
+use vigil_core::incident::{Incident, IncidentId};
 use vigil_core::{TenantId, Timestamp};
 use vigil_incidents::{CorrelationConfig, Prevalence, Target, apply, place};
 use vigil_store::{IncidentActivity, IncidentComment, IncidentFilter, IncidentRecord};
@@ -142,10 +142,9 @@ impl Service {
                 None => {
                     let incidents = self.store.open_incidents(tenant).await?;
                     let prevalence = self.prevalence(tenant, &alerts, &config).await?;
-                    follow_grown(&alerts, incidents, Some(&prevalence), &config, now)?
-                        .ok_or_else(|| {
-                            ServiceError::Conflict("incident correlation stopped short".into())
-                        })?
+                    follow_grown(&alerts, incidents, Some(&prevalence), &config, now)?.ok_or_else(
+                        || ServiceError::Conflict("incident correlation stopped short".into()),
+                    )?
                 }
             };
             let Followed {

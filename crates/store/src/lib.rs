@@ -856,9 +856,14 @@ where
     for e in entities.iter().take(200) {
         rows.extend(scan(e.kind.as_str(), e.value.clone()).await?);
     }
+    Ok(earliest(rows, limit))
+}
+
+/// The `seq`s of the first `limit` distinct `(seq, time)` rows by time.
+pub(crate) fn earliest(rows: Vec<(i64, i64)>, limit: u32) -> Vec<i64> {
     let mut by_time: Vec<(i64, i64)> = rows.into_iter().map(|(seq, time)| (time, seq)).collect();
     by_time.sort_unstable();
     by_time.dedup();
     by_time.truncate(limit as usize);
-    Ok(by_time.into_iter().map(|(_, seq)| seq).collect())
+    by_time.into_iter().map(|(_, seq)| seq).collect()
 }

@@ -335,6 +335,33 @@ async fn entity_postings_are_found_before_and_after_intake_moves_them_and_purged
         .await
         .expect("lookup");
     assert_eq!(alice.len(), 2);
+    let either = |entities: Vec<Entity>, limit| {
+        let store = &store;
+        async move {
+            seqs(
+                store
+                    .events_with_entities(t.id, &entities, window.0, window.1, limit)
+                    .await
+                    .expect("lookup"),
+            )
+        }
+    };
+    let ws1_or_alice = vec![ws1[0].clone(), Entity::new(EntityKind::User, "alice")];
+    assert_eq!(
+        either(ws1_or_alice.clone(), 10).await,
+        after,
+        "an event naming both is found once"
+    );
+    assert_eq!(
+        either(ws1_or_alice, 2).await,
+        after[..2],
+        "the earliest, cut at the limit across entities"
+    );
+    assert!(
+        either(vec![Entity::new(EntityKind::User, "nobody")], 10)
+            .await
+            .is_empty()
+    );
 
     store
         .purge_events(t.id, now + jiff::SignedDuration::from_hours(2))
