@@ -72,7 +72,7 @@ pub async fn open(
     state: &AppState,
     headers: &HeaderMap,
     body: axum::body::Bytes,
-) -> Result<(Principal, Option<String>, Vec<u8>), ApiError> {
+) -> Result<(Principal, Option<String>, axum::body::Bytes), ApiError> {
     let p = ingest_principal(state, headers).await?;
     let key = idempotency_key(headers)?;
     Ok((p, key, body_bytes(headers, body)?))
@@ -96,14 +96,17 @@ pub async fn store(
     Ok(state.service.ingest(p, None, intake).await?)
 }
 
-/// The body as sent, inflated when `Content-Encoding: gzip`.
-pub fn body_bytes(headers: &HeaderMap, body: axum::body::Bytes) -> Result<Vec<u8>, ApiError> {
+/// The body as sent (not copied), inflated when `Content-Encoding: gzip`.
+pub fn body_bytes(
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<axum::body::Bytes, ApiError> {
     let encoding = headers
         .get(CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_ascii_lowercase());
     match encoding.as_deref() {
-        None | Some("" | "identity") => Ok(body.to_vec()),
+        None | Some("" | "identity") => Ok(body),
         Some("gzip" | "x-gzip") => {
             let mut out = Vec::with_capacity(body.len().saturating_mul(4));
             let limit = MAX_DECOMPRESSED_BYTES as u64 + 1;
@@ -126,7 +129,7 @@ pub fn body_bytes(headers: &HeaderMap, body: axum::body::Bytes) -> Result<Vec<u8
                     ),
                 ));
             }
-            Ok(out)
+            Ok(out.into())
         }
         Some(other) => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -206,7 +206,12 @@ async fn write_folds(
         });
         q.build().execute(&mut *conn).await?;
     }
-    for chunk in updated.chunks(ROWS_PER_STATEMENT) {
+    // Most stored alerts a round folds into name no new entity: their
+    // entity list, often the largest value of the row, is left as it is.
+    let (grew, same): (Vec<_>, Vec<_>) = updated
+        .into_iter()
+        .partition(|(_, o)| !o.new_entities.is_empty());
+    for chunk in grew.chunks(ROWS_PER_STATEMENT) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "UPDATE alerts SET entities = v.column2, first_activity = v.column3, last_activity = v.column4, count = v.column5, updated_at = v.column6 FROM (",
         );
@@ -214,6 +219,21 @@ async fn write_folds(
             let a = &o.alert;
             b.push_bind(a.id.to_string())
                 .push_bind(serde_json::to_string(&a.entities).unwrap_or_default())
+                .push_bind(to_micros(a.first_activity))
+                .push_bind(to_micros(a.last_activity))
+                .push_bind(i64::try_from(a.count).unwrap_or(i64::MAX))
+                .push_bind(to_micros(now));
+        });
+        q.push(") AS v WHERE alerts.id = v.column1");
+        q.build().execute(&mut *conn).await?;
+    }
+    for chunk in same.chunks(ROWS_PER_STATEMENT) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "UPDATE alerts SET first_activity = v.column2, last_activity = v.column3, count = v.column4, updated_at = v.column5 FROM (",
+        );
+        q.push_values(chunk, |mut b, (_, o)| {
+            let a = &o.alert;
+            b.push_bind(a.id.to_string())
                 .push_bind(to_micros(a.first_activity))
                 .push_bind(to_micros(a.last_activity))
                 .push_bind(i64::try_from(a.count).unwrap_or(i64::MAX))
