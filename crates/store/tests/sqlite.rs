@@ -407,3 +407,105 @@ fn postings_written_before_entities_were_numbered_read_the_same_after() {
     assert_eq!(count(&path, "SELECT count(*) FROM entity_names"), 3);
     assert_eq!(count(&path, "SELECT count(*) FROM entity_recent"), 0);
 }
+
+/// Intake writes a batch's hunting rows, entity postings and queue
+/// entries many rows to a statement: each row still gets its own values,
+/// an empty column stays empty after a row that had it, and copies add
+/// nothing.
+#[tokio::test]
+async fn a_large_batch_stores_each_hunting_row_posting_and_queue_entry_as_its_own() {
+    use vigil_core::hunting::{HuntColumn, HuntRow};
+    use vigil_core::telemetry::{IntakeBatch, NewEvent};
+    use vigil_core::{Entity, EntityKind, Timestamp};
+
+    let (_dir, path, store) = migrated().await;
+    let now: Timestamp = "2026-11-28T10:00:00Z".parse().expect("time");
+    let t = tenant(&store, "bulk", now).await;
+    let event = |n: i64| {
+        let mut hunt = HuntRow::new(1);
+        hunt.set(HuntColumn::DeviceName, &format!("ws{}", n % 7));
+        hunt.set(HuntColumn::ProcessId, &n.to_string());
+        // Every third event: a statement of 64 rows starts each row on
+        // a different one of the three.
+        if n % 3 == 0 {
+            hunt.set(HuntColumn::AccountName, &format!("u{n}"));
+        }
+        NewEvent {
+            time: now + jiff::SignedDuration::from_secs(n),
+            shape: "windows_evtx",
+            product: Some("windows".into()),
+            service: Some("security".into()),
+            category: None,
+            content_hash: format!("hash-{n}"),
+            flags: 0,
+            raw: format!(r#"{{"n":{n}}}"#),
+            entities: vec![
+                Entity::new(EntityKind::Device, format!("ws{}", n % 7)),
+                Entity::new(EntityKind::User, format!("u{n}")),
+            ],
+            hunt: Some(hunt),
+        }
+    };
+    let batch = |events| IntakeBatch {
+        idempotency_key: None,
+        events,
+        dead_letters: vec![],
+    };
+    // 300 events: hunting rows in statements of 64 and postings in
+    // statements of 256, each with a shorter last one.
+    store
+        .commit_intake(t.id, now, &batch((0..300).map(event).collect()))
+        .await
+        .expect("first batch");
+    // Ten copies and five new events.
+    store
+        .commit_intake(t.id, now, &batch((290..305).map(event).collect()))
+        .await
+        .expect("second batch");
+    store.close().await;
+    assert_eq!(count(&path, "SELECT count(*) FROM hunt_events"), 305);
+    assert_eq!(count(&path, "SELECT count(*) FROM detection_queue"), 305);
+    assert_eq!(count(&path, "SELECT count(*) FROM entity_recent"), 610);
+    // Event `n` is the one whose content hash is `hash-n`.
+    assert_eq!(
+        count(
+            &path,
+            "SELECT count(*) FROM hunt_events h JOIN events e ON e.seq = h.seq \
+             WHERE e.content_hash = 'hash-' || h.process_id"
+        ),
+        305,
+        "each row has its own event's values"
+    );
+    assert_eq!(
+        count(
+            &path,
+            "SELECT count(*) FROM hunt_events WHERE account_name = 'u' || process_id"
+        ),
+        102
+    );
+    assert_eq!(
+        count(
+            &path,
+            "SELECT count(*) FROM hunt_events WHERE account_name IS NULL"
+        ),
+        203,
+        "the others have no account, whatever the row before them had"
+    );
+    assert_eq!(
+        count(
+            &path,
+            "SELECT count(*) FROM entity_recent r JOIN entity_names n ON n.id = r.entity \
+             JOIN events e ON e.seq = r.seq \
+             WHERE n.kind = 'user' AND 'hash-' || substr(n.value, 2) = e.content_hash"
+        ),
+        305,
+        "each posting names its own event's user"
+    );
+    assert_eq!(
+        count(
+            &path,
+            "SELECT count(*) FROM detection_queue q JOIN events e ON e.seq = q.seq"
+        ),
+        305
+    );
+}

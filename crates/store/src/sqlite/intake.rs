@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use vigil_core::hunting::{HuntColumn, HuntValue};
+use vigil_core::hunting::{HuntColumn, HuntRow, HuntValue};
 use vigil_core::telemetry::{IntakeBatch, IntakeCounts, NewEvent, flags};
 use vigil_core::time::to_micros;
 use vigil_core::{TenantId, Timestamp};
@@ -304,10 +304,7 @@ fn insert_events(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11, ?12, ?13) \
          ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING",
     )?;
-    let mut queue = tx.prepare_cached("INSERT INTO detection_queue (seq) VALUES (?1)")?;
-    let mut entity =
-        tx.prepare_cached("INSERT INTO entity_recent (entity, time, seq) VALUES (?1, ?2, ?3)")?;
-    let mut hunt = tx.prepare_cached(&hunt_insert())?;
+    let mut hunting: Vec<(i64, i64, &HuntRow)> = Vec::with_capacity(events.len());
     let mut seqs = Vec::with_capacity(events.len());
     let mut postings = Vec::with_capacity(events.len() * 4);
     let mut entities = prepared.entities.into_iter();
@@ -341,42 +338,36 @@ fn insert_events(
             let seq = (inserted == 1).then(|| tx.last_insert_rowid());
             seqs.push(seq);
             let Some(seq) = seq else { continue };
-            queue.execute([seq])?;
             postings.extend(
                 e.entities
                     .iter()
                     .map(|en| (en.kind.as_str(), &*en.value, time, seq)),
             );
             if let Some(row) = &e.hunt {
-                // Most columns of a row are empty: they stay NULL from
-                // here, and only the others are bound.
-                hunt.clear_bindings();
-                hunt.raw_bind_parameter(1, seq)?;
-                hunt.raw_bind_parameter(2, tenant)?;
-                hunt.raw_bind_parameter(3, row.table)?;
-                hunt.raw_bind_parameter(4, time)?;
-                let mut i = 5;
-                for (c, v) in HuntColumn::ALL.iter().zip(row.values()) {
-                    if *c == HuntColumn::Additional {
-                        // In the block (`vigil_additional` reads it).
-                        continue;
-                    }
-                    match v {
-                        Some(HuntValue::Int(n)) => hunt.raw_bind_parameter(i, n)?,
-                        Some(HuntValue::Text(t)) => hunt.raw_bind_parameter(i, t.as_str())?,
-                        None => {}
-                    }
-                    i += 1;
-                }
-                hunt.raw_execute()?;
+                hunting.push((seq, time, row));
             }
         }
+    }
+    insert_hunting(tx, tenant, &hunting)?;
+    // The batch's events have the `seq`s from its first to its last new
+    // one, and no others (this transaction holds the database's one turn
+    // to write): they join the detection queue in one statement.
+    let (first, last) = (
+        seqs.iter().flatten().next(),
+        seqs.iter().flatten().next_back(),
+    );
+    if let (Some(first), Some(last)) = (first, last) {
+        tx.prepare_cached(
+            "INSERT INTO detection_queue (seq) SELECT seq FROM events WHERE seq BETWEEN ?1 AND ?2",
+        )?
+        .execute([first, last])?;
     }
     // An event that names an entity twice has one posting for it.
     postings.sort_unstable();
     postings.dedup();
     let mut key = String::new();
     let mut current: Option<(&str, &str, i64)> = None;
+    let mut numbered: Vec<[i64; 3]> = Vec::with_capacity(postings.len());
     for (kind, value, time, seq) in &postings {
         let number = match current {
             Some((k, v, n)) if k == *kind && v == *value => n,
@@ -397,9 +388,32 @@ fn insert_events(
                 n
             }
         };
-        entity.execute(params![number, time, seq])?;
+        numbered.push([number, *time, *seq]);
     }
+    insert_recent(tx, &numbered)?;
     Ok((seqs, postings.len() as u64))
+}
+
+/// Postings per `INSERT` of [`insert_recent`]: one statement runs for
+/// many rows rather than each row being a statement of its own.
+const POSTINGS_PER_STATEMENT: usize = 256;
+
+/// Append `(entity, time, seq)` postings to `entity_recent`.
+fn insert_recent(tx: &rusqlite::Transaction<'_>, postings: &[[i64; 3]]) -> Result<()> {
+    for chunk in postings.chunks(POSTINGS_PER_STATEMENT) {
+        let mut sql =
+            String::from("INSERT INTO entity_recent (entity, time, seq) VALUES (?, ?, ?)");
+        for _ in 1..chunk.len() {
+            sql.push_str(", (?, ?, ?)");
+        }
+        // Two shapes at most a batch: the full chunk and the rest.
+        let mut insert = tx.prepare_cached(&sql)?;
+        for (i, value) in chunk.iter().flatten().enumerate() {
+            insert.raw_bind_parameter(i + 1, value)?;
+        }
+        insert.raw_execute()?;
+    }
+    Ok(())
 }
 
 /// The number of the tenant's entity, named now if it is new.
@@ -454,22 +468,67 @@ impl Names {
     }
 }
 
-/// `INSERT OR IGNORE INTO hunt_events` with every hunting column but
-/// `additional`, which is kept in the event's block (migration 0025).
-fn hunt_insert() -> String {
-    let mut sql = String::from("INSERT OR IGNORE INTO hunt_events (seq, tenant_id, tbl, ts");
-    let mut n = 4;
-    for c in HuntColumn::ALL {
-        if *c != HuntColumn::Additional {
-            sql.push_str(", ");
-            sql.push_str(c.sql_name());
-            n += 1;
+/// Hunting rows per `INSERT` of [`insert_hunting`] (each binds up to 43
+/// values).
+const HUNT_ROWS_PER_STATEMENT: usize = 64;
+
+/// The hunting rows `(seq, time, row)` of the batch's new events.
+fn insert_hunting(
+    tx: &rusqlite::Transaction<'_>,
+    tenant: &str,
+    rows: &[(i64, i64, &HuntRow)],
+) -> Result<()> {
+    // The columns a row binds: every hunting column but `additional`,
+    // which is kept in the event's block (`vigil_additional` reads it).
+    let columns: Vec<HuntColumn> = HuntColumn::ALL
+        .iter()
+        .copied()
+        .filter(|c| *c != HuntColumn::Additional)
+        .collect();
+    let per_row = 4 + columns.len();
+    for chunk in rows.chunks(HUNT_ROWS_PER_STATEMENT) {
+        let mut insert = tx.prepare_cached(&hunt_insert(&columns, chunk.len()))?;
+        // Most columns of a row are empty: they stay NULL from here, and
+        // only the others are bound.
+        insert.clear_bindings();
+        for (r, (seq, time, row)) in chunk.iter().enumerate() {
+            let at = r * per_row;
+            insert.raw_bind_parameter(at + 1, seq)?;
+            insert.raw_bind_parameter(at + 2, tenant)?;
+            insert.raw_bind_parameter(at + 3, row.table)?;
+            insert.raw_bind_parameter(at + 4, time)?;
+            let values = HuntColumn::ALL.iter().zip(row.values());
+            let values = values.filter(|(c, _)| **c != HuntColumn::Additional);
+            for (i, (_, v)) in values.enumerate() {
+                match v {
+                    Some(HuntValue::Int(n)) => insert.raw_bind_parameter(at + 5 + i, n)?,
+                    Some(HuntValue::Text(t)) => {
+                        insert.raw_bind_parameter(at + 5 + i, t.as_str())?
+                    }
+                    None => {}
+                }
+            }
         }
+        insert.raw_execute()?;
     }
-    sql.push_str(") VALUES (?");
-    for _ in 1..n {
-        sql.push_str(", ?");
+    Ok(())
+}
+
+/// `INSERT OR IGNORE INTO hunt_events` of `rows` rows with `columns`
+/// after the key.
+fn hunt_insert(columns: &[HuntColumn], rows: usize) -> String {
+    let mut sql = String::from("INSERT OR IGNORE INTO hunt_events (seq, tenant_id, tbl, ts");
+    for c in columns {
+        sql.push_str(", ");
+        sql.push_str(c.sql_name());
     }
-    sql.push(')');
+    sql.push_str(") VALUES ");
+    let row = format!("(?{})", ", ?".repeat(3 + columns.len()));
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&row);
+    }
     sql
 }
