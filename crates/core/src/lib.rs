@@ -15,6 +15,7 @@ pub mod hunting;
 pub mod id;
 pub mod identity;
 pub mod incident;
+pub mod json;
 pub mod major;
 pub mod message;
 pub mod notification;

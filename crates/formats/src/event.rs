@@ -108,6 +108,15 @@ impl FlatEvent {
         Self::default()
     }
 
+    /// An empty event with room for `bytes` of names and values and for
+    /// `fields` fields, so that filling it grows neither.
+    pub fn with_capacity(bytes: usize, fields: usize) -> Self {
+        FlatEvent {
+            buf: String::with_capacity(bytes),
+            fields: Vec::with_capacity(fields),
+        }
+    }
+
     /// Ask the CPU to start loading the event's memory into its caches
     /// (a hint: for a caller about to read it, e.g. the next event of a
     /// batch).
@@ -313,9 +322,9 @@ impl FlatEvent {
             if i > 0 {
                 out.push(',');
             }
-            json_string(out, self.key_of(k));
+            vigil_core::json::push_string(out, self.key_of(k));
             out.push(':');
-            json_string(out, self.value_of(v));
+            vigil_core::json::push_string(out, self.value_of(v));
         }
         out.push('}');
     }
@@ -338,67 +347,10 @@ impl FlatEvent {
 }
 
 /// `text` as a JSON string.
-/// `text` as a JSON string, escaped as serde_json escapes: `"`, `\\` and
-/// the control characters, the common ones by their short forms; the
-/// rest copied a run at a time.
-fn json_string(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    let mut start = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let short = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // An ASCII byte: a character boundary on both sides.
-        out.push_str(&text[start..i]);
-        if short.is_empty() {
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        } else {
-            out.push_str(short);
-        }
-        start = i + 1;
-    }
-    out.push_str(&text[start..]);
-    out.push('"');
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_strings_are_escaped_exactly_as_serde_json_escapes_them() {
-        let mut tricky: Vec<String> = (0u8..0x80)
-            .map(|b| format!("a{}z", char::from(b)))
-            .collect();
-        tricky.extend(
-            [
-                "",
-                "plain",
-                r#"C:\Windows\System32\cmd.exe /c "x""#,
-                "línea\nnueva\ttab\r",
-                "\u{7f}\u{80}\u{2028}\u{1F600}",
-                "\"\"\\\\",
-            ]
-            .map(String::from),
-        );
-        for text in &tricky {
-            let mut ours = String::new();
-            json_string(&mut ours, text);
-            let theirs = serde_json::to_string(text).expect("serialises");
-            assert_eq!(ours, theirs, "{text:?}");
-        }
-    }
 
     #[test]
     fn the_json_text_is_the_json_object_written_out() {

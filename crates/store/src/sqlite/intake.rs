@@ -50,7 +50,7 @@ pub(super) fn prepare(events: &[NewEvent]) -> Prepared {
         .collect();
     let entities = events
         .iter()
-        .map(|e| serde_json::to_string(&e.entities).unwrap_or_else(|_| "[]".to_owned()))
+        .map(|e| vigil_core::json::entities(&e.entities))
         .collect();
     Prepared { blocks, entities }
 }
@@ -306,7 +306,12 @@ fn insert_events(
     )?;
     let mut hunting: Vec<(i64, i64, &HuntRow)> = Vec::with_capacity(events.len());
     let mut seqs = Vec::with_capacity(events.len());
-    let mut postings = Vec::with_capacity(events.len() * 4);
+    let mut postings: Vec<[i64; 3]> = Vec::with_capacity(events.len() * 4);
+    let mut numbers = Numbering {
+        names,
+        made: HashMap::new(),
+        key: String::new(),
+    };
     let mut entities = prepared.entities.into_iter();
     for (chunk, (data, newest)) in events.chunks(EVENTS_PER_BLOCK).zip(prepared.blocks) {
         // A block whose events all turn out to be copies stays unreferenced
@@ -338,11 +343,13 @@ fn insert_events(
             let seq = (inserted == 1).then(|| tx.last_insert_rowid());
             seqs.push(seq);
             let Some(seq) = seq else { continue };
-            postings.extend(
-                e.entities
-                    .iter()
-                    .map(|en| (en.kind.as_str(), &*en.value, time, seq)),
-            );
+            for (i, en) in e.entities.iter().enumerate() {
+                // An event that names an entity twice has one posting.
+                if !e.entities[..i].contains(en) {
+                    let number = numbers.get(tx, tenant, en.kind.as_str(), &en.value)?;
+                    postings.push([number, time, seq]);
+                }
+            }
             if let Some(row) = &e.hunt {
                 hunting.push((seq, time, row));
             }
@@ -362,35 +369,8 @@ fn insert_events(
         )?
         .execute([first, last])?;
     }
-    // An event that names an entity twice has one posting for it.
-    postings.sort_unstable();
-    postings.dedup();
-    let mut key = String::new();
-    let mut current: Option<(&str, &str, i64)> = None;
-    let mut numbered: Vec<[i64; 3]> = Vec::with_capacity(postings.len());
-    for (kind, value, time, seq) in &postings {
-        let number = match current {
-            Some((k, v, n)) if k == *kind && v == *value => n,
-            _ => {
-                key.clear();
-                key.push_str(kind);
-                key.push('\0');
-                key.push_str(value);
-                let n = match names.get(tenant, &key) {
-                    Some(n) => n,
-                    None => {
-                        let n = entity_number(tx, tenant, kind, value)?;
-                        made.push((key.clone(), n));
-                        n
-                    }
-                };
-                current = Some((kind, value, n));
-                n
-            }
-        };
-        numbered.push([number, *time, *seq]);
-    }
-    insert_recent(tx, &numbered)?;
+    made.extend(numbers.made);
+    insert_recent(tx, &postings)?;
     Ok((seqs, postings.len() as u64))
 }
 
@@ -414,6 +394,40 @@ fn insert_recent(tx: &rusqlite::Transaction<'_>, postings: &[[i64; 3]]) -> Resul
         insert.raw_execute()?;
     }
     Ok(())
+}
+
+/// Entity numbers for one batch: those this process knows, else those
+/// the batch has read or made so far, else read or made now.
+struct Numbering<'a> {
+    names: &'a Names,
+    /// Read or made by this batch: known to the process once it commits.
+    made: HashMap<String, i64>,
+    key: String,
+}
+
+impl Numbering<'_> {
+    fn get(
+        &mut self,
+        tx: &rusqlite::Transaction<'_>,
+        tenant: &str,
+        kind: &str,
+        value: &str,
+    ) -> Result<i64> {
+        self.key.clear();
+        self.key.push_str(kind);
+        self.key.push('\0');
+        self.key.push_str(value);
+        if let Some(n) = self
+            .names
+            .get(tenant, &self.key)
+            .or_else(|| self.made.get(&self.key).copied())
+        {
+            return Ok(n);
+        }
+        let n = entity_number(tx, tenant, kind, value)?;
+        self.made.insert(self.key.clone(), n);
+        Ok(n)
+    }
 }
 
 /// The number of the tenant's entity, named now if it is new.
@@ -487,10 +501,10 @@ fn insert_hunting(
         .collect();
     let per_row = 4 + columns.len();
     for chunk in rows.chunks(HUNT_ROWS_PER_STATEMENT) {
+        // Most columns of a row are empty: only the others are bound. The
+        // statement cache hands a statement back with every parameter
+        // NULL (`rusqlite` clears them as it takes the statement back).
         let mut insert = tx.prepare_cached(&hunt_insert(&columns, chunk.len()))?;
-        // Most columns of a row are empty: they stay NULL from here, and
-        // only the others are bound.
-        insert.clear_bindings();
         for (r, (seq, time, row)) in chunk.iter().enumerate() {
             let at = r * per_row;
             insert.raw_bind_parameter(at + 1, seq)?;
