@@ -111,7 +111,8 @@ impl IntakeWriter {
              PRAGMA journal_size_limit = 67108864;",
         )?;
         conn.pragma_update(None, "wal_autocheckpoint", super::WAL_AUTOCHECKPOINT)?;
-        conn.set_prepared_statement_cache_capacity(16);
+        // Each multi-row statement has two shapes (a full one and the rest).
+        conn.set_prepared_statement_cache_capacity(32);
         Ok(IntakeWriter {
             state: Mutex::new(State {
                 conn,
@@ -299,11 +300,6 @@ fn insert_events(
     let mut block = tx.prepare_cached(
         "INSERT INTO event_blocks (tenant_id, max_time, data) VALUES (?1, ?2, ?3)",
     )?;
-    let mut event = tx.prepare_cached(
-        "INSERT INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, entities, block, block_item) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11, ?12, ?13) \
-         ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING",
-    )?;
     let mut hunting: Vec<(i64, i64, &HuntRow)> = Vec::with_capacity(events.len());
     let mut seqs = Vec::with_capacity(events.len());
     let mut postings: Vec<[i64; 3]> = Vec::with_capacity(events.len() * 4);
@@ -312,6 +308,11 @@ fn insert_events(
         made: HashMap::new(),
         key: String::new(),
     };
+    // Every `seq` above this is one this batch's statements gave: the
+    // transaction holds the database's one turn to write.
+    let mut newest_seq: i64 = tx
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM events")?
+        .query_row([], |r| r.get(0))?;
     let mut entities = prepared.entities.into_iter();
     for (chunk, (data, newest)) in events.chunks(EVENTS_PER_BLOCK).zip(prepared.blocks) {
         // A block whose events all turn out to be copies stays unreferenced
@@ -320,29 +321,50 @@ fn insert_events(
         // lock once the copies are known.
         block.execute(params![tenant, newest, data])?;
         let block_id = tx.last_insert_rowid();
+        // The block's events in one statement (one statement an event
+        // cost a third of the writer's work), copies skipped.
+        let mut insert = tx.prepare_cached(&events_insert(chunk.len()))?;
+        let mut at = 0;
         for (item, e) in chunk.iter().enumerate() {
             let entities = entities.next().unwrap_or_default();
-            let time = to_micros(e.time);
-            let inserted = event.execute(params![
-                tenant,
-                time,
-                dedup_at(e),
-                received,
-                e.shape,
-                e.product,
-                e.service,
-                e.category,
-                e.content_hash,
-                i64::from(e.flags),
-                entities,
-                block_id,
-                item as i64
-            ])?;
-            // Without `RETURNING`, whose rows SQLite gathers in a table of
-            // their own first: an ignored copy changes nothing.
-            let seq = (inserted == 1).then(|| tx.last_insert_rowid());
+            let values: [&dyn rusqlite::ToSql; 13] = [
+                &tenant,
+                &to_micros(e.time),
+                &dedup_at(e),
+                &received,
+                &e.shape,
+                &e.product,
+                &e.service,
+                &e.category,
+                &e.content_hash,
+                &i64::from(e.flags),
+                &entities,
+                &block_id,
+                &(item as i64),
+            ];
+            for v in values {
+                at += 1;
+                insert.raw_bind_parameter(at, v)?;
+            }
+        }
+        insert.raw_execute()?;
+        // Which of them were stored, and as which `seq`: without
+        // `RETURNING`, whose rows SQLite gathers in a table of their own.
+        let mut stored: Vec<Option<i64>> = vec![None; chunk.len()];
+        let mut find =
+            tx.prepare_cached("SELECT seq, block_item FROM events WHERE seq > ?1 ORDER BY seq")?;
+        let mut rows = find.query([newest_seq])?;
+        while let Some(row) = rows.next()? {
+            let (seq, item): (i64, i64) = (row.get(0)?, row.get(1)?);
+            newest_seq = newest_seq.max(seq);
+            if let Some(slot) = usize::try_from(item).ok().and_then(|i| stored.get_mut(i)) {
+                *slot = Some(seq);
+            }
+        }
+        for (e, seq) in chunk.iter().zip(stored) {
             seqs.push(seq);
             let Some(seq) = seq else { continue };
+            let time = to_micros(e.time);
             for (i, en) in e.entities.iter().enumerate() {
                 // An event that names an entity twice has one posting.
                 if !e.entities[..i].contains(en) {
@@ -372,6 +394,21 @@ fn insert_events(
     made.extend(numbers.made);
     insert_recent(tx, &postings)?;
     Ok((seqs, postings.len() as u64))
+}
+
+/// `INSERT` of `rows` events (13 values each), copies skipped.
+fn events_insert(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, entities, block, block_item) VALUES ",
+    );
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)");
+    }
+    sql.push_str(" ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING");
+    sql
 }
 
 /// Postings per `INSERT` of [`insert_recent`]: one statement runs for
