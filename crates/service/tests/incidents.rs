@@ -292,6 +292,20 @@ async fn stop_logging_service(window_hours: Option<u32>) -> (Service, Principal)
     (svc, op)
 }
 
+/// The first ten incidents of `acme`.
+async fn acme_incidents(svc: &Service, op: &Principal) -> Vec<vigil_store::IncidentRecord> {
+    svc.list_incidents(
+        op,
+        "acme",
+        IncidentFilter {
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("incidents")
+}
+
 /// Ingest records for `acme` and run detection over them.
 async fn ingest_and_detect(svc: &Service, op: &Principal, records: Vec<Record>) {
     svc.ingest(
@@ -320,19 +334,7 @@ async fn triage_refuses_bad_moves_and_mismatched_determinations_and_logs_every_c
         vec![trail("mallory", "203.0.113.9", "2026-11-27T08:00:00Z")],
     )
     .await;
-    let id = svc
-        .list_incidents(
-            &op,
-            "acme",
-            IncidentFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("incidents")[0]
-        .incident
-        .id;
+    let id = acme_incidents(&svc, &op).await[0].incident.id;
     let change = |f: fn(&mut IncidentChange)| {
         let mut c = IncidentChange::default();
         f(&mut c);
@@ -534,18 +536,7 @@ async fn a_manual_merge_moves_the_alerts_to_the_older_incident_once() {
     .await;
     let list = |svc: &Service| {
         let svc = svc.clone();
-        async move {
-            svc.list_incidents(
-                &Principal::Operator("test".into()),
-                "acme",
-                IncidentFilter {
-                    limit: 10,
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("incidents")
-        }
+        async move { acme_incidents(&svc, &Principal::Operator("test".into())).await }
     };
     let two = list(&svc).await;
     assert_eq!(two.len(), 2, "no shared entity: two incidents");
@@ -591,17 +582,7 @@ async fn moving_an_alert_rebuilds_the_incident_it_leaves() {
         ],
     )
     .await;
-    let two = svc
-        .list_incidents(
-            &op,
-            "acme",
-            IncidentFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("incidents");
+    let two = acme_incidents(&svc, &op).await;
     assert_eq!(two.len(), 2);
     let (into, from) = (two[0].incident.id, two[1].incident.id);
     let leaving = svc
@@ -654,17 +635,7 @@ async fn an_alert_that_grows_keeps_its_incident_current_without_counting_twice()
         .expect("ingest");
         svc.drain_detection(&engine).await.expect("detect");
     }
-    let incidents = svc
-        .list_incidents(
-            &op,
-            "acme",
-            IncidentFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("incidents");
+    let incidents = acme_incidents(&svc, &op).await;
     assert_eq!(incidents.len(), 1);
     let i = &incidents[0].incident;
     assert_eq!(i.alert_count, 1, "one alert, matched twice");
@@ -688,17 +659,7 @@ async fn an_alert_that_grows_to_name_another_incidents_entity_merges_the_two() {
     ] {
         ingest_and_detect(&svc, &op, vec![record]).await;
     }
-    let open = svc
-        .list_incidents(
-            &op,
-            "acme",
-            IncidentFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("incidents");
+    let open = acme_incidents(&svc, &op).await;
     assert_eq!(open.len(), 1, "merged: {open:?}");
     let merged = svc
         .incident(&op, "acme", open[0].incident.id)
@@ -725,18 +686,7 @@ async fn the_tenants_incident_window_decides_how_far_apart_alerts_still_group() 
             trail("mallory", "198.51.100.4", "2026-11-27T08:00:00Z"),
         ];
         ingest_and_detect(&svc, &op, records).await;
-        let n = svc
-            .list_incidents(
-                &op,
-                "acme",
-                IncidentFilter {
-                    limit: 10,
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("incidents")
-            .len();
+        let n = acme_incidents(&svc, &op).await.len();
         counts.push(n);
     }
     assert_eq!(counts, [1, 2], "24 h groups them, 1 h does not");

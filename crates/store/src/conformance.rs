@@ -449,7 +449,15 @@ async fn migrating_twice_applies_nothing_the_second_time(store: &dyn Store) {
     assert!(report.version >= 1);
 }
 
-fn event(n: u32, time: Timestamp) -> vigil_core::telemetry::NewEvent {
+/// A Windows security event at `time` naming `entities`, its content
+/// hash `hash-N` and its record `{"n":N}` (the backends' own tests build
+/// theirs with it too).
+pub fn security_event(
+    n: i64,
+    time: Timestamp,
+    entities: Vec<vigil_core::Entity>,
+    hunt: Option<vigil_core::hunting::HuntRow>,
+) -> vigil_core::telemetry::NewEvent {
     vigil_core::telemetry::NewEvent {
         time,
         shape: "windows_evtx",
@@ -459,12 +467,17 @@ fn event(n: u32, time: Timestamp) -> vigil_core::telemetry::NewEvent {
         content_hash: format!("hash-{n}"),
         flags: 0,
         raw: format!(r#"{{"n":{n}}}"#),
-        entities: vec![
-            vigil_core::Entity::new(vigil_core::EntityKind::Device, "ws1"),
-            vigil_core::Entity::new(vigil_core::EntityKind::User, format!("user{}", n % 2)),
-        ],
-        hunt: None,
+        entities,
+        hunt,
     }
+}
+
+fn event(n: u32, time: Timestamp) -> vigil_core::telemetry::NewEvent {
+    let entities = vec![
+        vigil_core::Entity::new(vigil_core::EntityKind::Device, "ws1"),
+        vigil_core::Entity::new(vigil_core::EntityKind::User, format!("user{}", n % 2)),
+    ];
+    security_event(i64::from(n), time, entities, None)
 }
 
 async fn intake_stores_each_event_once_and_replays_a_known_batch(store: &dyn Store) {

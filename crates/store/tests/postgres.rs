@@ -155,18 +155,8 @@ fn entry(t: &Tenant, now: Timestamp) -> AuditEntry {
 }
 
 fn event(n: u32, time: Timestamp) -> NewEvent {
-    NewEvent {
-        time,
-        shape: "windows_evtx",
-        product: Some("windows".into()),
-        service: Some("security".into()),
-        category: None,
-        content_hash: format!("hash-{n}"),
-        flags: 0,
-        raw: format!(r#"{{"n":{n}}}"#),
-        entities: vec![Entity::new(EntityKind::Device, "ws1")],
-        hunt: None,
-    }
+    let ws1 = vec![Entity::new(EntityKind::Device, "ws1")];
+    conformance::security_event(i64::from(n), time, ws1, None)
 }
 
 async fn ingest(store: &PgStore, t: &Tenant, events: Vec<NewEvent>) {

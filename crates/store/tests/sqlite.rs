@@ -158,6 +158,27 @@ async fn tenant(
     t
 }
 
+/// Security event `n`, `n` seconds after `now`, with its content hash
+/// `hash-n`.
+fn security_event(
+    n: i64,
+    now: vigil_core::Timestamp,
+    entities: Vec<vigil_core::Entity>,
+    hunt: Option<vigil_core::hunting::HuntRow>,
+) -> vigil_core::telemetry::NewEvent {
+    let time = now + jiff::SignedDuration::from_secs(n);
+    conformance::security_event(n, time, entities, hunt)
+}
+
+/// `events` as one batch, without an idempotency key.
+fn batch(events: Vec<vigil_core::telemetry::NewEvent>) -> vigil_core::telemetry::IntakeBatch {
+    vigil_core::telemetry::IntakeBatch {
+        idempotency_key: None,
+        events,
+        dead_letters: vec![],
+    }
+}
+
 /// Records and `additional` live in compressed blocks (migration 0025):
 /// an event's row keeps only its place; reads give the record back whole,
 /// and retention removes a block once all of its events are gone.
@@ -258,33 +279,19 @@ async fn records_and_additional_fields_are_stored_in_blocks_and_purged_with_thei
 
 #[tokio::test]
 async fn entity_postings_are_found_before_and_after_intake_moves_them_and_purged_from_both_parts() {
-    use vigil_core::telemetry::{IntakeBatch, NewEvent};
     use vigil_core::{Entity, EntityKind, Timestamp};
 
     let (_dir, path, store) = migrated().await;
     let now: Timestamp = "2026-11-28T10:00:00Z".parse().expect("time");
     let t = tenant(&store, "postings", now).await;
-    let event = |n: i64, user: &str| NewEvent {
-        time: now + jiff::SignedDuration::from_secs(n),
-        shape: "windows_evtx",
-        product: Some("windows".into()),
-        service: Some("security".into()),
-        category: None,
-        content_hash: format!("hash-{n}"),
-        flags: 0,
-        raw: format!(r#"{{"n":{n}}}"#),
+    let event = |n: i64, user: &str| {
         // The device twice: one posting.
-        entities: vec![
+        let entities = vec![
             Entity::new(EntityKind::Device, "ws1"),
             Entity::new(EntityKind::User, user),
             Entity::new(EntityKind::Device, "ws1"),
-        ],
-        hunt: None,
-    };
-    let batch = |events| IntakeBatch {
-        idempotency_key: None,
-        events,
-        dead_letters: vec![],
+        ];
+        security_event(n, now, entities, None)
     };
     let ws1 = [Entity::new(EntityKind::Device, "ws1")];
     let window = (
@@ -415,7 +422,6 @@ fn postings_written_before_entities_were_numbered_read_the_same_after() {
 #[tokio::test]
 async fn a_large_batch_stores_each_hunting_row_posting_and_queue_entry_as_its_own() {
     use vigil_core::hunting::{HuntColumn, HuntRow};
-    use vigil_core::telemetry::{IntakeBatch, NewEvent};
     use vigil_core::{Entity, EntityKind, Timestamp};
 
     let (_dir, path, store) = migrated().await;
@@ -430,26 +436,11 @@ async fn a_large_batch_stores_each_hunting_row_posting_and_queue_entry_as_its_ow
         if n % 3 == 0 {
             hunt.set(HuntColumn::AccountName, &format!("u{n}"));
         }
-        NewEvent {
-            time: now + jiff::SignedDuration::from_secs(n),
-            shape: "windows_evtx",
-            product: Some("windows".into()),
-            service: Some("security".into()),
-            category: None,
-            content_hash: format!("hash-{n}"),
-            flags: 0,
-            raw: format!(r#"{{"n":{n}}}"#),
-            entities: vec![
-                Entity::new(EntityKind::Device, format!("ws{}", n % 7)),
-                Entity::new(EntityKind::User, format!("u{n}")),
-            ],
-            hunt: Some(hunt),
-        }
-    };
-    let batch = |events| IntakeBatch {
-        idempotency_key: None,
-        events,
-        dead_letters: vec![],
+        let entities = vec![
+            Entity::new(EntityKind::Device, format!("ws{}", n % 7)),
+            Entity::new(EntityKind::User, format!("u{n}")),
+        ];
+        security_event(n, now, entities, Some(hunt))
     };
     // 300 events: hunting rows in statements of 64 and postings in
     // statements of 256, each with a shorter last one.

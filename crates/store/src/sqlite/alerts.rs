@@ -172,6 +172,40 @@ fn within_window(a: &Alert, t: Timestamp) -> bool {
 /// row: within SQLite's 32,766 bound parameters).
 const ROWS_PER_STATEMENT: usize = 1000;
 
+/// Update stored alerts a round folded into: their activity and count,
+/// and their entity list when `entities`.
+async fn update_folded(
+    conn: &mut SqliteConnection,
+    folds: &[&(String, Open)],
+    entities: bool,
+    now: Timestamp,
+) -> Result<()> {
+    for chunk in folds.chunks(ROWS_PER_STATEMENT) {
+        let set = if entities {
+            "entities = v.column6, "
+        } else {
+            ""
+        };
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "UPDATE alerts SET {set}first_activity = v.column2, last_activity = v.column3, count = v.column4, updated_at = v.column5 FROM ("
+        ));
+        q.push_values(chunk, |mut b, (_, o)| {
+            let a = &o.alert;
+            b.push_bind(a.id.to_string())
+                .push_bind(to_micros(a.first_activity))
+                .push_bind(to_micros(a.last_activity))
+                .push_bind(i64::try_from(a.count).unwrap_or(i64::MAX))
+                .push_bind(to_micros(now));
+            if entities {
+                b.push_bind(serde_json::to_string(&a.entities).unwrap_or_default());
+            }
+        });
+        q.push(") AS v WHERE alerts.id = v.column1");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Write a round's folded alerts: new ones inserted, stored ones updated,
 /// and their new entities and events, each kind in a few multi-row
 /// statements.
@@ -211,37 +245,8 @@ async fn write_folds(
     let (grew, same): (Vec<_>, Vec<_>) = updated
         .into_iter()
         .partition(|(_, o)| !o.new_entities.is_empty());
-    for chunk in grew.chunks(ROWS_PER_STATEMENT) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "UPDATE alerts SET entities = v.column2, first_activity = v.column3, last_activity = v.column4, count = v.column5, updated_at = v.column6 FROM (",
-        );
-        q.push_values(chunk, |mut b, (_, o)| {
-            let a = &o.alert;
-            b.push_bind(a.id.to_string())
-                .push_bind(serde_json::to_string(&a.entities).unwrap_or_default())
-                .push_bind(to_micros(a.first_activity))
-                .push_bind(to_micros(a.last_activity))
-                .push_bind(i64::try_from(a.count).unwrap_or(i64::MAX))
-                .push_bind(to_micros(now));
-        });
-        q.push(") AS v WHERE alerts.id = v.column1");
-        q.build().execute(&mut *conn).await?;
-    }
-    for chunk in same.chunks(ROWS_PER_STATEMENT) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "UPDATE alerts SET first_activity = v.column2, last_activity = v.column3, count = v.column4, updated_at = v.column5 FROM (",
-        );
-        q.push_values(chunk, |mut b, (_, o)| {
-            let a = &o.alert;
-            b.push_bind(a.id.to_string())
-                .push_bind(to_micros(a.first_activity))
-                .push_bind(to_micros(a.last_activity))
-                .push_bind(i64::try_from(a.count).unwrap_or(i64::MAX))
-                .push_bind(to_micros(now));
-        });
-        q.push(") AS v WHERE alerts.id = v.column1");
-        q.build().execute(&mut *conn).await?;
-    }
+    update_folded(conn, &grew, true, now).await?;
+    update_folded(conn, &same, false, now).await?;
     let entities: Vec<(&Alert, &Entity)> = folds
         .iter()
         .flat_map(|(_, o)| o.new_entities.iter().map(move |e| (&o.alert, e)))
