@@ -346,8 +346,6 @@ impl FlatEvent {
     }
 }
 
-/// `text` as a JSON string.
-
 #[cfg(test)]
 mod tests {
     use super::*;

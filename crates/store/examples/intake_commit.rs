@@ -4,6 +4,8 @@
 //! each) into a fresh database. Run with `cargo run --release -p
 //! vigil-store --example intake_commit -- [BATCHES]`.
 
+#![allow(clippy::print_stdout)]
+
 use vigil_core::hunting::{HuntColumn, HuntRow};
 use vigil_core::telemetry::{IntakeBatch, NewEvent};
 use vigil_core::{Entity, EntityKind, Timestamp};
