@@ -321,8 +321,8 @@ fn insert_events(
         // lock once the copies are known.
         block.execute(params![tenant, newest, data])?;
         let block_id = tx.last_insert_rowid();
-        // The block's events in one statement (one statement an event
-        // cost a third of the writer's work), copies skipped.
+        // The block's events in one statement, copies skipped (a commit's
+        // instructions: 5 % fewer than with one statement an event).
         let mut insert = tx.prepare_cached(&events_insert(chunk.len()))?;
         let mut at = 0;
         for (item, e) in chunk.iter().enumerate() {
