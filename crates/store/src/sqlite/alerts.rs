@@ -197,7 +197,7 @@ async fn update_folded(
                 .push_bind(i64::try_from(a.count).unwrap_or(i64::MAX))
                 .push_bind(to_micros(now));
             if entities {
-                b.push_bind(serde_json::to_string(&a.entities).unwrap_or_default());
+                b.push_bind(vigil_core::json::entities(&a.entities));
             }
         });
         q.push(") AS v WHERE alerts.id = v.column1");
@@ -229,7 +229,7 @@ async fn write_folds(
                 .push_bind(a.severity.as_str())
                 .push_bind(serde_json::to_string(&a.tactics).unwrap_or_default())
                 .push_bind(serde_json::to_string(&a.techniques).unwrap_or_default())
-                .push_bind(serde_json::to_string(&a.entities).unwrap_or_default())
+                .push_bind(vigil_core::json::entities(&a.entities))
                 .push_bind(key.clone())
                 .push_bind(to_micros(a.first_activity))
                 .push_bind(to_micros(a.last_activity))

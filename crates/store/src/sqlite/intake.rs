@@ -396,19 +396,29 @@ fn insert_events(
     Ok((seqs, postings.len() as u64))
 }
 
-/// `INSERT` of `rows` events (13 values each), copies skipped.
-fn events_insert(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, entities, block, block_item) VALUES ",
-    );
+/// `head`, then `row` (a parenthesised list of placeholders) `rows` times,
+/// comma-separated, then `tail`: one statement for many rows.
+fn many_rows(head: &str, row: &str, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + (row.len() + 2) * rows + tail.len());
+    sql.push_str(head);
     for r in 0..rows {
         if r > 0 {
             sql.push_str(", ");
         }
-        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)");
+        sql.push_str(row);
     }
-    sql.push_str(" ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING");
+    sql.push_str(tail);
     sql
+}
+
+/// `INSERT` of `rows` events (13 values each), copies skipped.
+fn events_insert(rows: usize) -> String {
+    many_rows(
+        "INSERT INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, entities, block, block_item) VALUES ",
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)",
+        rows,
+        " ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING",
+    )
 }
 
 /// Postings per `INSERT` of [`insert_recent`]: one statement runs for
@@ -418,11 +428,12 @@ const POSTINGS_PER_STATEMENT: usize = 256;
 /// Append `(entity, time, seq)` postings to `entity_recent`.
 fn insert_recent(tx: &rusqlite::Transaction<'_>, postings: &[[i64; 3]]) -> Result<()> {
     for chunk in postings.chunks(POSTINGS_PER_STATEMENT) {
-        let mut sql =
-            String::from("INSERT INTO entity_recent (entity, time, seq) VALUES (?, ?, ?)");
-        for _ in 1..chunk.len() {
-            sql.push_str(", (?, ?, ?)");
-        }
+        let sql = many_rows(
+            "INSERT INTO entity_recent (entity, time, seq) VALUES ",
+            "(?, ?, ?)",
+            chunk.len(),
+            "",
+        );
         // Two shapes at most a batch: the full chunk and the rest.
         let mut insert = tx.prepare_cached(&sql)?;
         for (i, value) in chunk.iter().flatten().enumerate() {
@@ -568,18 +579,12 @@ fn insert_hunting(
 /// `INSERT OR IGNORE INTO hunt_events` of `rows` rows with `columns`
 /// after the key.
 fn hunt_insert(columns: &[HuntColumn], rows: usize) -> String {
-    let mut sql = String::from("INSERT OR IGNORE INTO hunt_events (seq, tenant_id, tbl, ts");
+    let mut head = String::from("INSERT OR IGNORE INTO hunt_events (seq, tenant_id, tbl, ts");
     for c in columns {
-        sql.push_str(", ");
-        sql.push_str(c.sql_name());
+        head.push_str(", ");
+        head.push_str(c.sql_name());
     }
-    sql.push_str(") VALUES ");
+    head.push_str(") VALUES ");
     let row = format!("(?{})", ", ?".repeat(3 + columns.len()));
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&row);
-    }
-    sql
+    many_rows(&head, &row, rows, "")
 }
