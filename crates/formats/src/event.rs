@@ -127,7 +127,11 @@ impl Eq for FlatEvent {}
 impl std::fmt::Debug for FlatEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map()
-            .entries(self.fields.iter().map(|s| (self.key_of(s), self.value_of(s))))
+            .entries(
+                self.fields
+                    .iter()
+                    .map(|s| (self.key_of(s), self.value_of(s))),
+            )
             .finish()
     }
 }
@@ -322,7 +326,10 @@ impl FlatEvent {
         let mut system_hit = None;
         loop {
             let slot = self.table[at];
-            let Some(s) = (slot as usize).checked_sub(1).and_then(|i| self.fields.get(i)) else {
+            let Some(s) = (slot as usize)
+                .checked_sub(1)
+                .and_then(|i| self.fields.get(i))
+            else {
                 break;
             };
             let (a, b) = s.key();
@@ -531,8 +538,15 @@ mod tests {
         // Names from a small pool in mixed case, System and payload, so
         // that names repeat, collide in the table and grow it many times.
         const NAMES: [&str; 9] = [
-            "Channel", "EventID", "EventRecordID", "Image", "image", "CommandLine",
-            "User", "TargetFilename", "Hashes",
+            "Channel",
+            "EventID",
+            "EventRecordID",
+            "Image",
+            "image",
+            "CommandLine",
+            "User",
+            "TargetFilename",
+            "Hashes",
         ];
         let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {
@@ -550,7 +564,11 @@ mod tests {
             let fields = (next() % 120) as usize;
             for i in 0..fields {
                 let name = NAMES[(next() % NAMES.len() as u64) as usize];
-                let name = if next() % 3 == 0 { name.to_ascii_uppercase() } else { name.to_owned() };
+                let name = if next() % 3 == 0 {
+                    name.to_ascii_uppercase()
+                } else {
+                    name.to_owned()
+                };
                 e.push(&name, &format!("v{i}"), next() % 2 == 0);
                 for probe in NAMES.iter().chain(&["Absent", "channel"]) {
                     let hash = name_hash(probe);

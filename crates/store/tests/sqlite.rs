@@ -179,6 +179,55 @@ fn batch(events: Vec<vigil_core::telemetry::NewEvent>) -> vigil_core::telemetry:
     }
 }
 
+/// Intake's writer checks the tenant once a batch rather than through
+/// foreign keys on every row: a batch for a tenant that was never created
+/// is refused whole, and stores nothing.
+#[tokio::test]
+async fn a_batch_for_a_tenant_that_does_not_exist_is_refused_and_stores_nothing() {
+    let (_dir, path, store) = migrated().await;
+    let now: vigil_core::Timestamp = "2026-11-28T10:00:00Z".parse().expect("time");
+    let known = tenant(&store, "known", now).await;
+    let stranger = vigil_core::TenantId::new_at(now);
+    let device = vigil_core::Entity::new(vigil_core::EntityKind::Device, "ws1");
+    let events = || {
+        (0..3)
+            .map(|n| security_event(n, now, vec![device.clone()], None))
+            .collect()
+    };
+    let err = store
+        .commit_intake(stranger, now, &batch(events()))
+        .await
+        .expect_err("no such tenant");
+    assert!(
+        matches!(
+            err,
+            vigil_store::StoreError::NotFound { what: "tenant", .. }
+        ),
+        "{err}"
+    );
+    for table in [
+        "events",
+        "event_blocks",
+        "hunt_events",
+        "entity_recent",
+        "entity_names",
+        "detection_queue",
+    ] {
+        assert_eq!(
+            count(&path, &format!("SELECT count(*) FROM {table}")),
+            0,
+            "{table}"
+        );
+    }
+    // The same batch for a tenant that exists is stored.
+    let (counts, _) = store
+        .commit_intake(known.id, now, &batch(events()))
+        .await
+        .expect("stored");
+    assert_eq!(counts.accepted, 3);
+    assert_eq!(count(&path, "SELECT count(*) FROM events"), 3);
+}
+
 /// Records and `additional` live in compressed blocks (migration 0025):
 /// an event's row keeps only its place; reads give the record back whole,
 /// and retention removes a block once all of its events are gone.

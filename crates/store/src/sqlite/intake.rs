@@ -106,8 +106,12 @@ impl IntakeWriter {
         } else {
             "PRAGMA synchronous = OFF;"
         })?;
+        // Foreign keys stay off on this connection: every row a batch
+        // writes names the batch's one tenant, which `commit` looks up
+        // once instead of once a row (the events' and blocks' checks were
+        // a parent-key search each).
         conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = memory; \
+            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; PRAGMA temp_store = memory; \
              PRAGMA journal_size_limit = 67108864;",
         )?;
         conn.pragma_update(None, "wal_autocheckpoint", super::WAL_AUTOCHECKPOINT)?;
@@ -148,6 +152,16 @@ impl IntakeWriter {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let tenant = tenant.to_string();
         let received = to_micros(received_at);
+        // What the foreign keys on `tenant_id` would refuse, checked once.
+        let known = tx
+            .prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?
+            .exists([&tenant])?;
+        if !known {
+            return Err(StoreError::NotFound {
+                what: "tenant",
+                key: tenant,
+            });
+        }
         if let Some(key) = &batch.idempotency_key
             && let Some(counts) = replayed(&tx, &tenant, key)?
         {
@@ -387,7 +401,7 @@ fn insert_events(
     );
     if let (Some(first), Some(last)) = (first, last) {
         tx.prepare_cached(
-            "INSERT INTO detection_queue (seq) SELECT seq FROM events WHERE seq BETWEEN ?1 AND ?2",
+            "INSERT OR IGNORE INTO detection_queue (seq) SELECT seq FROM events WHERE seq BETWEEN ?1 AND ?2",
         )?
         .execute([first, last])?;
     }
@@ -412,12 +426,19 @@ fn many_rows(head: &str, row: &str, rows: usize, tail: &str) -> String {
 }
 
 /// `INSERT` of `rows` events (13 values each), copies skipped.
+///
+/// The multi-row statements here say `OR IGNORE`: a statement that can
+/// fail halfway (a constraint that aborts) makes SQLite copy every page it
+/// touches into a statement journal first, to undo just that statement.
+/// Their only constraint that can meet a conflict is the one whose
+/// conflicts are meant to be skipped (events' copies); the rest are
+/// `NOT NULL`s that their bound values always meet.
 fn events_insert(rows: usize) -> String {
     many_rows(
-        "INSERT INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, entities, block, block_item) VALUES ",
+        "INSERT OR IGNORE INTO events (tenant_id, time, dedup_at, received_at, shape, product, service, category, content_hash, flags, raw, entities, block, block_item) VALUES ",
         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)",
         rows,
-        " ON CONFLICT (tenant_id, dedup_at, content_hash) DO NOTHING",
+        "",
     )
 }
 
@@ -429,7 +450,7 @@ const POSTINGS_PER_STATEMENT: usize = 256;
 fn insert_recent(tx: &rusqlite::Transaction<'_>, postings: &[[i64; 3]]) -> Result<()> {
     for chunk in postings.chunks(POSTINGS_PER_STATEMENT) {
         let sql = many_rows(
-            "INSERT INTO entity_recent (entity, time, seq) VALUES ",
+            "INSERT OR IGNORE INTO entity_recent (entity, time, seq) VALUES ",
             "(?, ?, ?)",
             chunk.len(),
             "",
