@@ -127,3 +127,26 @@ fn flatten_sample_records(bencher: divan::Bencher) {
 fn flatten_sample_records_by_serde(bencher: divan::Bencher) {
     flatten_all(bencher, vigil_formats::flatten::flatten_json_reference);
 }
+
+/// Every sample record, flattened beforehand, written back as one flat
+/// JSON object (the hunting projection's `AdditionalFields`).
+#[divan::bench(sample_count = 20)]
+fn write_sample_records_as_json(bencher: divan::Bencher) {
+    let events: Vec<vigil_formats::FlatEvent> = records()
+        .iter()
+        .filter_map(|r| {
+            let mut e = vigil_formats::FlatEvent::new();
+            vigil_formats::flatten_json(r, &mut e).ok().map(|()| e)
+        })
+        .collect();
+    let mut out = String::new();
+    bencher
+        .counter(ItemsCount::new(events.len()))
+        .bench_local(|| {
+            for e in &events {
+                out.clear();
+                divan::black_box(e).write_json(&mut out);
+            }
+            divan::black_box(out.len())
+        });
+}
