@@ -1,8 +1,9 @@
 //! The SQLite store's intake commit alone, for counting its instructions
 //! (`valgrind --tool=callgrind`) or timing it: BATCHES batches of 2,000
 //! Windows-like events (a hunting row, four entities, a 1.5 KB record
-//! each) into a fresh database. Run with `cargo run --release -p
-//! vigil-store --example intake_commit -- [BATCHES]`.
+//! each; EVENTS a batch when given) into a fresh database. Run with
+//! `cargo run --release -p vigil-store --example intake_commit --
+//! [BATCHES [EVENTS]]`.
 
 #![allow(clippy::print_stdout)]
 
@@ -10,8 +11,6 @@ use vigil_core::hunting::{HuntColumn, HuntRow};
 use vigil_core::telemetry::{IntakeBatch, NewEvent};
 use vigil_core::{Entity, EntityKind, Timestamp};
 use vigil_store::{SqliteStore, Store, TelemetryStore, TenantStore};
-
-const EVENTS: i64 = 2000;
 
 fn event(n: i64, now: Timestamp) -> NewEvent {
     let mut hunt = HuntRow::new(1);
@@ -59,6 +58,10 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(20);
+    let per_batch: i64 = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(2000);
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(&dir.path().join("vigil.db"))
         .await
@@ -82,7 +85,9 @@ async fn main() {
     let batches: Vec<IntakeBatch> = (0..batches)
         .map(|b| IntakeBatch {
             idempotency_key: None,
-            events: (0..EVENTS).map(|i| event(b * EVENTS + i, now)).collect(),
+            events: (0..per_batch)
+                .map(|i| event(b * per_batch + i, now))
+                .collect(),
             dead_letters: vec![],
         })
         .collect();
@@ -94,7 +99,7 @@ async fn main() {
             .expect("commit");
     }
     let took = started.elapsed();
-    let events = batches.len() as f64 * EVENTS as f64;
+    let events = batches.len() as f64 * per_batch as f64;
     println!(
         "{events} events in {:.2} s: {:.1} us an event",
         took.as_secs_f64(),

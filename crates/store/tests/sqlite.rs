@@ -201,7 +201,7 @@ async fn a_batch_for_a_tenant_that_does_not_exist_is_refused_and_stores_nothing(
     assert!(
         matches!(
             err,
-            vigil_store::StoreError::NotFound { what: "tenant", .. }
+            StoreError::NotFound { what: "tenant", .. }
         ),
         "{err}"
     );
