@@ -199,10 +199,7 @@ async fn a_batch_for_a_tenant_that_does_not_exist_is_refused_and_stores_nothing(
         .await
         .expect_err("no such tenant");
     assert!(
-        matches!(
-            err,
-            StoreError::NotFound { what: "tenant", .. }
-        ),
+        matches!(err, StoreError::NotFound { what: "tenant", .. }),
         "{err}"
     );
     for table in [

@@ -337,7 +337,12 @@ fn insert_events(
         let block_id = tx.last_insert_rowid();
         // The block's events in one statement, copies skipped (a commit's
         // instructions: 5 % fewer than with one statement an event).
-        let mut insert = tx.prepare_cached(&events_insert(chunk.len()))?;
+        static FULL_BLOCK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let mut insert = if chunk.len() == EVENTS_PER_BLOCK {
+            tx.prepare_cached(FULL_BLOCK.get_or_init(|| events_insert(EVENTS_PER_BLOCK)))?
+        } else {
+            tx.prepare_cached(&events_insert(chunk.len()))?
+        };
         let mut at = 0;
         for (item, e) in chunk.iter().enumerate() {
             let entities = entities.next().unwrap_or_default();
@@ -561,19 +566,19 @@ fn insert_hunting(
     tenant: &str,
     rows: &[(i64, i64, &HuntRow)],
 ) -> Result<()> {
-    // The columns a row binds: every hunting column but `additional`,
-    // which is kept in the event's block (`vigil_additional` reads it).
-    let columns: Vec<HuntColumn> = HuntColumn::ALL
-        .iter()
-        .copied()
-        .filter(|c| *c != HuntColumn::Additional)
-        .collect();
-    let per_row = 4 + columns.len();
+    // The full statement's text, made once: building it took as many
+    // instructions as a row's insert.
+    static FULL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let per_row = 4 + hunt_columns().count();
     for chunk in rows.chunks(HUNT_ROWS_PER_STATEMENT) {
         // Most columns of a row are empty: only the others are bound. The
         // statement cache hands a statement back with every parameter
         // NULL (`rusqlite` clears them as it takes the statement back).
-        let mut insert = tx.prepare_cached(&hunt_insert(&columns, chunk.len()))?;
+        let mut insert = if chunk.len() == HUNT_ROWS_PER_STATEMENT {
+            tx.prepare_cached(FULL.get_or_init(|| hunt_insert(HUNT_ROWS_PER_STATEMENT)))?
+        } else {
+            tx.prepare_cached(&hunt_insert(chunk.len()))?
+        };
         for (r, (seq, time, row)) in chunk.iter().enumerate() {
             let at = r * per_row;
             insert.raw_bind_parameter(at + 1, seq)?;
@@ -597,15 +602,25 @@ fn insert_hunting(
     Ok(())
 }
 
-/// `INSERT OR IGNORE INTO hunt_events` of `rows` rows with `columns`
-/// after the key.
-fn hunt_insert(columns: &[HuntColumn], rows: usize) -> String {
+/// The columns a hunting row binds after its key: every hunting column
+/// but `additional`, which is kept in the event's block
+/// (`vigil_additional` reads it).
+fn hunt_columns() -> impl Iterator<Item = HuntColumn> {
+    HuntColumn::ALL
+        .iter()
+        .copied()
+        .filter(|c| *c != HuntColumn::Additional)
+}
+
+/// `INSERT OR IGNORE INTO hunt_events` of `rows` rows with
+/// [`hunt_columns`] after the key.
+fn hunt_insert(rows: usize) -> String {
     let mut head = String::from("INSERT OR IGNORE INTO hunt_events (seq, tenant_id, tbl, ts");
-    for c in columns {
+    for c in hunt_columns() {
         head.push_str(", ");
         head.push_str(c.sql_name());
     }
     head.push_str(") VALUES ");
-    let row = format!("(?{})", ", ?".repeat(3 + columns.len()));
+    let row = format!("(?{})", ", ?".repeat(3 + hunt_columns().count()));
     many_rows(&head, &row, rows, "")
 }
