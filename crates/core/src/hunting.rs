@@ -71,26 +71,56 @@ physical_columns! {
     Additional => "additional": false,
 }
 
-/// One value of the projection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HuntValue {
+/// One value of the projection, borrowed from its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HuntValue<'a> {
     Int(i64),
-    Text(String),
+    Text(&'a str),
+}
+
+/// A column's place in a [`HuntRow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Slot {
+    #[default]
+    Empty,
+    Int(i64),
+    /// A span of the row's text.
+    Text {
+        start: u32,
+        end: u32,
+    },
 }
 
 /// The hunting projection of one event: which hunting table it belongs to
 /// (a code owned by `vigil-hunt`) and its typed columns.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its texts share one string (intake makes a row for every event, and a
+/// string per column was a dozen allocations an event).
+#[derive(Debug, Clone)]
 pub struct HuntRow {
     pub table: i64,
-    values: Vec<Option<HuntValue>>,
+    /// The texts of the set columns, one after another (a column set again
+    /// leaves its earlier text unused).
+    text: String,
+    /// One per column, in [`HuntColumn::ALL`] order.
+    cells: Vec<Slot>,
 }
+
+/// Rows are equal when their tables and values are.
+impl PartialEq for HuntRow {
+    fn eq(&self, other: &Self) -> bool {
+        self.table == other.table && self.values().eq(other.values())
+    }
+}
+
+impl Eq for HuntRow {}
 
 impl HuntRow {
     pub fn new(table: i64) -> Self {
         HuntRow {
             table,
-            values: vec![None; HuntColumn::ALL.len()],
+            text: String::with_capacity(512),
+            cells: vec![Slot::Empty; HuntColumn::ALL.len()],
         }
     }
 
@@ -111,22 +141,41 @@ impl HuntRow {
                 None => value.parse::<i64>().ok(),
             };
             match parsed {
-                Some(n) => HuntValue::Int(n),
+                Some(n) => Slot::Int(n),
                 None => return,
             }
         } else {
-            HuntValue::Text(value.to_owned())
+            // Rows of 4 GiB do not occur: a text past that is left out.
+            let (Ok(start), Ok(end)) = (
+                u32::try_from(self.text.len()),
+                u32::try_from(self.text.len() + value.len()),
+            ) else {
+                return;
+            };
+            self.text.push_str(value);
+            Slot::Text { start, end }
         };
-        self.values[column as usize] = Some(cell);
+        self.cells[column as usize] = cell;
     }
 
-    pub fn get(&self, column: HuntColumn) -> Option<&HuntValue> {
-        self.values.get(column as usize).and_then(Option::as_ref)
+    pub fn get(&self, column: HuntColumn) -> Option<HuntValue<'_>> {
+        self.value(*self.cells.get(column as usize)?)
+    }
+
+    fn value(&self, cell: Slot) -> Option<HuntValue<'_>> {
+        match cell {
+            Slot::Empty => None,
+            Slot::Int(n) => Some(HuntValue::Int(n)),
+            Slot::Text { start, end } => self
+                .text
+                .get(start as usize..end as usize)
+                .map(HuntValue::Text),
+        }
     }
 
     /// The values in [`HuntColumn::ALL`] order.
-    pub fn values(&self) -> &[Option<HuntValue>] {
-        &self.values
+    pub fn values(&self) -> impl Iterator<Item = Option<HuntValue<'_>>> {
+        self.cells.iter().map(|c| self.value(*c))
     }
 }
 
@@ -306,13 +355,41 @@ mod tests {
         row.set(HuntColumn::RemotePort, "not a port");
         row.set(HuntColumn::AccountName, "-");
         row.set(HuntColumn::FileName, " cmd.exe ");
-        assert_eq!(row.get(HuntColumn::ProcessId), Some(&HuntValue::Int(26)));
+        assert_eq!(row.get(HuntColumn::ProcessId), Some(HuntValue::Int(26)));
         assert_eq!(row.get(HuntColumn::RemotePort), None);
         assert_eq!(row.get(HuntColumn::AccountName), None);
         assert_eq!(
             row.get(HuntColumn::FileName),
-            Some(&HuntValue::Text("cmd.exe".into()))
+            Some(HuntValue::Text("cmd.exe"))
         );
+        // A column set again answers with its last value.
+        row.set(HuntColumn::FileName, "powershell.exe");
+        row.set(HuntColumn::ProcessId, "42");
+        assert_eq!(
+            row.get(HuntColumn::FileName),
+            Some(HuntValue::Text("powershell.exe"))
+        );
+        assert_eq!(row.get(HuntColumn::ProcessId), Some(HuntValue::Int(42)));
+        let set: Vec<_> = row.values().flatten().collect();
+        assert_eq!(
+            set,
+            vec![HuntValue::Text("powershell.exe"), HuntValue::Int(42)]
+        );
+    }
+
+    #[test]
+    fn rows_with_the_same_values_are_equal_however_they_were_set() {
+        let mut a = HuntRow::new(1);
+        a.set(HuntColumn::FileName, "old.exe");
+        a.set(HuntColumn::DeviceName, "ws1");
+        a.set(HuntColumn::FileName, "cmd.exe");
+        let mut b = HuntRow::new(1);
+        b.set(HuntColumn::DeviceName, "ws1");
+        b.set(HuntColumn::FileName, "cmd.exe");
+        assert_eq!(a, b);
+        b.set(HuntColumn::AccountName, "bob");
+        assert_ne!(a, b);
+        assert_ne!(HuntRow::new(1), HuntRow::new(2));
     }
 
     #[test]

@@ -55,8 +55,8 @@ pub(super) async fn insert_hunt_rows(
                 .push_bind(*time);
             for (c, v) in HuntColumn::ALL.iter().zip(row.values()) {
                 match v {
-                    Some(HuntValue::Int(n)) => b.push_bind(*n),
-                    Some(HuntValue::Text(t)) => b.push_bind(t.clone()),
+                    Some(HuntValue::Int(n)) => b.push_bind(n),
+                    Some(HuntValue::Text(t)) => b.push_bind(t.to_owned()),
                     None if c.is_integer() => b.push_bind(None::<i64>),
                     None => b.push_bind(None::<String>),
                 };

@@ -590,9 +590,7 @@ fn insert_hunting(
             for (i, (_, v)) in values.enumerate() {
                 match v {
                     Some(HuntValue::Int(n)) => insert.raw_bind_parameter(at + 5 + i, n)?,
-                    Some(HuntValue::Text(t)) => {
-                        insert.raw_bind_parameter(at + 5 + i, t.as_str())?
-                    }
+                    Some(HuntValue::Text(t)) => insert.raw_bind_parameter(at + 5 + i, t)?,
                     None => {}
                 }
             }
