@@ -117,9 +117,15 @@ impl Eq for HuntRow {}
 
 impl HuntRow {
     pub fn new(table: i64) -> Self {
+        Self::with_capacity(table, 512)
+    }
+
+    /// A row with room for `bytes` of text, so that setting its columns
+    /// does not grow it.
+    pub fn with_capacity(table: i64, bytes: usize) -> Self {
         HuntRow {
             table,
-            text: String::with_capacity(512),
+            text: String::with_capacity(bytes),
             cells: vec![Slot::Empty; HuntColumn::ALL.len()],
         }
     }

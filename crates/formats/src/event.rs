@@ -188,6 +188,13 @@ impl FlatEvent {
         self.fields.len()
     }
 
+    /// Bytes of the event's names and values together: what a copy of
+    /// them needs room for.
+    #[inline]
+    pub fn text_len(&self) -> usize {
+        self.buf.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
     }

@@ -82,7 +82,8 @@ fn hashes(row: &mut HuntRow, ev: &FlatEvent) {
 }
 
 fn additional(row: &mut HuntRow, ev: &FlatEvent) {
-    let mut json = String::with_capacity(1024);
+    // The text, quotes, colons and commas: escapes aside, all it needs.
+    let mut json = String::with_capacity(ev.text_len() + 6 * ev.len() + 2);
     ev.write_json(&mut json);
     if json.len() <= MAX_ADDITIONAL {
         row.set(P::Additional, &json);
@@ -153,7 +154,9 @@ fn windows(ev: &FlatEvent) -> HuntRow {
         (_, true, 4624 | 4625 | 4634 | 4647 | 4648) => code::LOGON,
         _ => code::DEVICE,
     };
-    let mut row = HuntRow::new(table);
+    // Columns copy some of the event's values, and `AdditionalFields` all
+    // of them as JSON: twice its text and some is room for both.
+    let mut row = HuntRow::with_capacity(table, 2 * ev.text_len() + 256);
     put(&mut row, P::DeviceName, ev, &["Computer", "Hostname"]);
     let action: String = match (sysmon, security, id) {
         (true, _, 1) | (_, true, 4688) => "ProcessCreated".into(),
