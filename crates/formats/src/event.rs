@@ -302,16 +302,23 @@ impl FlatEvent {
         }
     }
 
+    /// Whether field `s` is named `name` (case-insensitive), whose
+    /// [`name_hash`] is `hash`: the hash and length first, which rule out
+    /// nearly every other field.
+    #[inline]
+    fn is_named(&self, s: &Span, name: &str, hash: u32) -> bool {
+        let (a, b) = s.key();
+        s.hash == hash
+            && (b - a) as usize == name.len()
+            && self.key_of(s).eq_ignore_ascii_case(name)
+    }
+
     /// [`FlatEvent::get`] by a scan of every field, newest first.
     fn get_scan(&self, name: &str, hash: u32, system_first: bool) -> Option<&str> {
         let mut payload_hit = None;
         let mut system_hit = None;
         for s in self.fields.iter().rev() {
-            let (a, b) = s.key();
-            if s.hash != hash
-                || (b - a) as usize != name.len()
-                || !self.key_of(s).eq_ignore_ascii_case(name)
-            {
+            if !self.is_named(s, name, hash) {
                 continue;
             }
             match (s.system(), system_first) {
@@ -339,11 +346,7 @@ impl FlatEvent {
             else {
                 break;
             };
-            let (a, b) = s.key();
-            if s.hash == hash
-                && (b - a) as usize == name.len()
-                && self.key_of(s).eq_ignore_ascii_case(name)
-            {
+            if self.is_named(s, name, hash) {
                 if s.system() {
                     system_hit = Some(s);
                 } else {
@@ -368,7 +371,7 @@ impl FlatEvent {
         let hash = name_hash(name);
         self.fields
             .iter()
-            .filter(move |s| s.hash == hash && self.key_of(s).eq_ignore_ascii_case(name))
+            .filter(move |s| self.is_named(s, name, hash))
             .map(|s| self.value_of(s))
     }
 

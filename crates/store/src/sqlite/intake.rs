@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -337,12 +337,9 @@ fn insert_events(
         let block_id = tx.last_insert_rowid();
         // The block's events in one statement, copies skipped (a commit's
         // instructions: 5 % fewer than with one statement an event).
-        static FULL_BLOCK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let mut insert = if chunk.len() == EVENTS_PER_BLOCK {
-            tx.prepare_cached(FULL_BLOCK.get_or_init(|| events_insert(EVENTS_PER_BLOCK)))?
-        } else {
-            tx.prepare_cached(&events_insert(chunk.len()))?
-        };
+        static FULL: OnceLock<String> = OnceLock::new();
+        let sql = sized(&FULL, EVENTS_PER_BLOCK, chunk.len(), events_insert);
+        let mut insert = tx.prepare_cached(&sql)?;
         let mut at = 0;
         for (item, e) in chunk.iter().enumerate() {
             let entities = entities.next().unwrap_or_default();
@@ -430,6 +427,23 @@ fn many_rows(head: &str, row: &str, rows: usize, tail: &str) -> String {
     sql
 }
 
+/// The text of a multi-row statement of `rows` rows that `make` builds:
+/// for the full size `full`, which nearly every statement has, made once
+/// (building it took as many instructions as a row's insert); for the
+/// rest, each time.
+fn sized(
+    cache: &'static OnceLock<String>,
+    full: usize,
+    rows: usize,
+    make: fn(usize) -> String,
+) -> Cow<'static, str> {
+    if rows == full {
+        Cow::Borrowed(cache.get_or_init(|| make(full)))
+    } else {
+        Cow::Owned(make(rows))
+    }
+}
+
 /// `INSERT` of `rows` events (13 values each), copies skipped.
 ///
 /// The multi-row statements here say `OR IGNORE`: a statement that can
@@ -451,15 +465,21 @@ fn events_insert(rows: usize) -> String {
 /// many rows rather than each row being a statement of its own.
 const POSTINGS_PER_STATEMENT: usize = 256;
 
+/// `INSERT` of `rows` postings into `entity_recent`.
+fn recent_insert(rows: usize) -> String {
+    many_rows(
+        "INSERT OR IGNORE INTO entity_recent (entity, time, seq) VALUES ",
+        "(?, ?, ?)",
+        rows,
+        "",
+    )
+}
+
 /// Append `(entity, time, seq)` postings to `entity_recent`.
 fn insert_recent(tx: &rusqlite::Transaction<'_>, postings: &[[i64; 3]]) -> Result<()> {
+    static FULL: OnceLock<String> = OnceLock::new();
     for chunk in postings.chunks(POSTINGS_PER_STATEMENT) {
-        let sql = many_rows(
-            "INSERT OR IGNORE INTO entity_recent (entity, time, seq) VALUES ",
-            "(?, ?, ?)",
-            chunk.len(),
-            "",
-        );
+        let sql = sized(&FULL, POSTINGS_PER_STATEMENT, chunk.len(), recent_insert);
         // Two shapes at most a batch: the full chunk and the rest.
         let mut insert = tx.prepare_cached(&sql)?;
         for (i, value) in chunk.iter().flatten().enumerate() {
@@ -566,19 +586,14 @@ fn insert_hunting(
     tenant: &str,
     rows: &[(i64, i64, &HuntRow)],
 ) -> Result<()> {
-    // The full statement's text, made once: building it took as many
-    // instructions as a row's insert.
-    static FULL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static FULL: OnceLock<String> = OnceLock::new();
     let per_row = 4 + hunt_columns().count();
     for chunk in rows.chunks(HUNT_ROWS_PER_STATEMENT) {
         // Most columns of a row are empty: only the others are bound. The
         // statement cache hands a statement back with every parameter
         // NULL (`rusqlite` clears them as it takes the statement back).
-        let mut insert = if chunk.len() == HUNT_ROWS_PER_STATEMENT {
-            tx.prepare_cached(FULL.get_or_init(|| hunt_insert(HUNT_ROWS_PER_STATEMENT)))?
-        } else {
-            tx.prepare_cached(&hunt_insert(chunk.len()))?
-        };
+        let sql = sized(&FULL, HUNT_ROWS_PER_STATEMENT, chunk.len(), hunt_insert);
+        let mut insert = tx.prepare_cached(&sql)?;
         for (r, (seq, time, row)) in chunk.iter().enumerate() {
             let at = r * per_row;
             insert.raw_bind_parameter(at + 1, seq)?;
