@@ -421,8 +421,68 @@ async fn entity_postings_are_found_before_and_after_intake_moves_them_and_purged
         .await
         .expect("purge");
     store.close().await;
-    assert_eq!(count(&path, "SELECT count(*) FROM entity_postings"), 0);
+    assert_eq!(count(&path, "SELECT count(*) FROM entity_lists"), 0);
     assert_eq!(count(&path, "SELECT count(*) FROM entity_recent"), 0);
+}
+
+/// Retention cuts inside a time bucket of the postings lists: the lists
+/// of that bucket keep their later postings, moved or recent, and later
+/// buckets are left whole.
+#[tokio::test]
+async fn retention_trims_the_postings_lists_of_the_bucket_it_cuts_in_both_parts() {
+    use vigil_core::{Entity, EntityKind, Timestamp};
+
+    let (_dir, path, store) = migrated().await;
+    let day: Timestamp = "2026-11-28T10:00:00Z".parse().expect("time");
+    // A minute into a bucket (2^32 microseconds), so the first events
+    // share it.
+    let start = (vigil_core::time::to_micros(day) >> 32) << 32;
+    let now = Timestamp::from_microsecond(start + 60_000_000).expect("time");
+    let t = tenant(&store, "retention", now).await;
+    let ws1 = vec![Entity::new(EntityKind::Device, "ws1")];
+    let at = |n: i64, secs: i64| {
+        let mut e = security_event(n, now, ws1.clone(), None);
+        e.time = now + jiff::SignedDuration::from_secs(secs);
+        e
+    };
+    store
+        .commit_intake(t.id, now, &batch(vec![at(1, 1), at(3, 3)]))
+        .await
+        .expect("first batch");
+    store.move_entity_postings().await.expect("move");
+    store
+        .commit_intake(t.id, now, &batch(vec![at(2, 2), at(4, 4), at(5, 3 * 3600)]))
+        .await
+        .expect("second batch");
+    let cut = now + jiff::SignedDuration::from_millis(2_500);
+    store.purge_events(t.id, cut).await.expect("purge");
+    let window = (
+        now - jiff::SignedDuration::from_hours(24),
+        now + jiff::SignedDuration::from_hours(24),
+    );
+    let found = store
+        .events_with_entities(t.id, &ws1, window.0, window.1, 10)
+        .await
+        .expect("lookup");
+    let hashes: Vec<&str> = found
+        .iter()
+        .map(|e| e.event.content_hash.as_str())
+        .collect();
+    assert_eq!(hashes, ["hash-3", "hash-4", "hash-5"]);
+    store.close().await;
+    let postings = |table: &str| {
+        count(
+            &path,
+            &format!("SELECT coalesce(sum(json_array_length(postings)), 0) / 2 FROM {table}"),
+        )
+    };
+    assert_eq!(postings("entity_lists"), 1, "the moved list trimmed");
+    assert_eq!(
+        postings("entity_recent"),
+        2,
+        "the recent list trimmed, the later one whole"
+    );
+    assert_eq!(count(&path, "SELECT count(*) FROM entity_recent"), 2);
 }
 
 /// Migration 0026 numbers the entities: postings written before it, moved
@@ -459,6 +519,70 @@ fn postings_written_before_entities_were_numbered_read_the_same_after() {
     assert_eq!(after.lines().count(), 5, "{after}");
     assert_eq!(count(&path, "SELECT count(*) FROM entity_names"), 3);
     assert_eq!(count(&path, "SELECT count(*) FROM entity_recent"), 0);
+}
+
+/// Migration 0028 gathers the postings into lists: postings written
+/// before it, moved or recent, in one time bucket or several, read the
+/// same through `event_entities` after it, each once.
+#[test]
+fn postings_written_before_they_were_kept_as_lists_read_the_same_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("vigil.db");
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    let file = |n: i64, name: &str| {
+        let sql = std::fs::read_to_string(migrations.join(format!("{n:04}_{name}.sql")));
+        format!("\n{}", sql.expect("migration"))
+    };
+    for (n, name) in migration_files().iter().filter(|(n, _)| *n < 28) {
+        sqlite3(&path, &file(*n, name));
+    }
+    // Late 2026 in microseconds; three hours later is another bucket.
+    let t0: i64 = 1_795_000_000_000_000;
+    let later = t0 + 3 * 3_600_000_000;
+    let mut sql = String::from(
+        "INSERT INTO entity_names (id, tenant_id, kind, value) VALUES (1, 't1', 'user', 'alice'), (2, 't1', 'device', 'ws1'), (3, 't2', 'user', 'alice');",
+    );
+    for (seq, tenant, time) in [
+        (1, "t1", t0),
+        (2, "t1", t0 + 7),
+        (3, "t2", t0),
+        (4, "t1", later),
+    ] {
+        sql.push_str(&format!(
+            "INSERT INTO events (seq, tenant_id, time, received_at, shape, content_hash, raw, entities, dedup_at) \
+             VALUES ({seq}, '{tenant}', {time}, {time}, 'windows_evtx', 'h{seq}', '', '[]', {time});"
+        ));
+    }
+    sql.push_str(&format!(
+        "INSERT INTO entity_postings VALUES (1, {t0}, 1), (1, {t0} + 7, 2), (3, {t0}, 3), (1, {later}, 4);
+         INSERT INTO entity_recent VALUES (1, {later}, 4), (2, {later}, 4), (2, {t0} + 7, 2), (1, {t0} + 7, 2);"
+    ));
+    sqlite3(&path, &sql);
+    let view =
+        "SELECT tenant_id, kind, value, time, seq FROM event_entities ORDER BY 1, 2, 3, 4, 5";
+    let before = sqlite3(&path, &view.replace("SELECT", "SELECT DISTINCT"));
+    sqlite3(&path, &file(28, "entity_lists"));
+    let after = sqlite3(&path, view);
+    assert_eq!(after, before);
+    assert_eq!(after.lines().count(), 6, "{after}");
+    assert_eq!(
+        count(&path, "SELECT count(*) FROM entity_lists"),
+        5,
+        "one list an entity and bucket"
+    );
+    assert_eq!(count(&path, "SELECT count(*) FROM entity_recent"), 0);
+    assert_eq!(
+        sqlite3(
+            &path,
+            "SELECT postings FROM entity_lists WHERE entity = 1 AND first_seq = 1"
+        ),
+        format!(
+            "[{},1,{},2]",
+            t0 - ((t0 >> 32) << 32),
+            t0 + 7 - ((t0 >> 32) << 32)
+        ),
+        "offsets in the bucket and seqs, pairs flattened"
+    );
 }
 
 /// Intake writes a batch's hunting rows, entity postings and queue
@@ -502,7 +626,20 @@ async fn a_large_batch_stores_each_hunting_row_posting_and_queue_entry_as_its_ow
     store.close().await;
     assert_eq!(count(&path, "SELECT count(*) FROM hunt_events"), 305);
     assert_eq!(count(&path, "SELECT count(*) FROM detection_queue"), 305);
-    assert_eq!(count(&path, "SELECT count(*) FROM entity_recent"), 610);
+    assert_eq!(
+        count(
+            &path,
+            "SELECT sum(json_array_length(postings)) / 2 FROM entity_recent"
+        ),
+        610
+    );
+    assert_eq!(
+        count(&path, "SELECT count(*) FROM entity_recent"),
+        // The first batch: seven devices, 300 users; the second's five
+        // new events: five devices, five users.
+        7 + 300 + 5 + 5,
+        "a list an entity a batch"
+    );
     // Event `n` is the one whose content hash is `hash-n`.
     assert_eq!(
         count(
@@ -531,9 +668,8 @@ async fn a_large_batch_stores_each_hunting_row_posting_and_queue_entry_as_its_ow
     assert_eq!(
         count(
             &path,
-            "SELECT count(*) FROM entity_recent r JOIN entity_names n ON n.id = r.entity \
-             JOIN events e ON e.seq = r.seq \
-             WHERE n.kind = 'user' AND 'hash-' || substr(n.value, 2) = e.content_hash"
+            "SELECT count(*) FROM event_entities ee JOIN events e ON e.seq = ee.seq \
+             WHERE ee.kind = 'user' AND 'hash-' || substr(ee.value, 2) = e.content_hash"
         ),
         305,
         "each posting names its own event's user"

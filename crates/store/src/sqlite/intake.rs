@@ -22,6 +22,7 @@ use vigil_core::time::to_micros;
 use vigil_core::{TenantId, Timestamp};
 
 use super::blocks::{self, EVENTS_PER_BLOCK};
+use super::postings;
 use crate::{Result, StoreError};
 
 /// What a batch stores that takes work to make, made before the write
@@ -72,18 +73,18 @@ struct State {
     /// Entity numbers (`entity_names`, migration 0026) this process has
     /// read or made: names are never deleted, so each stays good.
     names: Names,
-    /// Rows in `entity_recent` as this process knows them, once counted
-    /// (the first batch counts them). Only decides when to move: rows
-    /// another process added or a purge removed merely bring the move
-    /// later or sooner.
+    /// Postings in `entity_recent`'s lists as this process knows them,
+    /// once counted (the first batch counts them). Only decides when to
+    /// move: lists another process added or a purge removed merely bring
+    /// the move later or sooner.
     recent: Option<u64>,
 }
 
-/// Postings that `entity_recent` collects before intake moves them to
-/// `entity_postings` (migration 0024): about 40,000 events' worth, a
-/// second and a half of intake at full speed. More makes each move longer
-/// (it holds up intake meanwhile) and lookups read more of the unsorted
-/// part; fewer writes each posting page more often.
+/// Postings that `entity_recent`'s lists collect before intake moves them
+/// to `entity_lists` (migrations 0024, 0028): about 40,000 events' worth,
+/// a second and a half of intake at full speed. More makes each move
+/// longer (it holds up intake meanwhile) and lookups read more of the
+/// unsorted part; fewer writes each entity's page more often.
 const MOVE_AT: u64 = 131_072;
 
 impl std::fmt::Debug for IntakeWriter {
@@ -142,9 +143,11 @@ impl IntakeWriter {
             Some(n) => n,
             None => state
                 .conn
-                .query_row("SELECT count(*) FROM entity_recent", [], |r| {
-                    r.get::<_, i64>(0)
-                })
+                .query_row(
+                    "SELECT coalesce(sum(json_array_length(postings)), 0) / 2 FROM entity_recent",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
                 .map(|n| u64::try_from(n).unwrap_or(0))?,
         };
         let tx = state
@@ -241,14 +244,15 @@ impl IntakeWriter {
     }
 }
 
-/// Move every posting of `entity_recent` into `entity_postings`, in key
-/// order, in one transaction.
+/// Move every list of `entity_recent` into `entity_lists`, in key order,
+/// in one transaction.
 fn move_postings(conn: &mut Connection) -> Result<()> {
     let began = std::time::Instant::now();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let moved = tx.execute(
-        "INSERT OR IGNORE INTO entity_postings (entity, time, seq) \
-         SELECT entity, time, seq FROM entity_recent ORDER BY entity, time, seq",
+        "INSERT OR IGNORE INTO entity_lists (entity, bucket, first_seq, postings) \
+         SELECT entity, bucket, first_seq, postings FROM entity_recent \
+         ORDER BY entity, bucket, first_seq",
         [],
     )?;
     // Without a `WHERE`, SQLite empties the table by dropping its pages.
@@ -316,7 +320,7 @@ fn insert_events(
     )?;
     let mut hunting: Vec<(i64, i64, &HuntRow)> = Vec::with_capacity(events.len());
     let mut seqs = Vec::with_capacity(events.len());
-    let mut postings: Vec<[i64; 3]> = Vec::with_capacity(events.len() * 4);
+    let mut posted: Vec<[i64; 3]> = Vec::with_capacity(events.len() * 4);
     let mut numbers = Numbering {
         names,
         made: HashMap::new(),
@@ -385,7 +389,7 @@ fn insert_events(
                 // An event that names an entity twice has one posting.
                 if !e.entities[..i].contains(en) {
                     let number = numbers.get(tx, tenant, en.kind.as_str(), &en.value)?;
-                    postings.push([number, time, seq]);
+                    posted.push([number, time, seq]);
                 }
             }
             if let Some(row) = &e.hunt {
@@ -408,8 +412,9 @@ fn insert_events(
         .execute([first, last])?;
     }
     made.extend(numbers.made);
-    insert_recent(tx, &postings)?;
-    Ok((seqs, postings.len() as u64))
+    let count = posted.len() as u64;
+    insert_recent(tx, &postings::lists(&mut posted))?;
+    Ok((seqs, count))
 }
 
 /// `head`, then `row` (a parenthesised list of placeholders) `rows` times,
@@ -461,29 +466,33 @@ fn events_insert(rows: usize) -> String {
     )
 }
 
-/// Postings per `INSERT` of [`insert_recent`]: one statement runs for
-/// many rows rather than each row being a statement of its own.
-const POSTINGS_PER_STATEMENT: usize = 256;
+/// Lists per `INSERT` of [`insert_recent`]: one statement runs for many
+/// rows rather than each row being a statement of its own.
+const LISTS_PER_STATEMENT: usize = 64;
 
-/// `INSERT` of `rows` postings into `entity_recent`.
+/// `INSERT` of `rows` lists into `entity_recent`.
 fn recent_insert(rows: usize) -> String {
     many_rows(
-        "INSERT OR IGNORE INTO entity_recent (entity, time, seq) VALUES ",
-        "(?, ?, ?)",
+        "INSERT OR IGNORE INTO entity_recent (entity, bucket, first_seq, postings) VALUES ",
+        "(?, ?, ?, ?)",
         rows,
         "",
     )
 }
 
-/// Append `(entity, time, seq)` postings to `entity_recent`.
-fn insert_recent(tx: &rusqlite::Transaction<'_>, postings: &[[i64; 3]]) -> Result<()> {
+/// Append postings lists to `entity_recent`.
+fn insert_recent(tx: &rusqlite::Transaction<'_>, lists: &[postings::List]) -> Result<()> {
     static FULL: OnceLock<String> = OnceLock::new();
-    for chunk in postings.chunks(POSTINGS_PER_STATEMENT) {
-        let sql = sized(&FULL, POSTINGS_PER_STATEMENT, chunk.len(), recent_insert);
+    for chunk in lists.chunks(LISTS_PER_STATEMENT) {
+        let sql = sized(&FULL, LISTS_PER_STATEMENT, chunk.len(), recent_insert);
         // Two shapes at most a batch: the full chunk and the rest.
         let mut insert = tx.prepare_cached(&sql)?;
-        for (i, value) in chunk.iter().flatten().enumerate() {
-            insert.raw_bind_parameter(i + 1, value)?;
+        for (i, list) in chunk.iter().enumerate() {
+            let at = 4 * i;
+            insert.raw_bind_parameter(at + 1, list.entity)?;
+            insert.raw_bind_parameter(at + 2, list.bucket)?;
+            insert.raw_bind_parameter(at + 3, list.first_seq)?;
+            insert.raw_bind_parameter(at + 4, list.postings.as_str())?;
         }
         insert.raw_execute()?;
     }

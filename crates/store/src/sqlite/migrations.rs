@@ -140,6 +140,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "time_by_dedup",
         sql: include_str!("../../migrations/sqlite/0027_time_by_dedup.sql"),
     },
+    Migration {
+        version: 28,
+        name: "entity_lists",
+        sql: include_str!("../../migrations/sqlite/0028_entity_lists.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &SqliteStore) -> Result<MigrationReport> {

@@ -41,6 +41,7 @@ mod intake;
 mod messages;
 mod migrations;
 mod notifications;
+mod postings;
 mod queue;
 mod readiness;
 mod recommendations;

@@ -9,6 +9,7 @@ use vigil_core::{Entity, TenantId, Timestamp};
 use super::SqliteStore;
 use super::blocks::Block;
 use super::identity::{parse, ts};
+use super::postings;
 use crate::{DetectionLease, Result, StoreError};
 
 /// Rows per multi-row INSERT: few statements, each one cached.
@@ -332,7 +333,7 @@ impl SqliteStore {
         let entities = &entities[..entities.len().min(200)];
         let (from, to) = (to_micros(from), to_micros(to));
         // Each entity's number, then its moved postings: a range of
-        // `entity_postings` each.
+        // `entity_lists` each.
         let mut rows: Vec<(i64, i64)> = Vec::new();
         let mut numbers: Vec<i64> = Vec::with_capacity(entities.len());
         for e in entities {
@@ -346,40 +347,14 @@ impl SqliteStore {
             .await?;
             let Some(number) = number else { continue };
             numbers.push(number);
-            let found: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT seq, time FROM entity_postings WHERE entity = ? AND time BETWEEN ? AND ? \
-                 ORDER BY time, seq LIMIT ?",
-            )
-            .bind(number)
-            .bind(from)
-            .bind(to)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-            rows.extend(found);
+            postings::find_sorted(&self.pool, number, (from, to), limit, &mut rows).await?;
         }
         if numbers.is_empty() {
             return Ok(Vec::new());
         }
-        // The postings intake has not moved yet, in arrival order: one
-        // pass for every entity at once rather than one an entity.
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT seq, time FROM entity_recent WHERE entity IN (");
-        let mut sep = q.separated(", ");
-        for n in &numbers {
-            sep.push_bind(*n);
-        }
-        q.push(") AND time BETWEEN ")
-            .push_bind(from)
-            .push(" AND ")
-            .push_bind(to)
-            .push(" ORDER BY time, seq LIMIT ")
-            .push_bind(i64::from(limit));
-        rows.extend(
-            q.build_query_as::<(i64, i64)>()
-                .fetch_all(&self.pool)
-                .await?,
-        );
+        // The lists intake has not moved yet: one pass for every entity
+        // at once rather than one an entity.
+        postings::find_recent(&self.pool, &numbers, (from, to), &mut rows).await?;
         Ok(crate::earliest(rows, limit))
     }
 
@@ -411,9 +386,8 @@ impl SqliteStore {
         let cut = to_micros(before);
         // What refers to the events goes first, the events last; each
         // statement takes the tenant and the cut.
-        const PURGE: [&str; 8] = [
-            "DELETE FROM entity_postings WHERE entity IN (SELECT id FROM entity_names WHERE tenant_id = ?) AND time < ?",
-            "DELETE FROM entity_recent WHERE entity IN (SELECT id FROM entity_names WHERE tenant_id = ?) AND time < ?",
+        postings::purge(&mut tx, &t, cut).await?;
+        const PURGE: [&str; 6] = [
             concat!(
                 "DELETE FROM detection_queue WHERE seq IN (SELECT seq FROM events WHERE tenant_id = ?1 AND ",
                 time_before!("?2"),
