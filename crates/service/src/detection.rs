@@ -48,8 +48,12 @@ pub trait DetectionSession {
     fn detect(&mut self, event: &Decoded, out: &mut Vec<u32>);
 }
 
-/// Events taken off the queue per round.
-const ROUND: u32 = 4096;
+/// Events taken off the queue per round. A round's commit costs some
+/// work whatever its size (reading the alerts its keys may fold into,
+/// waiting for intake's turn to write): at 43,000 events/s, rounds of
+/// 4,096 kept detection 92 % of the time busy and held intake back
+/// through the hand-off; rounds of 8,192, 71 % (BENCHMARKS.md (c)).
+const ROUND: u32 = 8192;
 
 /// The least time from one detection round's start to the next one's
 /// while the queue keeps emptying: events that arrive meanwhile wait for

@@ -415,6 +415,29 @@ async fn entity_postings_are_found_before_and_after_intake_moves_them_and_purged
             .await
             .is_empty()
     );
+    // Two batches' lists of one entity and bucket become one list as
+    // they are moved.
+    store
+        .commit_intake(t.id, now, &batch(vec![event(4, "carol")]))
+        .await
+        .expect("third batch");
+    store.move_entity_postings().await.expect("second move");
+    let moved = seqs(
+        store
+            .events_with_entities(t.id, &ws1, window.0, window.1, 10)
+            .await
+            .expect("lookup"),
+    );
+    assert_eq!(moved.len(), 4, "{moved:?}");
+    assert_eq!(moved[..3], after[..]);
+    assert_eq!(
+        count(
+            &path,
+            "SELECT count(*) FROM entity_lists l JOIN entity_names n ON n.id = l.entity WHERE n.value = 'ws1'"
+        ),
+        2,
+        "the first move's list, and the second's made of two batches' lists"
+    );
 
     store
         .purge_events(t.id, now + jiff::SignedDuration::from_hours(2))

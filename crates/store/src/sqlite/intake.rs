@@ -245,16 +245,38 @@ impl IntakeWriter {
 }
 
 /// Move every list of `entity_recent` into `entity_lists`, in key order,
-/// in one transaction.
+/// in one transaction: the lists of one entity and bucket become one
+/// (about nine batches' lists to a row at full speed, so fewer rows to
+/// write now and to read later).
 fn move_postings(conn: &mut Connection) -> Result<()> {
     let began = std::time::Instant::now();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let moved = tx.execute(
-        "INSERT OR IGNORE INTO entity_lists (entity, bucket, first_seq, postings) \
-         SELECT entity, bucket, first_seq, postings FROM entity_recent \
-         ORDER BY entity, bucket, first_seq",
-        [],
-    )?;
+    let mut moved = 0usize;
+    {
+        // Read in the table's order and sorted here: SQLite's sorter took
+        // a third of the move, carrying each list through its merges.
+        let mut lists: Vec<(i64, i64, i64, String)> = Vec::new();
+        let mut read =
+            tx.prepare("SELECT entity, bucket, first_seq, postings FROM entity_recent")?;
+        let mut rows = read.query([])?;
+        while let Some(row) = rows.next()? {
+            lists.push((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?));
+        }
+        lists.sort_unstable_by_key(|&(entity, bucket, first, _)| (entity, bucket, first));
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO entity_lists (entity, bucket, first_seq, postings) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let mut lists = lists.into_iter().peekable();
+        while let Some((entity, bucket, first, mut list)) = lists.next() {
+            while let Some((_, _, _, more)) =
+                lists.next_if(|&(e, b, _, _)| (e, b) == (entity, bucket))
+            {
+                postings::append(&mut list, &more);
+            }
+            moved += insert.execute(params![entity, bucket, first, list])?;
+        }
+    }
     // Without a `WHERE`, SQLite empties the table by dropping its pages.
     tx.execute("DELETE FROM entity_recent", [])?;
     tx.commit()?;

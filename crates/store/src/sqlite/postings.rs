@@ -82,18 +82,56 @@ pub(super) fn lists(postings: &mut [[i64; 3]]) -> Vec<List> {
     out
 }
 
-/// Append `n` in decimal.
+/// Append the postings of the list `more` to the list `list` (texts as
+/// [`lists`] writes them).
+pub(super) fn append(list: &mut String, more: &str) {
+    let more = more.trim();
+    let more = more.strip_prefix('[').unwrap_or(more);
+    let more = more.strip_suffix(']').unwrap_or(more).trim();
+    if more.is_empty() {
+        return;
+    }
+    if list.ends_with(']') {
+        list.pop();
+    }
+    if list.len() > 1 {
+        list.push(',');
+    }
+    list.push_str(more);
+    list.push(']');
+}
+
+/// The two digits of each number below 100.
+const PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Append `n` in decimal, two digits a step (a list's numbers are most
+/// of its making).
 fn push_int(out: &mut String, n: i64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = n.unsigned_abs();
-    loop {
+    while rest >= 100 {
+        let pair = (rest % 100) as usize * 2;
+        rest /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if rest >= 10 {
+        let pair = rest as usize * 2;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
         at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
+        digits[at] = b'0' + rest as u8;
     }
     if n < 0 {
         out.push('-');
@@ -371,8 +409,32 @@ mod tests {
     }
 
     #[test]
+    fn a_list_appended_to_another_holds_the_postings_of_both() {
+        let mut list = String::from("[1,2]");
+        append(&mut list, "[3,4,5,6]");
+        assert_eq!(read(0, &list).expect("read"), vec![(1, 2), (3, 4), (5, 6)]);
+        append(&mut list, "[]");
+        assert_eq!(list, "[1,2,3,4,5,6]");
+        let mut empty = String::from("[]");
+        append(&mut empty, "[7,8]");
+        assert_eq!(empty, "[7,8]");
+    }
+
+    #[test]
     fn numbers_are_written_in_decimal_whatever_their_sign_and_size() {
-        for n in [0, 7, -7, 10, 4_294_967_295, i64::MAX, i64::MIN] {
+        for n in [
+            0,
+            7,
+            -7,
+            10,
+            99,
+            100,
+            101,
+            -100,
+            4_294_967_295,
+            i64::MAX,
+            i64::MIN,
+        ] {
             let mut s = String::new();
             push_int(&mut s, n);
             assert_eq!(s, n.to_string());
