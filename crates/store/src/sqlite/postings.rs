@@ -420,6 +420,48 @@ mod tests {
         assert_eq!(empty, "[7,8]");
     }
 
+    /// Lists as [`lists`] writes them read back to their postings, and any
+    /// other text is read, trimmed or appended without a panic.
+    #[test]
+    fn random_postings_read_back_and_random_texts_never_panic() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..200 {
+            let n = (next() % 40) as usize;
+            let mut postings: Vec<[i64; 3]> = (0..n)
+                .map(|i| {
+                    let time = (next() as i64) >> (next() % 64);
+                    [(next() % 3) as i64, time, i as i64]
+                })
+                .collect();
+            let mut want: Vec<(i64, i64)> = postings.iter().map(|p| (p[1], p[2])).collect();
+            let mut got: Vec<(i64, i64)> = lists(&mut postings)
+                .iter()
+                .flat_map(|l| read(l.bucket, &l.postings).expect("read"))
+                .collect();
+            want.sort_unstable();
+            got.sort_unstable();
+            assert_eq!(got, want);
+        }
+        let alphabet = b"[],-0123456789 x4294967296";
+        for _ in 0..5_000 {
+            let len = (next() % 24) as usize;
+            let text: String = (0..len)
+                .map(|_| char::from(alphabet[(next() % alphabet.len() as u64) as usize]))
+                .collect();
+            let bucket = (next() as i64) >> (next() % 64);
+            let _ = read(bucket, &text);
+            let _ = kept_from(bucket, &text, next() as i64);
+            let mut list = text.clone();
+            append(&mut list, &text);
+        }
+    }
+
     #[test]
     fn numbers_are_written_in_decimal_whatever_their_sign_and_size() {
         for n in [
