@@ -128,6 +128,23 @@ fn sqlite3(path: &std::path::Path, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// Migration `n`'s file as the `sqlite3` shell takes it: after a newline,
+/// since the shell takes an argument that starts with `--` (as the files'
+/// comments do) for an option.
+fn migration_sql(n: i64, name: &str) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    let sql = std::fs::read_to_string(dir.join(format!("{n:04}_{name}.sql")));
+    format!("\n{}", sql.expect("migration"))
+}
+
+/// A database at `path` with every migration before `version` run by the
+/// `sqlite3` shell, as an older Vigil left it.
+fn migrated_below(path: &std::path::Path, version: i64) {
+    for (n, name) in migration_files().iter().filter(|(n, _)| *n < version) {
+        sqlite3(path, &migration_sql(*n, name));
+    }
+}
+
 /// The number `sql` selects.
 fn count(path: &std::path::Path, sql: &str) -> i64 {
     sqlite3(path, sql).parse().expect("a count")
@@ -514,16 +531,7 @@ async fn retention_trims_the_postings_lists_of_the_bucket_it_cuts_in_both_parts(
 fn postings_written_before_entities_were_numbered_read_the_same_after() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("vigil.db");
-    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-    // After a newline: the shell takes an argument that starts with `--`
-    // (as the files' comments do) for an option.
-    let file = |n: i64, name: &str| {
-        let sql = std::fs::read_to_string(migrations.join(format!("{n:04}_{name}.sql")));
-        format!("\n{}", sql.expect("migration"))
-    };
-    for (n, name) in migration_files().iter().filter(|(n, _)| *n < 26) {
-        sqlite3(&path, &file(*n, name));
-    }
+    migrated_below(&path, 26);
     sqlite3(
         &path,
         "INSERT INTO entity_postings VALUES ('t1', 'user', 'alice', 10, 1), ('t1', 'user', 'alice', 20, 2), ('t2', 'user', 'alice', 10, 3);
@@ -533,7 +541,7 @@ fn postings_written_before_entities_were_numbered_read_the_same_after() {
         &path,
         "SELECT DISTINCT tenant_id, kind, value, time, seq FROM event_entities ORDER BY 1, 2, 3, 4, 5",
     );
-    sqlite3(&path, &file(26, "entity_numbers"));
+    sqlite3(&path, &migration_sql(26, "entity_numbers"));
     let after = sqlite3(
         &path,
         "SELECT tenant_id, kind, value, time, seq FROM event_entities ORDER BY 1, 2, 3, 4, 5",
@@ -551,14 +559,7 @@ fn postings_written_before_entities_were_numbered_read_the_same_after() {
 fn postings_written_before_they_were_kept_as_lists_read_the_same_after() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("vigil.db");
-    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-    let file = |n: i64, name: &str| {
-        let sql = std::fs::read_to_string(migrations.join(format!("{n:04}_{name}.sql")));
-        format!("\n{}", sql.expect("migration"))
-    };
-    for (n, name) in migration_files().iter().filter(|(n, _)| *n < 28) {
-        sqlite3(&path, &file(*n, name));
-    }
+    migrated_below(&path, 28);
     // Late 2026 in microseconds; three hours later is another bucket.
     let t0: i64 = 1_795_000_000_000_000;
     let later = t0 + 3 * 3_600_000_000;
@@ -584,7 +585,7 @@ fn postings_written_before_they_were_kept_as_lists_read_the_same_after() {
     let view =
         "SELECT tenant_id, kind, value, time, seq FROM event_entities ORDER BY 1, 2, 3, 4, 5";
     let before = sqlite3(&path, &view.replace("SELECT", "SELECT DISTINCT"));
-    sqlite3(&path, &file(28, "entity_lists"));
+    sqlite3(&path, &migration_sql(28, "entity_lists"));
     let after = sqlite3(&path, view);
     assert_eq!(after, before);
     assert_eq!(after.lines().count(), 6, "{after}");
