@@ -40,8 +40,6 @@ pub(super) struct List {
     /// bucket never share it (each event is posted once an entity).
     pub(super) first_seq: i64,
     pub(super) postings: String,
-    /// How many postings the list holds.
-    pub(super) len: usize,
 }
 
 /// The lists of `postings` (`[entity, time, seq]` each, one posting an
@@ -58,28 +56,33 @@ pub(super) fn lists(postings: &mut [[i64; 3]]) -> Vec<List> {
             .position(|&[e, t, _]| e != entity || bucket(t) != b)
             .unwrap_or(rest.len());
         let (group, tail) = rest.split_at(n);
-        // An offset has up to 10 digits; a `seq`, 19 (rarely over 10).
-        let mut text = String::with_capacity(2 + group.len() * 24);
-        text.push('[');
-        for (i, &[_, time, seq]) in group.iter().enumerate() {
-            if i > 0 {
-                text.push(',');
-            }
-            push_int(&mut text, time - (b << BUCKET_BITS));
-            text.push(',');
-            push_int(&mut text, seq);
-        }
-        text.push(']');
         out.push(List {
             entity,
             bucket: b,
             first_seq: seq,
-            postings: text,
-            len: group.len(),
+            postings: encode(b, group.iter().map(|&[_, time, seq]| (time, seq))),
         });
         rest = tail;
     }
     out
+}
+
+/// The text of a list of `bucket` holding `postings` (`(time, seq)`
+/// each, every time in the bucket), in their order.
+fn encode(bucket: i64, postings: impl ExactSizeIterator<Item = (i64, i64)>) -> String {
+    // An offset has up to 10 digits; a `seq`, 19 (rarely over 10).
+    let mut text = String::with_capacity(2 + postings.len() * 24);
+    text.push('[');
+    for (i, (time, seq)) in postings.enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        push_int(&mut text, time - (bucket << BUCKET_BITS));
+        text.push(',');
+        push_int(&mut text, seq);
+    }
+    text.push(']');
+    text
 }
 
 /// Append the postings of the list `more` to the list `list` (texts as
@@ -179,17 +182,10 @@ pub(super) fn read(bucket: i64, text: &str) -> Result<Vec<(i64, i64)>> {
 
 /// The text of the postings of `bucket` at or after `cut`, or `None` when
 /// none is: what retention keeps of a list.
-pub(super) fn kept_from(bucket: i64, text: &str, cut: i64) -> Result<Option<(String, usize)>> {
-    let kept: Vec<[i64; 3]> = read(bucket, text)?
-        .into_iter()
-        .filter(|&(time, _)| time >= cut)
-        .map(|(time, seq)| [0, time, seq])
-        .collect();
-    if kept.is_empty() {
-        return Ok(None);
-    }
-    let mut kept = kept;
-    Ok(lists(&mut kept).pop().map(|l| (l.postings, l.len)))
+pub(super) fn kept_from(bucket: i64, text: &str, cut: i64) -> Result<Option<String>> {
+    let mut kept = read(bucket, text)?;
+    kept.retain(|&(time, _)| time >= cut);
+    Ok((!kept.is_empty()).then(|| encode(bucket, kept.into_iter())))
 }
 
 /// Push the postings `(seq, time)` of entity `number` in `from..=to`
@@ -218,12 +214,7 @@ pub(super) async fn find_sorted(
             break;
         }
         last = Some(b);
-        for (time, seq) in read(b, &text)? {
-            if (from..=to).contains(&time) {
-                out.push((seq, time));
-                found += 1;
-            }
-        }
+        found += push_within(b, &text, (from, to), out)?;
     }
     Ok(())
 }
@@ -249,13 +240,27 @@ pub(super) async fn find_recent(
         .push_bind(bucket(to));
     let mut rows = q.build_query_as::<(i64, String)>().fetch(pool);
     while let Some((b, text)) = rows.try_next().await? {
-        for (time, seq) in read(b, &text)? {
-            if (from..=to).contains(&time) {
-                out.push((seq, time));
-            }
-        }
+        push_within(b, &text, (from, to), out)?;
     }
     Ok(())
+}
+
+/// Push the postings `(seq, time)` in `from..=to` of the list `text` of
+/// bucket `b` onto `out`; how many.
+fn push_within(
+    b: i64,
+    text: &str,
+    (from, to): (i64, i64),
+    out: &mut Vec<(i64, i64)>,
+) -> Result<usize> {
+    let before = out.len();
+    out.extend(
+        read(b, text)?
+            .into_iter()
+            .filter(|(time, _)| (from..=to).contains(time))
+            .map(|(time, seq)| (seq, time)),
+    );
+    Ok(out.len() - before)
 }
 
 /// The statements of [`purge`] for one part: the lists of the tenant's
@@ -306,7 +311,7 @@ pub(super) async fn purge(conn: &mut SqliteConnection, tenant: &str, cut: i64) -
             .await?;
         for (entity, first_seq, text) in lists {
             let q = match kept_from(b, &text, cut)? {
-                Some((kept, _)) => sqlx::query(trim).bind(kept),
+                Some(kept) => sqlx::query(trim).bind(kept),
                 None => sqlx::query(empty),
             };
             q.bind(entity)
@@ -338,7 +343,10 @@ mod tests {
         let lists = lists(&mut postings);
         let keys: Vec<_> = lists
             .iter()
-            .map(|l| (l.entity, l.bucket, l.first_seq, l.len))
+            .map(|l| {
+                let len = read(l.bucket, &l.postings).expect("read").len();
+                (l.entity, l.bucket, l.first_seq, len)
+            })
             .collect();
         assert_eq!(
             keys,
@@ -394,10 +402,10 @@ mod tests {
         let start = b << BUCKET_BITS;
         let mut postings = vec![[1, start + 10, 1], [1, start + 20, 2], [1, start + 30, 3]];
         let list = lists(&mut postings).pop().expect("one list");
-        let (kept, n) = kept_from(b, &list.postings, start + 20)
+        let kept = kept_from(b, &list.postings, start + 20)
             .expect("read")
             .expect("some kept");
-        assert_eq!(n, 2);
+        assert_eq!(read(b, &kept).expect("read").len(), 2);
         assert_eq!(
             read(b, &kept).expect("read"),
             vec![(start + 20, 2), (start + 30, 3)]
