@@ -188,6 +188,11 @@ impl HuntRow {
 /// A statement compiled by `vigil-hunt`: SQL whose identifiers all come
 /// from the hunting schema, with every literal of the query as a bound
 /// parameter (`?1`, `?2`, … in order).
+/// Makes a hunting row's `AdditionalFields` from its event's record (one
+/// JSON object, as received): for a store that keeps the record and not
+/// the text (`HuntStore::derive_additional`). `vigil-hunt` gives it.
+pub type AdditionalOf = fn(&[u8]) -> Option<String>;
+
 /// Which SQL a store runs hunts in: the store names it
 /// (`HuntStore::hunt_dialect`), the service compiles for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,7 +26,7 @@ pub mod sql;
 pub use ast::Query;
 pub use error::{HuntError, ParseError, Pos};
 pub use ir::Column;
-pub use project::project;
+pub use project::{additional_of_record, project, project_lean};
 pub use schema::Type;
 use vigil_core::hunting::HuntSql;
 

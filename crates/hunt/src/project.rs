@@ -3,7 +3,7 @@
 //! Which table and which field fills which column, per shape (the field
 //! names are those `vigil-formats` gives: docs/formats/).
 
-use vigil_core::hunting::{HuntColumn as P, HuntRow};
+use vigil_core::hunting::{HuntColumn as P, HuntRow, HuntValue};
 use vigil_formats::{Decoded, FlatEvent, Shape};
 
 use crate::schema::code;
@@ -11,15 +11,44 @@ use crate::schema::code;
 /// `AdditionalFields`/`RawEventData` keep at most this much JSON.
 const MAX_ADDITIONAL: usize = 16 * 1024;
 
-/// The event's hunting row; `None` for shapes no hunting table holds
-/// (inventory snapshots).
+/// The event's hunting row, every column filled; `None` for shapes no
+/// hunting table holds (inventory snapshots).
 pub fn project(d: &Decoded) -> Option<HuntRow> {
+    project_with(d, true)
+}
+
+/// The event's hunting row without `AdditionalFields`: for a store that
+/// makes it from the event's record when a hunt reads it, through
+/// [`additional_of_record`]. It is the costliest column to make (the whole
+/// event as JSON) and the one hunts read least.
+pub fn project_lean(d: &Decoded) -> Option<HuntRow> {
+    project_with(d, false)
+}
+
+/// The `AdditionalFields` that [`project`] gives the event whose record
+/// (one JSON object, as received) is `record`; `None` when it gives none
+/// or the record is not one event.
+pub fn additional_of_record(record: &[u8]) -> Option<String> {
+    let mut decoded = vigil_formats::decode_records(record).ok()?;
+    if decoded.len() != 1 {
+        return None;
+    }
+    let d = decoded.pop()?.ok()?;
+    match project_with(&d, true)?.get(P::Additional)? {
+        HuntValue::Text(t) => Some(t.to_owned()),
+        HuntValue::Int(n) => Some(n.to_string()),
+    }
+}
+
+fn project_with(d: &Decoded, with_additional: bool) -> Option<HuntRow> {
+    let ev = &d.event;
+    let a = with_additional;
     match d.shape {
-        Shape::WindowsEvtx | Shape::WindowsEcs => Some(windows(&d.event)),
-        Shape::EntraSignIn => Some(entra(&d.event)),
-        Shape::OktaSystemLog => Some(okta(&d.event)),
-        Shape::CloudTrail => Some(cloudtrail(&d.event)),
-        Shape::M365Audit => Some(m365(&d.event)),
+        Shape::WindowsEvtx | Shape::WindowsEcs => Some(windows(ev, a)),
+        Shape::EntraSignIn => Some(entra(ev, a)),
+        Shape::OktaSystemLog => Some(okta(ev, a)),
+        Shape::CloudTrail => Some(cloudtrail(ev, a)),
+        Shape::M365Audit => Some(m365(ev, a)),
         Shape::DeviceInventory | Shape::IdentityInventory => None,
     }
 }
@@ -81,7 +110,12 @@ fn hashes(row: &mut HuntRow, ev: &FlatEvent) {
     }
 }
 
-fn additional(row: &mut HuntRow, ev: &FlatEvent) {
+/// `AdditionalFields`: the whole event as JSON, when `with` (see
+/// [`project_lean`]).
+fn additional(row: &mut HuntRow, ev: &FlatEvent, with: bool) {
+    if !with {
+        return;
+    }
     // The text, quotes, colons and commas: escapes aside, all it needs.
     let mut json = String::with_capacity(ev.text_len() + 6 * ev.len() + 2);
     ev.write_json(&mut json);
@@ -141,7 +175,7 @@ fn failure_reason(code: &str) -> &str {
     }
 }
 
-fn windows(ev: &FlatEvent) -> HuntRow {
+fn windows(ev: &FlatEvent, with_additional: bool) -> HuntRow {
     let id = ev.event_id().unwrap_or(0);
     let channel = ev.channel().unwrap_or("");
     let sysmon = channel.eq_ignore_ascii_case(SYSMON);
@@ -367,13 +401,13 @@ fn windows(ev: &FlatEvent) -> HuntRow {
             );
             put(&mut row, P::RegistryKey, ev, &["TargetObject"]);
             acting_process(&mut row, ev, &["Image", "SourceImage", "ProcessName"]);
-            additional(&mut row, ev);
+            additional(&mut row, ev, with_additional);
         }
     }
     row
 }
 
-fn entra(ev: &FlatEvent) -> HuntRow {
+fn entra(ev: &FlatEvent, with_additional: bool) -> HuntRow {
     let mut row = HuntRow::new(code::IDENTITY_LOGON);
     let code = first(ev, &["status.errorCode", "ResultType"]).unwrap_or("0");
     let ok = code.trim() == "0";
@@ -414,11 +448,11 @@ fn entra(ev: &FlatEvent) -> HuntRow {
         _ => {}
     }
     put(&mut row, P::DeviceName, ev, &["deviceDetail.displayName"]);
-    additional(&mut row, ev);
+    additional(&mut row, ev, with_additional);
     row
 }
 
-fn okta(ev: &FlatEvent) -> HuntRow {
+fn okta(ev: &FlatEvent, with_additional: bool) -> HuntRow {
     let event_type = first(ev, &["eventType"]).unwrap_or("");
     let sign_in = event_type.starts_with("user.session.start")
         || event_type.starts_with("user.authentication");
@@ -457,11 +491,11 @@ fn okta(ev: &FlatEvent) -> HuntRow {
         &["client.geographicalContext.country"],
     );
     put(&mut row, P::ObjectName, ev, &["target.displayName"]);
-    additional(&mut row, ev);
+    additional(&mut row, ev, with_additional);
     row
 }
 
-fn cloudtrail(ev: &FlatEvent) -> HuntRow {
+fn cloudtrail(ev: &FlatEvent, with_additional: bool) -> HuntRow {
     let mut row = HuntRow::new(code::CLOUD_APP);
     put(&mut row, P::ActionType, ev, &["eventName"]);
     row.set(P::Application, "Amazon Web Services");
@@ -484,11 +518,11 @@ fn cloudtrail(ev: &FlatEvent) -> HuntRow {
     put(&mut row, P::RemoteIp, ev, &["sourceIPAddress"]);
     put(&mut row, P::Location, ev, &["awsRegion"]);
     put(&mut row, P::ObjectName, ev, &["eventSource"]);
-    additional(&mut row, ev);
+    additional(&mut row, ev, with_additional);
     row
 }
 
-fn m365(ev: &FlatEvent) -> HuntRow {
+fn m365(ev: &FlatEvent, with_additional: bool) -> HuntRow {
     let operation = first(ev, &["Operation"]).unwrap_or("");
     let workload = first(ev, &["Workload"]).unwrap_or("");
     let send = workload.eq_ignore_ascii_case("Exchange")
@@ -517,6 +551,64 @@ fn m365(ev: &FlatEvent) -> HuntRow {
         &["ClientIP", "ClientIPAddress", "ActorIpAddress"],
     );
     put(&mut row, P::ObjectName, ev, &["ObjectId"]);
-    additional(&mut row, ev);
+    additional(&mut row, ev, with_additional);
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each event of the hunting fixture (every shape with a table).
+    fn fixture() -> Vec<(String, Decoded)> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/events.jsonl");
+        let text = std::fs::read_to_string(path).expect("fixture");
+        text.lines()
+            .map(|line| {
+                let mut decoded = vigil_formats::decode_records(line.as_bytes()).expect("decodes");
+                let d = decoded.pop().expect("one event").expect("event");
+                (line.to_owned(), d)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn additional_made_from_the_record_is_what_projection_gives() {
+        let mut with_text = 0;
+        for (line, d) in fixture() {
+            let Some(row) = project(&d) else { continue };
+            let projected = row.get(P::Additional).map(|v| match v {
+                HuntValue::Text(t) => t.to_owned(),
+                HuntValue::Int(n) => n.to_string(),
+            });
+            with_text += usize::from(projected.is_some());
+            assert_eq!(additional_of_record(line.as_bytes()), projected, "{line}");
+        }
+        assert!(
+            with_text > 5,
+            "the fixture has events with AdditionalFields"
+        );
+    }
+
+    #[test]
+    fn a_lean_row_lacks_additional_and_has_every_other_column() {
+        for (line, d) in fixture() {
+            let (Some(full), Some(lean)) = (project(&d), project_lean(&d)) else {
+                assert!(project_lean(&d).is_none(), "{line}");
+                continue;
+            };
+            assert_eq!(lean.get(P::Additional), None, "{line}");
+            for c in P::ALL.iter().filter(|c| **c != P::Additional) {
+                assert_eq!(lean.get(*c), full.get(*c), "{c:?} of {line}");
+            }
+            assert_eq!(lean.table, full.table, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_record_that_is_not_one_event_has_no_additional() {
+        assert_eq!(additional_of_record(b"not json"), None);
+        assert_eq!(additional_of_record(b"[]"), None);
+        assert_eq!(additional_of_record(&[0xff, 0xfe, b'{']), None);
+    }
 }

@@ -64,11 +64,15 @@ pub(crate) struct IntakeState {
     pub(crate) backlog: AtomicU64,
     permits: Semaphore,
     pub(crate) decoded: std::sync::Mutex<DecodedCache>,
+    /// The store makes hunting rows' `AdditionalFields` from the record
+    /// (`HuntStore::derive_additional`): intake leaves it out.
+    pub(crate) lean_hunting: bool,
 }
 
 impl IntakeState {
-    pub(crate) fn new(limits: IntakeLimits) -> Self {
+    pub(crate) fn new(limits: IntakeLimits, lean_hunting: bool) -> Self {
         IntakeState {
+            lean_hunting,
             limits,
             committed: Notify::new(),
             detected: Notify::new(),
@@ -155,7 +159,15 @@ fn event_time(decoded: &Decoded, received_at: Timestamp) -> (Timestamp, u32) {
     }
 }
 
-fn new_event(decoded: &Decoded, raw: String, hash: String, received_at: Timestamp) -> NewEvent {
+/// The event to store; its hunting row without `AdditionalFields` when
+/// `lean` (see [`IntakeState::lean_hunting`]).
+fn new_event(
+    decoded: &Decoded,
+    raw: String,
+    hash: String,
+    received_at: Timestamp,
+    lean: bool,
+) -> NewEvent {
     let (time, flags) = event_time(decoded, received_at);
     NewEvent {
         time,
@@ -167,7 +179,11 @@ fn new_event(decoded: &Decoded, raw: String, hash: String, received_at: Timestam
         flags,
         raw,
         entities: decoded.entities.clone(),
-        hunt: vigil_hunt::project(decoded),
+        hunt: if lean {
+            vigil_hunt::project_lean(decoded)
+        } else {
+            vigil_hunt::project(decoded)
+        },
     }
 }
 
@@ -230,14 +246,16 @@ fn elements(record: &[u8]) -> Option<Vec<Vec<u8>>> {
 /// the async runtime). Also returns, per record, why it was dead-lettered
 /// (`None`: stored; for a `Records` batch, the first bad element).
 pub fn build_batch(intake: Intake, received_at: Timestamp) -> (IntakeBatch, Vec<Option<String>>) {
-    let (batch, outcomes, _) = decode_batch(intake, received_at);
+    let (batch, outcomes, _) = decode_batch(intake, received_at, false);
     (batch, outcomes)
 }
 
-/// [`build_batch`], keeping each event's decoding beside it.
+/// [`build_batch`], keeping each event's decoding beside it; hunting rows
+/// without `AdditionalFields` when `lean`.
 fn decode_batch(
     intake: Intake,
     received_at: Timestamp,
+    lean: bool,
 ) -> (IntakeBatch, Vec<Option<String>>, Vec<Decoded>) {
     let mut kept = Vec::with_capacity(intake.records.len());
     let mut batch = IntakeBatch {
@@ -254,7 +272,9 @@ fn decode_batch(
                         let hash = hex_sha256(&bytes);
                         let raw = String::from_utf8(bytes)
                             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-                        batch.events.push(new_event(&d, raw, hash, received_at));
+                        batch
+                            .events
+                            .push(new_event(&d, raw, hash, received_at, lean));
                         kept.push(d);
                         return None;
                     }
@@ -368,8 +388,9 @@ impl Service {
             .map_err(|_| ServiceError::Conflict("intake is shutting down".into()))?;
         let received_at = self.clock.now();
         let admitted = waited.elapsed();
+        let lean = state.lean_hunting;
         let (batch, records, decoded) =
-            tokio::task::spawn_blocking(move || decode_batch(intake, received_at))
+            tokio::task::spawn_blocking(move || decode_batch(intake, received_at, lean))
                 .await
                 .map_err(|e| ServiceError::Conflict(format!("decoding failed: {e}")))?;
         let decoded_at = waited.elapsed();

@@ -118,10 +118,16 @@ pub struct Service {
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        // A store that makes `AdditionalFields` from the record when a
+        // hunt reads it spares intake making it for every event.
+        let lean_hunting = store.derive_additional(vigil_hunt::additional_of_record);
         Service {
             clock,
             login_policy: LoginPolicy::default(),
-            intake: Arc::new(intake::IntakeState::new(IntakeLimits::default())),
+            intake: Arc::new(intake::IntakeState::new(
+                IntakeLimits::default(),
+                lean_hunting,
+            )),
             public_url: Arc::from(DEFAULT_PUBLIC_URL),
             live: live::LiveBus::new(),
             connectors: connectors::Connectors::default(),
@@ -172,7 +178,8 @@ impl Service {
 
     /// The same service with other intake limits.
     pub fn with_intake_limits(mut self, limits: IntakeLimits) -> Self {
-        self.intake = Arc::new(intake::IntakeState::new(limits));
+        let lean_hunting = self.intake.lean_hunting;
+        self.intake = Arc::new(intake::IntakeState::new(limits, lean_hunting));
         self
     }
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use vigil_core::audit::{AuditEntry, AuditRecord};
-use vigil_core::hunting::{HuntDialect, HuntRows, HuntSql, HuntSummary, SavedHunt, SavedHuntId};
+use vigil_core::hunting::{
+    AdditionalOf, HuntDialect, HuntRows, HuntSql, HuntSummary, SavedHunt, SavedHuntId,
+};
 use vigil_core::{TenantId, Timestamp};
 
 use crate::Result;
@@ -15,6 +17,16 @@ use crate::Result;
 pub trait HuntStore: Send + Sync {
     /// The SQL this backend runs hunts in (the one place that decides).
     fn hunt_dialect(&self) -> HuntDialect;
+
+    /// Offer the store `from_record`, which makes a hunting row's
+    /// `AdditionalFields` from its event's record. A store that takes it
+    /// (`true`) keeps no such text: it makes it when a hunt reads it, and
+    /// intake leaves it out of the rows it commits. One that does not
+    /// (`false`) stores the text intake gives.
+    fn derive_additional(&self, from_record: AdditionalOf) -> bool {
+        let _ = from_record;
+        false
+    }
 
     /// Run a statement compiled by `vigil-hunt` (never other text), read
     /// only: at most `max_rows` rows (`truncated` when more were left),

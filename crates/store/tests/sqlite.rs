@@ -242,6 +242,86 @@ async fn a_batch_for_a_tenant_that_does_not_exist_is_refused_and_stores_nothing(
     assert_eq!(count(&path, "SELECT count(*) FROM events"), 3);
 }
 
+/// `AdditionalFields` as a hunt reads it: the text a row brought is kept
+/// in its block; a block whose rows brought none keeps records alone, and
+/// the text is made from the record by what the store was given.
+#[tokio::test]
+async fn a_hunt_reads_additional_fields_kept_or_made_from_the_record() {
+    use vigil_core::hunting::{Cell, HuntColumn, HuntRow, HuntSql};
+    use vigil_core::telemetry::{IntakeBatch, NewEvent};
+    use vigil_store::HuntStore;
+
+    fn made(record: &[u8]) -> Option<String> {
+        Some(format!("made from {}", String::from_utf8_lossy(record)))
+    }
+    let (_dir, _path, store) = migrated().await;
+    let now: vigil_core::Timestamp = "2026-11-28T10:00:00Z".parse().expect("time");
+    let t = tenant(&store, "hunters", now).await;
+    let event = |n: u32, additional: Option<&str>| {
+        let mut hunt = HuntRow::new(1);
+        if let Some(a) = additional {
+            hunt.set(HuntColumn::Additional, a);
+        }
+        NewEvent {
+            time: now,
+            shape: "windows_evtx",
+            product: None,
+            service: None,
+            category: None,
+            content_hash: format!("hash-{n}"),
+            flags: 0,
+            raw: format!(r#"{{"n":{n}}}"#),
+            entities: vec![],
+            hunt: Some(hunt),
+        }
+    };
+    let commit = |events: Vec<NewEvent>| {
+        let batch = IntakeBatch {
+            idempotency_key: None,
+            events,
+            dead_letters: vec![],
+        };
+        let store = store.clone();
+        async move {
+            store
+                .commit_intake(t.id, now, &batch)
+                .await
+                .expect("intake")
+        }
+    };
+    // One batch whose rows bring their text, one whose rows bring none.
+    commit(vec![event(0, Some(r#"{"kept":0}"#)), event(1, None)]).await;
+    commit(vec![event(2, None), event(3, None)]).await;
+    let sql = HuntSql {
+        sql: "SELECT vigil_additional(b.id, b.data, e.block_item) FROM events AS e \
+              JOIN event_blocks AS b ON b.id = e.block ORDER BY e.seq"
+            .into(),
+        params: vec![],
+    };
+    let hunt = || store.run_hunt(&sql, 10, std::time::Duration::from_secs(10));
+    let err = hunt()
+        .await
+        .expect_err("nothing to make it with")
+        .to_string();
+    assert!(err.contains("AdditionalFields"), "{err}");
+    assert!(
+        store.derive_additional(made),
+        "SQLite makes it from the record"
+    );
+    let rows = hunt().await.expect("hunt").rows;
+    let text = |s: &str| vec![Cell::Text(s.into())];
+    assert_eq!(
+        rows,
+        vec![
+            text(r#"{"kept":0}"#),
+            vec![Cell::Null],
+            text(r#"made from {"n":2}"#),
+            text(r#"made from {"n":3}"#),
+        ]
+    );
+    store.close().await;
+}
+
 /// Records and `additional` live in compressed blocks (migration 0025):
 /// an event's row keeps only its place; reads give the record back whole,
 /// and retention removes a block once all of its events are gone.

@@ -11,8 +11,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use vigil_core::audit::{AuditEntry, AuditRecord};
 use vigil_core::hunting::{
-    Cell, HuntDetermination, HuntDialect, HuntRows, HuntSchedule, HuntSql, HuntSummary, SavedHunt,
-    SavedHuntId, SqlParam,
+    AdditionalOf, Cell, HuntDetermination, HuntDialect, HuntRows, HuntSchedule, HuntSql,
+    HuntSummary, SavedHunt, SavedHuntId, SqlParam,
 };
 use vigil_core::time::to_micros;
 use vigil_core::{TenantId, Timestamp};
@@ -84,15 +84,19 @@ impl SqliteStore {
     ) -> Result<HuntRows> {
         let path = self.path.clone();
         let sql = sql.clone();
-        tokio::task::spawn_blocking(move || run_hunt_blocking(&path, &sql, max_rows, time_limit))
-            .await
-            .map_err(|e| StoreError::corrupt("hunt", e))?
+        let additional_of = self.additional_of.get().copied();
+        tokio::task::spawn_blocking(move || {
+            run_hunt_blocking(&path, &sql, additional_of, max_rows, time_limit)
+        })
+        .await
+        .map_err(|e| StoreError::corrupt("hunt", e))?
     }
 }
 
 fn run_hunt_blocking(
     path: &std::path::Path,
     sql: &HuntSql,
+    additional_of: Option<AdditionalOf>,
     max_rows: usize,
     time_limit: Duration,
 ) -> Result<HuntRows> {
@@ -105,7 +109,7 @@ fn run_hunt_blocking(
     // Belt and braces: the statement is generated, and the connection
     // refuses writes whatever it says.
     conn.execute_batch("PRAGMA query_only = ON;")?;
-    super::blocks::register_functions(&conn)?;
+    super::blocks::register_functions(&conn, additional_of)?;
     let stopped = Arc::new(AtomicBool::new(false));
     let deadline = Instant::now() + time_limit;
     let flag = Arc::clone(&stopped);
@@ -166,6 +170,14 @@ fn run_hunt_blocking(
 impl HuntStore for SqliteStore {
     fn hunt_dialect(&self) -> HuntDialect {
         HuntDialect::Sqlite
+    }
+
+    /// Taken: the blocks intake writes keep records alone when the rows
+    /// it commits have no `AdditionalFields` (`blocks.rs`).
+    fn derive_additional(&self, from_record: AdditionalOf) -> bool {
+        // Every caller gives `vigil-hunt`'s maker: the first one stands.
+        let _ = self.additional_of.set(from_record);
+        true
     }
 
     async fn run_hunt(

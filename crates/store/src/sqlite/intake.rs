@@ -26,26 +26,32 @@ use super::postings;
 use crate::{Result, StoreError};
 
 /// What a batch stores that takes work to make, made before the write
-/// lock is taken: its events' records and `additional` texts packed into
-/// blocks of [`EVENTS_PER_BLOCK`] (`blocks.rs`), and each event's entities
-/// as JSON.
+/// lock is taken: its events' records (and any `additional` texts) packed
+/// into blocks of [`EVENTS_PER_BLOCK`] (`blocks.rs`), and each event's
+/// entities as JSON.
 pub(super) struct Prepared {
     /// Each block's stored bytes and the newest time of its events.
     blocks: Vec<(Vec<u8>, i64)>,
     entities: Vec<String>,
 }
 
-/// [`Prepared`] parts of `events`, in order.
+/// [`Prepared`] parts of `events`, in order. A block whose events' rows
+/// carry no `additional` text (intake leaves it out when the store makes
+/// it from the record: `HuntStore::derive_additional`) keeps records only.
 pub(super) fn prepare(events: &[NewEvent]) -> Prepared {
     let blocks = events
         .chunks(EVENTS_PER_BLOCK)
         .map(|chunk| {
             let extras: Vec<Option<Cow<'_, str>>> = chunk.iter().map(additional).collect();
+            let newest = chunk.iter().map(|e| to_micros(e.time)).max().unwrap_or(0);
+            if extras.iter().all(Option::is_none) {
+                let records: Vec<&[u8]> = chunk.iter().map(|e| e.raw.as_bytes()).collect();
+                return (blocks::pack_records(&records), newest);
+            }
             let items = chunk.iter().zip(&extras).map(|(e, extra)| {
                 let extra = extra.as_deref().map_or(&[][..], str::as_bytes);
                 (e.raw.as_bytes(), extra)
             });
-            let newest = chunk.iter().map(|e| to_micros(e.time)).max().unwrap_or(0);
             (blocks::pack_events(items), newest)
         })
         .collect();

@@ -86,6 +86,10 @@ pub struct SqliteStore {
     queue: std::sync::Arc<queue::QueueReader>,
     /// The directory of a temporary store, removed with the last clone.
     _scratch: Option<std::sync::Arc<tempfile::TempDir>>,
+    /// What makes `AdditionalFields` from a record, once given
+    /// (`HuntStore::derive_additional`): hunts read it from blocks of
+    /// records only (`blocks.rs`).
+    additional_of: std::sync::Arc<std::sync::OnceLock<vigil_core::hunting::AdditionalOf>>,
 }
 
 /// A write transaction and this process's turn to write, given back when
@@ -173,6 +177,7 @@ impl SqliteStore {
             )?),
             queue: std::sync::Arc::new(queue::QueueReader::open(path)?),
             _scratch: None,
+            additional_of: Default::default(),
         })
     }
 
