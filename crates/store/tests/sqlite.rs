@@ -196,6 +196,38 @@ fn batch(events: Vec<vigil_core::telemetry::NewEvent>) -> vigil_core::telemetry:
     }
 }
 
+/// A new database is made of 16 KiB pages (`sqlite/mod.rs`: fewer, larger
+/// writes); one made before keeps its 4 KiB pages, and Vigil migrates it
+/// and stores events in it as in any other.
+#[tokio::test]
+async fn a_new_database_has_16_kib_pages_and_an_older_one_keeps_its_own() {
+    let (_dir, path, store) = migrated().await;
+    store.close().await;
+    assert_eq!(sqlite3(&path, "PRAGMA page_size"), "16384");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old = dir.path().join("vigil.db");
+    sqlite3(
+        &old,
+        "PRAGMA page_size = 4096; CREATE TABLE made_before (x); PRAGMA journal_mode = WAL;",
+    );
+    let store = SqliteStore::open(&old).await.expect("open");
+    store.migrate().await.expect("migrate");
+    let now: vigil_core::Timestamp = "2026-11-28T10:00:00Z".parse().expect("time");
+    let t = tenant(&store, "older", now).await;
+    let events = (0..50)
+        .map(|n| security_event(n, now, vec![], None))
+        .collect();
+    let (counts, _) = store
+        .commit_intake(t.id, now, &batch(events))
+        .await
+        .expect("intake");
+    assert_eq!(counts.accepted, 50);
+    store.close().await;
+    assert_eq!(sqlite3(&old, "PRAGMA page_size"), "4096");
+    assert_eq!(count(&old, "SELECT count(*) FROM events"), 50);
+}
+
 /// Intake's writer checks the tenant once a batch rather than through
 /// foreign keys on every row: a batch for a tenant that was never created
 /// is refused whole, and stores nothing.

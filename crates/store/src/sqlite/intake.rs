@@ -101,8 +101,9 @@ impl std::fmt::Debug for IntakeWriter {
 
 impl IntakeWriter {
     /// A connection to the database at `path` with the pool's settings;
-    /// `durable`: commits wait for the disk.
-    pub(super) fn open(path: &Path, durable: bool) -> Result<Self> {
+    /// `durable`: commits wait for the disk; a commit that leaves the log
+    /// longer than `autocheckpoint` pages checkpoints it.
+    pub(super) fn open(path: &Path, durable: bool, autocheckpoint: i64) -> Result<Self> {
         let conn = Connection::open(path).map_err(|source| StoreError::WriterOpen {
             path: path.to_owned(),
             source,
@@ -121,7 +122,7 @@ impl IntakeWriter {
             "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; PRAGMA temp_store = memory; \
              PRAGMA journal_size_limit = 67108864;",
         )?;
-        conn.pragma_update(None, "wal_autocheckpoint", super::WAL_AUTOCHECKPOINT)?;
+        conn.pragma_update(None, "wal_autocheckpoint", autocheckpoint)?;
         // Each multi-row statement has two shapes (a full one and the rest).
         conn.set_prepared_statement_cache_capacity(32);
         Ok(IntakeWriter {

@@ -62,13 +62,44 @@ use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::{MigrationReport, Result, Store, StoreError};
 
-/// The write-ahead log's length (in pages) past which a checkpoint waits
-/// for readers and truncates it: 256 MiB of 4 KiB pages.
-const WAL_FRAMES_LIMIT: i64 = 65_536;
+/// The page size of a new database. SQLite's default, 4 KiB, made
+/// intake's turn to write and the checkpoints a system call per 4 KiB
+/// (about 6 % of the server's CPU went to writing pages at 30,000 events
+/// a second). With 16 KiB pages
+/// the server's CPU per event fell by about 5 % at that rate
+/// (BENCHMARKS.md, session 18). A database keeps the page size it was
+/// made with: older ones stay at theirs.
+const PAGE_SIZE: u32 = 16_384;
 
-/// The log's length (in pages) past which a commit checkpoints it itself:
+/// The write-ahead log's length past which a checkpoint waits for readers
+/// and truncates it: 256 MiB.
+const WAL_BYTES_LIMIT: u64 = 256 << 20;
+
+/// The log's length past which a commit checkpoints it itself (128 MiB):
 /// a backstop, as the checkpoint loop folds it back long before.
-const WAL_AUTOCHECKPOINT: &str = "32768";
+const WAL_AUTOCHECKPOINT_BYTES: u64 = 128 << 20;
+
+/// The page size of the database at `path`, from its header (bytes 16 and
+/// 17, big-endian, 1 standing for 65,536); [`PAGE_SIZE`] for one not
+/// made yet (or not a database, which opening it then reports).
+fn page_size_of(path: &Path) -> u32 {
+    use std::io::Read;
+    let mut header = [0u8; 18];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header));
+    if read.is_err() || &header[..16] != b"SQLite format 3\0" {
+        return PAGE_SIZE;
+    }
+    match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n if n >= 512 && n.is_power_of_two() => u32::from(n),
+        _ => PAGE_SIZE,
+    }
+}
+
+/// `bytes` of the log in pages of `page` bytes.
+fn wal_pages(bytes: u64, page: u32) -> i64 {
+    i64::try_from(bytes / u64::from(page.max(512))).unwrap_or(i64::MAX)
+}
 
 /// A Vigil store in one SQLite database file.
 #[derive(Debug, Clone)]
@@ -90,6 +121,8 @@ pub struct SqliteStore {
     /// (`HuntStore::derive_additional`): hunts read it from blocks of
     /// records only (`blocks.rs`).
     additional_of: std::sync::Arc<std::sync::OnceLock<vigil_core::hunting::AdditionalOf>>,
+    /// [`WAL_BYTES_LIMIT`] in this database's pages.
+    wal_frames_limit: i64,
 }
 
 /// A write transaction and this process's turn to write, given back when
@@ -141,7 +174,11 @@ impl SqliteStore {
                 path: path.to_owned(),
             },
         })?;
+        let page = page_size_of(path);
+        let autocheckpoint = wal_pages(WAL_AUTOCHECKPOINT_BYTES, page);
         let options = SqliteConnectOptions::new()
+            // Before the log is turned on: a new database only.
+            .page_size(PAGE_SIZE)
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -152,10 +189,10 @@ impl SqliteStore {
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory")
             // Checkpoints are the checkpoint loop's (`Store::checkpoint`),
-            // outside the turn to write; this many pages (128 MiB) is the
-            // backstop where no loop runs. A commit that checkpoints holds
-            // up every writer behind it.
-            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT)
+            // outside the turn to write; 128 MiB of log is the backstop
+            // where no loop runs. A commit that checkpoints holds up every
+            // writer behind it.
+            .pragma("wal_autocheckpoint", autocheckpoint.to_string())
             // A log that restarts is cut back to this size (64 MiB).
             .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new()
@@ -174,10 +211,12 @@ impl SqliteStore {
             intake: std::sync::Arc::new(intake::IntakeWriter::open(
                 path,
                 synchronous == SqliteSynchronous::Full,
+                autocheckpoint,
             )?),
             queue: std::sync::Arc::new(queue::QueueReader::open(path)?),
             _scratch: None,
             additional_of: Default::default(),
+            wal_frames_limit: wal_pages(WAL_BYTES_LIMIT, page),
         })
     }
 
@@ -376,7 +415,7 @@ impl crate::TelemetryStore for SqliteStore {
         self.passive_checkpoint().await?;
         let _turn = self.writer.clone().lock_owned().await;
         let frames = self.passive_checkpoint().await?;
-        if frames > WAL_FRAMES_LIMIT {
+        if frames > self.wal_frames_limit {
             // A reader kept the log from restarting for long: wait for
             // readers and truncate it.
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -781,5 +820,42 @@ impl crate::ReportStore for SqliteStore {
     ) -> Result<Option<vigil_core::audit::AuditRecord>> {
         self.record_report_delivery_impl(tenant, period, notification, deliveries, audit)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_s_page_size_is_read_from_its_header_and_a_new_one_gets_ours() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("x.db");
+        assert_eq!(page_size_of(&path), PAGE_SIZE, "not made yet");
+        let mut header = b"SQLite format 3\0".to_vec();
+        for (bytes, want) in [
+            ([0x10, 0x00], 4096),
+            ([0x40, 0x00], 16_384),
+            ([0x00, 0x01], 65_536),
+            ([0x00, 0x00], PAGE_SIZE),
+            ([0x03, 0x00], PAGE_SIZE),
+        ] {
+            header.truncate(16);
+            header.extend_from_slice(&bytes);
+            std::fs::write(&path, &header).expect("write");
+            assert_eq!(page_size_of(&path), want, "{bytes:?}");
+        }
+        std::fs::write(&path, b"not a database at all").expect("write");
+        assert_eq!(page_size_of(&path), PAGE_SIZE);
+        std::fs::write(&path, b"").expect("write");
+        assert_eq!(page_size_of(&path), PAGE_SIZE, "empty: made on opening");
+    }
+
+    #[test]
+    fn the_log_s_limits_are_the_same_bytes_whatever_the_page_size() {
+        assert_eq!(wal_pages(WAL_BYTES_LIMIT, 4096), 65_536);
+        assert_eq!(wal_pages(WAL_BYTES_LIMIT, 16_384), 16_384);
+        assert_eq!(wal_pages(WAL_AUTOCHECKPOINT_BYTES, 4096), 32_768);
+        assert_eq!(wal_pages(WAL_AUTOCHECKPOINT_BYTES, 0), 262_144);
     }
 }
