@@ -280,7 +280,6 @@ async fn a_batch_for_a_tenant_that_does_not_exist_is_refused_and_stores_nothing(
 #[tokio::test]
 async fn a_hunt_reads_additional_fields_kept_or_made_from_the_record() {
     use vigil_core::hunting::{Cell, HuntColumn, HuntRow, HuntSql};
-    use vigil_core::telemetry::{IntakeBatch, NewEvent};
     use vigil_store::HuntStore;
 
     fn made(record: &[u8]) -> Option<String> {
@@ -289,41 +288,23 @@ async fn a_hunt_reads_additional_fields_kept_or_made_from_the_record() {
     let (_dir, _path, store) = migrated().await;
     let now: vigil_core::Timestamp = "2026-11-28T10:00:00Z".parse().expect("time");
     let t = tenant(&store, "hunters", now).await;
-    let event = |n: u32, additional: Option<&str>| {
+    let event = |n: i64, additional: Option<&str>| {
         let mut hunt = HuntRow::new(1);
         if let Some(a) = additional {
             hunt.set(HuntColumn::Additional, a);
         }
-        NewEvent {
-            time: now,
-            shape: "windows_evtx",
-            product: None,
-            service: None,
-            category: None,
-            content_hash: format!("hash-{n}"),
-            flags: 0,
-            raw: format!(r#"{{"n":{n}}}"#),
-            entities: vec![],
-            hunt: Some(hunt),
-        }
-    };
-    let commit = |events: Vec<NewEvent>| {
-        let batch = IntakeBatch {
-            idempotency_key: None,
-            events,
-            dead_letters: vec![],
-        };
-        let store = store.clone();
-        async move {
-            store
-                .commit_intake(t.id, now, &batch)
-                .await
-                .expect("intake")
-        }
+        security_event(n, now, vec![], Some(hunt))
     };
     // One batch whose rows bring their text, one whose rows bring none.
-    commit(vec![event(0, Some(r#"{"kept":0}"#)), event(1, None)]).await;
-    commit(vec![event(2, None), event(3, None)]).await;
+    for events in [
+        vec![event(0, Some(r#"{"kept":0}"#)), event(1, None)],
+        vec![event(2, None), event(3, None)],
+    ] {
+        store
+            .commit_intake(t.id, now, &batch(events))
+            .await
+            .expect("intake");
+    }
     let sql = HuntSql {
         sql: "SELECT vigil_additional(b.id, b.data, e.block_item) FROM events AS e \
               JOIN event_blocks AS b ON b.id = e.block ORDER BY e.seq"
