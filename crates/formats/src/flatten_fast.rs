@@ -150,7 +150,7 @@ impl<'a> Parser<'a> {
     fn plain_run(&self, from: usize) -> Option<usize> {
         let rest = self.bytes().get(from..)?;
         let end = memchr::memchr2(b'"', b'\\', rest)?;
-        if rest[..end].iter().any(|&c| c < 0x20) {
+        if has_control(&rest[..end]) {
             return None;
         }
         Some(from + end)
@@ -361,10 +361,43 @@ fn next_joined(joined: &mut Option<String>) -> &mut String {
     s
 }
 
+/// Whether `b` holds a byte under 0x20 (a control character), eight bytes
+/// at a time: taking 0x20 from such a byte borrows into its top bit, which
+/// `!w` keeps only for bytes under 0x80 (the test is exact). A byte at a
+/// time, this check was a tenth of flattening's instructions.
+fn has_control(b: &[u8]) -> bool {
+    const LOW: u64 = 0x2020_2020_2020_2020;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        if w.wrapping_sub(LOW) & !w & HIGH != 0 {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&c| c < 0x20)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::flatten::flatten_json_reference;
+
+    #[test]
+    fn a_control_character_is_found_at_every_place_whatever_its_neighbours() {
+        for len in [0usize, 3, 8, 13, 24] {
+            for at in 0..len {
+                for c in 0..=255u8 {
+                    for fill in [b'a', 0x7f, 0xc3, 0x20] {
+                        let mut b = vec![fill; len];
+                        b[at] = c;
+                        let bytewise = b.iter().any(|&x| x < 0x20);
+                        assert_eq!(has_control(&b), bytewise, "{b:?}");
+                    }
+                }
+            }
+        }
+    }
 
     /// Both parsers over `json`: the fast one's fields when it answers,
     /// which must be the serde parser's.
