@@ -149,11 +149,7 @@ impl<'a> Parser<'a> {
     /// string) or the end of the text.
     fn plain_run(&self, from: usize) -> Option<usize> {
         let rest = self.bytes().get(from..)?;
-        let end = memchr::memchr2(b'"', b'\\', rest)?;
-        if has_control(&rest[..end]) {
-            return None;
-        }
-        Some(from + end)
+        plain_end(rest).map(|end| from + end)
     }
 
     /// The items between `open` and `close`, separated by commas: `item`
@@ -361,6 +357,40 @@ fn next_joined(joined: &mut Option<String>) -> &mut String {
     s
 }
 
+/// Where the plain bytes at the start of `rest` end: at the first quote
+/// or backslash; `None` at a control character first, or at the end.
+///
+/// Most strings (names, short values) end within a few words: those are
+/// read a word at a time, each word's three tests at once, before
+/// `memchr2` takes over for long ones (its setup was most of the cost of
+/// a short string).
+fn plain_end(rest: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The top bit of each byte that is zero (exact for the lowest one;
+    // a byte above it may be marked too, which is never the first).
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut at = 0;
+    while at < 32 {
+        let Some(w) = rest.get(at..at + 8) else { break };
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let marks = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        if marks != 0 {
+            let end = at + (marks.trailing_zeros() / 8) as usize;
+            return (rest[end] >= 0x20).then_some(end);
+        }
+        at += 8;
+    }
+    let tail = &rest[at..];
+    let end = memchr::memchr2(b'"', b'\\', tail)?;
+    if has_control(&tail[..end]) {
+        return None;
+    }
+    Some(at + end)
+}
+
 /// Whether `b` holds a byte under 0x20 (a control character), eight bytes
 /// at a time: taking 0x20 from such a byte borrows into its top bit, which
 /// `!w` keeps only for bytes under 0x80 (the test is exact). A byte at a
@@ -382,6 +412,30 @@ fn has_control(b: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::flatten::flatten_json_reference;
+
+    #[test]
+    fn a_plain_run_ends_at_the_first_quote_backslash_or_control_character() {
+        let reference = |rest: &[u8]| {
+            let end = memchr::memchr2(b'"', b'\\', rest)?;
+            (!rest[..end].iter().any(|&c| c < 0x20)).then_some(end)
+        };
+        for len in [0usize, 1, 7, 8, 9, 16, 31, 33, 40, 70] {
+            for at in 0..len {
+                for c in 0..=255u8 {
+                    for fill in [b'a', 0xc3, 0x7f] {
+                        let mut b = vec![fill; len];
+                        b[at] = c;
+                        assert_eq!(plain_end(&b), reference(&b), "{b:?}");
+                        // A second special byte later on.
+                        if at + 3 < len {
+                            b[at + 3] = b'"';
+                            assert_eq!(plain_end(&b), reference(&b), "{b:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_control_character_is_found_at_every_place_whatever_its_neighbours() {
