@@ -127,13 +127,15 @@ pub struct FlatEvent {
     /// Open addressing over `fields` by name hash, linear probing: each
     /// slot holds a field's index plus one (0: empty). Fields are only
     /// ever added, so a name's fields lie along its probe chain in the
-    /// order they were added. At most half full; empty when the event has
-    /// no fields or more than [`MOST_INDEXED`] (lookups then scan).
+    /// order they were added. At most a quarter full, so that a lookup
+    /// (most look for a field the event lacks) ends after a probe or two;
+    /// empty when the event has no fields or more than [`MOST_INDEXED`]
+    /// (lookups then scan).
     table: Vec<u16>,
 }
 
-/// The most fields the table indexes: slots are `u16`s and the table has
-/// twice as many slots as fields.
+/// The most fields the table indexes: slots are `u16`s (a field's index
+/// plus one) and the table has four times as many slots as fields.
 const MOST_INDEXED: usize = 16_384;
 
 /// Events are equal when their fields are: the table follows from them.
@@ -175,10 +177,10 @@ impl FlatEvent {
         }
     }
 
-    /// Table slots for `fields` fields: a power of two, at least twice as
-    /// many.
+    /// Table slots for `fields` fields: a power of two, at least four
+    /// times as many.
     fn slots_for(fields: usize) -> usize {
-        (fields * 2).next_power_of_two().max(16)
+        (fields * 4).next_power_of_two().max(16)
     }
 
     /// Ask the CPU to start loading the event's memory into its caches
@@ -268,14 +270,14 @@ impl FlatEvent {
     }
 
     /// Put the field just added into the table, growing it first when it
-    /// would be over half full.
+    /// would be over a quarter full.
     fn index_last(&mut self) {
         let n = self.fields.len();
         if n > MOST_INDEXED {
             self.table = Vec::new();
             return;
         }
-        if n * 2 > self.table.len() {
+        if n * 4 > self.table.len() {
             // As large as the room already there allows (`with_capacity`,
             // or the table's before `clear`), so that it rarely grows.
             let room = match self.table.capacity() {
