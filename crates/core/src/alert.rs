@@ -89,7 +89,7 @@ impl Observation {
             h.update([0]);
             h.update(e.value.as_bytes());
         }
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex::lower(&h.finalize())
     }
 }
 

@@ -11,6 +11,7 @@ mod macros;
 pub mod alert;
 pub mod audit;
 pub mod entity;
+pub mod hex;
 pub mod hunting;
 pub mod id;
 pub mod identity;

@@ -36,10 +36,7 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     let tag = mac(secret, timestamp, body).finalize().into_bytes();
     let mut out = String::with_capacity(3 + tag.len() * 2);
     out.push_str("v1=");
-    for b in tag {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
-    }
+    crate::hex::push_lower(&mut out, &tag);
     out
 }
 

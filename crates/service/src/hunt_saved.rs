@@ -100,7 +100,7 @@ fn row_entities(result: &HuntResult, row: &[Value]) -> Vec<Entity> {
 
 fn fingerprint(row: &[Value]) -> String {
     let digest = Sha256::digest(Value::Array(row.to_vec()).to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    vigil_core::hex::lower(&digest)
 }
 
 impl Service {

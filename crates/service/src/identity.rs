@@ -39,8 +39,9 @@ pub const MAX_PASSWORD_CHARS: usize = 1024;
 pub(crate) fn random_secret(prefix: &str) -> Result<NewSecret> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|_| ServiceError::Random)?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(NewSecret(format!("{prefix}{hex}")))
+    let mut secret = String::from(prefix);
+    vigil_core::hex::push_lower(&mut secret, &bytes);
+    Ok(NewSecret(secret))
 }
 
 /// A fresh random value for one-time uses (a form's CSRF cookie).
@@ -51,10 +52,7 @@ pub fn random_token() -> Result<String> {
 /// How tokens and keys are stored: SHA-256 (they are long and random, so a
 /// slow hash adds nothing).
 pub(crate) fn secret_hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    vigil_core::hex::lower(&Sha256::digest(secret.as_bytes()))
 }
 
 pub(crate) fn hash_password(password: &str) -> Result<String> {

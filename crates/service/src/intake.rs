@@ -127,17 +127,9 @@ pub struct Intake {
     pub idempotency_key: Option<String>,
 }
 
-/// SHA-256 as lowercase hex, without a formatting call per byte (this runs
-/// once per event).
+/// SHA-256 as lowercase hex (once per event).
 fn hex_sha256(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-    out
+    vigil_core::hex::lower(&Sha256::digest(bytes))
 }
 
 /// The event's own time, or its arrival with a flag saying why.

@@ -207,7 +207,7 @@ impl Service {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    vigil_core::hex::lower(bytes)
 }
 
 /// Write the files as a zip archive, deflated, stamped `now`.

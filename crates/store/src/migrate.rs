@@ -13,10 +13,7 @@ pub struct Migration {
 impl Migration {
     /// SHA-256 of the SQL, to detect a database made by a different build.
     pub fn checksum(&self) -> String {
-        Sha256::digest(self.sql.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        vigil_core::hex::lower(&Sha256::digest(self.sql.as_bytes()))
     }
 }
 
