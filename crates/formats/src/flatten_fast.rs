@@ -324,7 +324,7 @@ impl<'a> Parser<'a> {
                 }
                 let cleaned = clean_name(&key);
                 if provider {
-                    p.node(out, &format!("Provider_{cleaned}"), system, depth)
+                    p.node(out, &provider_name(&cleaned), system, depth)
                 } else {
                     p.node(out, &cleaned, system, depth)
                 }
@@ -355,6 +355,23 @@ fn next_joined(joined: &mut Option<String>) -> &mut String {
         s.push('\n');
     }
     s
+}
+
+/// `Provider_` and an attribute's name: the usual ones without making a
+/// string (a `format!` for each was most of a `System` section's cost
+/// after its strings).
+fn provider_name(attribute: &str) -> Cow<'static, str> {
+    match attribute {
+        "Name" => Cow::Borrowed("Provider_Name"),
+        "Guid" => Cow::Borrowed("Provider_Guid"),
+        "EventSourceName" => Cow::Borrowed("Provider_EventSourceName"),
+        other => {
+            let mut name = String::with_capacity("Provider_".len() + other.len());
+            name.push_str("Provider_");
+            name.push_str(other);
+            Cow::Owned(name)
+        }
+    }
 }
 
 /// Where the plain bytes at the start of `rest` end: at the first quote
