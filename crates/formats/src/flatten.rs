@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::FlatEvent;
+use crate::{FlatEvent, words};
 
 /// Why a JSON event could not be flattened.
 #[derive(Debug, thiserror::Error)]
@@ -220,20 +220,12 @@ pub(crate) fn clean_name(key: &str) -> Cow<'_, str> {
 }
 
 /// Whether every byte of `b` is printable ASCII other than the space
-/// (0x21 to 0x7f), eight at a time: a byte under 0x21 borrows into its
-/// top bit when 0x21 is taken from it, and one over 0x7f has it set.
-/// (Checking a byte at a time was 7 % of decoding's instructions.)
+/// (0x21 to 0x7f), eight at a time: a byte under 0x21 is marked by
+/// [`words::below`], one over 0x7f has its top bit set. (Checking a byte
+/// at a time was 7 % of decoding's instructions.)
 fn is_plain(b: &[u8]) -> bool {
-    const LOW: u64 = 0x2121_2121_2121_2121;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut words = b.chunks_exact(8);
-    for w in &mut words {
-        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        if (w | w.wrapping_sub(LOW)) & HIGH != 0 {
-            return false;
-        }
-    }
-    words.remainder().iter().all(|&c| (0x21..0x80).contains(&c))
+    let marks = |w: u64| (w & words::HIGH) | words::below(w, 0x21);
+    !words::any(b, marks, |c| !(0x21..0x80).contains(&c))
 }
 
 /// Any value held by the element `name`.

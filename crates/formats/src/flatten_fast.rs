@@ -13,8 +13,8 @@
 
 use std::borrow::Cow;
 
-use crate::FlatEvent;
 use crate::flatten::clean_name;
+use crate::{FlatEvent, words};
 
 /// Nesting past which the serde parser takes over (its own limit is 128).
 const MAX_DEPTH: usize = 100;
@@ -382,18 +382,15 @@ fn provider_name(attribute: &str) -> Cow<'static, str> {
 /// `memchr2` takes over for long ones (its setup was most of the cost of
 /// a short string).
 fn plain_end(rest: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // The top bit of each byte that is zero (exact for the lowest one;
-    // a byte above it may be marked too, which is never the first).
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let mut at = 0;
     while at < 32 {
         let Some(w) = rest.get(at..at + 8) else { break };
-        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let marks = zero(w ^ (ONES * u64::from(b'"')))
-            | zero(w ^ (ONES * u64::from(b'\\')))
-            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        let w = words::word(w);
+        // A quote or backslash is a zero byte once the word is xored with
+        // it.
+        let marks = words::below(w ^ (words::ONES * u64::from(b'"')), 1)
+            | words::below(w ^ (words::ONES * u64::from(b'\\')), 1)
+            | words::below(w, 0x20);
         if marks != 0 {
             let end = at + (marks.trailing_zeros() / 8) as usize;
             return (rest[end] >= 0x20).then_some(end);
@@ -409,20 +406,10 @@ fn plain_end(rest: &[u8]) -> Option<usize> {
 }
 
 /// Whether `b` holds a byte under 0x20 (a control character), eight bytes
-/// at a time: taking 0x20 from such a byte borrows into its top bit, which
-/// `!w` keeps only for bytes under 0x80 (the test is exact). A byte at a
-/// time, this check was a tenth of flattening's instructions.
+/// at a time ([`words::below`]). A byte at a time, this check was a tenth
+/// of flattening's instructions.
 fn has_control(b: &[u8]) -> bool {
-    const LOW: u64 = 0x2020_2020_2020_2020;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut words = b.chunks_exact(8);
-    for w in &mut words {
-        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        if w.wrapping_sub(LOW) & !w & HIGH != 0 {
-            return true;
-        }
-    }
-    words.remainder().iter().any(|&c| c < 0x20)
+    words::any(b, |w| words::below(w, 0x20), |c| c < 0x20)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod flatten_fast;
 pub mod logsource;
 pub mod read;
 pub mod records;
+mod words;
 
 pub use decode::{
     DecodeError, DecodeErrorKind, Decoded, Entity, EntityKind, Shape, decode_record,
