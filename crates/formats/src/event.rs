@@ -85,17 +85,9 @@ pub const fn name_hash(name: &str) -> u32 {
     // tenth of decoding's instructions.
     const CASE: u64 = 0x2020_2020_2020_2020;
     let (head, tail) = if n >= 8 {
-        let head = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-        let tail = u64::from_be_bytes([
-            b[n - 8],
-            b[n - 7],
-            b[n - 6],
-            b[n - 5],
-            b[n - 4],
-            b[n - 3],
-            b[n - 2],
-            b[n - 1],
-        ]);
+        let head = crate::words::word(b);
+        // The last eight bytes, the name's last byte lowest.
+        let tail = crate::words::word(b.split_at(n - 8).1).swap_bytes();
         (head | CASE, tail | CASE)
     } else {
         let mut head: u64 = 0;
@@ -137,6 +129,9 @@ pub struct FlatEvent {
 /// The most fields the table indexes: slots are `u16`s (a field's index
 /// plus one) and the table has four times as many slots as fields.
 const MOST_INDEXED: usize = 16_384;
+
+/// Table slots per field (at least): at most a quarter full.
+const SLOTS_PER_FIELD: usize = 4;
 
 /// Events are equal when their fields are: the table follows from them.
 impl PartialEq for FlatEvent {
@@ -180,7 +175,7 @@ impl FlatEvent {
     /// Table slots for `fields` fields: a power of two, at least four
     /// times as many.
     fn slots_for(fields: usize) -> usize {
-        (fields * 4).next_power_of_two().max(16)
+        (fields * SLOTS_PER_FIELD).next_power_of_two().max(16)
     }
 
     /// Ask the CPU to start loading the event's memory into its caches
@@ -277,7 +272,7 @@ impl FlatEvent {
             self.table = Vec::new();
             return;
         }
-        if n * 4 > self.table.len() {
+        if n * SLOTS_PER_FIELD > self.table.len() {
             // As large as the room already there allows (`with_capacity`,
             // or the table's before `clear`), so that it rarely grows.
             let room = match self.table.capacity() {

@@ -45,6 +45,17 @@ struct WindowsMap {
     fields: BTreeMap<String, BTreeMap<String, String>>,
 }
 
+impl WindowsMap {
+    /// [`WindowsClassifier::service_of`] by a search of every service's
+    /// channels: the first service (by name) with the channel in any case.
+    fn search_service(&self, channel: &str) -> Option<&str> {
+        self.services
+            .iter()
+            .find(|(_, chans)| chans.iter().any(|c| c.eq_ignore_ascii_case(channel)))
+            .map(|(s, _)| s.as_str())
+    }
+}
+
 /// Maps Sigma logsources to Windows channels and event ids.
 #[derive(Debug)]
 pub struct WindowsClassifier {
@@ -117,35 +128,21 @@ impl WindowsClassifier {
     }
 
     fn new(map: WindowsMap) -> Self {
-        let mut c = WindowsClassifier {
-            map,
-            by_channel: HashMap::new(),
-        };
-        let spelled: Vec<&String> = c.map.services.values().flatten().collect();
-        let by_channel = spelled
-            .into_iter()
-            .filter_map(|ch| Some((ch.clone(), c.search_service(ch)?.to_owned())))
+        let by_channel = map
+            .services
+            .values()
+            .flatten()
+            .filter_map(|ch| Some((ch.clone(), map.search_service(ch)?.to_owned())))
             .collect();
-        c.by_channel = by_channel;
-        c
+        WindowsClassifier { map, by_channel }
     }
 
     /// The Sigma service of a Windows channel (any case), if any.
     pub fn service_of(&self, channel: &str) -> Option<&str> {
         match self.by_channel.get(channel) {
             Some(service) => Some(service),
-            None => self.search_service(channel),
+            None => self.map.search_service(channel),
         }
-    }
-
-    /// [`WindowsClassifier::service_of`] by a search of every service's
-    /// channels: the first service (by name) with the channel in any case.
-    fn search_service(&self, channel: &str) -> Option<&str> {
-        self.map
-            .services
-            .iter()
-            .find(|(_, chans)| chans.iter().any(|c| c.eq_ignore_ascii_case(channel)))
-            .map(|(s, _)| s.as_str())
     }
 }
 
@@ -170,7 +167,7 @@ mod tests {
             for spelled in [ch.clone(), ch.to_ascii_uppercase(), ch.to_ascii_lowercase()] {
                 assert_eq!(
                     c.service_of(&spelled),
-                    c.search_service(&spelled),
+                    c.map.search_service(&spelled),
                     "{spelled}"
                 );
                 assert!(c.service_of(&spelled).is_some(), "{spelled}");

@@ -10,7 +10,7 @@ pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
 /// The first eight bytes of `b` as a little-endian word (byte 0 lowest).
 /// `b` has at least eight.
 #[inline]
-pub(crate) fn word(b: &[u8]) -> u64 {
+pub(crate) const fn word(b: &[u8]) -> u64 {
     u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
 

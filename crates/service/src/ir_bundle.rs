@@ -157,13 +157,13 @@ impl Service {
         files.push(("audit.jsonl".into(), audit_lines));
         let manifest: Vec<(String, String)> = files
             .iter()
-            .map(|(name, bytes)| (name.clone(), hex(&Sha256::digest(bytes))))
+            .map(|(name, bytes)| (name.clone(), vigil_core::hex::lower(&Sha256::digest(bytes))))
             .collect();
         let manifest_text: String = manifest
             .iter()
             .map(|(name, sum)| format!("{sum}  {name}\n"))
             .collect();
-        let manifest_hash = hex(&Sha256::digest(manifest_text.as_bytes()));
+        let manifest_hash = vigil_core::hex::lower(&Sha256::digest(manifest_text.as_bytes()));
         files.push(("MANIFEST.sha256".into(), manifest_text.into_bytes()));
         let bytes = zip(&files, now)
             .map_err(|e| ServiceError::Conflict(format!("IR bundle archive: {e}")))?;
@@ -204,10 +204,6 @@ impl Service {
         }
         Ok(out)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    vigil_core::hex::lower(bytes)
 }
 
 /// Write the files as a zip archive, deflated, stamped `now`.
