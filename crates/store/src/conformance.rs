@@ -13,6 +13,8 @@ use vigil_core::session::{LoginFailures, Session};
 
 use crate::{Store, StoreError};
 
+mod rounds;
+
 fn at(s: &str) -> Timestamp {
     s.parse().expect("test timestamp")
 }
@@ -49,6 +51,7 @@ pub async fn run_all(store: &dyn Store) {
     an_event_stored_under_its_arrival_is_stored_once_when_it_arrives_again(store).await;
     detections_fold_into_deduplicated_alerts_and_leave_the_queue(store).await;
     a_bus_batch_committed_twice_is_folded_once(store).await;
+    rounds::rounds_fold_into_the_alerts_earlier_rounds_left(store).await;
     rule_packs_replace_by_name_and_tuning_is_per_tenant(store).await;
     crate::messages::conformance_check(store).await;
     notifications_queue_deliveries_that_come_due_and_keep_their_attempts(store).await;

@@ -12,6 +12,7 @@ use vigil_core::{Entity, TenantId, Timestamp};
 
 use super::SqliteStore;
 use super::identity::{parse, ts};
+use super::open_alerts::{Key, Known, Stored};
 use crate::{Result, StoreError};
 
 /// An alert keeps the first this many events as its sample.
@@ -47,21 +48,23 @@ pub(super) fn decode_alert(row: &SqliteRow) -> Result<Alert> {
     })
 }
 
-/// An alert being folded in this transaction.
-struct Open {
-    alert: Alert,
+/// An alert being folded in this transaction: a stored one, or one this
+/// round opens (`opened_by`: the observation whose rule it is).
+struct Open<'o> {
+    alert: Stored,
+    opened_by: Option<&'o Observation>,
     /// Entities not yet in `alert_entities`.
     new_entities: Vec<Entity>,
     new_events: Vec<i64>,
+    /// Events kept so far, counting this round's.
     events_kept: i64,
-    inserted: bool,
 }
 
-fn merge(open: &mut Open, o: &Observation) {
+fn merge(open: &mut Open<'_>, o: &Observation) {
     let a = &mut open.alert;
     a.count += 1;
-    a.first_activity = a.first_activity.min(o.time);
-    a.last_activity = a.last_activity.max(o.time);
+    a.first = a.first.min(o.time);
+    a.last = a.last.max(o.time);
     for e in &o.entities {
         if a.entities.len() < MAX_ALERT_ENTITIES && !a.entities.contains(e) {
             a.entities.push(e.clone());
@@ -76,42 +79,66 @@ fn merge(open: &mut Open, o: &Observation) {
     }
 }
 
-/// Stored alerts of one tenant that an observation of this round may fold
-/// into, by dedup key: those of the round's keys whose window (widened by
-/// [`DEDUP_WINDOW`]) meets the round's times, each with how many events
-/// it keeps. One query per [`KEYS_PER_QUERY`] keys instead of one per
-/// observation: the fold runs inside the write transaction, where every
-/// round trip to SQLite's thread holds up intake.
+fn decode_stored(row: &SqliteRow) -> Result<Stored> {
+    let id: String = row.try_get("id")?;
+    let count: i64 = row.try_get("count")?;
+    Ok(Stored {
+        id: parse("alert id", &id)?,
+        entities: json_list("alert entities", &row.try_get::<String, _>("entities")?)?,
+        first: ts(row, "first_activity")?,
+        last: ts(row, "last_activity")?,
+        count: u64::try_from(count).unwrap_or(0),
+        kept: row.try_get("kept")?,
+    })
+}
+
+/// The stored alerts of `keys` that a round may fold into: for each key,
+/// every alert whose last activity is at or after its tenant's bound in
+/// `lows` (the round's earliest time less [`DEDUP_WINDOW`]), with how
+/// many events each keeps. One query per [`KEYS_PER_QUERY`] keys of a
+/// tenant instead of one per observation: the fold runs inside the write
+/// transaction, where every round trip to SQLite's thread holds up
+/// intake.
 async fn stored_open(
     conn: &mut SqliteConnection,
-    tenant: TenantId,
-    keys: &[&str],
-    (earliest, latest): (Timestamp, Timestamp),
-) -> Result<HashMap<String, Vec<(Alert, i64)>>> {
-    let lo = earliest.saturating_sub(DEDUP_WINDOW).unwrap_or(earliest);
-    let hi = latest.saturating_add(DEDUP_WINDOW).unwrap_or(latest);
-    let mut found: HashMap<String, Vec<(Alert, i64)>> = HashMap::new();
-    for chunk in keys.chunks(KEYS_PER_QUERY) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-            "SELECT {ALERT_COLUMNS}, dedup_key, (SELECT count(*) FROM alert_events ae WHERE ae.alert_id = alerts.id) AS kept
-             FROM alerts WHERE tenant_id = "
-        ));
-        q.push_bind(tenant.to_string()).push(" AND dedup_key IN (");
-        let mut sep = q.separated(", ");
-        for k in chunk {
-            sep.push_bind(*k);
-        }
-        q.push(") AND last_activity >= ")
-            .push_bind(to_micros(lo))
-            .push(" AND first_activity <= ")
-            .push_bind(to_micros(hi));
-        for row in q.build().fetch_all(&mut *conn).await? {
-            let key: String = row.try_get("dedup_key")?;
-            let kept: i64 = row.try_get("kept")?;
-            found
-                .entry(key)
-                .or_default()
-                .push((decode_alert(&row)?, kept));
+    keys: &[&Key],
+    lows: &HashMap<TenantId, Timestamp>,
+) -> Result<HashMap<Key, Known>> {
+    let mut by_tenant: HashMap<TenantId, Vec<&str>> = HashMap::new();
+    let mut found: HashMap<Key, Known> = HashMap::with_capacity(keys.len());
+    for &key in keys {
+        let since = lows[&key.0];
+        found.insert(
+            key.clone(),
+            Known {
+                since,
+                alerts: Vec::new(),
+            },
+        );
+        by_tenant.entry(key.0).or_default().push(&key.1);
+    }
+    for (tenant, mut keys) in by_tenant {
+        keys.sort_unstable();
+        keys.dedup();
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT id, dedup_key, entities, first_activity, last_activity, count, \
+                 (SELECT count(*) FROM alert_events ae WHERE ae.alert_id = alerts.id) AS kept \
+                 FROM alerts WHERE tenant_id = ",
+            );
+            q.push_bind(tenant.to_string()).push(" AND dedup_key IN (");
+            let mut sep = q.separated(", ");
+            for k in chunk {
+                sep.push_bind(*k);
+            }
+            q.push(") AND last_activity >= ")
+                .push_bind(to_micros(lows[&tenant]));
+            for row in q.build().fetch_all(&mut *conn).await? {
+                let key = (tenant, row.try_get::<String, _>("dedup_key")?);
+                if let Some(known) = found.get_mut(&key) {
+                    known.alerts.push(decode_stored(&row)?);
+                }
+            }
         }
     }
     Ok(found)
@@ -120,51 +147,42 @@ async fn stored_open(
 /// Keys looked up by one [`stored_open`] query.
 const KEYS_PER_QUERY: usize = 500;
 
-/// [`stored_open`] for each tenant of `folded`: the round's keys and the
-/// span of its times per tenant.
-async fn stored_by_tenant(
-    conn: &mut SqliteConnection,
-    folded: &[(TenantId, String, &Observation)],
-) -> Result<HashMap<TenantId, HashMap<String, Vec<(Alert, i64)>>>> {
-    let mut rounds: HashMap<TenantId, (Vec<&str>, Timestamp, Timestamp)> = HashMap::new();
-    for (tenant, key, o) in folded {
-        let r = rounds
-            .entry(*tenant)
-            .or_insert_with(|| (Vec::new(), o.time, o.time));
-        r.0.push(key);
-        r.1 = r.1.min(o.time);
-        r.2 = r.2.max(o.time);
+/// Each tenant's lower bound of a round: its earliest observation less
+/// [`DEDUP_WINDOW`].
+fn lows(keyed: &[(Key, &Observation)]) -> HashMap<TenantId, Timestamp> {
+    let mut lows: HashMap<TenantId, Timestamp> = HashMap::new();
+    for ((tenant, _), o) in keyed {
+        let low = o.time.saturating_sub(DEDUP_WINDOW).unwrap_or(o.time);
+        lows.entry(*tenant)
+            .and_modify(|l| *l = (*l).min(low))
+            .or_insert(low);
     }
-    let mut stored = HashMap::new();
-    for (tenant, (mut keys, earliest, latest)) in rounds {
-        keys.sort_unstable();
-        keys.dedup();
-        let found = stored_open(conn, tenant, &keys, (earliest, latest)).await?;
-        stored.insert(tenant, found);
-    }
-    Ok(stored)
+    lows
+}
+
+/// The round's keys, each once.
+fn unique_keys<'k>(keyed: &'k [(Key, &Observation)]) -> Vec<&'k Key> {
+    let mut keys: Vec<&Key> = keyed.iter().map(|(k, _)| k).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 /// The stored alert an observation at `time` folds into: the latest one
 /// whose window, widened by [`DEDUP_WINDOW`], holds `time`.
-fn open_at(stored: Option<&Vec<(Alert, i64)>>, time: Timestamp) -> Option<&(Alert, i64)> {
+fn open_at(stored: Option<&Known>, time: Timestamp) -> Option<&Stored> {
     let lo = time.saturating_sub(DEDUP_WINDOW).unwrap_or(time);
     let hi = time.saturating_add(DEDUP_WINDOW).unwrap_or(time);
     stored?
+        .alerts
         .iter()
-        .filter(|(a, _)| a.last_activity >= lo && a.first_activity <= hi)
-        .max_by_key(|(a, _)| a.last_activity)
+        .filter(|a| a.last >= lo && a.first <= hi)
+        .max_by_key(|a| a.last)
 }
 
-fn within_window(a: &Alert, t: Timestamp) -> bool {
-    let lo = a
-        .first_activity
-        .saturating_sub(DEDUP_WINDOW)
-        .unwrap_or(a.first_activity);
-    let hi = a
-        .last_activity
-        .saturating_add(DEDUP_WINDOW)
-        .unwrap_or(a.last_activity);
+fn within_window(a: &Stored, t: Timestamp) -> bool {
+    let lo = a.first.saturating_sub(DEDUP_WINDOW).unwrap_or(a.first);
+    let hi = a.last.saturating_add(DEDUP_WINDOW).unwrap_or(a.last);
     lo <= t && t <= hi
 }
 
@@ -172,11 +190,14 @@ fn within_window(a: &Alert, t: Timestamp) -> bool {
 /// row: within SQLite's 32,766 bound parameters).
 const ROWS_PER_STATEMENT: usize = 1000;
 
+/// A fold of this round: its alert's key and the alert.
+type Fold<'k, 'o> = (&'k Key, Open<'o>);
+
 /// Update stored alerts a round folded into: their activity and count,
 /// and their entity list when `entities`.
 async fn update_folded(
     conn: &mut SqliteConnection,
-    folds: &[&(String, Open)],
+    folds: &[&Fold<'_, '_>],
     entities: bool,
     now: Timestamp,
 ) -> Result<()> {
@@ -192,8 +213,8 @@ async fn update_folded(
         q.push_values(chunk, |mut b, (_, o)| {
             let a = &o.alert;
             b.push_bind(a.id.to_string())
-                .push_bind(to_micros(a.first_activity))
-                .push_bind(to_micros(a.last_activity))
+                .push_bind(to_micros(a.first))
+                .push_bind(to_micros(a.last))
                 .push_bind(i64::try_from(a.count).unwrap_or(i64::MAX))
                 .push_bind(to_micros(now));
             if entities {
@@ -208,34 +229,39 @@ async fn update_folded(
 
 /// Write a round's folded alerts: new ones inserted, stored ones updated,
 /// and their new entities and events, each kind in a few multi-row
-/// statements.
+/// statements. Answers how many of its new events each alert (by id)
+/// now keeps that it did not (a repeated event is kept once).
 async fn write_folds(
     conn: &mut SqliteConnection,
-    folds: &[(String, Open)],
+    folds: &[Fold<'_, '_>],
     now: Timestamp,
-) -> Result<()> {
-    let (updated, inserted): (Vec<_>, Vec<_>) = folds.iter().partition(|(_, o)| o.inserted);
+) -> Result<HashMap<String, i64>> {
+    let (inserted, updated): (Vec<_>, Vec<_>) =
+        folds.iter().partition(|(_, o)| o.opened_by.is_some());
     for chunk in inserted.chunks(ROWS_PER_STATEMENT) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO alerts (id, tenant_id, rule_id, rule_title, source, severity, tactics, techniques, entities, dedup_key, first_activity, last_activity, count, incident_id, created_at, updated_at) ",
         );
-        q.push_values(chunk, |mut b, (key, o)| {
+        q.push_values(chunk, |mut b, ((tenant, key), o)| {
             let a = &o.alert;
+            let Some(rule) = o.opened_by else {
+                return;
+            };
             b.push_bind(a.id.to_string())
-                .push_bind(a.tenant_id.to_string())
-                .push_bind(a.rule_id.clone())
-                .push_bind(a.rule_title.clone())
-                .push_bind(a.source.clone())
-                .push_bind(a.severity.as_str())
-                .push_bind(serde_json::to_string(&a.tactics).unwrap_or_default())
-                .push_bind(serde_json::to_string(&a.techniques).unwrap_or_default())
+                .push_bind(tenant.to_string())
+                .push_bind(rule.rule_id.clone())
+                .push_bind(rule.rule_title.clone())
+                .push_bind(rule.source.clone())
+                .push_bind(rule.severity.as_str())
+                .push_bind(serde_json::to_string(&rule.tactics).unwrap_or_default())
+                .push_bind(serde_json::to_string(&rule.techniques).unwrap_or_default())
                 .push_bind(vigil_core::json::entities(&a.entities))
                 .push_bind(key.clone())
-                .push_bind(to_micros(a.first_activity))
-                .push_bind(to_micros(a.last_activity))
+                .push_bind(to_micros(a.first))
+                .push_bind(to_micros(a.last))
                 .push_bind(i64::try_from(a.count).unwrap_or(i64::MAX))
                 .push("NULL")
-                .push_bind(to_micros(a.created_at))
+                .push_bind(to_micros(now))
                 .push_bind(to_micros(now));
         });
         q.build().execute(&mut *conn).await?;
@@ -247,35 +273,39 @@ async fn write_folds(
         .partition(|(_, o)| !o.new_entities.is_empty());
     update_folded(conn, &grew, true, now).await?;
     update_folded(conn, &same, false, now).await?;
-    let entities: Vec<(&Alert, &Entity)> = folds
+    let entities: Vec<(TenantId, AlertId, &Entity)> = folds
         .iter()
-        .flat_map(|(_, o)| o.new_entities.iter().map(move |e| (&o.alert, e)))
+        .flat_map(|((tenant, _), o)| o.new_entities.iter().map(move |e| (*tenant, o.alert.id, e)))
         .collect();
     for chunk in entities.chunks(ROWS_PER_STATEMENT) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT OR IGNORE INTO alert_entities (tenant_id, kind, value, alert_id) ",
         );
-        q.push_values(chunk, |mut b, (a, e)| {
-            b.push_bind(a.tenant_id.to_string())
+        q.push_values(chunk, |mut b, (tenant, id, e)| {
+            b.push_bind(tenant.to_string())
                 .push_bind(e.kind.as_str())
                 .push_bind(e.value.clone())
-                .push_bind(a.id.to_string());
+                .push_bind(id.to_string());
         });
         q.build().execute(&mut *conn).await?;
     }
-    let events: Vec<(&Alert, i64)> = folds
+    let events: Vec<(AlertId, i64)> = folds
         .iter()
-        .flat_map(|(_, o)| o.new_events.iter().map(move |s| (&o.alert, *s)))
+        .flat_map(|(_, o)| o.new_events.iter().map(move |s| (o.alert.id, *s)))
         .collect();
+    let mut kept: HashMap<String, i64> = HashMap::new();
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let mut q: QueryBuilder<Sqlite> =
             QueryBuilder::new("INSERT OR IGNORE INTO alert_events (alert_id, seq) ");
-        q.push_values(chunk, |mut b, (a, s)| {
-            b.push_bind(a.id.to_string()).push_bind(*s);
+        q.push_values(chunk, |mut b, (id, s)| {
+            b.push_bind(id.to_string()).push_bind(*s);
         });
-        q.build().execute(&mut *conn).await?;
+        q.push(" RETURNING alert_id");
+        for row in q.build().fetch_all(&mut *conn).await? {
+            *kept.entry(row.try_get("alert_id")?).or_default() += 1;
+        }
     }
-    Ok(())
+    Ok(kept)
 }
 
 impl SqliteStore {
@@ -311,25 +341,41 @@ impl SqliteStore {
         now: Timestamp,
     ) -> Result<(Vec<AlertId>, Vec<i64>)> {
         // Each observation's dedup key (a hash), made before the write lock.
-        let keyed: Vec<(TenantId, String, &Observation)> = observations
+        let keyed: Vec<(Key, &Observation)> = observations
             .iter()
-            .map(|(tenant, o)| (*tenant, o.dedup_key(), o))
+            .map(|(tenant, o)| ((*tenant, o.dedup_key()), o))
             .collect();
+        let lows = lows(&keyed);
         // The local worker's round (a range of the queue) reads the stored
         // alerts its observations may fold into before it takes the write
-        // lock: only folding changes what it reads (an alert's entities,
-        // times, count and kept events), and of the folds of its rules'
-        // keys, this process's one detection worker is the only one (the
-        // detect lock keeps other processes out). A bus batch may share the
-        // store with other workers, and a saved hunt's alerts (an empty
-        // range) may be run by two callers at once: they read inside
-        // their transaction.
-        let read_first = match claim {
-            Claim::Range(first, last) if first <= last => {
+        // lock, and most of them from what its last rounds left in memory
+        // (`open_alerts.rs`): only folding changes what it reads (an
+        // alert's entities, times, count and kept events), and of the
+        // folds of its rules' keys, this process's one detection worker is
+        // the only one (the detect lock keeps other processes out). A bus
+        // batch may share the store with other workers, and a saved hunt's
+        // alerts (an empty range) may be run by two callers at once: they
+        // read inside their transaction.
+        let local = matches!(claim, Claim::Range(first, last) if first <= last);
+        let mut generation = None;
+        let read_first = if local {
+            let keys = unique_keys(&keyed);
+            let taken = self.open_alerts.take(keys.iter().map(|k| (*k, lows[&k.0])));
+            let missing: Vec<&Key> = keys
+                .into_iter()
+                .filter(|k| !taken.found.contains_key(*k))
+                .collect();
+            let mut known = if missing.is_empty() {
+                HashMap::new()
+            } else {
                 let mut conn = self.pool.acquire().await?;
-                Some(stored_by_tenant(&mut conn, &keyed).await?)
-            }
-            _ => None,
+                stored_open(&mut conn, &missing, &lows).await?
+            };
+            known.extend(taken.found);
+            generation = Some(taken.generation);
+            Some(known)
+        } else {
+            None
         };
         let mut tx = self.write_tx().await?;
         // A bus batch claims its events first: only those still queued are
@@ -338,22 +384,21 @@ impl SqliteStore {
             Claim::Seqs(seqs) => Some(take_queued(&mut tx, seqs).await?),
             Claim::Range(..) => None,
         };
-        let folded: Vec<(TenantId, String, &Observation)> = keyed
+        let folded: Vec<(Key, &Observation)> = keyed
             .into_iter()
-            .filter(|(_, _, o)| {
+            .filter(|(_, o)| {
                 taken
                     .as_ref()
                     .is_none_or(|taken| o.events.iter().any(|s| taken.contains(s)))
             })
             .collect();
-        let stored = match read_first {
-            Some(stored) => stored,
-            None => stored_by_tenant(&mut tx, &folded).await?,
+        let mut known = match read_first {
+            Some(known) => known,
+            None => stored_open(&mut tx, &unique_keys(&folded), &lows).await?,
         };
-        let mut open: HashMap<(TenantId, String), Vec<Open>> = HashMap::new();
-        for (tenant, key, o) in folded {
-            let candidates = stored.get(&tenant).and_then(|s| s.get(&key));
-            let slot = open.entry((tenant, key)).or_default();
+        let mut open: HashMap<&Key, Vec<Open<'_>>> = HashMap::new();
+        for (key, o) in &folded {
+            let slot = open.entry(key).or_default();
             if let Some(existing) = slot.iter_mut().find(|a| within_window(&a.alert, o.time)) {
                 merge(existing, o);
                 continue;
@@ -363,52 +408,35 @@ impl SqliteStore {
             // stored one inside it is then never among them (their windows
             // only grow), so which events share a batch does not decide
             // whether two matches fold.
-            if let Some((alert, kept)) = open_at(candidates, o.time) {
-                let mut found = Open {
-                    alert: alert.clone(),
-                    new_entities: Vec::new(),
-                    new_events: Vec::new(),
-                    events_kept: *kept,
-                    inserted: true,
-                };
-                merge(&mut found, o);
-                slot.push(found);
-                continue;
-            }
-            let mut fresh = Open {
-                alert: Alert {
-                    id: AlertId::new_at(now),
-                    tenant_id: tenant,
-                    rule_id: o.rule_id.clone(),
-                    rule_title: o.rule_title.clone(),
-                    source: o.source.clone(),
-                    severity: o.severity,
-                    tactics: o.tactics.clone(),
-                    techniques: o.techniques.clone(),
-                    entities: Vec::new(),
-                    first_activity: o.time,
-                    last_activity: o.time,
-                    count: 0,
-                    incident_id: None,
-                    created_at: now,
-                    updated_at: now,
-                },
+            let (alert, opened_by) = match open_at(known.get(key), o.time) {
+                Some(stored) => (stored.clone(), None),
+                None => (
+                    Stored {
+                        id: AlertId::new_at(now),
+                        entities: Vec::new(),
+                        first: o.time,
+                        last: o.time,
+                        count: 0,
+                        kept: 0,
+                    },
+                    Some(*o),
+                ),
+            };
+            let mut fold = Open {
+                events_kept: alert.kept,
+                alert,
+                opened_by,
                 new_entities: Vec::new(),
                 new_events: Vec::new(),
-                events_kept: 0,
-                inserted: false,
             };
-            merge(&mut fresh, o);
-            slot.push(fresh);
+            merge(&mut fold, o);
+            slot.push(fold);
         }
-        let mut folds: Vec<(String, Open)> = Vec::new();
-        for ((_, key), alerts) in open {
-            for mut o in alerts {
-                o.alert.updated_at = now;
-                folds.push((key.clone(), o));
-            }
-        }
-        write_folds(&mut tx, &folds, now).await?;
+        let folds: Vec<Fold<'_, '_>> = open
+            .into_iter()
+            .flat_map(|(key, alerts)| alerts.into_iter().map(move |o| (key, o)))
+            .collect();
+        let kept = write_folds(&mut tx, &folds, now).await?;
         let touched = folds.iter().map(|(_, o)| o.alert.id).collect();
         if let Claim::Range(first, last) = claim {
             sqlx::query("DELETE FROM detection_queue WHERE seq BETWEEN ? AND ?")
@@ -418,6 +446,27 @@ impl SqliteStore {
                 .await?;
         }
         tx.commit().await?;
+        match generation {
+            // What the next round would read: the stored alerts as this
+            // commit left them, the new ones among them.
+            Some(generation) => {
+                for (key, o) in folds {
+                    let mut alert = o.alert;
+                    alert.kept += kept.get(&alert.id.to_string()).copied().unwrap_or(0);
+                    let Some(entry) = known.get_mut(key) else {
+                        continue;
+                    };
+                    match entry.alerts.iter_mut().find(|a| a.id == alert.id) {
+                        Some(a) => *a = alert,
+                        None => entry.alerts.push(alert),
+                    }
+                }
+                self.open_alerts.put(generation, known);
+            }
+            // A bus batch's or a hunt's alerts: keys the local worker may
+            // hold, folded without it.
+            None => self.open_alerts.clear(),
+        }
         let mut taken: Vec<i64> = taken.map(|t| t.into_iter().collect()).unwrap_or_default();
         taken.sort_unstable();
         Ok((touched, taken))

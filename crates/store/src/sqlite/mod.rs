@@ -41,6 +41,7 @@ mod intake;
 mod messages;
 mod migrations;
 mod notifications;
+mod open_alerts;
 mod postings;
 mod queue;
 mod readiness;
@@ -123,6 +124,9 @@ pub struct SqliteStore {
     additional_of: std::sync::Arc<std::sync::OnceLock<vigil_core::hunting::AdditionalOf>>,
     /// [`WAL_BYTES_LIMIT`] in this database's pages.
     wal_frames_limit: i64,
+    /// The stored alerts the local detection worker folds into, between
+    /// its rounds (`open_alerts.rs`).
+    open_alerts: std::sync::Arc<open_alerts::OpenAlerts>,
 }
 
 /// A write transaction and this process's turn to write, given back when
@@ -217,6 +221,7 @@ impl SqliteStore {
             _scratch: None,
             additional_of: Default::default(),
             wal_frames_limit: wal_pages(WAL_BYTES_LIMIT, page),
+            open_alerts: Default::default(),
         })
     }
 

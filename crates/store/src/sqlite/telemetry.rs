@@ -418,12 +418,20 @@ impl SqliteStore {
                 .rows_affected();
         }
         tx.commit().await?;
+        // Alerts may keep fewer events now.
+        self.open_alerts.clear();
         // The last statement's count: the events.
         Ok(done)
     }
 
     pub(super) fn try_detection_lease_impl(&self) -> Result<Option<DetectionLease>> {
-        self.try_lease(".detect.lock")
+        let lease = self.try_lease(".detect.lock")?;
+        if lease.is_some() {
+            // Whoever held it may have folded alerts since this process
+            // last did.
+            self.open_alerts.clear();
+        }
+        Ok(lease)
     }
 
     /// The scheduler's lease: the same kind of file lock, another file.
