@@ -4,6 +4,9 @@
 //! sent out. Each test is a plain function over a [`FlatEvent`], so the
 //! criteria can count them.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use vigil_formats::FlatEvent;
 
 /// One fact an event contributes.
@@ -126,11 +129,46 @@ pub fn host(e: &FlatEvent) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
+/// Words one of which every command signal needs ([`command_signals`]):
+/// none spans a space, so each lies within one word of the text, which
+/// [`normalise`] only lowercases.
+const COMMAND_ANCHORS: &[&str] = &[
+    "vssadmin",
+    "shadowcopy",
+    "bcdedit",
+    "wbadmin",
+    "wevtutil",
+    "clear-eventlog",
+    "remove-eventlog",
+    "lsadump::",
+    "sekurlsa::",
+    "ntds.dit",
+    "ntdsutil",
+    "comsvcs",
+    "procdump",
+];
+
+/// [`COMMAND_ANCHORS`] in any ASCII case.
+static ANCHORS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(COMMAND_ANCHORS)
+        .expect("a handful of plain words")
+});
+
+/// Whether `text` may hold a command signal: it names an anchor in any
+/// ASCII case, or is not ASCII (whose lowercasing [`normalise`] does by
+/// Unicode's rules: the Kelvin sign becomes `k`). Most command lines name
+/// none, and are then neither copied nor searched word by word.
+fn may_signal(text: &str) -> bool {
+    !text.is_ascii() || ANCHORS.is_match(text)
+}
+
 /// Every signal of one event.
 pub fn signals(e: &FlatEvent) -> Vec<Signal> {
     let mut out = Vec::new();
     for f in COMMAND_FIELDS {
-        for text in e.get_all(f) {
+        for text in e.get_all(f).filter(|t| may_signal(t)) {
             command_signals(&normalise(text), e, &mut out);
         }
     }
@@ -399,6 +437,76 @@ mod tests {
         assert!(req("mallory").contains(&Signal::Replication));
         assert!(!req("DC01$").contains(&Signal::Replication));
         assert!(req("DC01$").contains(&Signal::DomainController));
+    }
+
+    /// The command signals of `text` without [`may_signal`] first.
+    fn unfiltered(text: &str) -> Vec<Signal> {
+        let e = event(&[("CommandLine", text)]);
+        let mut out = Vec::new();
+        command_signals(&normalise(text), &e, &mut out);
+        out
+    }
+
+    #[test]
+    fn the_anchor_prefilter_passes_every_command_with_a_signal_in_any_case() {
+        for cmd in [
+            "VSSADMIN Delete Shadows /all",
+            "c:\\tools\\ProcDump64.exe -ma LSASS.exe out.dmp",
+            "rundll32 C:\\windows\\system32\\COMSVCS.dll, MiniDump 624 out.dmp full",
+            "ntdsutil \"ac i ntds\" IFM \"create full c:\\x\" q q",
+            "mimikatz SeKurLsa::logonpasswords",
+            // The Kelvin sign lowercases to `k` by Unicode's rules.
+            "mimikatz se\u{212A}urlsa::logonpasswords",
+        ] {
+            assert!(may_signal(cmd), "{cmd}");
+            assert!(!of(cmd).is_empty(), "{cmd}");
+        }
+        assert!(!may_signal("powershell.exe -NoProfile -File backup.ps1"));
+        assert!(of("powershell.exe -NoProfile -File backup.ps1").is_empty());
+    }
+
+    proptest::proptest! {
+        /// Commands of one word that names an anchor, or nearly, among
+        /// the other words of the signals and their near misses, in
+        /// random case: whatever the prefilter passes over has no command
+        /// signal.
+        #[test]
+        fn what_the_anchor_prefilter_skips_has_no_command_signal(
+            anchor in proptest::sample::select(vec![
+                "vssadmin", "vssadmi", "shadowcopy", "shadow copy", "win32_shadowcopy",
+                "bcdedit", "wbadmin", "wevtutil", "wevtutil.exe", "clear-eventlog",
+                "remove-eventlog", "lsadump::dcsync", "lsadump:", "sekurlsa::",
+                "se\u{212A}urlsa::", "ntds.dit", "ntds dit", "ntdsutil", "comsvcs", "procdump",
+            ]),
+            at in 0..10usize,
+            words in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "delete", "shadows", ".delete(", "remove-", "resize", "shadowstorage",
+                    "recoveryenabled", "no", "ignoreallfailures", "catalog", "backup",
+                    "systemstatebackup", "cl", "clear-log", "ifm", "minidump", "lsass",
+                    "\u{130}", "x", "\"", "/", "\\", "\t",
+                ]),
+                0..10,
+            ),
+            seps in proptest::collection::vec(proptest::sample::select(vec![" ", "", "  ", "\t"]), 11),
+            upper in proptest::collection::vec(proptest::bool::ANY, 64),
+        ) {
+            let mut words = words;
+            words.insert(at.min(words.len()), anchor);
+            let mut text = String::new();
+            for (w, sep) in words.iter().zip(&seps) {
+                text.push_str(w);
+                text.push_str(sep);
+            }
+            let text: String = text
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if upper[i % upper.len()] { c.to_ascii_uppercase() } else { c })
+                .collect();
+            if !may_signal(&text) {
+                proptest::prop_assert!(unfiltered(&text).is_empty(), "{text:?}");
+            }
+        }
     }
 
     #[test]
