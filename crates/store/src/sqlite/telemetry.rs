@@ -162,6 +162,10 @@ impl SqliteStore {
         let took = std::time::Instant::now();
         let writer = &self.intake;
         let done = blocking(|| writer.commit(tenant, received_at, batch, prepared));
+        // Acknowledged only once on disk; the next writer need not wait
+        // for that.
+        drop(_turn);
+        let done = done.and_then(|d| blocking(|| writer.sync_log()).map(|()| d));
         tracing::debug!(
             events = batch.events.len(),
             lock_ms = (took - asked).as_millis() as u64,
