@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -23,6 +23,7 @@ use vigil_core::{TenantId, Timestamp};
 
 use super::blocks::{self, EVENTS_PER_BLOCK};
 use super::postings;
+use super::sync::LogSync;
 use crate::{Result, StoreError};
 
 /// What a batch stores that takes work to make, made before the write
@@ -72,9 +73,8 @@ fn additional(e: &NewEvent) -> Option<Cow<'_, str>> {
 
 pub(super) struct IntakeWriter {
     state: Mutex<State>,
-    /// The database and its write-ahead log, when commits are to be made
-    /// durable (`sync_log`).
-    log: Option<(PathBuf, PathBuf)>,
+    /// Syncs the log its commits end in (`sync_log`).
+    sync: LogSync,
 }
 
 struct State {
@@ -114,7 +114,7 @@ impl IntakeWriter {
         conn.busy_timeout(Duration::from_secs(10))?;
         // Durable, this connection's commits still leave the log unsynced
         // (`NORMAL`): `sync_log` syncs it after the turn to write is given
-        // back, so the next writer's work overlaps the wait for the disk.
+        // back (`sync.rs`).
         conn.execute_batch(if durable {
             "PRAGMA synchronous = NORMAL;"
         } else {
@@ -131,43 +131,20 @@ impl IntakeWriter {
         conn.pragma_update(None, "wal_autocheckpoint", autocheckpoint)?;
         // Each multi-row statement has two shapes (a full one and the rest).
         conn.set_prepared_statement_cache_capacity(32);
-        let mut log = path.as_os_str().to_owned();
-        log.push("-wal");
         Ok(IntakeWriter {
             state: Mutex::new(State {
                 conn,
                 names: Names::default(),
                 recent: None,
             }),
-            log: durable.then(|| (path.to_owned(), log.into())),
+            sync: LogSync::new(path, durable),
         })
     }
 
-    /// Wait until what this connection committed is on disk: sync the
-    /// write-ahead log, where each commit ends (`synchronous = NORMAL` left
-    /// it unsynced). What others appended since is synced with it, which
-    /// harms nothing; a checkpoint that has moved the commit into the
-    /// database and restarted the log has synced the database first. With
-    /// no log (only once every connection has closed, which checkpoints
-    /// it), the database. A no-op when not durable.
+    /// Wait until what this connection committed is on disk
+    /// (`sync.rs`).
     pub(super) fn sync_log(&self) -> Result<()> {
-        let Some((db, log)) = &self.log else {
-            return Ok(());
-        };
-        let sync = |path: &PathBuf| {
-            std::fs::File::open(path)
-                .and_then(|f| f.sync_data())
-                .map_err(|source| StoreError::Io {
-                    path: path.clone(),
-                    source,
-                })
-        };
-        match sync(log) {
-            Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                sync(db)
-            }
-            done => done,
-        }
+        self.sync.sync()
     }
 
     /// Commit `batch` (see `Store::commit_intake`); `prepared` is the
@@ -710,38 +687,4 @@ fn hunt_insert(rows: usize) -> String {
     head.push_str(") VALUES ");
     let row = format!("(?{})", ", ?".repeat(3 + hunt_columns().count()));
     many_rows(&head, &row, rows, "")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_durable_writer_syncs_the_log_its_commits_end_in_or_the_database_without_one() {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = dir.path().join("x.db");
-        let writer = IntakeWriter::open(&db, true, 1000).expect("open");
-        let (_, log) = writer.log.clone().expect("durable");
-        assert_eq!(log, dir.path().join("x.db-wal"));
-        // Not yet in write-ahead mode: no log, so the database.
-        assert!(!log.exists());
-        writer.sync_log().expect("the database synced");
-        writer
-            .state
-            .lock()
-            .expect("state")
-            .conn
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);",
-            )
-            .expect("write");
-        assert!(
-            std::fs::metadata(&log).expect("the log").len() > 0,
-            "the commit is in the log"
-        );
-        writer.sync_log().expect("the log synced");
-        let not_durable = IntakeWriter::open(&dir.path().join("y.db"), false, 1000).expect("open");
-        assert!(not_durable.log.is_none());
-        not_durable.sync_log().expect("nothing to do");
-    }
 }

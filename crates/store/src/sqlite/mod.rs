@@ -50,6 +50,7 @@ mod reports;
 mod rules;
 mod session;
 mod sla;
+mod sync;
 mod tasks;
 mod telemetry;
 mod tenant;
@@ -127,26 +128,37 @@ pub struct SqliteStore {
     /// The stored alerts the local detection worker folds into, between
     /// its rounds (`open_alerts.rs`).
     open_alerts: std::sync::Arc<open_alerts::OpenAlerts>,
+    /// Syncs the log after a durable commit (`sync.rs`).
+    sync: sync::LogSync,
 }
 
 /// A write transaction and this process's turn to write, given back when
 /// it ends. Dereferences to the connection, as a `Transaction` does.
 struct WriteTx {
     tx: Transaction<'static, Sqlite>,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
+    turn: tokio::sync::OwnedMutexGuard<()>,
     /// When the turn came (for the debug log of how long it was held).
     began: std::time::Instant,
+    sync: sync::LogSync,
 }
 
 impl WriteTx {
-    async fn commit(self) -> std::result::Result<(), sqlx::Error> {
-        let began = self.began;
-        let done = self.tx.commit().await;
+    /// Commit, give back the turn, then wait for the disk (`sync.rs`).
+    async fn commit(self) -> Result<()> {
+        let WriteTx {
+            tx,
+            turn,
+            began,
+            sync,
+        } = self;
+        let done = tx.commit().await;
+        drop(turn);
         tracing::debug!(
             held_ms = began.elapsed().as_millis() as u64,
             "write transaction committed"
         );
-        done
+        done?;
+        telemetry::blocking(|| sync.sync())
     }
 }
 
@@ -178,6 +190,7 @@ impl SqliteStore {
                 path: path.to_owned(),
             },
         })?;
+        let durable = synchronous == SqliteSynchronous::Full;
         let page = page_size_of(path);
         let autocheckpoint = wal_pages(WAL_AUTOCHECKPOINT_BYTES, page);
         let options = SqliteConnectOptions::new()
@@ -186,7 +199,13 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(synchronous)
+            // Durable commits wait for the disk after the turn to write
+            // (`sync.rs`), not inside it.
+            .synchronous(if durable {
+                SqliteSynchronous::Normal
+            } else {
+                synchronous
+            })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             // Telemetry indexes outgrow SQLite's 2 MiB default cache at once.
@@ -212,16 +231,13 @@ impl SqliteStore {
             path: path.to_owned(),
             _lock: Some(std::sync::Arc::new(lock)),
             writer: Default::default(),
-            intake: std::sync::Arc::new(intake::IntakeWriter::open(
-                path,
-                synchronous == SqliteSynchronous::Full,
-                autocheckpoint,
-            )?),
+            intake: std::sync::Arc::new(intake::IntakeWriter::open(path, durable, autocheckpoint)?),
             queue: std::sync::Arc::new(queue::QueueReader::open(path)?),
             _scratch: None,
             additional_of: Default::default(),
             wal_frames_limit: wal_pages(WAL_BYTES_LIMIT, page),
             open_alerts: Default::default(),
+            sync: sync::LogSync::new(path, durable),
         })
     }
 
@@ -268,7 +284,8 @@ impl SqliteStore {
         Ok(WriteTx {
             began: std::time::Instant::now(),
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            _turn: guard,
+            turn: guard,
+            sync: self.sync.clone(),
         })
     }
 
@@ -854,6 +871,36 @@ mod tests {
         assert_eq!(page_size_of(&path), PAGE_SIZE);
         std::fs::write(&path, b"").expect("write");
         assert_eq!(page_size_of(&path), PAGE_SIZE, "empty: made on opening");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_durable_store_commits_without_waiting_for_the_disk_then_syncs_its_log() {
+        use crate::Store;
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(&dir.path().join("v.db"))
+            .await
+            .expect("open");
+        store.migrate().await.expect("migrate");
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.pool)
+            .await
+            .expect("pragma");
+        assert_eq!(level, 1, "NORMAL: the sync comes after the turn");
+        let log = dir.path().join("v.db-wal");
+        assert_eq!(store.sync.log(), Some(log.as_path()));
+        let mut tx = store.write_tx().await.expect("turn");
+        sqlx::query("CREATE TABLE t (x)")
+            .execute(&mut *tx)
+            .await
+            .expect("write");
+        tx.commit().await.expect("commit and sync");
+        assert!(std::fs::metadata(&log).expect("the log").len() > 0);
+        assert!(
+            store.writer.try_lock().is_ok(),
+            "the turn given back once committed"
+        );
+        let temporary = SqliteStore::open_temporary().await.expect("temporary");
+        assert!(temporary.sync.log().is_none(), "nothing to wait for");
     }
 
     #[test]

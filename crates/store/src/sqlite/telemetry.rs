@@ -142,7 +142,7 @@ impl Blocks {
 /// multi-threaded runtime without stalling the tasks queued on it (they
 /// move to another worker); elsewhere (single-threaded test runtimes)
 /// in place.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
+pub(super) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),
