@@ -56,6 +56,11 @@ async fn round(store: &dyn Store, seqs: &[i64], obs: &[(TenantId, Observation)],
         .expect("round");
 }
 
+/// A round of alice's matches, one per event of `seqs`, at `time`.
+async fn round_of_each(store: &dyn Store, t: TenantId, seqs: &[i64], time: &str, now: Timestamp) {
+    round(store, seqs, &each(t, time, seqs), now).await;
+}
+
 /// A saved hunt's alerts: an empty range, folded beside the worker.
 async fn hunt(store: &dyn Store, obs: &[(TenantId, Observation)], now: Timestamp) {
     store
@@ -100,13 +105,7 @@ pub(super) async fn rounds_fold_into_the_alerts_earlier_rounds_left(store: &dyn 
         now,
     )
     .await;
-    round(
-        store,
-        &s[0..10],
-        &each(t, "2026-11-28T10:00:00Z", &s[0..10]),
-        now,
-    )
-    .await;
+    round_of_each(store, t, &s[0..10], "2026-11-28T10:00:00Z", now).await;
     let list = alerts(store, t).await;
     assert_eq!(list.len(), 2, "the early alert's window is far off");
     assert_eq!(
@@ -138,13 +137,7 @@ pub(super) async fn rounds_fold_into_the_alerts_earlier_rounds_left(store: &dyn 
 
     // 90 more: an alert keeps its first 100 events, the repeat not among
     // them twice.
-    round(
-        store,
-        &s[20..110],
-        &each(t, "2026-11-28T10:30:00Z", &s[20..110]),
-        now,
-    )
-    .await;
+    round_of_each(store, t, &s[20..110], "2026-11-28T10:30:00Z", now).await;
     let list = alerts(store, t).await;
     assert_eq!(list[1].count, 111);
     assert_eq!(evidence(store, &list[1]).await, s[0..100].to_vec());
@@ -164,13 +157,7 @@ pub(super) async fn rounds_fold_into_the_alerts_earlier_rounds_left(store: &dyn 
         now,
     )
     .await;
-    round(
-        store,
-        &s[110..115],
-        &each(t, "2026-11-28T10:50:00Z", &s[110..115]),
-        now,
-    )
-    .await;
+    round_of_each(store, t, &s[110..115], "2026-11-28T10:50:00Z", now).await;
     let list = alerts(store, t).await;
     assert_eq!(list.len(), 2);
     assert_eq!(list[1].count, 117, "the hunt's match and the round's five");
@@ -187,13 +174,7 @@ pub(super) async fn rounds_fold_into_the_alerts_earlier_rounds_left(store: &dyn 
 
     // A round reaching back before what the last ones read finds the
     // early alert.
-    round(
-        store,
-        &s[115..120],
-        &each(t, "2026-11-28T07:30:00Z", &s[115..120]),
-        now,
-    )
-    .await;
+    round_of_each(store, t, &s[115..120], "2026-11-28T07:30:00Z", now).await;
     let list = alerts(store, t).await;
     assert_eq!(list.len(), 2, "folded into the early alert");
     assert_eq!(
@@ -211,7 +192,7 @@ pub(super) async fn rounds_fold_into_the_alerts_earlier_rounds_left(store: &dyn 
     );
     let later = at("2026-11-28T13:00:00Z");
     let more = queue(store, t, 6000, 3, later).await;
-    round(store, &more, &each(t, "2026-11-28T10:55:00Z", &more), later).await;
+    round_of_each(store, t, &more, "2026-11-28T10:55:00Z", later).await;
     let list = alerts(store, t).await;
     assert_eq!(list[1].count, 120);
     assert_eq!(evidence(store, &list[1]).await, more);
