@@ -450,6 +450,9 @@ impl SqliteStore {
             // What the next round would read: the stored alerts as this
             // commit left them, the new ones among them.
             Some(generation) => {
+                for (key, known) in &mut known {
+                    known.advance(lows[&key.0]);
+                }
                 for (key, o) in folds {
                     let mut alert = o.alert;
                     alert.kept += kept.get(&alert.id.to_string()).copied().unwrap_or(0);

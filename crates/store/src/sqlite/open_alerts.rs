@@ -48,6 +48,18 @@ pub(super) struct Known {
     pub alerts: Vec<Stored>,
 }
 
+impl Known {
+    /// Hold only what rounds from `low` on need: `since` moves up to `low`
+    /// and alerts whose last activity is before it go, so a key's entry
+    /// does not grow with every window its stream opens.
+    pub fn advance(&mut self, low: Timestamp) {
+        if low > self.since {
+            self.since = low;
+            self.alerts.retain(|a| a.last >= low);
+        }
+    }
+}
+
 /// Keys kept at most; past it, those not used in the last
 /// [`RECENT_ROUNDS`] rounds go, and if that is not enough, all but this
 /// round's.
@@ -171,6 +183,24 @@ mod tests {
         assert_eq!(taken.found[&key(t, "a")], a);
         // Taken out: a failed round leaves nothing stale behind.
         assert!(cache.take([(&key(t, "a"), at(100))]).found.is_empty());
+    }
+
+    #[test]
+    fn an_entry_advanced_to_a_later_round_drops_only_the_alerts_it_no_longer_needs() {
+        let mut k = known(100, 1);
+        let mut later = known(300, 1).alerts.remove(0);
+        later.first = at(250);
+        k.alerts.push(later.clone());
+        let before = k.clone();
+        k.advance(at(50));
+        assert_eq!(k, before, "an earlier bound changes nothing");
+        k.advance(at(200));
+        assert_eq!(k.since, at(200));
+        assert_eq!(
+            k.alerts,
+            vec![later],
+            "the alert last active at 100 is not needed"
+        );
     }
 
     #[test]

@@ -6,10 +6,10 @@ use vigil_core::telemetry::{DeadLetter, IntakeBatch, IntakeCounts, NewEvent, Sto
 use vigil_core::time::to_micros;
 use vigil_core::{Entity, TenantId, Timestamp};
 
-use super::SqliteStore;
 use super::blocks::Block;
 use super::identity::{parse, ts};
 use super::postings;
+use super::{SqliteStore, blocking};
 use crate::{DetectionLease, Result, StoreError};
 
 /// Rows per multi-row INSERT: few statements, each one cached.
@@ -138,17 +138,6 @@ impl Blocks {
     }
 }
 
-/// Run `f`, which blocks, from async code: on a worker of a
-/// multi-threaded runtime without stalling the tasks queued on it (they
-/// move to another worker); elsewhere (single-threaded test runtimes)
-/// in place.
-pub(super) fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
-    }
-}
-
 impl SqliteStore {
     pub(super) async fn commit_intake_impl(
         &self,
@@ -158,18 +147,20 @@ impl SqliteStore {
     ) -> Result<(IntakeCounts, Vec<Option<i64>>)> {
         let prepared = super::intake::prepare(&batch.events);
         let asked = std::time::Instant::now();
-        let _turn = self.writer.clone().lock_owned().await;
+        let turn = self.writer.clone().lock_owned().await;
         let took = std::time::Instant::now();
         let writer = &self.intake;
         let done = blocking(|| writer.commit(tenant, received_at, batch, prepared));
         // Acknowledged only once on disk; the next writer need not wait
-        // for that.
-        drop(_turn);
+        // for that (`sync.rs`).
+        drop(turn);
+        let wrote = took.elapsed();
         let done = done.and_then(|d| blocking(|| writer.sync_log()).map(|()| d));
         tracing::debug!(
             events = batch.events.len(),
             lock_ms = (took - asked).as_millis() as u64,
-            write_ms = took.elapsed().as_millis() as u64,
+            write_ms = wrote.as_millis() as u64,
+            sync_ms = (took.elapsed() - wrote).as_millis() as u64,
             "intake transaction"
         );
         done
