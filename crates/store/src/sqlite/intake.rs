@@ -23,7 +23,6 @@ use vigil_core::{TenantId, Timestamp};
 
 use super::blocks::{self, EVENTS_PER_BLOCK};
 use super::postings;
-use super::sync::LogSync;
 use crate::{Result, StoreError};
 
 /// What a batch stores that takes work to make, made before the write
@@ -73,8 +72,6 @@ fn additional(e: &NewEvent) -> Option<Cow<'_, str>> {
 
 pub(super) struct IntakeWriter {
     state: Mutex<State>,
-    /// Syncs the log its commits end in (`sync_log`).
-    sync: LogSync,
 }
 
 struct State {
@@ -113,7 +110,7 @@ impl IntakeWriter {
         })?;
         conn.busy_timeout(Duration::from_secs(10))?;
         // Durable, this connection's commits still leave the log unsynced
-        // (`NORMAL`): `sync_log` syncs it after the turn to write is given
+        // (`NORMAL`): the store syncs it after the turn to write is given
         // back (`sync.rs`).
         conn.execute_batch(if durable {
             "PRAGMA synchronous = NORMAL;"
@@ -137,14 +134,7 @@ impl IntakeWriter {
                 names: Names::default(),
                 recent: None,
             }),
-            sync: LogSync::new(path, durable),
         })
-    }
-
-    /// Wait until what this connection committed is on disk
-    /// (`sync.rs`).
-    pub(super) fn sync_log(&self) -> Result<()> {
-        self.sync.sync()
     }
 
     /// Commit `batch` (see `Store::commit_intake`); `prepared` is the

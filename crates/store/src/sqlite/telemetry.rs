@@ -155,7 +155,7 @@ impl SqliteStore {
         // for that (`sync.rs`).
         drop(turn);
         let wrote = took.elapsed();
-        let done = done.and_then(|d| blocking(|| writer.sync_log()).map(|()| d));
+        let done = done.and_then(|d| blocking(|| self.sync.sync()).map(|()| d));
         tracing::debug!(
             events = batch.events.len(),
             lock_ms = (took - asked).as_millis() as u64,
